@@ -1,0 +1,55 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { GridwatchError } from '../shared/errors.ts';
+
+/**
+ * `gridwatch <command>`: one command line for every program. Each command lives in its own
+ * module exporting `run(argv): Promise<number>` (the exit code); this file only dispatches.
+ */
+interface CommandModule {
+  run(argv: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, { module: string; summary: string }> = {
+  edge: { module: '../edge/main.ts', summary: 'run an edge gateway (MQTT in, detection, store-and-forward to Kafka)' },
+  central: { module: '../central/main.ts', summary: 'run a central aggregator (correlation, archives, API, console)' },
+  simulate: { module: '../simulator/main.ts', summary: 'simulate a grid with injected faults and flood MQTT' },
+  score: { module: '../simulator/score-main.ts', summary: 'score detected anomalies and events against ground truth' },
+  demo: { module: '../cli/demo.ts', summary: 'run the whole pipeline on this machine and score it' },
+  services: { module: '../deploy/services/cli.ts', summary: 'provision and run Kafka, MinIO, InfluxDB, Mosquitto: up|down|status|env' },
+  bench: { module: '../bench/main.ts', summary: 'run the benchmarks (edge, central, simulator)' },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return ['usage: gridwatch <command> [options]', '', 'commands:', ...Object.entries(COMMANDS).map(([c, d]) => `  ${c.padEnd(width)}  ${d.summary}`), '', 'Run `gridwatch <command> --help` for its options.'].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    console.log(usage());
+    return command ? 0 : 2;
+  }
+  const entry = COMMANDS[command];
+  if (!entry) {
+    console.error(`gridwatch: unknown command "${command}"\n\n${usage()}`);
+    return 2;
+  }
+  const path = fileURLToPath(new URL(entry.module, import.meta.url));
+  if (!existsSync(path)) {
+    console.error(`gridwatch ${command}: not built yet (${entry.summary}).`);
+    return 3;
+  }
+  try {
+    const mod = (await import(entry.module)) as CommandModule;
+    return await mod.run(rest);
+  } catch (err) {
+    if (err instanceof GridwatchError) {
+      console.error(`gridwatch ${command}: ${err.code}: ${err.message}`);
+      return err.code === 'CONFIG_INVALID' ? 78 : 1; // 78 = EX_CONFIG
+    }
+    console.error(`gridwatch ${command}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return 1;
+  }
+}

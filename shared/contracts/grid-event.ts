@@ -1,0 +1,46 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { EpochMs, MeterId, OpenClosed, Scope, Severity, SubstationId } from './common.ts';
+
+export const GridEventType = Type.Union([
+  Type.Literal('outage'),
+  Type.Literal('sag'),
+  Type.Literal('swell'),
+  Type.Literal('undervoltage'),
+  Type.Literal('overvoltage'),
+  Type.Literal('frequency_deviation'),
+  Type.Literal('overload'),
+  Type.Literal('comms_loss'),
+  Type.Literal('silence'),
+  Type.Literal('meter_fault'),
+  Type.Literal('tamper'),
+]);
+export type GridEventType = Static<typeof GridEventType>;
+
+/** Affected meter ids are listed up to this bound; `affectedCount` is always exact. */
+export const MAX_LISTED_METERS = 1000;
+
+/**
+ * `grid.events` (key: substationId, or `grid` for grid-wide events). An event is re-published
+ * every time it changes; `version` increases with each publication, so consumers keep the
+ * highest version per eventId.
+ */
+export const GridEvent = Type.Object(
+  {
+    eventId: Type.String({ maxLength: 200 }),
+    scope: Scope,
+    rootId: Type.String({ maxLength: 64, description: 'Id of the device at `scope` the event is attributed to' }),
+    substationId: Type.Union([SubstationId, Type.Null()]),
+    type: GridEventType,
+    severity: Severity,
+    state: OpenClosed,
+    affectedMeters: Type.Array(MeterId, { maxItems: MAX_LISTED_METERS }),
+    affectedCount: Type.Integer({ minimum: 0 }),
+    startTs: EpochMs,
+    endTs: Type.Union([EpochMs, Type.Null()]),
+    updatedAt: EpochMs,
+    version: Type.Integer({ minimum: 1 }),
+    summary: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { $id: 'gridwatch/v1/grid-event', title: 'GridEvent', additionalProperties: true },
+);
+export type GridEvent = Static<typeof GridEvent>;
