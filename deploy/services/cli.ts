@@ -1,0 +1,92 @@
+// `gridwatch services up|down|status|env [--cluster] [service ...]`: the harness for people.
+import { existsSync } from 'node:fs';
+import { installedVersion } from './debian.ts';
+import { influxAnswers, influxdBinary } from './influxdb.ts';
+import { kafkaAnswers, kafkaProvisioned, kafkaStatus } from './kafka.ts';
+import { ALL_SERVICES, type ServiceName, cacheDir, paths } from './layout.ts';
+import { minioAnswers, minioBinary } from './minio.ts';
+import { mqttAnswers, mqttUrl } from './mosquitto.ts';
+import { runningRecord } from './process.ts';
+import { DEBIAN_PACKAGES, INFLUXD_VERSION, KAFKA_VERSION, MINIO_VERSION } from './versions.ts';
+
+const USAGE = `usage: gridwatch services <up|down|status|env> [--cluster] [kafka|minio|influxdb|mosquitto ...]
+
+  up       provision (first time) and start the servers on loopback; waits until each answers
+  down     stop the servers that \`up\` started (pid files in the cache)
+  status   show each server: provisioned, running, endpoint
+  env      print export lines:  eval "$(gridwatch services env)"
+
+  --cluster  Kafka as a three-node cluster (127.0.0.1:19192,19292,19392) instead of one node
+  cache: $GRIDWATCH_CACHE_DIR or ~/.cache/gridwatch (logs in <cache>/logs)`;
+
+function parse(argv: string[]): { command: string | undefined; cluster: boolean; services: ServiceName[]; bad: string[] } {
+  const [command, ...rest] = argv;
+  const services: ServiceName[] = [];
+  const bad: string[] = [];
+  let cluster = false;
+  for (const arg of rest) {
+    if (arg === '--cluster') cluster = true;
+    else if ((ALL_SERVICES as readonly string[]).includes(arg)) services.push(arg as ServiceName);
+    else bad.push(arg);
+  }
+  return { command, cluster, services: services.length ? services : [...ALL_SERVICES], bad };
+}
+
+const shellQuote = (v: string): string => `'${v.replace(/'/g, `'\\''`)}'`;
+
+async function status(cluster: boolean): Promise<void> {
+  const yes = (b: boolean): string => (b ? 'yes' : 'no');
+  const rows: string[][] = [['service', 'version', 'provisioned', 'running', 'started by gridwatch', 'endpoint']];
+  const kafkaNodes = kafkaStatus().filter((n) => (cluster ? n.name !== 'kafka' : n.name === 'kafka' || n.running));
+  for (const n of kafkaNodes) {
+    rows.push([n.name, KAFKA_VERSION, yes(kafkaProvisioned()), yes(await kafkaAnswers([n.endpoint])), yes(n.running), n.endpoint]);
+  }
+  rows.push(['minio', MINIO_VERSION, yes(existsSync(minioBinary())), yes(await minioAnswers()), yes(!!runningRecord('minio')), 'http://127.0.0.1:19000']);
+  rows.push(['influxdb', INFLUXD_VERSION, yes(existsSync(influxdBinary())), yes(await influxAnswers()), yes(!!runningRecord('influxdb')), 'http://127.0.0.1:18086']);
+  const mosq = await installedVersion(DEBIAN_PACKAGES.mosquitto.pkg);
+  rows.push(['mosquitto', mosq ?? DEBIAN_PACKAGES.mosquitto.version, yes(mosq !== undefined), yes(await mqttAnswers()), yes(!!runningRecord('mosquitto')), mqttUrl]);
+  for (const tool of ['kcat', 'prometheus'] as const) {
+    const v = await installedVersion(DEBIAN_PACKAGES[tool].pkg);
+    rows.push([tool === 'prometheus' ? 'promtool' : tool, v ?? DEBIAN_PACKAGES[tool].version, yes(v !== undefined), '-', '-', DEBIAN_PACKAGES[tool].binary]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+  console.log(`\ncache ${cacheDir()}  logs ${paths.logs()}`);
+}
+
+export async function servicesCommand(argv: string[]): Promise<number> {
+  const { command, cluster, services, bad } = parse(argv);
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+  if (bad.length > 0) {
+    console.error(`gridwatch services: unknown argument(s) ${bad.join(' ')}\n\n${USAGE}`);
+    return 2;
+  }
+  // Imported lazily: index.ts re-exports this module.
+  const { endpointsToEnv, ensureServices, serviceEndpoints, stopServices } = await import('./index.ts');
+  switch (command) {
+    case 'up': {
+      const { endpoints } = await ensureServices({ services, kafkaCluster: cluster });
+      for (const [k, v] of Object.entries(endpointsToEnv(endpoints))) console.error(`  ${k}=${v}`);
+      return 0;
+    }
+    case 'down':
+      await stopServices(services, argv.includes('--cluster') ? { kafkaCluster: true } : {});
+      console.error(`[services] stopped what gridwatch had started: ${services.join(', ')}`);
+      return 0;
+    case 'status':
+      await status(cluster);
+      return 0;
+    case 'env':
+      for (const [k, v] of Object.entries(endpointsToEnv(serviceEndpoints({ kafkaCluster: cluster })))) console.log(`export ${k}=${shellQuote(v)}`);
+      return 0;
+    default:
+      console.error(`gridwatch services: unknown subcommand "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+/** Entry point used by cli/main.ts. */
+export const run = servicesCommand;

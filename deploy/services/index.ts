@@ -1,0 +1,148 @@
+// The real-server harness: provisions Kafka, MinIO, InfluxDB and Mosquitto into a cache outside the
+// repository and runs them on loopback. Used by `gridwatch services` and by the integration tests'
+// global setup. Servers are detached: they outlive the process that started them, and only
+// `stopServices` (through the pid files of what was started) stops them.
+import { GridwatchError } from '../../shared/errors.ts';
+import { ensureDebianPackages, toolPath } from './debian.ts';
+import { createInfluxDatabase, ensureInfluxdb, influxUrl, stopInfluxdb } from './influxdb.ts';
+import * as kafka from './kafka.ts';
+import { ALL_SERVICES, HOST, INFLUX_AUTH, MINIO_CREDENTIALS, PORTS, cacheDir, type ServiceName } from './layout.ts';
+import { ensureMinio, stopMinio } from './minio.ts';
+import { ensureMosquitto, mqttUrl, stopMosquitto } from './mosquitto.ts';
+import type { Log } from './process.ts';
+
+export type { ServiceName } from './layout.ts';
+export { ALL_SERVICES } from './layout.ts';
+export { servicesCommand } from './cli.ts';
+
+export interface ServiceEndpoints {
+  kafkaBrokers: string[];
+  s3: { endPoint: string; port: number; useSSL: boolean; accessKey: string; secretKey: string; url: string };
+  influx: { url: string; token: string; org: string };
+  mqttUrl: string;
+  cacheDir: string;
+}
+
+export interface EnsureOptions {
+  services?: ServiceName[];
+  /** Three-node Kafka cluster (19192/19292/19392, RF 3, min ISR 2) instead of the single node. */
+  kafkaCluster?: boolean;
+  log?: (line: string) => void;
+}
+
+const defaultLog: Log = (line) => process.stderr.write(`${line}\n`);
+
+export function serviceEndpoints(opts: { kafkaCluster?: boolean } = {}): ServiceEndpoints {
+  return {
+    kafkaBrokers: kafka.kafkaBrokers(opts.kafkaCluster ?? false),
+    s3: {
+      endPoint: HOST,
+      port: PORTS.minio.api,
+      useSSL: false,
+      accessKey: MINIO_CREDENTIALS.accessKey,
+      secretKey: MINIO_CREDENTIALS.secretKey,
+      url: `http://${HOST}:${PORTS.minio.api}`,
+    },
+    influx: { url: influxUrl, token: INFLUX_AUTH.token, org: INFLUX_AUTH.org },
+    mqttUrl,
+    cacheDir: cacheDir(),
+  };
+}
+
+/**
+ * Provisions (if needed) and starts (if not answering) the given services, and waits until each
+ * answers. Services run in parallel; if any fails, the others still finish and the error lists
+ * every failure. `started` names the services this call started (a caller stops only those).
+ */
+export async function ensureServices(opts: EnsureOptions = {}): Promise<{ endpoints: ServiceEndpoints; started: ServiceName[] }> {
+  const log = opts.log ?? defaultLog;
+  const services = opts.services ?? [...ALL_SERVICES];
+  const cluster = opts.kafkaCluster ?? false;
+  const t = Date.now();
+  const steps: Record<ServiceName, () => Promise<boolean>> = {
+    kafka: () => kafka.ensureKafka({ cluster, log }),
+    minio: () => ensureMinio(log),
+    influxdb: () => ensureInfluxdb(log),
+    mosquitto: () => ensureMosquitto(log),
+  };
+  const tools = ensureDebianPackages(['mosquitto', 'kcat', 'prometheus'], log).then(() => false);
+  const results = await Promise.allSettled([tools, ...services.map((s) => steps[s]())]);
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (failures.length > 0) {
+    const message = failures.map((f) => (f instanceof Error ? f.message : String(f))).join('\n\n');
+    throw new GridwatchError('PROVISION_FAILED', `services: ${failures.length} step(s) failed:\n${message}`, { cause: failures[0] });
+  }
+  const started = services.filter((_, i) => {
+    const r = results[i + 1];
+    return r?.status === 'fulfilled' && r.value === true;
+  });
+  log(`[services] ready in ${((Date.now() - t) / 1000).toFixed(1)}s${started.length ? ` (started ${started.join(', ')})` : ''}`);
+  return { endpoints: serviceEndpoints({ kafkaCluster: cluster }), started };
+}
+
+/**
+ * Stops the named services (default all), but only processes this harness started (pid files).
+ * For Kafka, `kafkaCluster` narrows the stop to the cluster (true) or the single node (false);
+ * by default both go.
+ */
+export async function stopServices(names: ServiceName[] = [...ALL_SERVICES], opts: { kafkaCluster?: boolean } = {}): Promise<void> {
+  const stops: Record<ServiceName, () => Promise<unknown>> = {
+    kafka: async () => {
+      if (opts.kafkaCluster !== false) await kafka.stopKafkaNodes(true);
+      if (opts.kafkaCluster !== true) await kafka.stopKafkaNodes(false);
+    },
+    minio: stopMinio,
+    influxdb: stopInfluxdb,
+    mosquitto: stopMosquitto,
+  };
+  await Promise.all(names.map((n) => stops[n]()));
+}
+
+export function endpointsToEnv(e: ServiceEndpoints): Record<string, string> {
+  return {
+    GRIDWATCH_KAFKA_BROKERS: e.kafkaBrokers.join(','),
+    GRIDWATCH_S3_ENDPOINT: e.s3.url,
+    GRIDWATCH_S3_ACCESS_KEY: e.s3.accessKey,
+    GRIDWATCH_S3_SECRET_KEY: e.s3.secretKey,
+    GRIDWATCH_INFLUX_URL: e.influx.url,
+    GRIDWATCH_INFLUX_TOKEN: e.influx.token,
+    GRIDWATCH_INFLUX_ORG: e.influx.org,
+    GRIDWATCH_MQTT_URL: e.mqttUrl,
+    GRIDWATCH_CACHE_DIR: e.cacheDir,
+  };
+}
+
+/** Stops the single Kafka node with a controlled shutdown; its data stays for `startKafka`. */
+export function stopKafka(): Promise<void> {
+  return kafka.stopKafka();
+}
+
+/** Starts the single Kafka node again (same data) and waits until it answers. */
+export function startKafka(): Promise<void> {
+  return kafka.startKafka();
+}
+
+/** Stops one node (1, 2 or 3) of the Kafka cluster. */
+export function stopKafkaBroker(nodeId: number): Promise<void> {
+  return kafka.stopKafkaBroker(nodeId);
+}
+
+/** Starts one node of the Kafka cluster again and waits until it answers. */
+export function startKafkaBroker(nodeId: number): Promise<void> {
+  return kafka.startKafkaBroker(nodeId);
+}
+
+/** Creates InfluxDB database `bucket`; returns the bucket name for @influxdata/influxdb-client (`bucket/autogen`). */
+export function createInfluxBucket(e: ServiceEndpoints, bucket: string): Promise<string> {
+  return createInfluxDatabase(e.influx.url, bucket);
+}
+
+/** Path of promtool (Debian's prometheus package, installed at the pinned version if missing). */
+export function promtoolPath(): Promise<string> {
+  return toolPath('prometheus', defaultLog);
+}
+
+/** Path of kcat (Debian, pinned), for poking at topics by hand or from scripts. */
+export function kcatPath(): Promise<string> {
+  return toolPath('kcat', defaultLog);
+}

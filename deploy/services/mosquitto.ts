@@ -1,0 +1,60 @@
+// Mosquitto from Debian, run with the harness's own config on a loopback port (never the system service).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { toolPath } from './debian.ts';
+import { HOST, PORTS, paths } from './layout.ts';
+import { type Log, runningRecord, startDetached, stopByPidFile, waitUntilHealthy } from './process.ts';
+
+export const mqttUrl = `mqtt://${HOST}:${PORTS.mosquitto.mqtt}`;
+
+/**
+ * Anonymous access is fine for a loopback test broker. Logging goes to stdout, which the harness
+ * sends to the log file; `user root` keeps mosquitto from switching to a user that cannot read the cache.
+ */
+export function renderMosquittoConfig(): string {
+  return `# Written by gridwatch deploy/services (rewritten on every start)
+user root
+listener ${PORTS.mosquitto.mqtt} ${HOST}
+allow_anonymous true
+persistence false
+log_dest stdout
+log_type error
+log_type warning
+log_type notice
+log_timestamp_format %Y-%m-%dT%H:%M:%S
+`;
+}
+
+export async function mqttAnswers(url = mqttUrl): Promise<boolean> {
+  try {
+    const client = await mqtt.connectAsync(url, { connectTimeout: 2000, reconnectPeriod: 0, clientId: `gridwatch-services-${process.pid}` });
+    await client.endAsync();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function ensureMosquitto(log: Log): Promise<boolean> {
+  if (await mqttAnswers()) {
+    log(`[services] mosquitto: already running at ${mqttUrl}`);
+    return false;
+  }
+  const bin = await toolPath('mosquitto', log);
+  const etc = join(paths.etc(), 'mosquitto');
+  mkdirSync(etc, { recursive: true });
+  const conf = join(etc, 'mosquitto.conf');
+  writeFileSync(conf, renderMosquittoConfig());
+  log(`[services] mosquitto: starting on ${mqttUrl} (log ${paths.log('mosquitto')})`);
+  const record = startDetached('mosquitto', bin, ['-c', conf]);
+  await waitUntilHealthy('mosquitto', () => mqttAnswers(), { timeoutMs: 30_000, pid: record.pid, command: record.command });
+  log('[services] mosquitto: ready');
+  return true;
+}
+
+export async function stopMosquitto(): Promise<boolean> {
+  return stopByPidFile('mosquitto', 10_000);
+}
+
+export const mosquittoRunningByUs = (): boolean => runningRecord('mosquitto') !== undefined;
