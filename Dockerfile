@@ -1,0 +1,26 @@
+# The gridwatch image: one image, the command picks the program (edge, central, simulate).
+# better-sqlite3 compiles a native addon, so the build stage has a toolchain and the runtime
+# stage only the result.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev
+COPY bin ./bin
+COPY cli ./cli
+COPY shared ./shared
+COPY edge ./edge
+COPY central ./central
+COPY simulator ./simulator
+COPY contracts ./contracts
+COPY tsconfig.json ./
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production GRIDWATCH_DATA_DIR=/var/lib/gridwatch
+RUN useradd --system --uid 10001 --home /var/lib/gridwatch gridwatch && mkdir -p /var/lib/gridwatch && chown gridwatch /var/lib/gridwatch
+COPY --from=build /app /app
+USER gridwatch
+VOLUME ["/var/lib/gridwatch"]
+ENTRYPOINT ["node", "/app/bin/gridwatch.js"]
+CMD ["--help"]
