@@ -1,0 +1,318 @@
+import type { Anomaly, MeterEventType, ReadingFlag } from '../../shared/contracts/index.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { CHANNELS, CURRENT, FREQUENCY, POWER, resolveDetectConfig, VOLTAGE, type ChannelName, type DetectConfig, type DetectConfigInput } from './config.ts';
+import { Emitter } from './lifecycle.ts';
+import { judgeCurrent, judgeFrequency, judgeVoltage, withinLimits } from './limits.ts';
+import { exportMeter, importMeter, MeterState, type MeterSnapshot } from './state.ts';
+import { endSpike, judgeDrift, judgeSpike, judgeStuck } from './stats.ts';
+import type { DetectResult, MeterContext, ReadingIn } from './types.ts';
+
+/**
+ * Returned when a call produced nothing. Shared and frozen: callers must not mutate it (they get
+ * a TypeError in strict mode if they try). Saves an allocation per reading on the hot path.
+ */
+const NO_ANOMALIES: Anomaly[] = Object.freeze([]) as unknown as Anomaly[];
+const NO_FLAGS: ReadingFlag[] = Object.freeze([]) as unknown as ReadingFlag[];
+const FLAGS_DUPLICATE = Object.freeze(['duplicate_seq']) as unknown as ReadingFlag[];
+const FLAGS_LATE = Object.freeze(['out_of_order', 'late']) as unknown as ReadingFlag[];
+const FLAGS_OUT_OF_ORDER = Object.freeze(['out_of_order']) as unknown as ReadingFlag[];
+export const EMPTY_RESULT: DetectResult = Object.freeze({ anomalies: NO_ANOMALIES, flags: NO_FLAGS }) as DetectResult;
+
+/** seqs remembered below the highest seen, to recognise a repeat that arrives out of order. */
+const SEQ_WINDOW = 32;
+
+export interface DetectorOptions {
+  edgeId: string;
+  /** Asked once per meter (first reading, event or import); must answer for unknown meters too. */
+  context: (meterId: string) => MeterContext;
+  clock: Clock;
+  config?: DetectConfigInput;
+}
+
+/**
+ * Pure per-meter, per-channel detector: readings and meter events in, v1 Anomaly records out.
+ * No I/O; time comes from the Clock (detectedAt, dropout, tamper expiry) and from the readings'
+ * own ts (everything else: event time).
+ */
+export class Detector {
+  readonly config: DetectConfig;
+  private readonly em: Emitter;
+  private readonly meters = new Map<string, MeterState>();
+  private dirty: string[] = [];
+  private readonly context: (meterId: string) => MeterContext;
+  private readonly clock: Clock;
+
+  constructor(opts: DetectorOptions) {
+    this.config = resolveDetectConfig(opts.config);
+    this.clock = opts.clock;
+    this.context = opts.context;
+    this.em = new Emitter(opts.edgeId, opts.clock, this.config);
+  }
+
+  private meter(id: string): MeterState {
+    let m = this.meters.get(id);
+    if (m === undefined) {
+      m = new MeterState(id, this.context(id));
+      this.meters.set(id, m);
+    }
+    return m;
+  }
+
+  onReading(r: ReadingIn): DetectResult {
+    const m = this.meter(r.meterId);
+    const wasDirty = m.dirty;
+    const cfg = this.config;
+    const seq = r.seq;
+    let flags: ReadingFlag[] | null = null;
+    let judge = 2; // 2: full judgement, 1: window only (out of order within the bound), 0: none
+    if (seq !== undefined && this.seenSeq(m, seq)) {
+      flags = FLAGS_DUPLICATE;
+      judge = 0;
+    } else if (r.ts < m.lastTs) {
+      if (m.lastTs - r.ts > cfg.latenessMs) {
+        flags = FLAGS_LATE;
+        judge = 0;
+      } else {
+        flags = FLAGS_OUT_OF_ORDER;
+        judge = 1;
+      }
+    } else if (r.ts === m.lastTs && (seq === undefined || seq <= m.lastSeq)) {
+      judge = 0; // the same reading delivered again (QoS 1 redelivery without seq): judged once
+    }
+    if (judge > 0 || flags === FLAGS_LATE) {
+      // A reading arrived (late ones included: a backlog is the meter talking); duplicates do not count.
+      if (seq !== undefined) this.recordSeq(m, seq, r.ts);
+      m.heardAt = this.clock.now();
+      m.dirty = true;
+      if (m.dropout !== null) {
+        const o = m.dropout;
+        o.l = m.heardAt - o.a.startTs;
+        this.em.close(m, o, m.heardAt);
+        m.dropout = null;
+      }
+    }
+    if (judge === 2) {
+      m.lastTs = r.ts;
+      this.judge(m, r);
+    } else if (judge === 1) this.feedOnly(m, r);
+    if (!wasDirty && m.dirty) this.dirty.push(m.id);
+    const out = this.em.take();
+    if (out === null && flags === null) return EMPTY_RESULT;
+    return { anomalies: out ?? NO_ANOMALIES, flags: flags ?? NO_FLAGS };
+  }
+
+  private seenSeq(m: MeterState, seq: number): boolean {
+    const last = m.lastSeq;
+    if (seq === last) return true;
+    if (seq > last) return false;
+    const d = last - seq;
+    return d <= SEQ_WINDOW && ((m.seqMask >>> (d - 1)) & 1) === 1;
+  }
+
+  private recordSeq(m: MeterState, seq: number, ts: number): void {
+    const last = m.lastSeq;
+    if (seq > last) {
+      const shift = seq - last;
+      if (last < 0 || shift > SEQ_WINDOW) m.seqMask = 0;
+      else if (shift === SEQ_WINDOW) m.seqMask = 0x80000000;
+      else m.seqMask = ((m.seqMask << shift) | (1 << (shift - 1))) >>> 0;
+      m.lastSeq = seq;
+    } else if (last - seq <= SEQ_WINDOW) {
+      m.seqMask = (m.seqMask | (1 << (last - seq - 1))) >>> 0;
+    } else if (ts > m.lastTs) {
+      // Far below the highest seq yet newer in event time: the meter restarted its counter.
+      m.lastSeq = seq;
+      m.seqMask = 0;
+    }
+  }
+
+  /** Full judgement of an in-order reading. */
+  private judge(m: MeterState, r: ReadingIn): void {
+    const em = this.em;
+    const cfg = this.config;
+    const ts = r.ts;
+    const v = r.voltage;
+    const ws = cfg.windowSize;
+    const vPu = v / m.ctx.nominalVoltage;
+    if (m.outage !== null && vPu >= cfg.interruptionExitPu && ts > m.outage.a.startTs) {
+      // Power is back even if the power_restored event was lost.
+      em.close(m, m.outage, ts);
+      m.outage = null;
+      m.outageEnd = ts;
+    }
+    const vc = m.channel(VOLTAGE, ws);
+    const vOk = judgeVoltage(em, m, vc, v, ts);
+    this.judgeChannel(m, VOLTAGE, v, ts, vOk);
+    // Without supply (interruption or outage) current, power and frequency mean nothing.
+    const dead = vc.limit?.a.type === 'interruption' || m.outage !== null;
+    if (dead) return;
+    const i = r.current;
+    if (i !== undefined) this.judgeChannel(m, CURRENT, i, ts, judgeCurrent(em, m, m.channel(CURRENT, ws), i, ts));
+    const p = r.power;
+    if (p !== undefined) this.judgeChannel(m, POWER, p, ts, true);
+    const f = r.frequency;
+    if (f !== undefined) this.judgeChannel(m, FREQUENCY, f, ts, judgeFrequency(em, m, m.channel(FREQUENCY, ws), f, ts));
+  }
+
+  private judgeChannel(m: MeterState, idx: number, x: number, ts: number, inLimits: boolean): void {
+    const em = this.em;
+    const cfg = this.config;
+    const c = m.channel(idx, cfg.windowSize);
+    const name = CHANNELS[idx] as ChannelName;
+    judgeStuck(em, m, c, name, x, ts, cfg.stuckReadings[name]);
+    if (!inLimits) {
+      // The limit rule reports this value; it neither enters the window nor counts as a spike.
+      endSpike(em, m, c, ts);
+      return;
+    }
+    if (c.stuck !== null) return; // a stuck sensor's values are not evidence
+    if (judgeSpike(em, m, c, name, x, ts, this.sigmaFloor(m, idx))) {
+      const frac = cfg.driftFraction[name];
+      if (frac > 0) judgeDrift(em, m, c, name, x, ts, frac);
+    }
+  }
+
+  /** Floor on sigma: voltage and frequency floors are per unit of the meter's nominal. */
+  private sigmaFloor(m: MeterState, idx: number): number {
+    const f = this.config.sigmaFloor;
+    if (idx === VOLTAGE) return f.voltage * m.ctx.nominalVoltage;
+    if (idx === FREQUENCY) return f.frequency * m.ctx.nominalFrequency;
+    return idx === CURRENT ? f.current : f.power;
+  }
+
+  /**
+   * An out-of-order reading within the lateness bound: its moment has passed for opening or closing
+   * anything (that would reorder the anomalies' lives), but mean and sigma do not depend on order,
+   * so a plainly normal value (within limits and within sigmaExit) still enters the window.
+   */
+  private feedOnly(m: MeterState, r: ReadingIn): void {
+    const vc = m.ch[VOLTAGE];
+    if (m.outage !== null || vc?.limit?.a.type === 'interruption') return;
+    this.feedOne(m, VOLTAGE, r.voltage);
+    if (r.current !== undefined) this.feedOne(m, CURRENT, r.current);
+    if (r.power !== undefined) this.feedOne(m, POWER, r.power);
+    if (r.frequency !== undefined) this.feedOne(m, FREQUENCY, r.frequency);
+  }
+
+  private feedOne(m: MeterState, idx: number, x: number): void {
+    const cfg = this.config;
+    const c = m.ch[idx];
+    if (c == null || c.stuck !== null || c.limit !== null || c.stat !== null || !withinLimits(cfg, m, idx, x)) return;
+    const st = c.stats;
+    if (st.count >= cfg.warmupReadings && Math.abs(x - st.mean()) > cfg.sigmaExit * Math.max(st.std(), this.sigmaFloor(m, idx))) return;
+    st.push(x);
+  }
+
+  /**
+   * last_gasp opens an outage at once (critical; the meter has been without voltage for 30-45 s);
+   * power_restored closes it. tamper, cover_open and magnet open one tamper anomaly (major), which
+   * further tamper events extend and tick() closes after tamperClearMs without one. clock_set
+   * changes nothing here.
+   */
+  onMeterEvent(e: { meterId: string; ts: number; type: MeterEventType }): Anomaly[] {
+    const m = this.meter(e.meterId);
+    const wasDirty = m.dirty;
+    const em = this.em;
+    switch (e.type) {
+      case 'last_gasp':
+        if (m.outage === null && e.ts > m.outageEnd) m.outage = em.open(m, 'outage', 'none', e.ts, null, null, 'critical');
+        break;
+      case 'power_restored':
+        if (m.outage !== null && e.ts >= m.outage.a.startTs) {
+          em.close(m, m.outage, e.ts);
+          m.outage = null;
+          m.outageEnd = e.ts;
+          // Silence is counted from the restoration, not from the last reading before the outage.
+          if (m.heardAt >= 0) m.heardAt = Math.max(m.heardAt, this.clock.now());
+        }
+        break;
+      case 'tamper':
+      case 'cover_open':
+      case 'magnet':
+        if (m.tamper === null) m.tamper = em.open(m, 'tamper', 'none', e.ts, null, null, 'major');
+        m.tamperAt = this.clock.now();
+        m.tamperTs = Math.max(m.tamperTs, e.ts);
+        m.dirty = true;
+        break;
+      default:
+        break;
+    }
+    if (!wasDirty && m.dirty) this.dirty.push(m.id);
+    return em.take() ?? NO_ANOMALIES;
+  }
+
+  /**
+   * Timer-driven: dropout opens when a meter that has sent readings has been silent (by the clock)
+   * for more than dropoutIntervals expected intervals, unless an outage already explains the silence;
+   * startTs is the clock time the last reading arrived, observed the silence so far, baseline the
+   * limit, both in ms. Also closes tamper anomalies that have gone quiet.
+   */
+  tick(): Anomaly[] {
+    const now = this.clock.now();
+    const em = this.em;
+    const n = this.config.dropoutIntervals;
+    for (const m of this.meters.values()) {
+      const wasDirty = m.dirty;
+      if (m.dropout === null && m.outage === null && m.heardAt >= 0) {
+        const limit = n * m.ctx.expectedIntervalMs;
+        const silent = now - m.heardAt;
+        if (silent > limit) m.dropout = em.open(m, 'dropout', 'none', m.heardAt, silent, limit, 'minor');
+      }
+      if (m.tamper !== null && now - m.tamperAt >= this.config.tamperClearMs) {
+        em.close(m, m.tamper, m.tamperTs);
+        m.tamper = null;
+      }
+      if (!wasDirty && m.dirty) this.dirty.push(m.id);
+    }
+    return em.take() ?? NO_ANOMALIES;
+  }
+
+  openAnomalies(): Anomaly[] {
+    const out: Anomaly[] = [];
+    for (const m of this.meters.values()) {
+      for (const c of m.ch) {
+        if (c === null) continue;
+        for (const o of [c.limit, c.stat, c.stuck, c.drift]) if (o !== null) out.push(o.a);
+      }
+      for (const o of [m.outage, m.dropout, m.tamper]) if (o !== null) out.push(o.a);
+    }
+    return out;
+  }
+
+  meterCount(): number {
+    return this.meters.size;
+  }
+
+  /** Meters whose state changed since the last call (each once), for the checkpoint writer. */
+  takeDirty(): string[] {
+    const d = this.dirty;
+    this.dirty = [];
+    for (const id of d) {
+      const m = this.meters.get(id);
+      if (m !== undefined) m.dirty = false;
+    }
+    return d;
+  }
+
+  exportMeter(meterId: string): MeterSnapshot | undefined {
+    const m = this.meters.get(meterId);
+    return m === undefined ? undefined : exportMeter(m);
+  }
+
+  importMeter(meterId: string, s: MeterSnapshot): void {
+    this.meters.set(meterId, importMeter(meterId, this.context(meterId), s, this.config));
+  }
+
+  exportAll(): Record<string, MeterSnapshot> {
+    const out: Record<string, MeterSnapshot> = {};
+    for (const m of this.meters.values()) out[m.id] = exportMeter(m);
+    return out;
+  }
+
+  /** Replaces all state with the snapshot's. */
+  importAll(s: Record<string, MeterSnapshot>): void {
+    this.meters.clear();
+    this.dirty = [];
+    for (const [id, ms] of Object.entries(s)) this.importMeter(id, ms);
+  }
+}
