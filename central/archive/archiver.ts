@@ -1,0 +1,321 @@
+// The Archiver: buffers records per topic-partition, writes them as objects (and InfluxDB points),
+// and tells the pipeline which offsets are now safe to commit. Delivery guarantees live here, so
+// sinks stay simple. The exactly-once argument is in docs/archive.md.
+import { GridwatchError, systemClock, toGridwatchError, type Anomaly, type Clock, type ForwardedReading, type GridEvent, type Logger, type Metrics } from '../../shared/index.ts';
+import { TOPICS } from '../../shared/index.ts';
+import { buildObjects, dedupe, parseMessage, type ArchiveObject, type ArchiveRecord } from './layout.ts';
+import { archiveMetrics, type ArchiveMetrics } from './metrics.ts';
+import { readProgress, writeProgress, type Progress } from './progress.ts';
+import type { ArchiveBatch, ArchiveSink, CommittableOffset, InfluxWriter } from './types.ts';
+
+export interface ArchiverOptions {
+  sink: ArchiveSink;
+  influx?: InfluxWriter;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Flush a partition's buffer when it holds this many records (default 50,000). */
+  maxRecords?: number;
+  /** ... or when its oldest record was added this long ago (default 60 s). */
+  maxAgeMs?: number;
+  clock?: Clock;
+  /** Object writes in flight per flush (default 8). */
+  putConcurrency?: number;
+}
+
+type Message = ArchiveBatch['messages'][number];
+
+interface Flush {
+  first: bigint;
+  last: bigint;
+  objects: ArchiveObject[];
+  kept: ArchiveRecord[];
+  duplicates: number;
+}
+
+interface PartitionState {
+  topic: string;
+  partition: number;
+  buffer: { offset: bigint; m: Message }[];
+  /** Highest offset ever accepted (buffered, in flight or archived); lower ones are re-deliveries. */
+  lastSeen: bigint | null;
+  firstAddedAt: number | null;
+  /** The marker as read at assignment and advanced by our own flushes; null until loaded. */
+  progress: Progress | null;
+  /** End of a flush that a crashed run started and did not finish: the next flush must end here. */
+  boundary: bigint | null;
+  /** A built flush that failed; it is retried with exactly the same range before anything else. */
+  inFlight: Flush | null;
+  /** Records dropped as already archived since the last flush: their offsets may be committed. */
+  skippedArchived: boolean;
+  chain: Promise<unknown>;
+  revoked: boolean;
+}
+
+const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+export class Archiver {
+  private readonly sink: ArchiveSink;
+  private readonly influx: InfluxWriter | undefined;
+  private readonly logger: Logger;
+  private readonly metrics: ArchiveMetrics | null;
+  private readonly maxRecords: number;
+  private readonly maxAgeMs: number;
+  private readonly clock: Clock;
+  private readonly putConcurrency: number;
+  private readonly parts = new Map<string, PartitionState>();
+
+  constructor(opts: ArchiverOptions) {
+    this.sink = opts.sink;
+    this.influx = opts.influx;
+    this.logger = opts.logger.child({ component: 'archiver', sink: opts.sink.describe() });
+    this.metrics = opts.metrics ? archiveMetrics(opts.metrics) : null;
+    this.maxRecords = opts.maxRecords ?? 50_000;
+    this.maxAgeMs = opts.maxAgeMs ?? 60_000;
+    this.clock = opts.clock ?? systemClock;
+    this.putConcurrency = opts.putConcurrency ?? 8;
+  }
+
+  private state(topic: string, partition: number): PartitionState {
+    const k = tpKey(topic, partition);
+    let s = this.parts.get(k);
+    if (s === undefined) {
+      s = { topic, partition, buffer: [], lastSeen: null, firstAddedAt: null, progress: null, boundary: null, inFlight: null, skippedArchived: false, chain: Promise.resolve(), revoked: false };
+      this.parts.set(k, s);
+    }
+    return s;
+  }
+
+  /** Buffers a batch. Offsets at or below what this partition already took are re-deliveries and are ignored. */
+  add(batch: ArchiveBatch): void {
+    const s = this.state(batch.topic, batch.partition);
+    const archived = s.progress?.archivedThrough ?? null;
+    for (const m of batch.messages) {
+      const offset = BigInt(m.offset);
+      if (s.lastSeen !== null && offset <= s.lastSeen) continue;
+      s.lastSeen = offset;
+      if (archived !== null && offset <= archived) {
+        s.skippedArchived = true;
+        this.metrics?.redelivered.inc({ topic: s.topic });
+        continue;
+      }
+      if (s.buffer.length === 0) s.firstAddedAt = this.clock.now();
+      s.buffer.push({ offset, m });
+    }
+  }
+
+  /** Writes the buffers that are over size or age; returns the offsets now safe to commit. */
+  flushDue(): Promise<CommittableOffset[]> {
+    const now = this.clock.now();
+    return this.flushWhere((s) => s.inFlight !== null || s.buffer.length >= this.maxRecords || (s.firstAddedAt !== null && now - s.firstAddedAt >= this.maxAgeMs));
+  }
+
+  /** Writes every buffer (shutdown, or before a planned commit). */
+  flushAll(): Promise<CommittableOffset[]> {
+    return this.flushWhere((s) => s.inFlight !== null || s.buffer.length > 0 || s.skippedArchived);
+  }
+
+  /**
+   * On rebalance the partition's buffer is DROPPED, not flushed: the new owner re-reads from the
+   * last commit, and the progress marker makes it skip what we archived. Flushing here would only
+   * race the new owner. A flush already running is awaited so that we stop writing before we return.
+   */
+  async onRevoke(topic: string, partition: number): Promise<void> {
+    const k = tpKey(topic, partition);
+    const s = this.parts.get(k);
+    if (s === undefined) return;
+    s.revoked = true;
+    this.parts.delete(k);
+    await s.chain.catch(() => undefined);
+    this.logger.info({ topic, partition, dropped: s.buffer.length }, 'partition revoked, buffer dropped');
+  }
+
+  /**
+   * The offset to start reading from so that nothing archived is read again: the highest offset
+   * archived + 1 (a started flush counts only when all its objects exist). null when the store
+   * knows nothing of this partition. Seeking there is optional; re-deliveries are dropped anyway.
+   */
+  async resumeFrom(topic: string, partition: number): Promise<string | null> {
+    const s = this.state(topic, partition);
+    await this.serial(s, () => this.ensureLoaded(s));
+    const through = s.progress?.archivedThrough ?? null;
+    return through === null ? null : (through + 1n).toString();
+  }
+
+  private async flushWhere(due: (s: PartitionState) => boolean): Promise<CommittableOffset[]> {
+    const picked = [...this.parts.values()].filter(due);
+    const results = await Promise.allSettled(picked.map((s) => this.serial(s, () => this.flushPartition(s))));
+    const ok: CommittableOffset[] = [];
+    const failed: { topic: string; partition: number; error: GridwatchError }[] = [];
+    results.forEach((r, i) => {
+      const s = picked[i] as PartitionState;
+      if (r.status === 'fulfilled') {
+        if (r.value !== null) ok.push(r.value);
+      } else {
+        failed.push({ topic: s.topic, partition: s.partition, error: toGridwatchError(r.reason, 'ARCHIVE_FAILED', true) });
+      }
+    });
+    if (failed.length > 0) {
+      // Offsets of the partitions that did succeed travel in details; committing them is safe.
+      throw new GridwatchError('ARCHIVE_FAILED', `archive flush failed for ${failed.map((f) => `${f.topic}[${f.partition}]`).join(', ')}: ${failed[0]?.error.message}`, {
+        retryable: failed.every((f) => f.error.retryable),
+        cause: failed[0]?.error,
+        details: { committable: ok, failed: failed.map((f) => ({ topic: f.topic, partition: f.partition, code: f.error.code, retryable: f.error.retryable, message: f.error.message })) },
+      });
+    }
+    return ok;
+  }
+
+  /** Flushes of one partition never overlap: each one's range depends on where the last ended. */
+  private serial<T>(s: PartitionState, fn: () => Promise<T>): Promise<T> {
+    const run = s.chain.catch(() => undefined).then(fn);
+    s.chain = run;
+    return run;
+  }
+
+  /** Reads the marker once per assignment and decides what re-delivered records to drop. */
+  private async ensureLoaded(s: PartitionState): Promise<void> {
+    if (s.progress !== null) return;
+    const p = await readProgress(this.sink, s.topic, s.partition);
+    if (p.pending !== null && (p.archivedThrough === null || p.pending.last > p.archivedThrough)) {
+      // A flush was started. If every one of its objects exists it finished (only the marker update
+      // is missing); otherwise the next flush must reproduce exactly its range, same keys, same bytes.
+      if (await this.allExist(p.pending.keys)) {
+        p.archivedThrough = p.pending.last;
+      } else {
+        s.boundary = p.pending.last;
+        this.logger.warn({ topic: s.topic, partition: s.partition, first: p.pending.first.toString(), last: p.pending.last.toString() }, 'unfinished flush found; it will be replayed with the same range');
+      }
+    }
+    s.progress = p;
+    const through = p.archivedThrough;
+    if (through !== null) {
+      const before = s.buffer.length;
+      s.buffer = s.buffer.filter((r) => r.offset > through);
+      if (s.buffer.length < before) {
+        s.skippedArchived = true;
+        this.metrics?.redelivered.inc({ topic: s.topic }, before - s.buffer.length);
+      }
+      if (s.buffer.length === 0) s.firstAddedAt = null;
+    }
+  }
+
+  private async allExist(keys: string[]): Promise<boolean> {
+    for (const key of keys) {
+      const found = await this.sink.list(key);
+      if (!found.includes(key)) return false;
+    }
+    return true;
+  }
+
+  /** Takes the next range to flush out of the buffer, or null when there is none (yet). */
+  private takeRange(s: PartitionState): { offset: bigint; m: Message }[] | null {
+    if (s.buffer.length === 0) return null;
+    const first = s.buffer[0] as { offset: bigint };
+    if (s.boundary !== null && first.offset > s.boundary) {
+      // We were handed records past the unfinished flush: the offsets of that flush were committed,
+      // which happens only after all its objects were written. It is complete.
+      s.boundary = null;
+    }
+    if (s.boundary !== null) {
+      const boundary = s.boundary;
+      if ((s.lastSeen ?? -1n) < boundary) return null; // the re-delivery has not reached its end yet
+      const n = s.buffer.findIndex((r) => r.offset > boundary);
+      const cut = n < 0 ? s.buffer.length : n;
+      const taken = s.buffer.slice(0, cut);
+      s.buffer = s.buffer.slice(cut);
+      s.boundary = null;
+      return taken;
+    }
+    const taken = s.buffer;
+    s.buffer = [];
+    return taken;
+  }
+
+  private build(s: PartitionState, taken: { offset: bigint; m: Message }[]): Flush {
+    const records = taken.map((r) => parseMessage(s.topic, r.m));
+    const { kept, duplicates } = dedupe(records);
+    const first = (taken[0] as { offset: bigint }).offset;
+    const last = (taken[taken.length - 1] as { offset: bigint }).offset;
+    return { first, last, objects: buildObjects(s.topic, s.partition, first, last, kept), kept, duplicates };
+  }
+
+  private async flushPartition(s: PartitionState): Promise<CommittableOffset | null> {
+    if (s.revoked) return null;
+    await this.ensureLoaded(s);
+    const progress = s.progress as Progress;
+    if (s.inFlight === null) {
+      const taken = this.takeRange(s);
+      if (taken === null) {
+        if (s.buffer.length === 0 && s.skippedArchived && progress.archivedThrough !== null) {
+          s.skippedArchived = false;
+          return { topic: s.topic, partition: s.partition, nextOffset: (progress.archivedThrough + 1n).toString() };
+        }
+        return null;
+      }
+      s.inFlight = this.build(s, taken);
+      s.firstAddedAt = s.buffer.length === 0 ? null : this.clock.now();
+    }
+    const f = s.inFlight;
+    const started = performance.now();
+    try {
+      // 1. Intent: name the range before any of its objects exists (see docs/archive.md).
+      await writeProgress(this.sink, s.topic, s.partition, { archivedThrough: progress.archivedThrough, pending: { first: f.first, last: f.last, keys: f.objects.map((o) => o.key) } });
+      // 2. Data objects; a retry writes the same bytes under the same keys.
+      await this.putAll(f.objects, { 'x-amz-meta-gridwatch-first-offset': f.first.toString(), 'x-amz-meta-gridwatch-last-offset': f.last.toString() });
+      // 3. InfluxDB points; overwrite semantics make a repeat harmless.
+      await this.writeInflux(s, f);
+    } catch (err) {
+      this.metrics?.failures.inc({ topic: s.topic });
+      const e = toGridwatchError(err, 'ARCHIVE_FAILED', true);
+      this.logger.error({ topic: s.topic, partition: s.partition, first: f.first.toString(), last: f.last.toString(), err: e }, 'archive flush failed; the same range will be retried');
+      throw e.code === 'ARCHIVE_FAILED' ? e : new GridwatchError('ARCHIVE_FAILED', e.message, { retryable: e.retryable, cause: e });
+    }
+    progress.archivedThrough = f.last;
+    progress.pending = null;
+    s.inFlight = null;
+    s.skippedArchived = false;
+    const seconds = (performance.now() - started) / 1000;
+    if (this.metrics) {
+      const topic = s.topic;
+      this.metrics.flushSeconds.observe({ topic }, seconds);
+      this.metrics.objects.inc({ topic }, f.objects.length);
+      this.metrics.bytes.inc({ topic }, f.objects.reduce((n, o) => n + o.body.length, 0));
+      this.metrics.records.inc({ topic }, f.kept.length);
+      this.metrics.duplicates.inc({ topic }, f.duplicates);
+    }
+    this.logger.debug({ topic: s.topic, partition: s.partition, first: f.first.toString(), last: f.last.toString(), objects: f.objects.length, records: f.kept.length, duplicates: f.duplicates, seconds }, 'archived');
+    if (s.revoked) return null;
+    return { topic: s.topic, partition: s.partition, nextOffset: (f.last + 1n).toString() };
+  }
+
+  private async putAll(objects: ArchiveObject[], meta: Record<string, string>): Promise<void> {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < objects.length) {
+        const o = objects[next++] as ArchiveObject;
+        await this.sink.put(o.key, o.body, meta);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.putConcurrency, objects.length) }, worker));
+  }
+
+  private async writeInflux(s: PartitionState, f: Flush): Promise<void> {
+    if (!this.influx) return;
+    const values = f.kept.map((r) => r.value).filter((v): v is Record<string, unknown> => v !== null);
+    if (values.length === 0) return;
+    if (s.topic === TOPICS.readings) this.influx.writeReadings(values as unknown as ForwardedReading[], { partition: s.partition, firstOffset: f.first, lastOffset: f.last });
+    else if (s.topic === TOPICS.anomalies) this.influx.writeAnomalies(values as unknown as Anomaly[]);
+    else if (s.topic === TOPICS.events) this.influx.writeEvents(values as unknown as GridEvent[]);
+    else return;
+    try {
+      await this.influx.flush();
+    } catch (err) {
+      const e = toGridwatchError(err, 'ARCHIVE_FAILED', true);
+      if (e.retryable) throw e;
+      // InfluxDB refused the points themselves (a 4xx): retrying cannot help, and the records are
+      // safely in the object store, so the partition moves on. Counted and logged, not hidden.
+      this.metrics?.influxRejected.inc({ topic: s.topic });
+      this.logger.error({ topic: s.topic, partition: s.partition, err: e }, 'InfluxDB rejected points; archive objects are written, points skipped');
+    }
+  }
+}

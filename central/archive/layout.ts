@@ -1,0 +1,173 @@
+// Pure: how records become archive objects. Keys are Hive-style and partitioned by the records'
+// EVENT time; the bytes depend only on the records and the offset range, never on the wall clock,
+// so the same flush always yields the same keys and the same bytes.
+import { gzipSync } from 'node:zlib';
+import { TOPICS } from '../../shared/index.ts';
+
+/** A Kafka message parsed just enough to be archived. */
+export interface ArchiveRecord {
+  offset: bigint;
+  /** Identity for de-duplication (readingId, anomalyId|state, eventId|version), null if none. */
+  identity: string | null;
+  /** Event time, epoch ms (the record's own time; the Kafka timestamp only as a fallback). */
+  eventTs: number;
+  substation: string;
+  /** The parsed value, or null when the value was not a JSON object. */
+  value: Record<string, unknown> | null;
+  /** The JSONL line (no newline). */
+  line: string;
+}
+
+export interface ArchiveObject {
+  key: string;
+  body: Buffer;
+  records: number;
+}
+
+const PREFIX_BY_TOPIC: Record<string, string> = {
+  [TOPICS.readings]: 'readings',
+  [TOPICS.anomalies]: 'anomalies',
+  [TOPICS.events]: 'events',
+};
+
+/** Key prefix for a topic: readings/anomalies/events for the v1 topics, else the topic minus `grid.`. */
+export function topicPrefix(topic: string): string {
+  return PREFIX_BY_TOPIC[topic] ?? safeSegment(topic.replace(/^grid\./, ''));
+}
+
+/** Keeps a key segment to characters that are safe in S3 keys and file names alike. */
+export function safeSegment(s: string): string {
+  const cleaned = s.replace(/[^A-Za-z0-9._:-]/g, '_').slice(0, 64);
+  return cleaned === '' || cleaned === '.' || cleaned === '..' ? '_' : cleaned;
+}
+
+/** Offsets are zero-padded so that keys sort in offset order. */
+export function padOffset(o: bigint): string {
+  return o.toString().padStart(20, '0');
+}
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null;
+}
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' && v !== '' ? v : null;
+}
+
+/** Which time a record is filed under: when the thing it describes happened. */
+function eventTimeOf(topic: string, v: Record<string, unknown>): number | null {
+  switch (topic) {
+    case TOPICS.readings:
+      return num(v.ts);
+    case TOPICS.anomalies:
+      // An anomaly opens at startTs and closes at endTs: each record is filed when it happened.
+      return v.state === 'closed' ? (num(v.endTs) ?? num(v.startTs)) : num(v.startTs);
+    case TOPICS.events:
+      // Every version of a grid event is a record of the event's state at updatedAt.
+      return num(v.updatedAt) ?? num(v.startTs);
+    default:
+      return num(v.ts) ?? num(v.startTs);
+  }
+}
+
+function identityOf(topic: string, v: Record<string, unknown>): string | null {
+  switch (topic) {
+    case TOPICS.readings:
+      return str(v.readingId);
+    case TOPICS.anomalies: {
+      const id = str(v.anomalyId);
+      return id === null ? null : `${id}|${String(v.state)}`;
+    }
+    case TOPICS.events: {
+      const id = str(v.eventId);
+      return id === null ? null : `${id}|${String(v.version)}`;
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * Parses one message. Never throws: a value that is not a JSON object is still archived (as
+ * `{"_unparsed": "<value>"}`, filed under substation `_unknown` at the Kafka timestamp), because
+ * the archive keeps every record and silence must not be confused with loss.
+ */
+export function parseMessage(topic: string, m: { offset: string; timestamp: string; value: string }): ArchiveRecord {
+  const offset = BigInt(m.offset);
+  const kafkaTs = Number(m.timestamp);
+  const fallbackTs = Number.isFinite(kafkaTs) && kafkaTs >= 0 ? kafkaTs : 0;
+  let value: Record<string, unknown> | null = null;
+  try {
+    const parsed: unknown = JSON.parse(m.value);
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) value = parsed as Record<string, unknown>;
+  } catch {
+    value = null;
+  }
+  if (value === null) {
+    return { offset, identity: null, eventTs: fallbackTs, substation: '_unknown', value: null, line: JSON.stringify({ _unparsed: m.value, _offset: m.offset }) };
+  }
+  const sub = str(value.substationId);
+  return {
+    offset,
+    identity: identityOf(topic, value),
+    eventTs: eventTimeOf(topic, value) ?? fallbackTs,
+    substation: sub === null ? '_none' : safeSegment(sub),
+    value,
+    // The Kafka offset goes with the record so that any reader can prove exactly-once.
+    line: JSON.stringify({ ...value, _offset: m.offset }),
+  };
+}
+
+/** Drops records whose identity was already seen in this list (first one wins). */
+export function dedupe(records: ArchiveRecord[]): { kept: ArchiveRecord[]; duplicates: number } {
+  const seen = new Set<string>();
+  const kept: ArchiveRecord[] = [];
+  for (const r of records) {
+    if (r.identity !== null) {
+      if (seen.has(r.identity)) continue;
+      seen.add(r.identity);
+    }
+    kept.push(r);
+  }
+  return { kept, duplicates: records.length - kept.length };
+}
+
+/** `date=YYYY-MM-DD/hour=HH` of an epoch-ms time, in UTC. */
+export function datePath(ts: number): string {
+  const d = new Date(ts);
+  if (Number.isNaN(d.getTime())) return 'date=1970-01-01/hour=00';
+  const iso = d.toISOString();
+  return `date=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}`;
+}
+
+/** Key of one object of a flush: every object of one flush carries the same offset range. */
+export function objectKey(topic: string, partition: number, ts: number, substation: string, first: bigint, last: bigint): string {
+  return `${topicPrefix(topic)}/${datePath(ts)}/substation=${substation}/${partition}-${padOffset(first)}-${padOffset(last)}.jsonl.gz`;
+}
+
+/**
+ * Builds the objects of one flush: records (already in offset order, de-duplicated) grouped by
+ * date/hour/substation, each group gzip-compressed JSONL in offset order, groups sorted by key.
+ * gzip from node:zlib writes mtime 0 and no file name, so equal input gives equal bytes.
+ */
+export function buildObjects(topic: string, partition: number, first: bigint, last: bigint, records: ArchiveRecord[]): ArchiveObject[] {
+  const groups = new Map<string, string[]>();
+  for (const r of records) {
+    const key = objectKey(topic, partition, r.eventTs, r.substation, first, last);
+    let lines = groups.get(key);
+    if (lines === undefined) {
+      lines = [];
+      groups.set(key, lines);
+    }
+    lines.push(r.line);
+  }
+  return [...groups.keys()].sort().map((key) => {
+    const lines = groups.get(key) as string[];
+    return { key, body: gzipSync(Buffer.from(lines.join('\n') + '\n'), { level: 6 }), records: lines.length };
+  });
+}
+
+/** Where the per-partition progress marker lives. */
+export function progressKey(topic: string, partition: number): string {
+  return `_progress/${safeSegment(topic)}/${partition}.json`;
+}
