@@ -151,6 +151,37 @@ export async function kafkaAnswers(brokers: string[], expectBrokers = 1): Promis
   }
 }
 
+/**
+ * True once the group coordinator serves requests. On a fresh broker the first consumer group
+ * creates __consumer_offsets, and until its partitions load every join fails with "coordinator is
+ * loading"; doing that once here (and once for the transaction coordinator) keeps the first test
+ * from racing it.
+ */
+export async function groupCoordinatorReady(brokers: string[]): Promise<boolean> {
+  const kafka = new Kafka({ clientId: 'gridwatch-services', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 2000, requestTimeout: 5000, retry: { retries: 5, initialRetryTime: 100 } });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.describeGroups(['gridwatch-services-warmup']);
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+  // Same for __transaction_state, which idempotent producers' InitProducerId waits on.
+  const producer = kafka.producer({ transactionalId: 'gridwatch-services-warmup', idempotent: true, maxInFlightRequests: 1 });
+  try {
+    await producer.connect();
+    const tx = await producer.transaction();
+    await tx.abort();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+  }
+}
+
 async function startNodes(nodes: KafkaNode[], heap: string, log: Log, expectBrokers: number): Promise<boolean> {
   const pids: { node: KafkaNode; pid: number }[] = [];
   let startedAny = false;
@@ -170,6 +201,11 @@ async function startNodes(nodes: KafkaNode[], heap: string, log: Log, expectBrok
       pid,
       command: runningRecord(node.name)?.command ?? 'java kafka.Kafka',
     });
+  }
+  const first = nodes[0];
+  if (startedAny && first) {
+    const brokers = nodes.map((n) => `${HOST}:${n.config.brokerPort}`);
+    await waitUntilHealthy(first.name, () => groupCoordinatorReady(brokers), { timeoutMs: START_TIMEOUT_MS, command: 'kafkajs admin.describeGroups (group coordinator ready)' });
   }
   return startedAny;
 }
