@@ -56,6 +56,10 @@ async function status(cluster: boolean): Promise<void> {
 
 export async function servicesCommand(argv: string[]): Promise<number> {
   const { command, cluster, services, bad } = parse(argv);
+  // `gridwatch services status | head` closes the pipe early; that is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+  });
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     console.log(USAGE);
     return command ? 0 : 2;
