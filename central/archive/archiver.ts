@@ -289,14 +289,22 @@ export class Archiver {
   }
 
   private async putAll(objects: ArchiveObject[], meta: Record<string, string>): Promise<void> {
+    // On the first failure, stop starting new puts but let those in flight finish before throwing:
+    // a retry must not race a put of the previous attempt.
     let next = 0;
+    let failure: { err: unknown } | null = null;
     const worker = async (): Promise<void> => {
-      while (next < objects.length) {
+      while (failure === null && next < objects.length) {
         const o = objects[next++] as ArchiveObject;
-        await this.sink.put(o.key, o.body, meta);
+        try {
+          await this.sink.put(o.key, o.body, meta);
+        } catch (err) {
+          failure ??= { err };
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.putConcurrency, objects.length) }, worker));
+    if (failure !== null) throw (failure as { err: unknown }).err;
   }
 
   private async writeInflux(s: PartitionState, f: Flush): Promise<void> {
