@@ -64,7 +64,7 @@ export function gridEvent(i: number, version: number, affectedCount: number): Gr
 }
 
 /** Kafka-style batch of `values` starting at `firstOffset`. */
-export function batch(topic: string, partition: number, firstOffset: number, values: object[]): ArchiveBatch {
+export function batch(topic: string, partition: number, firstOffset: number, values: unknown[]): ArchiveBatch {
   return {
     topic,
     partition,
