@@ -1,0 +1,72 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { ID_PATTERN, loadConfig, type ConfigSource } from '../shared/index.ts';
+
+/**
+ * Configuration of `gridwatch edge`. Every key is the variable GRIDWATCH_<KEY_IN_SNAKE_CASE>
+ * (`mqttPort` -> GRIDWATCH_MQTT_PORT) or the same key in the GRIDWATCH_CONFIG file. Read and
+ * validated once at start; a bad value stops the gateway with a message naming the variable.
+ */
+const Port = (description: string, dflt?: number) =>
+  Type.Integer({ minimum: 0, maximum: 65535, description, ...(dflt === undefined ? {} : { default: dflt }) });
+const Ms = (description: string, dflt: number, min = 0) => Type.Integer({ minimum: min, maximum: 10 * 365 * 86_400_000, default: dflt, description });
+
+export const EdgeConfigSchema = Type.Object({
+  edgeId: Type.String({ pattern: ID_PATTERN, default: 'edge-1', description: 'This gateway\'s id (key of grid.edge-status, part of every record)' }),
+  substationId: Type.Optional(Type.String({ pattern: ID_PATTERN, description: 'Substation the gateway sits in (heartbeat key field; anomalies of unassigned meters)' })),
+  dataDir: Type.String({ minLength: 1, default: './data/edge', description: 'Directory of the SQLite outbox and detector state' }),
+  topology: Type.Optional(Type.String({ minLength: 1, description: 'Topology file (CSV or JSON); without it every meter is unassigned' })),
+  kafkaBrokers: Type.Array(Type.String({ minLength: 1 }), { default: ['127.0.0.1:9092'], description: 'Kafka bootstrap brokers, host:port,...' }),
+  ensureTopics: Type.Boolean({ default: true, description: 'Create the grid.* topics at start if missing' }),
+
+  // Intake
+  mqttMode: Type.Union([Type.Literal('embedded'), Type.Literal('upstream')], { default: 'embedded', description: 'embedded aedes broker, or subscribe to an upstream broker' }),
+  mqttHost: Type.String({ default: '0.0.0.0', description: 'Address the MQTT listeners bind to' }),
+  mqttPort: Port('MQTT over TCP (0 = ephemeral)', 1883),
+  mqttTlsPort: Type.Optional(Port('MQTT over TLS; needs mqttTlsCert and mqttTlsKey')),
+  mqttTlsCert: Type.Optional(Type.String({ description: 'PEM certificate file for the TLS listener' })),
+  mqttTlsKey: Type.Optional(Type.String({ description: 'PEM private key file for the TLS listener' })),
+  mqttWsPort: Type.Optional(Port('MQTT over WebSocket (path any)')),
+  mqttUpstreamUrl: Type.Optional(Type.String({ description: 'mqtt://user:pass@host:port of the upstream broker (mqttMode=upstream)' })),
+  mqttCredentials: Type.Optional(Type.String({ description: 'JSON credentials file: { "<username>": { passwordHash: "scrypt$...", kind, id } }' })),
+  mqttAllowAnonymous: Type.Boolean({ default: false, description: 'Accept clients without credentials (they may publish any meter/concentrator topic). Logged as a warning.' }),
+  mqttMaxConnections: Type.Integer({ minimum: 1, default: 20_000, description: 'Concurrent MQTT connections; beyond it new sockets are closed' }),
+  mqttMaxPacketBytes: Type.Integer({ minimum: 256, maximum: 268_435_455, default: 262_144, description: 'Largest MQTT packet accepted (a 500-reading array is ~100 KB)' }),
+  mqttMaxTopicLength: Type.Integer({ minimum: 16, maximum: 65535, default: 256, description: 'Longest topic accepted' }),
+  mqttMaxClientIdLength: Type.Integer({ minimum: 8, maximum: 65535, default: 128, description: 'Longest MQTT client id accepted' }),
+  maxArrayReadings: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000, description: 'Readings per concentrator message; a longer array is rejected whole' }),
+
+  // Validation
+  unknownMeterPolicy: Type.Union([Type.Literal('accept'), Type.Literal('reject')], {
+    default: 'accept',
+    description: 'With a topology loaded: accept an unknown meter as unassigned (flag `unassigned`), or reject it',
+  }),
+  clockSkewMs: Ms('Readings further than this ahead of the gateway clock are tagged clock_ahead', 300_000),
+  clockBehindMs: Ms('Readings older than this are tagged clock_behind (backlogs are normal; days are not)', 86_400_000),
+  clockRejectAheadMs: Ms('Readings further ahead than this are rejected (clock_absurd): no meter clock is a day fast', 86_400_000),
+  clockRejectBehindMs: Ms('Readings older than this are rejected (clock_absurd)', 30 * 86_400_000),
+
+  // Detection and durability
+  defaultNominalVoltage: Type.Number({ exclusiveMinimum: 0, default: 230, description: 'Nominal voltage of unassigned meters' }),
+  defaultNominalFrequency: Type.Union([Type.Literal(50), Type.Literal(60)], { default: 50, description: 'Nominal frequency of unassigned meters' }),
+  defaultReadingIntervalMs: Ms('Expected interval of meters without readingIntervalMs in the topology', 15_000, 100),
+  diskBudgetBytes: Type.Integer({ minimum: 1_048_576, default: 1_073_741_824, description: 'Outbox disk budget; beyond it the oldest readings are evicted (as gaps)' }),
+  sqliteSynchronous: Type.Union([Type.Literal('NORMAL'), Type.Literal('FULL')], { default: 'FULL', description: 'SQLite synchronous level (FULL: a PUBACKed reading survives power loss)' }),
+  commitMaxDelayMs: Type.Integer({ minimum: 0, maximum: 1000, default: 2, description: 'Group commit: longest a reading waits for its commit' }),
+  commitMaxRecords: Type.Integer({ minimum: 1, maximum: 100_000, default: 2000, description: 'Group commit: records per transaction' }),
+  deadLetterMax: Type.Integer({ minimum: 10, default: 10_000, description: 'Dead letters kept (oldest dropped)' }),
+  detectTickMs: Ms('How often the dropout timer runs', 1000, 50),
+
+  // Housekeeping and operations
+  heartbeatCron: Type.String({ default: '*/10 * * * * *', description: 'node-cron schedule of the grid.edge-status heartbeat' }),
+  checkpointCron: Type.String({ default: '*/30 * * * * *', description: 'node-cron schedule of detector checkpoints' }),
+  walCheckpointCron: Type.String({ default: '0 * * * * *', description: 'node-cron schedule of SQLite WAL checkpoints and budget enforcement' }),
+  retentionCron: Type.String({ default: '0 */10 * * * *', description: 'node-cron schedule of dead-letter and gap retention' }),
+  httpHost: Type.String({ default: '0.0.0.0', description: 'Address of the /metrics, /healthz, /readyz listener' }),
+  httpPort: Port('Port of /metrics, /healthz, /readyz (0 = ephemeral)', 9464),
+  drainTimeoutMs: Ms('On SIGTERM, how long to keep forwarding the outbox to Kafka', 10_000),
+});
+export type EdgeConfig = Static<typeof EdgeConfigSchema>;
+
+export function loadEdgeConfig(source?: ConfigSource): EdgeConfig {
+  return loadConfig(EdgeConfigSchema, source);
+}

@@ -1,0 +1,205 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createServer as createTlsServer } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { Logger } from '../../shared/index.ts';
+import type { Authorizer, Principal } from './auth.ts';
+import { UnauthorizedPublish, type Intake } from './intake.ts';
+
+/**
+ * The embedded MQTT broker: aedes with gridwatch's policy, and the TCP, TLS and WebSocket
+ * listeners wired outside it (aedes itself never opens a socket).
+ *
+ * The PUBACK gate: aedes writes a QoS 1 PUBACK as soon as `authorizePublish` calls back
+ * (lib/handlers/publish.js: authorizePublish, then enqueuePublish writes PubAck). The whole
+ * intake, commit included, runs inside authorizePublish, so the callback - and the PUBACK -
+ * comes only after the SQLite commit that holds the reading. Contract rejections are committed
+ * to the dead-letter table and acked (a resend cannot fix them); unauthorised publishes and
+ * failed commits call back with an error, and aedes closes the connection without acking
+ * (MQTT 3.1.1 has no negative PUBACK).
+ */
+export interface BrokerLimits {
+  maxConnections: number;
+  maxPacketBytes: number;
+  maxTopicLength: number;
+  maxClientIdLength: number;
+}
+
+export interface BrokerListeners {
+  host: string;
+  port: number;
+  tls?: { port: number; certFile: string; keyFile: string };
+  wsPort?: number;
+}
+
+export interface BrokerOptions {
+  intake: Intake;
+  authorizer: Authorizer;
+  logger: Logger;
+  limits: BrokerLimits;
+  listeners: BrokerListeners;
+  /** Called for each publish that was refused (reason label) - for metrics. */
+  onRefused?: (reason: string) => void;
+}
+
+export interface BrokerAddresses {
+  tcp: number;
+  tls?: number;
+  ws?: number;
+}
+
+const principals = new WeakMap<Client, Principal>();
+
+export class EmbeddedBroker {
+  private servers: (NetServer | HttpServer)[] = [];
+  private wss: WebSocketServer | null = null;
+  private connections = 0;
+  private open = false;
+  readonly addresses: BrokerAddresses = { tcp: 0 };
+
+  private constructor(
+    readonly aedes: Aedes,
+    private readonly o: BrokerOptions,
+  ) {}
+
+  static async start(o: BrokerOptions): Promise<EmbeddedBroker> {
+    const aedes = await Aedes.createBroker(brokerPolicy(o));
+    const b = new EmbeddedBroker(aedes, o);
+    aedes.on('clientError', (client: Client, err: Error) => {
+      if (err instanceof UnauthorizedPublish) o.logger.warn({ clientId: client.id, reason: err.reason, err: err.message }, 'publish refused; connection closed');
+      else o.logger.debug({ clientId: client.id, err: err.message }, 'mqtt client error');
+    });
+    aedes.on('connectionError', (client: Client, err: Error) => o.logger.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'));
+    await b.listen();
+    return b;
+  }
+
+  /** Whether the listeners accept connections (for /readyz). */
+  get listening(): boolean {
+    return this.open;
+  }
+
+  get connectedClients(): number {
+    return this.aedes.connectedClients;
+  }
+
+  /** Hands one accepted stream to aedes, applying the connection and packet-size limits. */
+  private handle(stream: Duplex, destroy: () => void): void {
+    if (!this.open || this.connections >= this.o.limits.maxConnections) {
+      destroy();
+      return;
+    }
+    this.connections++;
+    stream.once('close', () => this.connections--);
+    const client = this.aedes.handle(stream as Socket);
+    limitPacketSize(client, this.o.limits.maxPacketBytes, destroy);
+  }
+
+  private async listen(): Promise<void> {
+    const { host, port, tls, wsPort } = this.o.listeners;
+    const tcp = createNetServer((s) => this.handle(s, () => s.destroy()));
+    this.addresses.tcp = await listenOn(tcp, host, port);
+    this.servers.push(tcp);
+    if (tls) {
+      const server = createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, (s) => this.handle(s, () => s.destroy()));
+      this.addresses.tls = await listenOn(server, host, tls.port);
+      this.servers.push(server);
+    }
+    if (wsPort !== undefined) {
+      const http = createHttpServer((_req, res) => res.writeHead(426).end('MQTT over WebSocket only\n'));
+      this.wss = new WebSocketServer({ server: http, maxPayload: this.o.limits.maxPacketBytes + 16 });
+      this.wss.on('connection', (ws) => {
+        const stream = createWebSocketStream(ws);
+        stream.on('error', () => ws.terminate());
+        this.handle(stream, () => ws.terminate());
+      });
+      this.addresses.ws = await listenOn(http, host, wsPort);
+      this.servers.push(http);
+    }
+    this.open = true;
+    this.o.logger.info({ ...this.addresses, host }, 'mqtt listening');
+  }
+
+  /** Stops intake: no new connections, existing clients disconnected; in-flight publishes finish their commit. */
+  async close(): Promise<void> {
+    this.open = false;
+    const closing = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    this.wss?.close();
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    await Promise.all(closing);
+  }
+}
+
+function listenOn(server: NetServer | HttpServer, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/**
+ * Refuses a packet as soon as its fixed header announces more than `max` bytes, before the body
+ * is buffered (aedes gives no option for this; mqtt-packet's parser reads the length in
+ * `_parseLength`). authorizePublish checks the payload size again in case the hook is absent.
+ */
+function limitPacketSize(client: Client, max: number, destroy: () => void): void {
+  const parser = (client as unknown as { _parser?: { _parseLength?: () => boolean; packet?: { length?: number } } })._parser;
+  const original = parser?._parseLength;
+  if (!parser || typeof original !== 'function') return;
+  parser._parseLength = function parseLengthWithLimit(this: { packet?: { length?: number } }) {
+    const ok = original.call(this);
+    if (ok && (this.packet?.length ?? 0) > max) destroy();
+    return ok;
+  };
+}
+
+/** aedes options carrying the policy: authentication, publish and subscribe authorisation. */
+export function brokerPolicy(o: Pick<BrokerOptions, 'intake' | 'authorizer' | 'limits' | 'logger' | 'onRefused'>): ConstructorParameters<typeof Aedes>[0] {
+  const { intake, authorizer, limits } = o;
+  return {
+    maxClientsIdLength: limits.maxClientIdLength,
+    maxTopicLevels: 8,
+    queueLimit: 64,
+    preConnect(_client, packet, callback) {
+      callback(null, typeof packet.clientId === 'string' && packet.clientId.length <= limits.maxClientIdLength);
+    },
+    authenticate(client, username, password, callback) {
+      authorizer.authenticate(username, password).then(
+        (principal) => {
+          if (principal === null) {
+            const err = Object.assign(new Error('bad user name or password'), { returnCode: 4 as const });
+            return callback(err, false);
+          }
+          principals.set(client, principal);
+          callback(null, true);
+        },
+        (err: Error) => callback(Object.assign(err, { returnCode: 3 as const }), false),
+      );
+    },
+    authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) {
+      const principal = client ? principals.get(client) : undefined;
+      // client === null: an obsolete will of a client from before a restart - not ours to judge.
+      if (!client || !principal) return callback(new Error('unauthenticated publish'));
+      const topic = packet.topic;
+      const payload = packet.payload as Buffer | string;
+      if (topic.length > limits.maxTopicLength || payload.length > limits.maxPacketBytes) {
+        o.onRefused?.('payload_too_large');
+        return callback(new UnauthorizedPublish('payload_too_large', `topic or payload over the limit on ${topic.slice(0, 64)}`));
+      }
+      // Retained messages would be kept in broker memory for any subscriber: devices never need them.
+      packet.retain = false;
+      intake.onPublish(principal, client.id, topic, typeof payload === 'string' ? Buffer.from(payload) : payload, (err) => callback(err ?? null));
+    },
+    authorizeSubscribe(client: Client, sub: Subscription, callback: (error: Error | null, subscription?: Subscription | null) => void) {
+      const principal = principals.get(client);
+      // Negated (SUBACK 0x80) rather than an error: the client learns it, and stays connected.
+      callback(null, principal && authorizer.maySubscribe(principal, sub.topic) ? sub : null);
+    },
+  };
+}
