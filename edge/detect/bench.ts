@@ -37,8 +37,8 @@ export function benchDetector(n: number, meters = 10_000): { readingsPerSec: num
       r.ts = t0 + step * 5_000 + mi;
       r.seq = step;
       const z = noise[k++ & 0xffff] as number;
-      // Every 997th step a sag on every 50th meter: exercises the open/close paths.
-      r.voltage = step % 997 === 500 && mi % 50 === 0 ? 190 : 230 + z;
+      // Every 97th step a sag on every 50th meter: exercises the open/close paths.
+      r.voltage = step % 97 === 50 && mi % 50 === 0 ? 190 : 230 + z;
       r.current = 10 + z * 0.5;
       r.power = 2.3 + z * 0.1;
       r.frequency = 50 + z * 0.01;

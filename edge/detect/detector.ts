@@ -1,8 +1,10 @@
 import type { Anomaly, MeterEventType, ReadingFlag } from '../../shared/contracts/index.ts';
 import type { Clock } from '../../shared/clock.ts';
+import { GridwatchError } from '../../shared/errors.ts';
 import { CHANNELS, CURRENT, FREQUENCY, POWER, resolveDetectConfig, VOLTAGE, type ChannelName, type DetectConfig, type DetectConfigInput } from './config.ts';
 import { Emitter } from './lifecycle.ts';
 import { judgeCurrent, judgeFrequency, judgeVoltage, withinLimits } from './limits.ts';
+import { recordSeq, seenSeq } from './ordering.ts';
 import { exportMeter, importMeter, MeterState, type MeterSnapshot } from './state.ts';
 import { endSpike, judgeDrift, judgeSpike, judgeStuck } from './stats.ts';
 import type { DetectResult, MeterContext, ReadingIn } from './types.ts';
@@ -18,8 +20,10 @@ const FLAGS_LATE = Object.freeze(['out_of_order', 'late']) as unknown as Reading
 const FLAGS_OUT_OF_ORDER = Object.freeze(['out_of_order']) as unknown as ReadingFlag[];
 export const EMPTY_RESULT: DetectResult = Object.freeze({ anomalies: NO_ANOMALIES, flags: NO_FLAGS }) as DetectResult;
 
-/** seqs remembered below the highest seen, to recognise a repeat that arrives out of order. */
-const SEQ_WINDOW = 32;
+const isNum = Number.isFinite;
+function finite(r: ReadingIn): boolean {
+  return isNum(r.ts) && isNum(r.voltage) && (r.current === undefined || isNum(r.current)) && (r.power === undefined || isNum(r.power)) && (r.frequency === undefined || isNum(r.frequency));
+}
 
 export interface DetectorOptions {
   edgeId: string;
@@ -52,20 +56,36 @@ export class Detector {
   private meter(id: string): MeterState {
     let m = this.meters.get(id);
     if (m === undefined) {
-      m = new MeterState(id, this.context(id));
+      m = new MeterState(id, this.contextOf(id));
       this.meters.set(id, m);
     }
     return m;
   }
 
+  /** Asks for a meter's context and refuses one the rules cannot work with (division by a zero nominal). */
+  private contextOf(id: string): MeterContext {
+    const c = this.context(id);
+    if (!(c.nominalVoltage > 0) || (c.nominalFrequency !== 50 && c.nominalFrequency !== 60) || !(c.expectedIntervalMs > 0)) {
+      throw new GridwatchError('TOPOLOGY_INVALID', `meter ${id}: context needs nominalVoltage > 0, nominalFrequency 50 or 60 and expectedIntervalMs > 0`, {
+        details: { meterId: id, nominalVoltage: c.nominalVoltage, nominalFrequency: c.nominalFrequency, expectedIntervalMs: c.expectedIntervalMs },
+      });
+    }
+    return c;
+  }
+
+  /**
+   * Judges one reading. Throws CONTRACT_INVALID for a non-finite ts or value (the validator keeps
+   * them out; one NaN would poison a window for good). Returns EMPTY_RESULT when nothing happened.
+   */
   onReading(r: ReadingIn): DetectResult {
+    if (!finite(r)) throw new GridwatchError('CONTRACT_INVALID', `reading of meter ${r.meterId}: ts and values must be finite numbers`);
     const m = this.meter(r.meterId);
     const wasDirty = m.dirty;
     const cfg = this.config;
     const seq = r.seq;
     let flags: ReadingFlag[] | null = null;
     let judge = 2; // 2: full judgement, 1: window only (out of order within the bound), 0: none
-    if (seq !== undefined && this.seenSeq(m, seq)) {
+    if (seq !== undefined && seenSeq(m, seq)) {
       flags = FLAGS_DUPLICATE;
       judge = 0;
     } else if (r.ts < m.lastTs) {
@@ -81,7 +101,7 @@ export class Detector {
     }
     if (judge > 0 || flags === FLAGS_LATE) {
       // A reading arrived (late ones included: a backlog is the meter talking); duplicates do not count.
-      if (seq !== undefined) this.recordSeq(m, seq, r.ts);
+      if (seq !== undefined) recordSeq(m, seq, r.ts);
       m.heardAt = this.clock.now();
       m.dirty = true;
       if (m.dropout !== null) {
@@ -99,31 +119,6 @@ export class Detector {
     const out = this.em.take();
     if (out === null && flags === null) return EMPTY_RESULT;
     return { anomalies: out ?? NO_ANOMALIES, flags: flags ?? NO_FLAGS };
-  }
-
-  private seenSeq(m: MeterState, seq: number): boolean {
-    const last = m.lastSeq;
-    if (seq === last) return true;
-    if (seq > last) return false;
-    const d = last - seq;
-    return d <= SEQ_WINDOW && ((m.seqMask >>> (d - 1)) & 1) === 1;
-  }
-
-  private recordSeq(m: MeterState, seq: number, ts: number): void {
-    const last = m.lastSeq;
-    if (seq > last) {
-      const shift = seq - last;
-      if (last < 0 || shift > SEQ_WINDOW) m.seqMask = 0;
-      else if (shift === SEQ_WINDOW) m.seqMask = 0x80000000;
-      else m.seqMask = ((m.seqMask << shift) | (1 << (shift - 1))) >>> 0;
-      m.lastSeq = seq;
-    } else if (last - seq <= SEQ_WINDOW) {
-      m.seqMask = (m.seqMask | (1 << (last - seq - 1))) >>> 0;
-    } else if (ts > m.lastTs) {
-      // Far below the highest seq yet newer in event time: the meter restarted its counter.
-      m.lastSeq = seq;
-      m.seqMask = 0;
-    }
   }
 
   /** Full judgement of an in-order reading. */
@@ -300,7 +295,7 @@ export class Detector {
   }
 
   importMeter(meterId: string, s: MeterSnapshot): void {
-    this.meters.set(meterId, importMeter(meterId, this.context(meterId), s, this.config));
+    this.meters.set(meterId, importMeter(meterId, this.contextOf(meterId), s, this.config));
   }
 
   exportAll(): Record<string, MeterSnapshot> {
