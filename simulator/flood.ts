@@ -1,0 +1,271 @@
+/**
+ * The flood: publishes a simulation's messages to one or several MQTT brokers (edge gateways),
+ * QoS 0 or 1, one connection per meter or per data concentrator, paced by event time (realtime
+ * or fast-forward) and/or a target rate, or as fast as a bounded in-flight window allows.
+ * The only file of the simulator that imports mqtt.
+ *
+ * Connection cap: opening ten thousand TCP connections from one process measures the
+ * simulator's socket handling more than the gateway, so at most `maxConnections` connections
+ * are opened per broker (default 200) and devices beyond that share them round-robin. A shared
+ * connection still publishes on each device's own topic. With per-device credentials every
+ * device needs its own connection, so the cap must then be at least the number of devices.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Reading } from '../shared/contracts/index.ts';
+import { GridwatchError } from '../shared/errors.ts';
+import type { DeliveredItem } from './generate.ts';
+import { percentile } from './score.ts';
+import { Rng } from './rng.ts';
+
+export interface FloodAuth {
+  /** One username/password for every connection. */
+  username?: string;
+  password?: string;
+  /** Username = the device's id (meterId or concentratorId), password = `password`. */
+  perDevice?: boolean;
+}
+
+export interface FloodOptions {
+  /** mqtt://host:port URLs. Substation i (in sorted order) goes to broker i mod n. */
+  brokers: string[];
+  /** Messages in delivery order (Simulation.items()). */
+  items: Iterable<DeliveredItem>;
+  /** Event time that maps to the flood's start (pacing origin); the simulation's `from`. */
+  from: number;
+  /** Reading interval; concentrators send one array per interval. */
+  intervalMs: number;
+  qos?: 0 | 1;
+  connection?: 'meter' | 'concentrator';
+  /** Per broker (see the file comment). Default 200. */
+  maxConnections?: number;
+  /** realtime: event time = wall time. fast: event time runs `speed` times faster (Infinity: no pacing). */
+  mode?: 'realtime' | 'fast';
+  speed?: number;
+  /** Target messages per second (token bucket); 0 or undefined: no rate limit. */
+  rate?: number;
+  /** Publishes awaiting their callback (PUBACK at QoS 1, socket write at QoS 0). Default 1000. */
+  inFlight?: number;
+  /** Stop after this much wall time or this many MQTT messages. */
+  maxWallMs?: number;
+  maxMessages?: number;
+  auth?: FloodAuth;
+  clientIdPrefix?: string;
+  /** Called about once a second with the running totals (the CLI prints a progress line). */
+  onProgress?: (p: FloodProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface FloodProgress {
+  elapsedMs: number;
+  sent: number;
+  acked: number;
+  errors: number;
+  ratePerSec: number;
+  inFlight: number;
+}
+
+export interface FloodReport {
+  sent: number;
+  acked: number;
+  errors: number;
+  /** Readings carried (a concentrator message carries many). */
+  readings: number;
+  events: number;
+  connections: number;
+  durationMs: number;
+  ratePerSec: number;
+  readingsPerSec: number;
+  publishLatencyMs: { p50: number | null; p95: number | null; p99: number | null };
+  lastError?: string;
+}
+
+interface Conn {
+  client: MqttClient;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function flood(opts: FloodOptions): Promise<FloodReport> {
+  if (opts.brokers.length === 0) throw new GridwatchError('CONFIG_INVALID', 'flood: at least one broker URL is needed');
+  const qos = opts.qos ?? 1;
+  const mode = opts.connection ?? 'meter';
+  const cap = opts.maxConnections ?? 200;
+  const window = Math.max(1, opts.inFlight ?? 1000);
+  const speed = opts.mode === 'realtime' ? 1 : (opts.speed ?? Infinity);
+  const prefix = opts.clientIdPrefix ?? `gw-sim-${process.pid}`;
+
+  const substationBroker = new Map<string, number>();
+  const connections = new Map<string, Promise<Conn>>(); // key `${broker}:${slot}`
+  const deviceSlot = new Map<string, string>();
+  const devicesPerBroker = opts.brokers.map(() => 0);
+  const opened: MqttClient[] = [];
+  let errors = 0;
+  let lastError: string | undefined;
+  let sent = 0;
+  let acked = 0;
+  let readings = 0;
+  let events = 0;
+  let inFlight = 0;
+  let wake: (() => void) | undefined;
+  const latencies = new Float64Array(100_000);
+  let latencyCount = 0;
+  const reservoir = new Rng(0x1a7e);
+
+  const fail = (message: string) => {
+    errors++;
+    lastError = message;
+  };
+
+  function connFor(device: string, substationId: string): Promise<Conn> {
+    let key = deviceSlot.get(device);
+    if (key === undefined) {
+      let b = substationBroker.get(substationId);
+      if (b === undefined) substationBroker.set(substationId, (b = substationBroker.size % opts.brokers.length));
+      const n = devicesPerBroker[b]!++;
+      if (opts.auth?.perDevice && n >= cap) throw new GridwatchError('CONFIG_INVALID', `flood: per-device credentials need one connection per device; raise --connections above ${cap}`);
+      key = `${b}:${opts.auth?.perDevice ? device : n % cap}`;
+      deviceSlot.set(device, key);
+    }
+    let conn = connections.get(key);
+    if (!conn) {
+      const b = Number(key.slice(0, key.indexOf(':')));
+      conn = mqtt
+        .connectAsync(opts.brokers[b]!, {
+          clientId: `${prefix}-${key.replace(':', '-')}`.slice(0, 64),
+          reconnectPeriod: 1000,
+          connectTimeout: 10_000,
+          ...(opts.auth?.perDevice ? { username: device, password: opts.auth.password ?? '' } : opts.auth?.username ? { username: opts.auth.username, password: opts.auth.password ?? '' } : {}),
+        })
+        .then((client) => {
+          opened.push(client);
+          client.on('error', (err) => fail(`${opts.brokers[b]}: ${err.message}`));
+          return { client };
+        });
+      conn.catch((err: Error) => fail(`connect ${opts.brokers[b]}: ${err.message}`));
+      connections.set(key, conn);
+    }
+    return conn;
+  }
+
+  function onDone(t0: number) {
+    return (err?: Error) => {
+      inFlight--;
+      if (err) fail(err.message);
+      else {
+        acked++;
+        const lat = performance.now() - t0;
+        if (latencyCount < latencies.length) latencies[latencyCount] = lat;
+        else {
+          const j = Math.floor(reservoir.next() * (latencyCount + 1));
+          if (j < latencies.length) latencies[j] = lat;
+        }
+        latencyCount++;
+      }
+      if (wake && inFlight < window) {
+        const w = wake;
+        wake = undefined;
+        w();
+      }
+    };
+  }
+
+  const start = performance.now();
+  let nextToken = start;
+  const rateGap = opts.rate && opts.rate > 0 ? 1000 / opts.rate : 0;
+
+  async function publish(device: string, substationId: string, topic: string, payload: string): Promise<void> {
+    if (rateGap > 0) {
+      nextToken = Math.max(nextToken + rateGap, performance.now() - 50 * rateGap); // burst of up to 50
+      const wait = nextToken - performance.now();
+      if (wait > 2) await sleep(wait);
+    }
+    while (inFlight >= window) await new Promise<void>((r) => (wake = r));
+    const { client } = await connFor(device, substationId);
+    inFlight++;
+    sent++;
+    client.publish(topic, payload, { qos }, onDone(performance.now()));
+  }
+
+  let lastProgress = start;
+  let lastSent = 0;
+  const progress = () => {
+    const now = performance.now();
+    if (!opts.onProgress || now - lastProgress < 1000) return;
+    opts.onProgress({ elapsedMs: now - start, sent, acked, errors, ratePerSec: ((sent - lastSent) * 1000) / (now - lastProgress), inFlight });
+    lastProgress = now;
+    lastSent = sent;
+  };
+  const progressTimer = opts.onProgress ? setInterval(progress, 1000) : undefined;
+
+  // Concentrator mode: readings are gathered per concentrator and sent as one array per interval.
+  const batches = new Map<string, { substationId: string; readings: Reading[] }>();
+  let batchEnd = opts.from + opts.intervalMs;
+  const flushBatch = async (concentratorId: string) => {
+    const b = batches.get(concentratorId);
+    if (!b || b.readings.length === 0) return;
+    batches.delete(concentratorId);
+    readings += b.readings.length;
+    await publish(concentratorId, b.substationId, `concentrators/${concentratorId}/readings`, JSON.stringify(b.readings));
+  };
+
+  const stopped = () => opts.signal?.aborted || (opts.maxWallMs !== undefined && performance.now() - start >= opts.maxWallMs) || (opts.maxMessages !== undefined && sent >= opts.maxMessages);
+  try {
+    for (const item of opts.items) {
+      if (stopped()) break;
+      if (Number.isFinite(speed)) {
+        const due = start + (item.deliverAt - opts.from) / speed;
+        const wait = due - performance.now();
+        if (wait > 2) await sleep(wait);
+      }
+      if (mode === 'concentrator') {
+        if (item.deliverAt >= batchEnd) {
+          for (const id of [...batches.keys()]) await flushBatch(id);
+          batchEnd = opts.from + (Math.floor((item.deliverAt - opts.from) / opts.intervalMs) + 1) * opts.intervalMs;
+        }
+        if (item.kind === 'reading') {
+          let b = batches.get(item.concentratorId);
+          if (!b) batches.set(item.concentratorId, (b = { substationId: item.substationId, readings: [] }));
+          b.readings.push(item.reading);
+          if (b.readings.length >= 1000) await flushBatch(item.concentratorId);
+        } else {
+          await flushBatch(item.concentratorId); // keep the concentrator's own order
+          events++;
+          await publish(item.concentratorId, item.substationId, `meters/${item.meterId}/event`, JSON.stringify(item.event));
+        }
+      } else if (item.kind === 'reading') {
+        readings++;
+        await publish(item.meterId, item.substationId, `meters/${item.meterId}/reading`, JSON.stringify(item.reading));
+      } else {
+        events++;
+        await publish(item.meterId, item.substationId, `meters/${item.meterId}/event`, JSON.stringify(item.event));
+      }
+    }
+    if (!stopped()) for (const id of [...batches.keys()]) await flushBatch(id);
+    // Drain: wait for every outstanding callback (bounded, so a dead broker cannot hang us).
+    const drainUntil = performance.now() + 30_000;
+    while (inFlight > 0 && performance.now() < drainUntil) await sleep(5);
+    if (inFlight > 0) fail(`${inFlight} publish(es) still unacknowledged after 30 s`);
+  } finally {
+    if (progressTimer) clearInterval(progressTimer);
+    await Promise.allSettled(opened.map((c) => c.endAsync(inFlight > 0)));
+    // Connections still being opened when we stopped: close them as they arrive.
+    await Promise.allSettled([...connections.values()].map((p) => p.then(({ client }) => (opened.includes(client) ? undefined : client.endAsync(true)))));
+  }
+  const durationMs = performance.now() - start;
+  const lat = Array.from(latencies.subarray(0, Math.min(latencyCount, latencies.length)));
+  return {
+    sent,
+    acked,
+    errors,
+    readings,
+    events,
+    connections: connections.size,
+    durationMs: Math.round(durationMs),
+    ratePerSec: Math.round((sent * 1000) / durationMs),
+    readingsPerSec: Math.round((readings * 1000) / durationMs),
+    publishLatencyMs: { p50: round3(percentile(lat, 0.5)), p95: round3(percentile(lat, 0.95)), p99: round3(percentile(lat, 0.99)) },
+    ...(lastError ? { lastError } : {}),
+  };
+}
+
+const round3 = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);

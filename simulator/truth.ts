@@ -1,0 +1,106 @@
+/**
+ * Ground truth: one JSONL record per injected fault, saying what a perfect detector would report.
+ * The format is documented in docs/simulator.md; the scorer reads it back.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { AnomalyType, GridEventType } from '../shared/contracts/index.ts';
+import { GridwatchError } from '../shared/errors.ts';
+import type { FaultScope, FaultType, ResolvedFault } from './faults.ts';
+
+export interface TruthRecord {
+  faultId: string;
+  type: FaultType;
+  scope: FaultScope;
+  rootId: string;
+  /** null for grid-wide faults. */
+  substationId: string | null;
+  meters: string[];
+  startTs: number;
+  endTs: number;
+  magnitude: number;
+  expect: { anomalyTypes: AnomalyType[]; eventType?: GridEventType };
+}
+
+/**
+ * What each fault should produce. A voltage spike of +25 % is also a swell by IEEE 1159 (any
+ * duration from half a cycle), so both are expected; a sag or swell that lasts beyond a minute
+ * is expected as undervoltage/overvoltage too (the scorer treats them as one class). An overload
+ * is seen only by summing a transformer's meters, which is central's job, so it expects a grid
+ * event and no per-meter anomaly.
+ */
+export function expectationOf(f: Pick<ResolvedFault, 'type' | 'scope' | 'magnitude' | 'startTs' | 'endTs'>): TruthRecord['expect'] {
+  const long = f.endTs - f.startTs > 60_000;
+  switch (f.type) {
+    case 'spike':
+      return f.magnitude >= 0 ? { anomalyTypes: ['spike', 'swell'], eventType: 'meter_fault' } : { anomalyTypes: ['dip', 'sag'], eventType: 'meter_fault' };
+    case 'stuck':
+      return { anomalyTypes: ['stuck'], eventType: 'meter_fault' };
+    case 'drift':
+      return { anomalyTypes: ['drift'], eventType: 'meter_fault' };
+    case 'dropout':
+      return { anomalyTypes: ['dropout'], eventType: 'silence' };
+    case 'tamper':
+      return { anomalyTypes: ['tamper'], eventType: 'tamper' };
+    case 'overload':
+      return { anomalyTypes: [], eventType: 'overload' };
+    case 'sag':
+      return { anomalyTypes: long ? ['sag', 'undervoltage'] : ['sag'], eventType: long ? 'undervoltage' : 'sag' };
+    case 'swell':
+      return { anomalyTypes: long ? ['swell', 'overvoltage'] : ['swell'], eventType: long ? 'overvoltage' : 'swell' };
+    case 'outage':
+      return { anomalyTypes: ['outage'], eventType: 'outage' };
+    case 'frequency':
+      return { anomalyTypes: ['frequency_deviation'], eventType: 'frequency_deviation' };
+  }
+}
+
+export function toTruth(f: ResolvedFault): TruthRecord {
+  return {
+    faultId: f.faultId,
+    type: f.type,
+    scope: f.scope,
+    rootId: f.rootId,
+    substationId: f.substationId,
+    meters: [...f.meters],
+    startTs: f.startTs,
+    endTs: f.endTs,
+    magnitude: f.magnitude,
+    expect: expectationOf(f),
+  };
+}
+
+export function truthToJsonl(records: readonly TruthRecord[]): string {
+  return records.map((r) => JSON.stringify(r)).join('\n') + (records.length > 0 ? '\n' : '');
+}
+
+export function parseTruthJsonl(text: string, sourceName = 'truth'): TruthRecord[] {
+  const out: TruthRecord[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    let rec: TruthRecord;
+    try {
+      rec = JSON.parse(line) as TruthRecord;
+    } catch (err) {
+      throw new GridwatchError('CONFIG_INVALID', `${sourceName}:${i + 1}: not JSON: ${(err as Error).message}`, { cause: err });
+    }
+    if (typeof rec.faultId !== 'string' || !Array.isArray(rec.meters) || typeof rec.startTs !== 'number' || typeof rec.endTs !== 'number' || !rec.expect) {
+      throw new GridwatchError('CONFIG_INVALID', `${sourceName}:${i + 1}: not a ground-truth record (needs faultId, meters, startTs, endTs, expect)`);
+    }
+    out.push(rec);
+  });
+  return out;
+}
+
+export function writeTruthFile(path: string, records: readonly TruthRecord[]): void {
+  writeFileSync(path, truthToJsonl(records));
+}
+
+export function readTruthFile(path: string): TruthRecord[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new GridwatchError('CONFIG_INVALID', `cannot read truth file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  return parseTruthJsonl(text, path);
+}
