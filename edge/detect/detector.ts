@@ -154,7 +154,9 @@ export class Detector {
     const cfg = this.config;
     const c = m.channel(idx, cfg.windowSize);
     const name = CHANNELS[idx] as ChannelName;
-    judgeStuck(em, m, c, name, x, ts, cfg.stuckReadings[name]);
+    // A value during an interruption breaks any run, as a zero does (it is not a frozen sensor).
+    const interrupted = idx === VOLTAGE && c.limit !== null && c.limit.a.type === 'interruption';
+    judgeStuck(em, m, c, name, interrupted ? 0 : x, ts, cfg.stuckReadings[name]);
     if (!inLimits) {
       // The limit rule reports this value; it neither enters the window nor counts as a spike.
       endSpike(em, m, c, ts);

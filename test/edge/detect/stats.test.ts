@@ -87,6 +87,22 @@ describe('stuck', () => {
     expect(feed(detector, rs)).toEqual([]);
   });
 
+  it('a constant residual voltage during an interruption is not stuck', () => {
+    const { detector } = makeDetector(EU);
+    const { next, z } = warm(detector, EU);
+    const rs = Array.from({ length: 40 }, (_, k) => ({ ...normal(EU, next + k, z), voltage: 1.5, current: 0, power: 0, frequency: 0 }));
+    expect(summary(feed(detector, rs))).toEqual(['interruption/voltage/open']);
+  });
+
+  it('meters are judged independently', () => {
+    const { detector } = makeDetector(EU);
+    const a = warm(detector, EU, 80, 1, 'a');
+    const b = warm(detector, EU, 80, 2, 'b');
+    const out = feed(detector, [{ ...normal(EU, a.next, a.z, 'a'), voltage: 195 }, normal(EU, b.next, b.z, 'b'), normal(EU, a.next + 1, a.z, 'a')]);
+    expect(out.map((x) => `${x.meterId}:${x.type}:${x.state}`)).toEqual(['a:sag:open', 'a:sag:closed']);
+    expect(detector.meterCount()).toBe(2);
+  });
+
   it('a constant non-zero power is stuck after 30 readings', () => {
     const { detector } = makeDetector(EU);
     const z = noise(4);
