@@ -1,5 +1,6 @@
 import type { DetectConfig } from './config.ts';
-import { track, type Emitter, type Severity } from './lifecycle.ts';
+import type { AnomalyType, Channel } from '../../shared/contracts/index.ts';
+import { track, type Emitter, type OpenAnomaly, type Severity } from './lifecycle.ts';
 import type { ChannelState, MeterState } from './state.ts';
 
 /**
@@ -62,11 +63,24 @@ export function judgeVoltage(em: Emitter, m: MeterState, c: ChannelState, v: num
     em.close(m, o, ts);
     c.limit = null;
   }
-  if (pu < cfg.interruptionPu) c.limit = em.open(m, 'interruption', 'voltage', ts, v, nominal, 'critical');
-  else if (pu < cfg.sagPu) c.limit = em.open(m, 'sag', 'voltage', ts, v, nominal, sevSag(pu, cfg));
-  else if (pu > cfg.swellPu) c.limit = em.open(m, 'swell', 'voltage', ts, v, nominal, sevSwell(pu, cfg));
+  if (pu < cfg.interruptionPu) c.limit = openLimit(em, m, c, 'interruption', 'voltage', ts, v, nominal, 'critical');
+  else if (pu < cfg.sagPu) c.limit = openLimit(em, m, c, 'sag', 'voltage', ts, v, nominal, sevSag(pu, cfg));
+  else if (pu > cfg.swellPu) c.limit = openLimit(em, m, c, 'swell', 'voltage', ts, v, nominal, sevSwell(pu, cfg));
   else return true;
   return false;
+}
+
+/**
+ * Opens a limit condition. An open spike/dip on the channel closes first (same ts): from here the
+ * limit rule explains the values, and the records then read in the order things happened.
+ */
+function openLimit(em: Emitter, m: MeterState, c: ChannelState, type: AnomalyType, channel: Channel, ts: number, x: number, base: number, sev: Severity): OpenAnomaly {
+  if (c.stat !== null) {
+    em.close(m, c.stat, ts);
+    c.stat = null;
+    c.outlierRun = 0;
+  }
+  return em.open(m, type, channel, ts, x, base, sev);
 }
 
 function escalate(em: Emitter, m: MeterState, c: ChannelState, ts: number, sev: Severity, type: 'undervoltage' | 'overvoltage'): void {
@@ -96,7 +110,7 @@ export function judgeFrequency(em: Emitter, m: MeterState, c: ChannelState, f: n
     return true;
   }
   if (ad > cfg.frequencyBand) {
-    c.limit = em.open(m, 'frequency_deviation', 'frequency', ts, f, fn, sev);
+    c.limit = openLimit(em, m, c, 'frequency_deviation', 'frequency', ts, f, fn, sev);
     return false;
   }
   return true;
@@ -124,7 +138,7 @@ export function judgeCurrent(em: Emitter, m: MeterState, c: ChannelState, i: num
     return true;
   }
   if (pu > cfg.overcurrentPu) {
-    c.limit = em.open(m, 'overcurrent', 'current', ts, mag, rated, sev);
+    c.limit = openLimit(em, m, c, 'overcurrent', 'current', ts, mag, rated, sev);
     return false;
   }
   return true;

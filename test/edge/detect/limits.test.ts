@@ -117,9 +117,10 @@ describe('frequency deviation', () => {
     const f = (i: number, hz: number): ReadingIn => ({ ...normal(NA, i, z), frequency: hz });
     expect(summary(feed(detector, [f(next, 59.45), f(next + 1, 60.55)]))).toEqual(['dip/frequency/open', 'dip/frequency/closed', 'spike/frequency/open']);
     const out = feed(detector, [f(next + 2, 60.7), f(next + 3, 60)]);
-    // The open spike ends when the limit rule takes the channel over.
-    expect(summary(out)).toEqual(['frequency_deviation/frequency/open', 'spike/frequency/closed', 'frequency_deviation/frequency/closed']);
-    expect(out[0]?.baseline).toBe(60);
+    // The open spike ends when the limit rule takes the channel over, before the deviation opens.
+    expect(summary(out)).toEqual(['spike/frequency/closed', 'frequency_deviation/frequency/open', 'frequency_deviation/frequency/closed']);
+    expect(out[0]?.endTs).toBe(out[1]?.startTs);
+    expect(out[1]?.baseline).toBe(60);
   });
 });
 
