@@ -4,7 +4,7 @@ import { TOPICS, type Anomaly, type Clock, type Gap, type MeterEventType, type R
 import type { DetectResult, ReadingIn } from '../detect/index.ts';
 import type { MeterDirectory } from './meters.ts';
 import type { Authorizer, Principal } from './auth.ts';
-import type { CommitUnit, Committer, DeadLetter, OutboxRecord } from './ports.ts';
+import type { CommitUnit, Committer, DeadLetter } from './ports.ts';
 import { checkEvent, checkReading, contractRejection, parseJson, PARSE_FAILED, REJECT_REASONS, routeTopic, type ClockBounds, type RejectReason, type Rejection } from './validate.ts';
 
 /** The detector as the intake uses it (edge/detect's Detector satisfies it). */

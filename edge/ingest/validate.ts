@@ -150,8 +150,8 @@ function classify(obj: Record<string, unknown>, problems: ValidationProblem[]): 
     if (typeof v === 'number' && !Number.isFinite(v)) return 'non_finite';
   }
   const first = problems[0]?.message ?? '';
-  if (/required/i.test(first)) return 'missing_field';
-  if (/less|greater|length|pattern|format/i.test(first) && !problems.some((p) => /Expected (number|integer|string|boolean)$/.test(p.message))) return 'out_of_range';
+  if (/required/i.test(first) || (problems[0] !== undefined && problems[0].path !== '' && obj[problems[0].path.slice(1)] === undefined)) return 'missing_field';
+  if (/less|greater|length|match|format/i.test(first) && !problems.some((p) => /Expected (number|integer|string|boolean)$/.test(p.message))) return 'out_of_range';
   return 'wrong_type';
 }
 
