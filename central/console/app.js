@@ -1,0 +1,132 @@
+/* global document, requestAnimationFrame */
+// The console's composition root: loads the snapshot from central's API, merges the live event
+// stream into it, and re-renders. Reading this file tells where each panel's data comes from.
+import { EventStore, buildTree, countBySeverity, indexTree, listFrom, rollUp } from './model.js';
+import { renderConnection, renderCounts, renderEdges, renderEventsTable, renderTimeline, renderTree } from './render.js';
+import { connectStream } from './stream.js';
+
+const HOUR_MS = 3_600_000;
+const EDGES_EVERY_MS = 5_000;
+const TOPOLOGY_EVERY_MS = 60_000;
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  events: new EventStore(),
+  tree: buildTree({}),
+  index: new Map(),
+  edges: [],
+  conn: { state: 'connecting', attempt: 0 },
+  collapsed: new Set(),
+  problems: new Map(), // what failed, by source, shown until that source works again
+  treeDirty: true,
+};
+state.index = indexTree(state.tree);
+
+async function getJson(path) {
+  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
+  return res.json();
+}
+
+/** Runs one loader; a failure is shown on the page (and in the devtools console), never dropped. */
+async function runLoader(source, load) {
+  try {
+    await load();
+    state.problems.delete(source);
+  } catch (err) {
+    state.problems.set(source, err instanceof Error ? err.message : String(err));
+    console.error(`[console] ${source}:`, err);
+  }
+  render();
+}
+
+/** The tree: the summary, and each substation's feeders and transformers where the summary lacks them. */
+async function loadTopology() {
+  const summary = await getJson('/api/topology');
+  const substations = await Promise.all(
+    listFrom(summary, 'substations').map(async (s) => {
+      if (Array.isArray(s.feeders)) return s;
+      const id = s.substationId ?? s.id;
+      const detail = await getJson(`/api/topology?substation=${encodeURIComponent(id)}`);
+      return { ...s, ...(detail.substation ?? detail) };
+    }),
+  );
+  const name = summary.gridName ?? summary.name;
+  if (typeof name === 'string' && name !== '') {
+    $('grid-name').textContent = name;
+    document.title = `${name} · gridwatch`;
+  }
+  state.tree = buildTree({ ...summary, substations });
+  state.index = indexTree(state.tree);
+  state.treeDirty = true;
+}
+
+/** Open events, and the last hour's closed ones for the timeline. */
+async function loadEvents() {
+  const from = Date.now() - HOUR_MS;
+  const [open, closed] = await Promise.all([getJson('/api/events?state=open&limit=1000'), getJson(`/api/events?state=closed&from=${from}&limit=500`)]);
+  for (const e of [...listFrom(open, 'events'), ...listFrom(closed, 'events')]) state.events.upsert(e);
+  state.treeDirty = true;
+}
+
+async function loadEdges() {
+  const fetchedAt = Date.now();
+  state.edges = listFrom(await getJson('/api/edges'), 'edges').map((e) => {
+    const status = e.status ?? e.lastStatus ?? e;
+    const ageMs = e.ageMs ?? e.heartbeatAgeMs ?? (typeof status.ts === 'number' ? fetchedAt - status.ts : undefined);
+    return {
+      edgeId: e.edgeId ?? status.edgeId,
+      substationId: e.substationId ?? status.substationId,
+      ageMs,
+      ageAt: ageMs === undefined ? undefined : fetchedAt,
+      outboxDepth: e.outboxDepth ?? status.outbox?.depth,
+      comms: e.comms ?? e.commsState ?? e.state,
+    };
+  });
+}
+
+let frame = 0;
+function render() {
+  if (frame) return;
+  frame = requestAnimationFrame(() => {
+    frame = 0;
+    const now = Date.now();
+    state.events.prune(now - HOUR_MS);
+    const open = state.events.open();
+    if (state.treeDirty) {
+      rollUp(state.tree, state.index, open);
+      renderTree($('tree'), state.tree, state.collapsed);
+      state.treeDirty = false;
+    }
+    renderCounts($('counts'), countBySeverity(open));
+    renderConnection($('connection'), state.conn, now);
+    renderEventsTable($('events-body'), open, now);
+    $('open-count').textContent = `${open.length} open`;
+    renderTimeline($('timeline'), state.events.overlapping(now - HOUR_MS, now), now);
+    renderEdges($('edges-body'), state.edges, now);
+    $('problems').replaceChildren(...[...state.problems.values()].map((p) => Object.assign(document.createElement('li'), { textContent: p })));
+    $('problems').hidden = state.problems.size === 0;
+  });
+}
+
+connectStream('/api/stream', {
+  onEvent: (event) => {
+    if (state.events.upsert(event)) {
+      state.treeDirty = true;
+      render();
+    }
+  },
+  onState: (conn) => {
+    state.conn = conn;
+    render();
+  },
+  // Events published while we were away were missed: reload the snapshot on every (re)connection.
+  onOpen: () => void runLoader('events', loadEvents),
+});
+
+void runLoader('topology', loadTopology);
+void runLoader('edges', loadEdges);
+setInterval(() => void runLoader('edges', loadEdges), EDGES_EVERY_MS);
+setInterval(() => void runLoader('topology', loadTopology), TOPOLOGY_EVERY_MS);
+// Durations, ages, the timeline's "now" and the reconnect countdown move with the clock.
+setInterval(render, 1000);
