@@ -106,7 +106,14 @@ export class Archiver {
   /** Writes the buffers that are over size or age; returns the offsets now safe to commit. */
   flushDue(): Promise<CommittableOffset[]> {
     const now = this.clock.now();
-    return this.flushWhere((s) => s.inFlight !== null || s.buffer.length >= this.maxRecords || (s.firstAddedAt !== null && now - s.firstAddedAt >= this.maxAgeMs));
+    return this.flushWhere(
+      (s) =>
+        s.inFlight !== null ||
+        s.buffer.length >= this.maxRecords ||
+        (s.firstAddedAt !== null && now - s.firstAddedAt >= this.maxAgeMs) ||
+        // Only re-deliveries of archived records arrived: their offsets can be committed now.
+        (s.buffer.length === 0 && s.skippedArchived),
+    );
   }
 
   /** Writes every buffer (shutdown, or before a planned commit). */

@@ -260,6 +260,12 @@ describe('Archiver exactly once across a crash before the offset commit', () => 
     expect(await run2.flushAll()).toEqual([{ topic: TOPICS.anomalies, partition: 2, nextOffset: '3' }]);
     expect((await readBack(inner)).length).toBe(3);
     expect(await run2.resumeFrom(TOPICS.anomalies, 2)).toBe('3');
+    // With the marker loaded first, re-deliveries alone make flushDue hand back their offsets.
+    const run3 = new Archiver({ sink: inner, logger });
+    expect(await run3.resumeFrom(TOPICS.anomalies, 2)).toBe('3');
+    run3.add(batch(TOPICS.anomalies, 2, 0, [anomaly(1), anomaly(2), anomaly(3)]));
+    expect(await run3.flushDue()).toEqual([{ topic: TOPICS.anomalies, partition: 2, nextOffset: '3' }]);
+    expect(await run3.flushDue()).toEqual([]);
   });
 
   it('drops the buffer of a revoked partition and writes nothing for it', async () => {
