@@ -1,0 +1,412 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { GridwatchError, TOPICS, type Clock, type Gap, type Logger, type Metrics } from '../../shared/index.ts';
+import { storageError } from './errors.ts';
+import { gapsForEviction, type EvictedRow } from './eviction.ts';
+import { applySchema, LANE_CODE, ROW_OVERHEAD_BYTES } from './schema.ts';
+import { StoreStatements } from './statements.ts';
+import type { Checkpoint, CommitUnit, DeadLetter, Lane, OutboxRecord, StoredRecord, StoreStats } from './types.ts';
+
+/** Dead-letter payloads are cut to this many bytes: enough to see what a device sent, bounded against floods. */
+export const DEAD_LETTER_PAYLOAD_MAX = 4096;
+/** Readings evicted per transaction when over budget. */
+const EVICT_CHUNK = 2000;
+/** Eviction goes down to this share of the budget, so a full outbox does not evict on every commit. */
+const EVICT_LOW_WATER = 0.9;
+/** Bytes a gap record adds to the control lane (JSON of about 350 characters plus row overhead). */
+const GAP_ROW_ESTIMATE = 450;
+
+export interface EdgeStoreOptions {
+  dir: string;
+  edgeId: string;
+  /** Outbox disk budget in bytes (values + keys + per-row overhead estimate). */
+  budgetBytes: number;
+  /** FULL by default: see README "Durability". */
+  synchronous?: 'NORMAL' | 'FULL';
+  clock: Clock;
+  logger: Logger;
+  /** Dead-letter rows kept (oldest deleted first). Default 10,000. */
+  deadLetterMax?: number;
+  /** Keep Kafka-acknowledged rows after the last detector checkpoint as the replay journal. Default false. */
+  retainForReplay?: boolean;
+  metrics?: Metrics;
+  /** Hard cap on the database size in pages (SQLite max_page_count); tests use it to simulate a full disk. */
+  maxPageCount?: number;
+  /** Topic gap records are written to (tests use unique names). Default grid.gaps. */
+  gapTopic?: string;
+}
+
+const rowBytes = (r: OutboxRecord): number => r.value.length + r.key.length + r.topic.length + (r.meterId?.length ?? 0) + ROW_OVERHEAD_BYTES;
+
+/**
+ * The edge's durable state: outbox (two lanes), detector state, dead letters. Synchronous
+ * better-sqlite3 on one connection; every multi-row change is one transaction. Counters (depth,
+ * bytes) live in memory, are changed only after a transaction committed, and are reconciled from
+ * the rows at open.
+ */
+export class EdgeStore {
+  private readonly db: Database.Database;
+  private readonly st: StoreStatements;
+  private readonly waiting: Record<Lane, number> = { control: 0, readings: 0 };
+  private bytes = 0;
+  private lastId = 0;
+  private checkpointId = 0;
+  private gapsRecorded = 0;
+  private gapReadings = 0;
+  private deadLetterCount = 0;
+  private lastLoudAt = 0;
+  private readonly deadLetterMax: number;
+  private readonly metrics: StoreMetrics | null;
+
+  private constructor(private readonly opts: EdgeStoreOptions) {
+    fs.mkdirSync(opts.dir, { recursive: true });
+    try {
+      this.db = new Database(path.join(opts.dir, 'edge.db'));
+      applySchema(this.db, opts.synchronous ?? 'FULL');
+      if (opts.maxPageCount !== undefined) this.db.pragma(`max_page_count = ${Math.floor(opts.maxPageCount)}`);
+      this.st = new StoreStatements(this.db);
+    } catch (err) {
+      throw storageError(err, `opening edge store in ${opts.dir}`);
+    }
+    this.deadLetterMax = opts.deadLetterMax ?? 10_000;
+    this.reconcile();
+    this.metrics = opts.metrics ? new StoreMetrics(opts.metrics, this, opts.clock) : null;
+  }
+
+  static open(opts: EdgeStoreOptions): EdgeStore {
+    return new EdgeStore(opts);
+  }
+
+  private reconcile(): void {
+    for (const row of this.st.waitingByLane.all() as { lane: number; n: number }[]) {
+      this.waiting[row.lane === LANE_CODE.control ? 'control' : 'readings'] = row.n;
+    }
+    const b = this.st.totalBytes.get() as { b: number | null };
+    this.bytes = b.b ?? 0;
+    this.lastId = (this.st.lastOutboxId.get() as { seq: number } | undefined)?.seq ?? 0;
+    this.checkpointId = Number(this.meta('checkpoint_id') ?? 0);
+    this.gapsRecorded = Number(this.meta('gaps_recorded') ?? 0);
+    this.gapReadings = Number(this.meta('gap_readings') ?? 0);
+    this.deadLetterCount = (this.st.deadLetterCount.get() as { n: number }).n;
+  }
+
+  private meta(k: string): unknown {
+    return (this.st.metaGet.get(k) as { v: unknown } | undefined)?.v;
+  }
+
+  /** One transaction: the units' outbox rows, meter states, dead letters and checkpoint. Nothing if it throws. */
+  commit(unit: CommitUnit): void {
+    this.commitMany([unit]);
+  }
+
+  /** Several units in ONE transaction (the group committer's path). */
+  commitMany(units: readonly CommitUnit[]): void {
+    const delta = { control: 0, readings: 0, bytes: 0, lastId: this.lastId, dead: 0, checkpointId: this.checkpointId, journalFreed: 0 };
+    try {
+      this.st.tx(() => {
+        for (const u of units) this.writeUnit(u, delta);
+      });
+    } catch (err) {
+      throw storageError(err, 'committing to the outbox');
+    }
+    this.waiting.control += delta.control;
+    this.waiting.readings += delta.readings;
+    this.bytes += delta.bytes - delta.journalFreed;
+    this.lastId = delta.lastId;
+    this.checkpointId = delta.checkpointId;
+    this.deadLetterCount = Math.min(this.deadLetterMax, this.deadLetterCount + delta.dead);
+  }
+
+  private writeUnit(u: CommitUnit, d: { control: number; readings: number; bytes: number; lastId: number; dead: number; checkpointId: number; journalFreed: number }): void {
+    const ins = this.st.insertOutbox;
+    for (const r of u.records) {
+      d.lastId = Number(ins.run(LANE_CODE[r.lane], r.topic, r.key, r.value, r.ts, r.meterId ?? null, r.seq ?? null).lastInsertRowid);
+      d[r.lane]++;
+      d.bytes += rowBytes(r);
+    }
+    if (u.meterStates !== undefined) {
+      for (const [id, s] of u.meterStates) this.st.upsertState.run(id, JSON.stringify(s));
+    }
+    if (u.deadLetters !== undefined && u.deadLetters.length > 0) {
+      for (const dl of u.deadLetters) {
+        const payload = typeof dl.payload === 'string' ? Buffer.from(dl.payload) : dl.payload;
+        this.st.insertDeadLetter.run(dl.receivedAt, dl.topic, dl.clientId, dl.reason, dl.detail.slice(0, 1024), payload.subarray(0, DEAD_LETTER_PAYLOAD_MAX));
+        d.dead++;
+      }
+      this.st.trimDeadLetters.run(this.deadLetterMax);
+    }
+    if (u.checkpoint !== undefined) {
+      this.st.clearCheckpoint.run();
+      for (const [id, s] of u.checkpoint) this.st.insertCheckpoint.run(id, JSON.stringify(s));
+      d.checkpointId = d.lastId;
+      this.st.metaSet.run('checkpoint_id', d.lastId);
+      this.st.metaSet.run('checkpoint_at', this.opts.clock.now());
+      this.st.metaSet.run('replay_incomplete', 0);
+      // The journal before the new checkpoint is no longer needed for replay.
+      const freed = this.st.journalBytesUpTo.get(d.lastId) as { b: number | null };
+      d.journalFreed += freed.b ?? 0;
+      this.st.deleteJournalUpTo.run(d.lastId);
+    }
+  }
+
+  /** Latest detector states written with commits (meterStates), by meter id. */
+  loadMeterStates(): Map<string, unknown> {
+    const out = new Map<string, unknown>();
+    for (const row of this.st.allStates.iterate() as Iterable<{ meter_id: string; state: string }>) out.set(row.meter_id, JSON.parse(row.state));
+    return out;
+  }
+
+  /** The last full checkpoint, or null if none was written. */
+  loadCheckpoint(): Checkpoint | null {
+    const at = this.meta('checkpoint_at');
+    if (at === undefined) return null;
+    const states = new Map<string, unknown>();
+    for (const row of this.st.allCheckpoint.iterate() as Iterable<{ meter_id: string; state: string }>) states.set(row.meter_id, JSON.parse(row.state));
+    return { states, coversId: this.checkpointId, writtenAt: Number(at) };
+  }
+
+  /** Whether the journal after the checkpoint lost rows (evicted under disk pressure), so replay is partial. */
+  replayIncomplete(): boolean {
+    return Number(this.meta('replay_incomplete') ?? 0) === 1;
+  }
+
+  /** Outbox rows committed after the last checkpoint (both lanes, sent or not), oldest first. */
+  *replayAfterCheckpoint(): IterableIterator<StoredRecord> {
+    for (const row of this.st.afterId.iterate(this.checkpointId) as Iterable<RawRow>) yield toStored(row);
+  }
+
+  /** Oldest waiting rows of a lane, in id order. */
+  peek(lane: Lane, limit: number): StoredRecord[] {
+    return (this.st.peek.all(LANE_CODE[lane], limit) as RawRow[]).map(toStored);
+  }
+
+  /** Kafka acknowledged these rows: delete them (or keep them as the replay journal, see retainForReplay). */
+  remove(ids: readonly number[]): void {
+    if (ids.length === 0) return;
+    const retain = this.opts.retainForReplay === true;
+    let control = 0;
+    let readings = 0;
+    let freed = 0;
+    try {
+      this.st.tx(() => {
+        for (const id of ids) {
+          const keep = retain && id > this.checkpointId;
+          const row = (keep ? this.st.markSent.get(id) : this.st.deleteWaiting.get(id)) as { lane: number; b?: number } | undefined;
+          if (row === undefined) continue;
+          if (row.lane === LANE_CODE.control) control++;
+          else readings++;
+          freed += row.b ?? 0;
+        }
+      });
+    } catch (err) {
+      throw storageError(err, 'removing forwarded rows');
+    }
+    this.waiting.control -= control;
+    this.waiting.readings -= readings;
+    this.bytes -= freed;
+  }
+
+  stats(): StoreStats {
+    return {
+      depth: this.waiting.control + this.waiting.readings,
+      bytes: this.bytes,
+      oldestTs: this.oldestTs(),
+      byLane: { ...this.waiting },
+      gapsRecorded: this.gapsRecorded,
+      gapReadings: this.gapReadings,
+      deadLetters: this.deadLetterCount,
+    };
+  }
+
+  private oldestTs(): number | null {
+    const row = this.st.oldest.get() as { ts: number | null } | undefined;
+    return row?.ts ?? null;
+  }
+
+  overBudget(): boolean {
+    return this.bytes > this.opts.budgetBytes;
+  }
+
+  /**
+   * Over budget: first drop the replay journal (already in Kafka), then evict the oldest waiting
+   * readings in chunks. Each chunk's deletes and its gap records (one per meter, control lane) are
+   * one transaction. Control rows are never evicted; if they alone exceed the budget, log and keep.
+   */
+  enforceBudget(): Gap[] {
+    if (!this.overBudget()) return [];
+    const target = this.opts.budgetBytes * EVICT_LOW_WATER;
+    const out: Gap[] = [];
+    try {
+      const journal = this.st.journalBytesUpTo.get(Number.MAX_SAFE_INTEGER) as { b: number | null };
+      if ((journal.b ?? 0) > 0) {
+        this.st.tx(() => {
+          this.st.deleteJournalUpTo.run(Number.MAX_SAFE_INTEGER);
+          this.st.metaSet.run('replay_incomplete', 1);
+        });
+        this.bytes -= journal.b ?? 0;
+        this.opts.logger.warn({ freedBytes: journal.b }, 'outbox over budget: dropped the detector replay journal (already in Kafka); next restart replays partially');
+      }
+      while (this.bytes > target) {
+        const rows = this.st.oldestReadings.all(EVICT_CHUNK) as (EvictedRow & { b: number })[];
+        if (rows.length === 0) break;
+        // Evict no more than needed to get down to the low-water mark, counting the gap record
+        // each newly touched meter will add.
+        let need = this.bytes - target;
+        const meters = new Set<string | null>();
+        let n = 0;
+        while (n < rows.length && need > 0) {
+          const r = rows[n++]!;
+          need -= r.b;
+          if (!meters.has(r.meter_id)) {
+            meters.add(r.meter_id);
+            need += GAP_ROW_ESTIMATE;
+          }
+        }
+        out.push(...this.evictChunk(rows.slice(0, Math.max(1, n))));
+      }
+    } catch (err) {
+      throw storageError(err, 'evicting readings over the disk budget');
+    }
+    if (this.bytes > this.opts.budgetBytes) this.controlOverBudget();
+    return out;
+  }
+
+  private evictChunk(rows: (EvictedRow & { b: number })[]): Gap[] {
+    const now = this.opts.clock.now();
+    const gaps = gapsForEviction(rows, this.opts.edgeId, now);
+    const maxId = rows[rows.length - 1]!.id;
+    const gapTopic = this.opts.gapTopic ?? TOPICS.gaps;
+    let added = 0;
+    let lastId = this.lastId;
+    this.st.tx(() => {
+      this.st.evictReadingsUpTo.run(LANE_CODE.readings, maxId);
+      for (const g of gaps) {
+        const rec: OutboxRecord = { topic: gapTopic, key: this.opts.edgeId, value: JSON.stringify(g), lane: 'control', ts: g.toTs, meterId: g.meterId, seq: null };
+        lastId = Number(this.st.insertOutbox.run(LANE_CODE.control, rec.topic, rec.key, rec.value, rec.ts, rec.meterId, null).lastInsertRowid);
+        this.st.insertGapLog.run(now, g.meterId, g.count, rec.value);
+        added += rowBytes(rec);
+      }
+      this.st.metaAdd.run('gaps_recorded', gaps.length);
+      this.st.metaAdd.run('gap_readings', rows.length);
+    });
+    this.lastId = lastId;
+    this.bytes += added - rows.reduce((s, r) => s + r.b, 0);
+    this.waiting.readings -= rows.length;
+    this.waiting.control += gaps.length;
+    this.gapsRecorded += gaps.length;
+    this.gapReadings += rows.length;
+    this.metrics?.evicted(rows.length, gaps.length);
+    return gaps;
+  }
+
+  private controlOverBudget(): void {
+    const now = this.opts.clock.now();
+    if (now - this.lastLoudAt < 60_000) return;
+    this.lastLoudAt = now;
+    this.opts.logger.error(
+      { bytes: this.bytes, budgetBytes: this.opts.budgetBytes, control: this.waiting.control, readings: this.waiting.readings },
+      'outbox over its disk budget with control rows alone (anomalies, gaps, status): keeping them, never evicted; raise the budget or restore the Kafka link',
+    );
+  }
+
+  /**
+   * WAL checkpoint (TRUNCATE: one connection, so nothing to wait for, and the WAL file's disk
+   * space is returned) and retention of dead letters and the gap log.
+   */
+  housekeeping(opts: { deadLetterRetentionMs?: number; gapRetentionMs?: number } = {}): void {
+    const now = this.opts.clock.now();
+    try {
+      if (opts.deadLetterRetentionMs !== undefined) {
+        this.st.deleteDeadLettersBefore.run(now - opts.deadLetterRetentionMs);
+        this.deadLetterCount = (this.st.deadLetterCount.get() as { n: number }).n;
+      }
+      if (opts.gapRetentionMs !== undefined) this.st.deleteGapLogBefore.run(now - opts.gapRetentionMs);
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (err) {
+      throw storageError(err, 'housekeeping');
+    }
+  }
+
+  /** Most recent dead letters first. */
+  deadLetters(limit: number): DeadLetter[] {
+    return (this.st.deadLetters.all(limit) as { received_at: number; topic: string; client_id: string | null; reason: string; detail: string; payload: Buffer }[]).map((r) => ({
+      receivedAt: r.received_at,
+      topic: r.topic,
+      clientId: r.client_id,
+      reason: r.reason,
+      detail: r.detail,
+      payload: r.payload,
+    }));
+  }
+
+  /** Recorded gaps (most recent first), kept for gapRetentionMs whether or not they were forwarded. */
+  gapLog(limit: number): Gap[] {
+    return (this.st.gapLog.all(limit) as { gap: string }[]).map((r) => JSON.parse(r.gap) as Gap);
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (err) {
+      this.opts.logger.warn({ err: storageError(err, 'final WAL checkpoint') }, 'edge store: final WAL checkpoint failed');
+    }
+    this.db.close();
+  }
+
+  isOpen(): boolean {
+    return this.db.open;
+  }
+
+  /** For tests and the benchmark only. */
+  sqlite(): Database.Database {
+    if (!this.db.open) throw new GridwatchError('SHUTTING_DOWN', 'edge store is closed');
+    return this.db;
+  }
+}
+
+interface RawRow {
+  id: number;
+  topic: string;
+  key: string;
+  value: string;
+  lane: number;
+  ts: number;
+  meter_id: string | null;
+  seq: number | null;
+}
+
+function toStored(r: RawRow): StoredRecord {
+  const out: StoredRecord = { id: r.id, topic: r.topic, key: r.key, value: r.value, lane: r.lane === LANE_CODE.control ? 'control' : 'readings', ts: r.ts, seq: r.seq };
+  if (r.meter_id !== null) out.meterId = r.meter_id;
+  return out;
+}
+
+/** Outbox gauges (read at scrape time) and eviction counters. */
+class StoreMetrics {
+  private readonly evictedCounter;
+  private readonly gapsCounter;
+  constructor(m: Metrics, store: EdgeStore, clock: Clock) {
+    const clockNow = (): number => clock.now();
+    m.gauge('outbox_depth', 'Outbox rows waiting for Kafka', ['lane'], function () {
+      const s = store.isOpen() ? store.stats() : null;
+      if (s === null) return;
+      this.set({ lane: 'control' }, s.byLane.control);
+      this.set({ lane: 'readings' }, s.byLane.readings);
+    });
+    m.gauge('outbox_bytes', 'Outbox bytes on disk (estimate), what the disk budget limits', [], function () {
+      if (store.isOpen()) this.set(store.stats().bytes);
+    });
+    m.gauge('outbox_oldest_age_seconds', 'Age (event time) of the oldest waiting outbox row', [], function () {
+      const ts = store.isOpen() ? store.stats().oldestTs : null;
+      this.set(ts === null ? 0 : Math.max(0, (clockNow() - ts) / 1000));
+    });
+    this.evictedCounter = m.counter('outbox_evicted_readings_total', 'Readings evicted from the outbox over the disk budget');
+    this.gapsCounter = m.counter('gaps_recorded_total', 'Gap records written for evicted readings');
+  }
+  evicted(readings: number, gaps: number): void {
+    this.evictedCounter.inc(readings);
+    this.gapsCounter.inc(gaps);
+  }
+}

@@ -1,0 +1,131 @@
+import { GridwatchError, LATENCY_BUCKETS_S, toGridwatchError, type Metrics } from '../../shared/index.ts';
+import type { EdgeStore } from './edge-store.ts';
+import type { CommitUnit } from './types.ts';
+
+export interface GroupCommitterOptions {
+  /** Longest a submitted unit waits for its commit (the PUBACK latency floor). */
+  maxDelayMs: number;
+  /** Records that trigger a commit at once. */
+  maxRecords: number;
+  onCommitted?: (ms: number, records: number) => void;
+  onError?: (err: Error) => void;
+  /** Commit latency histogram and group-size counter. */
+  metrics?: Metrics;
+}
+
+interface Pending {
+  unit: CommitUnit;
+  done: (err?: Error) => void;
+}
+
+/**
+ * Groups commit units into one SQLite transaction: after maxDelayMs or maxRecords records,
+ * whichever first. `done` is called only after the transaction holding the unit committed, so the
+ * caller PUBACKs then; on failure `done(err)` and the caller must not PUBACK. After each commit an
+ * outbox over its disk budget is brought back under it (eviction + gap records).
+ */
+export class GroupCommitter {
+  private pending: Pending[] = [];
+  private pendingRecords = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private soon = false;
+  private closed = false;
+  private readonly latency;
+  private readonly groupRecords;
+
+  constructor(
+    private readonly store: EdgeStore,
+    private readonly opts: GroupCommitterOptions,
+  ) {
+    this.latency = opts.metrics?.histogram('commit_latency_seconds', 'Duration of one group commit (SQLite transaction)', LATENCY_BUCKETS_S);
+    this.groupRecords = opts.metrics?.counter('committed_records_total', 'Outbox records committed by the group committer');
+  }
+
+  submit(unit: CommitUnit, done: (err?: Error) => void): void {
+    if (this.closed) {
+      done(new GridwatchError('SHUTTING_DOWN', 'group committer is closed', { retryable: true }));
+      return;
+    }
+    this.pending.push({ unit, done });
+    this.pendingRecords += unit.records.length;
+    if (this.pendingRecords >= this.opts.maxRecords) {
+      // After the current synchronous work (one MQTT packet may hold many readings), before any I/O.
+      if (!this.soon) {
+        this.soon = true;
+        queueMicrotask(() => {
+          this.soon = false;
+          this.commitNow();
+        });
+      }
+    } else if (this.timer === null) {
+      this.timer = setTimeout(() => this.commitNow(), this.opts.maxDelayMs);
+    }
+  }
+
+  /** Commits whatever is pending now. */
+  flush(): Promise<void> {
+    this.commitNow();
+    return Promise.resolve();
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+
+  private commitNow(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    const records = this.pendingRecords;
+    this.pending = [];
+    this.pendingRecords = 0;
+    const t0 = performance.now();
+    try {
+      this.store.commitMany(batch.map((p) => p.unit));
+    } catch (err) {
+      this.failed(batch, toGridwatchError(err, 'STORAGE_FAILED'));
+      return;
+    }
+    const ms = performance.now() - t0;
+    this.latency?.observe(ms / 1000);
+    this.groupRecords?.inc(records);
+    this.opts.onCommitted?.(ms, records);
+    for (const p of batch) p.done();
+    this.keepBudget();
+  }
+
+  /**
+   * A failed group: a full disk fails every unit (retrying now would fail too); any other error is
+   * retried unit by unit so that one bad unit (say, a state that cannot be serialised) does not
+   * fail its neighbours.
+   */
+  private failed(batch: Pending[], err: GridwatchError): void {
+    this.opts.onError?.(err);
+    if (batch.length === 1 || err.code === 'STORAGE_FULL') {
+      for (const p of batch) p.done(err);
+      return;
+    }
+    for (const p of batch) {
+      try {
+        this.store.commitMany([p.unit]);
+        p.done();
+      } catch (e) {
+        p.done(toGridwatchError(e, 'STORAGE_FAILED'));
+      }
+    }
+    this.keepBudget();
+  }
+
+  private keepBudget(): void {
+    if (!this.store.overBudget()) return;
+    try {
+      this.store.enforceBudget();
+    } catch (err) {
+      this.opts.onError?.(toGridwatchError(err, 'STORAGE_FAILED'));
+    }
+  }
+}
