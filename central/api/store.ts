@@ -1,0 +1,253 @@
+// What the API shows, kept in memory with hard bounds (see central/README.md "Memory"): grid events
+// (every open one, plus a ring of recently closed ones), recent anomalies, each meter's recent
+// readings, and each edge gateway's last heartbeat.
+import type { Anomaly, EdgeStatus, GridEvent } from '../../shared/index.ts';
+
+/** Deletes the oldest entries (insertion order) of a Map until it holds at most `max`. */
+function trim<K, V>(map: Map<K, V>, max: number): number {
+  let evicted = 0;
+  while (map.size > max) {
+    map.delete(map.keys().next().value as K);
+    evicted++;
+  }
+  return evicted;
+}
+
+export interface EventFilter {
+  state?: 'open' | 'closed';
+  scope?: GridEvent['scope'];
+  substation?: string;
+  type?: string;
+  from?: number;
+  to?: number;
+  limit: number;
+}
+
+/** Overlap of [startTs, endTs ?? now] with [from, to]. */
+function overlaps(startTs: number, endTs: number | null, from: number | undefined, to: number | undefined): boolean {
+  if (to !== undefined && startTs > to) return false;
+  if (from !== undefined && endTs !== null && endTs < from) return false;
+  return true;
+}
+
+export class EventStore {
+  private readonly open = new Map<string, GridEvent>();
+  private readonly closed = new Map<string, GridEvent>();
+  private readonly listeners = new Set<(e: GridEvent) => void>();
+  stale = 0;
+
+  constructor(private readonly maxClosed: number) {}
+
+  /** Keeps the highest version per eventId. Returns true (and tells listeners) when `e` is news. */
+  upsert(e: GridEvent): boolean {
+    const prev = this.open.get(e.eventId) ?? this.closed.get(e.eventId);
+    if (prev && (prev.version > e.version || (prev.version === e.version && prev.state === e.state))) {
+      this.stale++;
+      return false;
+    }
+    this.open.delete(e.eventId);
+    this.closed.delete(e.eventId);
+    if (e.state === 'open') this.open.set(e.eventId, e);
+    else {
+      this.closed.set(e.eventId, e);
+      trim(this.closed, this.maxClosed);
+    }
+    for (const l of this.listeners) l(e);
+    return true;
+  }
+
+  onChange(listener: (e: GridEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get(eventId: string): GridEvent | undefined {
+    return this.open.get(eventId) ?? this.closed.get(eventId);
+  }
+
+  counts(): { open: number; closed: number } {
+    return { open: this.open.size, closed: this.closed.size };
+  }
+
+  query(f: EventFilter): GridEvent[] {
+    const sources = f.state === 'open' ? [this.open] : f.state === 'closed' ? [this.closed] : [this.open, this.closed];
+    const out: GridEvent[] = [];
+    for (const src of sources) {
+      for (const e of src.values()) {
+        if (f.scope !== undefined && e.scope !== f.scope) continue;
+        if (f.substation !== undefined && e.substationId !== f.substation) continue;
+        if (f.type !== undefined && e.type !== f.type) continue;
+        if (!overlaps(e.startTs, e.endTs, f.from, f.to)) continue;
+        out.push(e);
+      }
+    }
+    return out.sort((a, b) => b.updatedAt - a.updatedAt || a.eventId.localeCompare(b.eventId)).slice(0, f.limit);
+  }
+}
+
+export interface AnomalyFilter {
+  state?: 'open' | 'closed';
+  type?: string;
+  meter?: string;
+  substation?: string;
+  from?: number;
+  to?: number;
+  limit: number;
+}
+
+export class AnomalyStore {
+  private readonly byId = new Map<string, Anomaly>();
+  duplicates = 0;
+
+  constructor(private readonly max: number) {}
+
+  /** A re-delivered (anomalyId, state) pair, or an open after its close, changes nothing. */
+  add(a: Anomaly): boolean {
+    const prev = this.byId.get(a.anomalyId);
+    if (prev && (prev.state === a.state || prev.state === 'closed')) {
+      this.duplicates++;
+      return false;
+    }
+    this.byId.delete(a.anomalyId);
+    this.byId.set(a.anomalyId, a);
+    trim(this.byId, this.max);
+    return true;
+  }
+
+  openForMeter(meterId: string): Anomaly[] {
+    const out: Anomaly[] = [];
+    for (const a of this.byId.values()) if (a.meterId === meterId && a.state === 'open') out.push(a);
+    return out;
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  query(f: AnomalyFilter): Anomaly[] {
+    const out: Anomaly[] = [];
+    // Newest last in the Map: walk backwards so that `limit` keeps the most recent.
+    const all = [...this.byId.values()];
+    for (let i = all.length - 1; i >= 0 && out.length < f.limit; i--) {
+      const a = all[i] as Anomaly;
+      if (f.state !== undefined && a.state !== f.state) continue;
+      if (f.type !== undefined && a.type !== f.type) continue;
+      if (f.meter !== undefined && a.meterId !== f.meter) continue;
+      if (f.substation !== undefined && a.substationId !== f.substation) continue;
+      if (!overlaps(a.startTs, a.endTs, f.from, f.to)) continue;
+      out.push(a);
+    }
+    return out;
+  }
+}
+
+interface MeterRing {
+  values: string[];
+  ids: string[];
+  next: number;
+  received: number;
+  lastReceivedAt: number;
+}
+
+/**
+ * Recent readings per meter, kept as the raw JSON text (parsed only when the API asks), in a ring
+ * of `perMeter` slots. At most `maxMeters` meters are kept; the one updated least recently goes
+ * first. Bound: maxMeters * perMeter readings (default 200,000 * 32, ~6.4 M strings of ~300 B at
+ * worst; lower both for small hosts).
+ */
+export class ReadingStore {
+  private readonly meters = new Map<string, MeterRing>();
+  duplicates = 0;
+  evictedMeters = 0;
+
+  constructor(private readonly perMeter: number, private readonly maxMeters: number) {}
+
+  /** Adds one grid.readings value. Returns false for a readingId already in the meter's ring. */
+  add(meterId: string, value: string, now: number): boolean {
+    const id = readingIdOf(value);
+    let ring = this.meters.get(meterId);
+    if (ring) {
+      if (id !== null && ring.ids.includes(id)) {
+        this.duplicates++;
+        return false;
+      }
+      // Move to the end: the Map's order is least recently updated first.
+      this.meters.delete(meterId);
+    } else {
+      ring = { values: [], ids: [], next: 0, received: 0, lastReceivedAt: 0 };
+    }
+    this.meters.set(meterId, ring);
+    if (ring.values.length < this.perMeter) {
+      ring.values.push(value);
+      ring.ids.push(id ?? '');
+    } else {
+      ring.values[ring.next] = value;
+      ring.ids[ring.next] = id ?? '';
+      ring.next = (ring.next + 1) % this.perMeter;
+    }
+    ring.received++;
+    ring.lastReceivedAt = now;
+    if (this.meters.size > this.maxMeters) this.evictedMeters += trim(this.meters, this.maxMeters);
+    return true;
+  }
+
+  get size(): number {
+    return this.meters.size;
+  }
+
+  /** The meter's recent readings, oldest first by event time, or null when none are kept. */
+  recent(meterId: string): { readings: Record<string, unknown>[]; received: number; lastReceivedAt: number } | null {
+    const ring = this.meters.get(meterId);
+    if (!ring) return null;
+    const ordered = [...ring.values.slice(ring.next), ...ring.values.slice(0, ring.next)];
+    const readings = ordered.map((v) => JSON.parse(v) as Record<string, unknown>).sort((a, b) => Number(a.ts) - Number(b.ts));
+    return { readings, received: ring.received, lastReceivedAt: ring.lastReceivedAt };
+  }
+}
+
+/** The readingId of a grid.readings value without parsing all of it (the hot path runs this per record). */
+export function readingIdOf(value: string): string | null {
+  const at = value.indexOf('"readingId":"');
+  if (at < 0) return null;
+  const start = at + 13;
+  const end = value.indexOf('"', start);
+  if (end < 0) return null;
+  const id = value.slice(start, end);
+  return id.includes('\\') ? null : id;
+}
+
+export type CommsState = 'ok' | 'late' | 'lost';
+
+export interface EdgeView {
+  edgeId: string;
+  substationId: string | null;
+  lastStatus: EdgeStatus;
+  lastSeenAt: number;
+  ageMs: number;
+  comms: CommsState;
+}
+
+export class EdgeStore {
+  private readonly edges = new Map<string, { status: EdgeStatus; seenAt: number }>();
+
+  /** `lateMs`: a heartbeat older than this is late; `lostMs`: communications are considered lost. */
+  constructor(private readonly opts: { lateMs: number; lostMs: number; maxEdges: number }) {}
+
+  update(s: EdgeStatus, now: number): void {
+    const prev = this.edges.get(s.edgeId);
+    if (prev && prev.status.ts > s.ts) return; // an older heartbeat re-delivered
+    this.edges.delete(s.edgeId);
+    this.edges.set(s.edgeId, { status: s, seenAt: now });
+    trim(this.edges, this.opts.maxEdges);
+  }
+
+  list(now: number): EdgeView[] {
+    return [...this.edges.entries()]
+      .map(([edgeId, { status, seenAt }]) => {
+        const ageMs = Math.max(0, now - seenAt);
+        const comms: CommsState = ageMs >= this.opts.lostMs ? 'lost' : ageMs >= this.opts.lateMs ? 'late' : 'ok';
+        return { edgeId, substationId: status.substationId, lastStatus: status, lastSeenAt: seenAt, ageMs, comms };
+      })
+      .sort((a, b) => a.edgeId.localeCompare(b.edgeId));
+  }
+}

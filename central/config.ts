@@ -1,0 +1,68 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { loadConfig, type ConfigSource } from '../shared/index.ts';
+
+/**
+ * Configuration of `gridwatch central`. Every key is the variable GRIDWATCH_<KEY_IN_SNAKE_CASE>
+ * (`httpPort` -> GRIDWATCH_HTTP_PORT) or the same key in the GRIDWATCH_CONFIG file. Read and
+ * validated once at start; a bad value stops the aggregator with a message naming the variable.
+ */
+const Ms = (description: string, dflt: number, min = 0) => Type.Integer({ minimum: min, maximum: 10 * 365 * 86_400_000, default: dflt, description });
+const Count = (description: string, dflt: number, min = 1) => Type.Integer({ minimum: min, maximum: 100_000_000, default: dflt, description });
+const Topic = (description: string, dflt: string) => Type.String({ pattern: '^[A-Za-z0-9._-]{1,249}$', default: dflt, description });
+
+export const CentralConfigSchema = Type.Object({
+  kafkaBrokers: Type.Array(Type.String({ minLength: 1 }), { default: ['127.0.0.1:9092'], description: 'Kafka bootstrap brokers, host:port,...' }),
+  centralGroup: Type.String({ minLength: 1, maxLength: 200, default: 'gridwatch-central', description: 'Consumer group shared by all central instances' }),
+  instanceId: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'This instance\'s name (client id, per-instance broadcast group); default host-pid' })),
+  httpHost: Type.String({ default: '0.0.0.0', description: 'Address the HTTP API binds to' }),
+  httpPort: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'HTTP API, SSE, /metrics, /healthz, /readyz (0 = ephemeral)' }),
+  topology: Type.Optional(Type.String({ minLength: 1, description: 'Topology file (CSV or JSON) loaded at start; grid.topology updates it' })),
+  ensureTopics: Type.Boolean({ default: true, description: 'Create the topics central reads and writes when missing' }),
+  logLevel: Type.String({ default: 'info', description: 'pino level: trace, debug, info, warn, error' }),
+
+  // Topic names (default: the v1 contract). Configurable so that tests and side-by-side deployments can use their own.
+  topicReadings: Topic('Readings topic', 'grid.readings'),
+  topicAnomalies: Topic('Anomalies topic (key substationId; its partitions decide which instance owns a substation)', 'grid.anomalies'),
+  topicEvents: Topic('Grid events topic (output)', 'grid.events'),
+  topicEdgeStatus: Topic('Edge gateway heartbeat topic', 'grid.edge-status'),
+  topicGaps: Topic('Gaps topic', 'grid.gaps'),
+  topicTopology: Topic('Topology topic (compacted, read whole by every instance)', 'grid.topology'),
+  topicState: Topic('Correlation state topic (compacted, key substationId): the rebalance hand-over', 'grid.central-state'),
+
+  // Archive: S3/MinIO when s3Endpoint is set, else a local directory when archiveDir is set, else none.
+  s3Endpoint: Type.Optional(Type.String({ pattern: '^https?://', description: 'MinIO/S3 endpoint URL, http(s)://host:port' })),
+  s3AccessKey: Type.Optional(Type.String({ description: 'S3 access key' })),
+  s3SecretKey: Type.Optional(Type.String({ description: 'S3 secret key' })),
+  s3Bucket: Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', default: 'gridwatch-archive', description: 'S3 bucket of the archive' }),
+  archiveDir: Type.Optional(Type.String({ minLength: 1, description: 'Local directory archive, used when no S3 endpoint is set' })),
+  archiveMaxRecords: Count('Flush a partition\'s archive buffer at this many records', 50_000),
+  archiveMaxAgeMs: Ms('... or when its oldest record is this old', 60_000, 100),
+  influxUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'InfluxDB URL; without it no points are written' })),
+  influxToken: Type.Optional(Type.String({ description: 'InfluxDB token' })),
+  influxOrg: Type.String({ default: 'gridwatch', description: 'InfluxDB organisation' }),
+  influxBucket: Type.String({ default: 'gridwatch', description: 'InfluxDB bucket' }),
+
+  // Notifier
+  webhookUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'POST grid events here (JSON); none = no notifications' })),
+  webhookMinSeverity: Type.Union([Type.Literal('info'), Type.Literal('minor'), Type.Literal('major'), Type.Literal('critical')], { default: 'major', description: 'Lowest severity notified' }),
+  webhookQueueSize: Count('Notifications waiting; when full the oldest is dropped and counted', 1000),
+  webhookMaxAttempts: Count('Attempts per notification (exponential backoff between)', 6),
+  webhookTimeoutMs: Ms('Timeout of one webhook request', 5000, 100),
+
+  // Memory bounds of the API views
+  recentEvents: Count('Closed grid events kept for the API (open ones are always kept)', 5000),
+  recentAnomalies: Count('Anomalies kept for the API', 20_000),
+  readingsPerMeter: Count('Recent readings kept per meter', 32),
+  metersTracked: Count('Meters with recent readings kept (least recently updated evicted)', 200_000),
+  sseMaxClients: Count('Concurrent /api/stream clients', 200),
+
+  // Timers
+  tickMs: Ms('Correlator timer (silence, comms loss, closing)', 1000, 10),
+  commitIntervalMs: Ms('How often due archive buffers are flushed and their offsets committed', 1000, 10),
+  lagIntervalMs: Ms('How often consumer lag is measured', 15_000, 100),
+});
+export type CentralConfig = Static<typeof CentralConfigSchema>;
+
+export function loadCentralConfig(source?: ConfigSource): CentralConfig {
+  return loadConfig(CentralConfigSchema, source);
+}

@@ -1,0 +1,1 @@
+export { WebhookNotifier, type WebhookNotifierOptions, type NotifierStats, type Severity } from './webhook.ts';

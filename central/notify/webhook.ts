@@ -1,0 +1,201 @@
+// Webhook notifier: POSTs grid events at or above a severity to one URL. Delivery lives here (one
+// place that queues and retries) so the pipeline only calls notify(). The queue is bounded: when it
+// is full the oldest notification is dropped and counted, never silently.
+import type { GridEvent, Logger, Metrics } from '../../shared/index.ts';
+import type { Counter, Gauge } from 'prom-client';
+
+export type Severity = GridEvent['severity'];
+const RANK: Record<Severity, number> = { info: 0, minor: 1, major: 2, critical: 3 };
+
+export interface WebhookNotifierOptions {
+  url: string;
+  minSeverity: Severity;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Notifications waiting (default 1000). */
+  queueSize?: number;
+  /** Attempts per notification, first included (default 6). */
+  maxAttempts?: number;
+  timeoutMs?: number;
+  /** Backoff: baseDelayMs * 2^(attempt-1), capped, with +-20 % jitter (default 500 ms .. 30 s). */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  fetchImpl?: typeof fetch;
+}
+
+export interface NotifierStats {
+  queued: number;
+  sent: number;
+  failed: number;
+  dropped: number;
+  retries: number;
+  skipped: number;
+}
+
+interface Item {
+  event: GridEvent;
+  attempts: number;
+}
+
+/** Identities remembered to decide what is news; bounded, oldest forgotten first. */
+const MAX_REMEMBERED = 20_000;
+
+export class WebhookNotifier {
+  private readonly opts: Required<Omit<WebhookNotifierOptions, 'metrics' | 'fetchImpl'>> & { fetchImpl: typeof fetch };
+  private readonly logger: Logger;
+  private readonly queue: Item[] = [];
+  private readonly lastNotified = new Map<string, { state: string; rank: number }>();
+  private readonly counts: NotifierStats = { queued: 0, sent: 0, failed: 0, dropped: 0, retries: 0, skipped: 0 };
+  private readonly m: { result: Counter<'result'>; depth: Gauge } | null;
+  private worker: Promise<void> | null = null;
+  private stopping = false;
+  private abort = new AbortController();
+
+  constructor(opts: WebhookNotifierOptions) {
+    this.opts = {
+      url: opts.url,
+      minSeverity: opts.minSeverity,
+      logger: opts.logger,
+      queueSize: opts.queueSize ?? 1000,
+      maxAttempts: opts.maxAttempts ?? 6,
+      timeoutMs: opts.timeoutMs ?? 5000,
+      baseDelayMs: opts.baseDelayMs ?? 500,
+      maxDelayMs: opts.maxDelayMs ?? 30_000,
+      fetchImpl: opts.fetchImpl ?? fetch,
+    };
+    this.logger = opts.logger.child({ component: 'webhook', url: redact(opts.url) });
+    const queue = this.queue;
+    this.m = opts.metrics
+      ? {
+          result: opts.metrics.counter('central_webhook_notifications_total', 'Webhook notifications by result (sent, failed, dropped, retry)', ['result']),
+          depth: opts.metrics.gauge('central_webhook_queue_depth', 'Webhook notifications waiting', [], function () {
+            this.set(queue.length);
+          }),
+        }
+      : null;
+  }
+
+  /**
+   * Queues an event when it is news at or above the minimum severity: first seen, a state change
+   * (open -> closed) or a higher severity. Growth of an open event (more meters) is not re-notified.
+   */
+  notify(event: GridEvent): boolean {
+    const rank = RANK[event.severity];
+    const prev = this.lastNotified.get(event.eventId);
+    if (rank < RANK[this.opts.minSeverity] && !(prev && event.state !== prev.state)) return false;
+    if (prev && prev.state === event.state && rank <= prev.rank) {
+      this.counts.skipped++;
+      return false;
+    }
+    this.lastNotified.delete(event.eventId);
+    this.lastNotified.set(event.eventId, { state: event.state, rank: Math.max(rank, prev?.rank ?? 0) });
+    if (this.lastNotified.size > MAX_REMEMBERED) this.lastNotified.delete(this.lastNotified.keys().next().value as string);
+    if (this.queue.length >= this.opts.queueSize) {
+      const dropped = this.queue.shift() as Item;
+      this.counts.dropped++;
+      this.m?.result.inc({ result: 'dropped' });
+      this.logger.warn({ eventId: dropped.event.eventId, dropped: this.counts.dropped, queueSize: this.opts.queueSize }, 'webhook queue full: oldest notification dropped');
+    }
+    this.queue.push({ event, attempts: 0 });
+    this.counts.queued++;
+    this.start();
+    return true;
+  }
+
+  stats(): NotifierStats & { depth: number } {
+    return { ...this.counts, depth: this.queue.length };
+  }
+
+  private start(): void {
+    if (this.worker || this.stopping) return;
+    this.worker = this.run().finally(() => {
+      this.worker = null;
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      const item = this.queue[0];
+      if (!item) return;
+      item.attempts++;
+      const outcome = await this.send(item.event);
+      if (this.stopping && outcome === 'retry') return;
+      if (this.queue[0] === item) this.queue.shift();
+      if (outcome === 'ok') {
+        this.counts.sent++;
+        this.m?.result.inc({ result: 'sent' });
+        continue;
+      }
+      if (outcome === 'retry' && item.attempts < this.opts.maxAttempts) {
+        this.counts.retries++;
+        this.m?.result.inc({ result: 'retry' });
+        this.queue.unshift(item); // order is kept: a receiver sees an event's open before its close
+        await this.sleep(this.backoff(item.attempts));
+        continue;
+      }
+      this.counts.failed++;
+      this.m?.result.inc({ result: 'failed' });
+      this.logger.error({ eventId: item.event.eventId, attempts: item.attempts }, 'webhook notification failed; giving up');
+    }
+  }
+
+  private backoff(attempt: number): number {
+    const d = Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** (attempt - 1));
+    return Math.round(d * (0.8 + Math.random() * 0.4));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const signal = this.abort.signal;
+      const done = (): void => {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      signal.addEventListener('abort', done); // stop() cuts a backoff short
+    });
+  }
+
+  /** 2xx ok; 408, 429, 5xx and network errors retry; any other status will not get better. */
+  private async send(event: GridEvent): Promise<'ok' | 'retry' | 'fail'> {
+    const timeout = AbortSignal.timeout(this.opts.timeoutMs);
+    try {
+      const res = await this.opts.fetchImpl(this.opts.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-gridwatch-event-id': event.eventId, 'x-gridwatch-event-version': String(event.version) },
+        body: JSON.stringify(event),
+        signal: AbortSignal.any([timeout, this.abort.signal]),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.ok) return 'ok';
+      const retry = res.status === 408 || res.status === 429 || res.status >= 500;
+      this.logger.warn({ eventId: event.eventId, status: res.status, retry }, 'webhook refused notification');
+      return retry ? 'retry' : 'fail';
+    } catch (err) {
+      this.logger.warn({ eventId: event.eventId, err: (err as Error).message }, 'webhook request failed');
+      return 'retry';
+    }
+  }
+
+  /** Tries to deliver what is queued for up to `drainMs`, then stops; what is left is logged. */
+  async stop(drainMs = 2000): Promise<void> {
+    if (this.worker) await Promise.race([this.worker, new Promise((r) => setTimeout(r, drainMs))]);
+    this.stopping = true;
+    this.abort.abort();
+    await this.worker;
+    if (this.queue.length > 0) this.logger.warn({ undelivered: this.queue.length }, 'webhook notifier stopped with notifications undelivered');
+  }
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    u.search = '';
+    return u.toString();
+  } catch {
+    return 'invalid-url';
+  }
+}
