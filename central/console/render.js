@@ -57,16 +57,12 @@ export function renderTree(el, root, collapsed) {
 }
 
 function treeNode(n, collapsed) {
+  const facts = [Number.isFinite(n.meters) ? `${n.meters} meters` : '', n.openEvents > 0 ? `${n.openEvents} open` : ''].filter(Boolean).join(' · ');
   const label = h(
     'span',
     { class: 'node-label' },
-    h('span', { class: 'level' }, n.level === 'grid' ? 'Grid' : n.level),
-    ' ',
-    h('span', { class: 'node-id' }, n.level === 'grid' ? 'all substations' : n.id),
-    ' ',
-    severityBadge(n.severity),
-    h('span', { class: 'meters' }, Number.isFinite(n.meters) ? `${n.meters} meters` : ''),
-    n.openEvents > 0 ? h('span', { class: 'open-count' }, `${n.openEvents} open`) : undefined,
+    h('span', { class: 'node-name' }, h('span', { class: 'level' }, n.level === 'grid' ? 'grid' : n.level), ' ', h('span', { class: 'node-id' }, n.level === 'grid' ? 'all substations' : n.id)),
+    h('span', { class: 'node-facts' }, severityBadge(n.severity), ' ', facts),
   );
   const attrs = { class: `node node-${n.level} sev-${n.severity ?? 'ok'}`, role: 'treeitem', 'data-key': n.key, 'data-level': n.level, 'data-id': n.id, 'data-severity': n.severity ?? 'ok' };
   if (n.children.length === 0) return h('li', attrs, label);
@@ -94,11 +90,13 @@ export function renderEventsTable(tbody, openEvents, now) {
   tbody.replaceChildren(...rows);
 }
 
-const TIMELINE = { width: 960, rowHeight: 18, top: 22, left: 4, maxRows: 24, windowMs: 3_600_000 };
+const TIMELINE = { rowHeight: 20, top: 22, left: 4, maxRows: 24, windowMs: 3_600_000, charWidth: 6.2 };
 
 /** The last hour as an SVG: one bar per event from start to end (or now), most urgent on top. */
 export function renderTimeline(el, events, now) {
-  const { width, rowHeight, top, left, maxRows, windowMs } = TIMELINE;
+  const { rowHeight, top, left, maxRows, windowMs, charWidth } = TIMELINE;
+  // Drawn at the panel's own width, so text keeps its size instead of scaling with the viewBox.
+  const width = Math.max(480, Math.round(el.clientWidth || 960));
   const from = now - windowMs;
   const x = (ts) => left + ((Math.max(ts, from) - from) / windowMs) * (width - left * 2);
   const shown = [...events].sort((a, b) => (a.state === b.state ? byUrgency(a, b) : a.state === 'open' ? -1 : 1)).slice(0, maxRows);
@@ -114,13 +112,17 @@ export function renderTimeline(el, events, now) {
     const x2 = Math.max(x1 + 3, x(e.endTs ?? now));
     const y = top + i * rowHeight;
     const label = `${e.severity} ${e.type.replace(/_/g, ' ')} ${e.scope} ${e.rootId}${e.state === 'closed' ? ' (closed)' : ''}`;
-    const labelX = x2 + 4 < width - 260 ? x2 + 4 : x1 + 4;
+    // The label goes right of the bar, else left of it, else inside it (a bar that long has room).
+    const textWidth = label.length * charWidth;
+    const place = x2 + 4 + textWidth <= width ? 'right' : x1 - 4 - textWidth >= 0 ? 'left' : 'inside';
+    const labelAttrs = { y: y + rowHeight - 7, class: place === 'inside' ? 'label inside' : 'label' };
+    Object.assign(labelAttrs, place === 'right' ? { x: x2 + 4 } : place === 'left' ? { x: x1 - 4, 'text-anchor': 'end' } : { x: x1 + 4 });
     return svg(
       'g',
       { class: `bar sev-${e.severity} state-${e.state}`, 'data-event-id': e.eventId },
       svg('title', {}, `${label}, ${formatTime(e.startTs)}–${e.endTs ? formatTime(e.endTs) : 'now'}`),
-      svg('rect', { x: x1, y: y + 2, width: x2 - x1, height: rowHeight - 5, rx: 2 }),
-      svg('text', { x: labelX, y: y + rowHeight - 6, class: labelX > x2 ? 'label' : 'label inside' }, label),
+      svg('rect', { x: x1, y: y + 3, width: x2 - x1, height: rowHeight - 6, rx: 2 }),
+      svg('text', labelAttrs, label),
     );
   });
   const empty = shown.length === 0 ? [svg('text', { x: width / 2, y: top + 13, class: 'axis', 'text-anchor': 'middle' }, 'No grid events in the last hour.')] : [];
