@@ -1,0 +1,214 @@
+import { CompressionTypes, Kafka, logLevel, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { LATENCY_BUCKETS_S, type Logger, type Metrics } from '../../shared/index.ts';
+import type { EdgeStore, Lane, StoredRecord } from '../store/index.ts';
+import { backoffDelay, kafkaError } from './kafka-errors.ts';
+import { CONTRACT_OF_TOPIC } from './topics.ts';
+
+export interface ForwarderOptions {
+  store: EdgeStore;
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Records per sendBatch. Default 2000. */
+  batchMax?: number;
+  /** Default gzip: see README "Forwarding" for the measurement. */
+  compression?: 'gzip' | 'none';
+  backoff?: { initialMs: number; maxMs: number };
+  /** Stored topic -> Kafka topic (tests use unique names). Unmapped topics are used as stored. */
+  topicMap?: Record<string, string>;
+  /** How long an idle loop sleeps before looking at the outbox again, unless wake() is called. Default 25 ms. */
+  idleMs?: number;
+}
+
+/**
+ * Outbox -> Kafka. One loop, one batch in flight at a time, so rows of a lane leave in id order
+ * and, with key = meterId, each meter's readings reach their partition in order. Rows are removed
+ * only after Kafka acknowledged them (acks=all, idempotent producer). Fairness: each round sends
+ * one batch of the control lane (if any) then one of readings, so an anomaly waits behind at most
+ * one readings batch, and a burst of control rows cannot starve readings either.
+ */
+export class Forwarder {
+  private readonly kafka: Kafka;
+  private producer: Producer | null = null;
+  private loop: Promise<void> | null = null;
+  private stopping = false;
+  private connected = false;
+  private lastError: string | null = null;
+  private forwarded = 0;
+  private errors = 0;
+  private attempt = 0;
+  private batch: number;
+  private wakeUp: (() => void) | null = null;
+  private readonly samples: { t: number; n: number }[] = [];
+  private readonly m;
+
+  constructor(private readonly opts: ForwarderOptions) {
+    this.batch = opts.batchMax ?? 2000;
+    this.kafka = new Kafka({
+      clientId: opts.clientId,
+      brokers: opts.brokers,
+      connectionTimeout: 3000,
+      requestTimeout: 30_000,
+      retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 },
+      logLevel: logLevel.WARN,
+      logCreator: () => (entry) => opts.logger.debug({ kafkajs: entry.log, namespace: entry.namespace }, `kafkajs: ${entry.log.message}`),
+    });
+    this.m = opts.metrics
+      ? {
+          forwarded: opts.metrics.counter('forwarded_records_total', 'Outbox records acknowledged by Kafka', ['topic']),
+          errors: opts.metrics.counter('forward_errors_total', 'Failed sends to Kafka', ['code']),
+          latency: opts.metrics.histogram('forward_send_seconds', 'Duration of one sendBatch until Kafka acknowledged', LATENCY_BUCKETS_S),
+        }
+      : null;
+  }
+
+  /** Starts the loop and returns; it runs (and retries while Kafka is away) until stop(). */
+  start(): Promise<void> {
+    if (this.loop === null) this.loop = this.run();
+    return Promise.resolve();
+  }
+
+  /** Makes an idle loop look at the outbox now (for example after a commit). */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Sends what Kafka takes within drainTimeoutMs, then stops and disconnects. */
+  async stop(opts: { drainTimeoutMs: number }): Promise<{ drained: boolean; remaining: number }> {
+    const deadline = Date.now() + opts.drainTimeoutMs;
+    while (Date.now() < deadline && this.loop !== null && this.opts.store.stats().depth > 0) {
+      await sleep(Math.min(20, Math.max(1, deadline - Date.now())));
+    }
+    this.stopping = true;
+    this.wake();
+    if (this.loop !== null) await Promise.race([this.loop, sleep(5000)]);
+    await this.dropProducer();
+    const remaining = this.opts.store.isOpen() ? this.opts.store.stats().depth : -1;
+    return { drained: remaining === 0, remaining };
+  }
+
+  status(): { connected: boolean; lastError: string | null; forwarded: number; errors: number; ratePerSec: number } {
+    return { connected: this.connected, lastError: this.lastError, forwarded: this.forwarded, errors: this.errors, ratePerSec: this.rate() };
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        const producer = await this.connect();
+        const sent = (await this.sendLane(producer, 'control')) + (await this.sendLane(producer, 'readings'));
+        this.attempt = 0;
+        if (sent === 0) await this.idle(this.opts.idleMs ?? 25);
+      } catch (err) {
+        if (this.stopping) break;
+        await this.failed(err);
+      }
+    }
+  }
+
+  private async connect(): Promise<Producer> {
+    if (this.producer !== null) return this.producer;
+    const producer = this.kafka.producer({
+      idempotent: true,
+      // kafkajs keeps idempotent ordering only with one request in flight.
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2000 },
+    });
+    try {
+      await producer.connect();
+    } catch (err) {
+      await producer.disconnect().catch(() => undefined);
+      throw err;
+    }
+    this.producer = producer;
+    if (!this.connected) this.opts.logger.info({ brokers: this.opts.brokers, backlog: this.opts.store.stats().depth }, 'forwarder connected to Kafka');
+    this.connected = true;
+    return producer;
+  }
+
+  private async sendLane(producer: Producer, lane: Lane): Promise<number> {
+    const rows = this.opts.store.peek(lane, this.batch);
+    if (rows.length === 0) return 0;
+    const t0 = performance.now();
+    await producer.sendBatch({
+      topicMessages: this.toTopicMessages(rows),
+      acks: -1,
+      compression: this.opts.compression === 'none' ? CompressionTypes.None : CompressionTypes.GZIP,
+    });
+    this.m?.latency.observe((performance.now() - t0) / 1000);
+    if (this.stopping && !this.opts.store.isOpen()) return rows.length;
+    this.opts.store.remove(rows.map((r) => r.id));
+    this.forwarded += rows.length;
+    this.samples.push({ t: Date.now(), n: rows.length });
+    if (this.m !== null) for (const r of rows) this.m.forwarded.inc({ topic: r.topic });
+    this.batch = Math.min(this.opts.batchMax ?? 2000, this.batch * 2);
+    return rows.length;
+  }
+
+  private toTopicMessages(rows: StoredRecord[]): TopicMessages[] {
+    const byTopic = new Map<string, Message[]>();
+    for (const r of rows) {
+      const topic = this.opts.topicMap?.[r.topic] ?? r.topic;
+      let list = byTopic.get(topic);
+      if (list === undefined) byTopic.set(topic, (list = []));
+      list.push({
+        key: r.key,
+        value: r.value,
+        headers: { 'gridwatch-contract': CONTRACT_OF_TOPIC[r.topic] ?? 'unknown/v1', 'gridwatch-record-id': `${this.opts.clientId}:${r.id}` },
+      });
+    }
+    return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  }
+
+  /**
+   * A failed send: the rows stay in the outbox and are sent again (central drops the duplicates an
+   * in-doubt batch may cause). The producer is rebuilt so a fresh idempotent session starts.
+   * Rejected batches are halved to isolate a record Kafka refuses; it is retried (and logged)
+   * until an operator acts, never dropped.
+   */
+  private async failed(err: unknown): Promise<void> {
+    const e = kafkaError(err, 'forwarding to Kafka');
+    this.errors++;
+    this.lastError = e.message;
+    this.m?.errors.inc({ code: e.code });
+    if (!e.retryable) this.batch = Math.max(1, Math.floor(this.batch / 2));
+    const delay = backoffDelay(this.attempt++, this.opts.backoff?.initialMs ?? 200, this.opts.backoff?.maxMs ?? 10_000);
+    const log = e.retryable ? this.opts.logger.warn.bind(this.opts.logger) : this.opts.logger.error.bind(this.opts.logger);
+    log({ err: e.toJSON(), attempt: this.attempt, retryInMs: delay, backlog: this.opts.store.isOpen() ? this.opts.store.stats().depth : null, batch: this.batch }, 'forwarder: send failed, will retry');
+    this.connected = false;
+    await this.dropProducer();
+    await this.idle(delay);
+  }
+
+  private async dropProducer(): Promise<void> {
+    const p = this.producer;
+    this.producer = null;
+    this.connected = false;
+    if (p !== null) await p.disconnect().catch(() => undefined);
+  }
+
+  private idle(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(t);
+        this.wakeUp = null;
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.wakeUp = done;
+    });
+  }
+
+  private rate(): number {
+    const now = Date.now();
+    while (this.samples.length > 0 && this.samples[0]!.t < now - 5000) this.samples.shift();
+    const n = this.samples.reduce((s, x) => s + x.n, 0);
+    return n / 5;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,34 @@
+import { GridwatchError } from '../../shared/index.ts';
+
+/**
+ * Classifies what kafkajs throws. Connection, timeout and "retries exhausted on a retriable
+ * error" mean Kafka is unreachable for now: KAFKA_UNAVAILABLE, retryable. A protocol error
+ * kafkajs marks non-retriable (message too large, authorization, invalid record) is
+ * KAFKA_REJECTED, not retryable as is; the forwarder then shrinks its batch to isolate the record.
+ */
+export function kafkaError(err: unknown, what: string): GridwatchError {
+  if (err instanceof GridwatchError) return err;
+  const e = err as { name?: string; message?: string; retriable?: boolean; cause?: { retriable?: boolean; name?: string } } | null;
+  const name = e?.name ?? 'Error';
+  const message = `${what}: ${name}: ${e?.message ?? String(err)}`;
+  const causeRetriable = e?.cause?.retriable === true || (e?.cause?.name ?? '').includes('Connection');
+  const unavailable =
+    e?.retriable === true ||
+    name === 'KafkaJSConnectionError' ||
+    name === 'KafkaJSConnectionClosedError' ||
+    name === 'KafkaJSRequestTimeoutError' ||
+    name === 'KafkaJSNoBrokerAvailableError' ||
+    name === 'KafkaJSBrokerNotFound' ||
+    name === 'KafkaJSTimeout' ||
+    name === 'KafkaJSLockTimeout' ||
+    (name === 'KafkaJSNumberOfRetriesExceeded' && (causeRetriable || e?.cause === undefined));
+  return unavailable
+    ? new GridwatchError('KAFKA_UNAVAILABLE', message, { retryable: true, cause: err })
+    : new GridwatchError('KAFKA_REJECTED', message, { retryable: false, cause: err });
+}
+
+/** Exponential backoff with jitter: half fixed, half random, so many gateways do not reconnect in step. */
+export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
+  const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
+  return Math.round(base / 2 + random() * (base / 2));
+}

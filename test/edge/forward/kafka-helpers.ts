@@ -1,0 +1,61 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { TOPICS } from '../../../shared/index.ts';
+import { uniqueName } from '../../harness/env.ts';
+
+export interface Consumed {
+  topic: string;
+  partition: number;
+  key: string;
+  value: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+/** Unique Kafka names for the six v1 topics, so tests never see each other's data. */
+export function uniqueTopics(prefix: string): { names: Record<keyof typeof TOPICS, string>; map: Record<string, string> } {
+  const names = {} as Record<keyof typeof TOPICS, string>;
+  const map: Record<string, string> = {};
+  for (const [k, t] of Object.entries(TOPICS) as [keyof typeof TOPICS, string][]) {
+    names[k] = uniqueName(`${prefix}-${k}`);
+    map[t] = names[k];
+  }
+  return { names, map };
+}
+
+/** Reads the topics from the beginning until `until` says enough (or the timeout passes). */
+export async function consume(brokers: string[], topics: string[], until: (all: Consumed[]) => boolean, timeoutMs = 60_000): Promise<Consumed[]> {
+  const kafka = new Kafka({ clientId: 'gw-test-consumer', brokers, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: uniqueName('gw-test'), maxWaitTimeInMs: 200 });
+  const all: Consumed[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics, fromBeginning: true });
+    let resolveDone!: () => void;
+    const done = new Promise<void>((r) => (resolveDone = r));
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) {
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = String(v);
+          all.push({ topic: batch.topic, partition: batch.partition, key: m.key?.toString() ?? '', value: JSON.parse(m.value!.toString()) as Record<string, unknown>, headers });
+        }
+        if (until(all)) resolveDone();
+      },
+    });
+    await Promise.race([done, new Promise((r) => setTimeout(r, timeoutMs))]);
+    return all;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** Per meter, the seqs in the order Kafka holds them (one partition per meter by key). */
+export function seqsByMeter(msgs: Consumed[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const m of msgs) {
+    const id = String(m.value.meterId);
+    let l = out.get(id);
+    if (l === undefined) out.set(id, (l = []));
+    l.push(Number(m.value.seq));
+  }
+  return out;
+}
