@@ -24,7 +24,7 @@ state.index = indexTree(state.tree);
 
 async function getJson(path) {
   const res = await fetch(path, { headers: { accept: 'application/json' } });
-  if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
+  if (!res.ok) throw Object.assign(new Error(`GET ${path}: HTTP ${res.status}`), { status: res.status });
   return res.json();
 }
 
@@ -40,15 +40,21 @@ async function runLoader(source, load) {
   render();
 }
 
-/** The tree: the summary, and each substation's feeders and transformers where the summary lacks them. */
+/**
+ * The tree. /api/topology gives counts and the substations' ids; each substation's feeders and
+ * transformers come from /api/topology?substation=<id>.
+ */
 async function loadTopology() {
   const summary = await getJson('/api/topology');
   const substations = await Promise.all(
     listFrom(summary, 'substations').map(async (s) => {
-      if (Array.isArray(s.feeders)) return s;
-      const id = s.substationId ?? s.id;
-      const detail = await getJson(`/api/topology?substation=${encodeURIComponent(id)}`);
-      return { ...s, ...(detail.substation ?? detail) };
+      if (typeof s === 'object' && Array.isArray(s.feeders)) return s;
+      const id = typeof s === 'string' ? s : (s.substationId ?? s.id);
+      // A substation whose last meter left between the two requests is shown empty, not as a failure.
+      return getJson(`/api/topology?substation=${encodeURIComponent(id)}`).catch((err) => {
+        if (err.status === 404) return { substationId: id, meters: 0, feeders: [] };
+        throw err;
+      });
     }),
   );
   const name = summary.gridName ?? summary.name;

@@ -5,7 +5,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureChromium } from '../../../deploy/services/chromium.ts';
 import { edgeStatus, gridEvent, initialEvents, topologyEntries } from './fixtures.ts';
-import { startStandIn, type ConsoleServer } from './stand-in-api.ts';
+import { startConsoleServer, type ConsoleServer } from './api-server.ts';
 
 const SCREENSHOT = '/tmp/gridwatch-console.png';
 const LIVE_WITHIN_MS = 5_000;
@@ -20,10 +20,13 @@ const attrs = (selector: string, name: string) => page.locator(selector).evaluat
 beforeAll(async () => {
   const executablePath = await ensureChromium();
   const now = Date.now();
-  server = await startStandIn({
+  server = await startConsoleServer({
     topology: topologyEntries(),
     events: initialEvents(now),
-    edges: [edgeStatus(now, 'edge-north', 'SUB-NORTH', 2_000, 0), edgeStatus(now, 'edge-south', 'SUB-SOUTH', 30_000, 412)],
+    edges: [
+      { status: edgeStatus(now, 'edge-north', 'SUB-NORTH', 2_000, 0), ageMs: 2_000 },
+      { status: edgeStatus(now, 'edge-south', 'SUB-SOUTH', 30_000, 412), ageMs: 30_000 },
+    ],
   });
   browser = await chromium.launch({ executablePath, headless: true, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
   page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
@@ -114,7 +117,7 @@ describe('live console', () => {
     await expect.poll(() => page.locator('[data-key="substation:SUB-SOUTH"]').getAttribute('data-severity')).toBe('minor');
 
     // A late copy of an older version (at-least-once delivery) does not reopen it.
-    server.publish(overload);
+    server.broadcast(overload);
     await page.waitForTimeout(500);
     expect(await page.locator('#events-body tr[data-event-id="ev-overload-south-t1"]').count()).toBe(0);
   });
@@ -123,18 +126,25 @@ describe('live console', () => {
     server.dropStreams();
     await expect.poll(() => page.locator('#connection').getAttribute('data-state'), { timeout: LIVE_WITHIN_MS }).toBe('reconnecting');
     expect(await page.locator('#connection').textContent()).toMatch(/Disconnected, retry \d in \d+s|Reconnecting \(attempt \d\)/);
-    // Published while the console is away: only the snapshot reload on reconnection brings it.
+    // While the console is away, one event opens and one closes. The stream's snapshot on
+    // reconnection holds only open events, so the close shows only because the console reloads
+    // the recent closed events too.
     const now = Date.now();
     server.publish(
       gridEvent(now, { eventId: 'ev-freq-grid', scope: 'grid', rootId: 'grid', type: 'frequency_deviation', severity: 'major', affectedCount: 22, startTs: now - 2_000 }),
     );
+    const uv = initialEvents(now - 1_000).find((e) => e.eventId === 'ev-uv-south-t1')!;
+    server.publish({ ...uv, state: 'closed', endTs: now, updatedAt: now, version: 2 });
     server.resumeStreams();
     await expect.poll(() => page.locator('#connection').getAttribute('data-state'), { timeout: 10_000 }).toBe('live');
     expect(await page.locator('#connection').textContent()).toBe('Live');
     await page.locator('#events-body tr[data-event-id="ev-freq-grid"]').waitFor({ timeout: LIVE_WITHIN_MS });
+    await expect.poll(() => attrs('#events-body tr', 'data-event-id'), { timeout: LIVE_WITHIN_MS }).toEqual(['ev-outage-north-f1', 'ev-freq-grid']);
     // A grid-wide event sits at the tree's root: it counts there, and does not colour the substations.
-    expect(await page.locator('[data-key="grid:grid"] .node-label').first().textContent()).toContain('3 open');
-    expect(await page.locator('[data-key="substation:SUB-SOUTH"]').getAttribute('data-severity')).toBe('minor');
+    expect(await page.locator('[data-key="grid:grid"] .node-label').first().textContent()).toContain('2 open');
+    expect(await page.locator('[data-key="substation:SUB-SOUTH"]').getAttribute('data-severity')).toBe('ok');
+    expect(await page.locator('#timeline .bar[data-event-id="ev-uv-south-t1"]').getAttribute('class')).toContain('state-closed');
+    await page.screenshot({ path: '/tmp/gridwatch-console-after-reconnect.png', fullPage: true });
     expect(pageErrors, pageErrors.join("\n")).toEqual([]);
   });
 });
