@@ -111,7 +111,8 @@ export function renderTimeline(el, events, now) {
     const x1 = x(e.startTs);
     const x2 = Math.max(x1 + 3, x(e.endTs ?? now));
     const y = top + i * rowHeight;
-    const label = `${e.severity} ${e.type.replace(/_/g, ' ')} ${e.scope} ${e.rootId}${e.state === 'closed' ? ' (closed)' : ''}`;
+    const where = e.scope === 'grid' ? 'grid-wide' : `${e.scope} ${e.rootId}`;
+    const label = `${e.severity} ${e.type.replace(/_/g, ' ')} ${where}${e.state === 'closed' ? ' (closed)' : ''}`;
     // The label goes right of the bar, else left of it, else inside it (a bar that long has room).
     const textWidth = label.length * charWidth;
     const place = x2 + 4 + textWidth <= width ? 'right' : x1 - 4 - textWidth >= 0 ? 'left' : 'inside';
