@@ -187,6 +187,9 @@ export function resolveFaults(specs: readonly FaultSpec[], topology: readonly To
   });
 }
 
+/** Readings a drift detector's long baseline needs (the edge detector's default is 1,440). */
+export const DRIFT_BASELINE_INTERVALS = 1500;
+
 /** Every (type, scope) pair the random mode draws from, in a fixed order. */
 export const RANDOM_KINDS: readonly { type: FaultType; scope: FaultScope }[] = [
   { type: 'spike', scope: 'meter' },
@@ -205,7 +208,7 @@ export const RANDOM_KINDS: readonly { type: FaultType; scope: FaultScope }[] = [
 
 /**
  * Random mode. The detectable span (after a warm-up of 70 intervals, which the detectors need to
- * learn a baseline) is cut into `count` equal slots, one fault per slot, so faults never overlap
+ * learn a baseline) is cut into `count` slots (equal, except that drift gets three), one fault per slot, so faults never overlap
  * and each one is scored on its own. A fault lasts 40-60 % of its slot, at least 25 intervals
  * (stuck needs 20 identical readings) and at least 2 minutes for outages (a last gasp follows
  * 30-45 s of lost voltage). Spikes last one interval.
@@ -216,21 +219,38 @@ export function randomFaults(opts: { count: number; from: number; to: number; in
   const warmup = 70 * opts.intervalMs;
   const span = opts.to - opts.from - warmup;
   const minSlot = Math.max(2 * 25 * opts.intervalMs, 2 * 150_000);
-  const count = Math.max(0, Math.min(opts.count, Math.floor(span / minSlot)));
-  const slot = count > 0 ? span / count : 0;
+  let count = Math.max(0, Math.min(opts.count, Math.floor(span / minSlot)));
   // Cycle through the kinds in a seeded order, so that N >= kinds.length faults cover every kind.
   const order = [...kinds];
   for (let i = order.length - 1; i > 0; i--) {
     const j = rng.int(0, i);
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
+  // Drift gets a triple slot: a detector compares a short-window mean (tens of readings) with a
+  // long baseline, so the drifted level has to hold for longer than that window.
+  const weight = (k: { type: FaultType }) => (k.type === 'drift' ? 3 : 1);
+  const weightOf = (n: number) => Array.from({ length: n }, (_, i) => weight(order[i % order.length]!)).reduce((s, w) => s + w, 0);
+  while (count > 0 && span / weightOf(count) < minSlot) count--;
+  // Drift goes last, and only where at least DRIFT_BASELINE_INTERVALS readings precede it (a long
+  // baseline must exist before a departure from it means anything); otherwise it becomes a stuck fault.
+  const chosen = Array.from({ length: count }, (_, i) => order[i % order.length]!);
+  chosen.sort((a, b) => Number(a.type === 'drift') - Number(b.type === 'drift'));
+  let unit: number;
+  for (;;) {
+    unit = count > 0 ? span / chosen.reduce((s, k) => s + weight(k), 0) : 0;
+    const first = chosen.findIndex((k) => k.type === 'drift');
+    if (first < 0 || warmup + unit * first >= DRIFT_BASELINE_INTERVALS * opts.intervalMs) break;
+    chosen[first] = { type: 'stuck', scope: 'meter' };
+    chosen.sort((a, b) => Number(a.type === 'drift') - Number(b.type === 'drift'));
+  }
   const specs: FaultSpec[] = [];
-  for (let i = 0; i < count; i++) {
-    const kind = order[i % order.length]!;
-    const slotStart = warmup + i * slot;
+  let slotStart = warmup;
+  for (const kind of chosen) {
+    const slot = unit * weight(kind);
     const durationMs = kind.type === 'spike' ? opts.intervalMs : Math.round(slot * rng.uniform(0.4, 0.6));
     const lead = Math.round(rng.uniform(0.05, 0.3) * (slot - durationMs));
     specs.push({ type: kind.type, scope: kind.scope, start: Math.round(slotStart + lead), duration: durationMs, ...(kind.type === 'frequency' && rng.chance(0.5) ? { magnitude: 0.015 } : {}) });
+    slotStart += slot;
   }
   return specs;
 }

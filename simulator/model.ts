@@ -154,19 +154,24 @@ export class GridModel {
       const tamper = m.faults.find((f) => f.type === 'tamper' && at >= f.startTs && at < f.endTs);
       if (tamper) m.kw *= tamper.magnitude;
     }
-    // Overload: scale the transformer's customers so the summed apparent power is magnitude x rating.
+    // The feeder drop is taken before any overload: an overload's extra load is left out of it so
+    // that the fault stays local to its transformer (otherwise every meter of the feeder dips).
+    const feederPu = new Map<string, number>();
+    for (const [id, list] of this.byFeeder) feederPu.set(id, list.reduce((s, m) => s + Math.abs(m.kw) / m.pf, 0) / this.feederCapacityKva.get(id)!);
+    // Overload: scale the transformer's customers so the summed apparent power reaches magnitude x
+    // rating, ramping in over the first 30 % of the fault (load builds up; it does not jump).
     for (const f of this.overloads) {
       const at = t0 + intervalMs / 2;
       if (at < f.startTs || at >= f.endTs) continue;
       const list = this.byTransformer.get(f.rootId) ?? [];
       const kva = list.reduce((s, m) => s + Math.abs(m.kw) / m.pf, 0);
       const rating = list[0]?.entry.transformerKva ?? 50;
-      if (kva > 0) for (const m of list) m.kw = Math.abs(m.kw) * ((f.magnitude * rating) / kva);
+      const ramp = Math.min(1, (at - f.startTs) / (0.3 * (f.endTs - f.startTs)));
+      const target = Math.max(1, (f.magnitude * rating) / Math.max(kva, 1e-6));
+      if (kva > 0) for (const m of list) m.kw = Math.abs(m.kw) * (1 + (target - 1) * ramp);
     }
     const transformerPu = new Map<string, number>();
     for (const [id, list] of this.byTransformer) transformerPu.set(id, list.reduce((s, m) => s + Math.abs(m.kw) / m.pf, 0) / (list[0]!.entry.transformerKva ?? 50));
-    const feederPu = new Map<string, number>();
-    for (const [id, list] of this.byFeeder) feederPu.set(id, list.reduce((s, m) => s + Math.abs(m.kw) / m.pf, 0) / this.feederCapacityKva.get(id)!);
 
     const freqFault = this.gridFaults.find((f) => f.type === 'frequency' && t0 >= f.startTs && t0 < f.endTs);
     const freqPu = freqFault ? 1 + freqFault.magnitude + this.rng.normal(0, 0.0001) : 1 + 0.0004 * Math.sin((2 * Math.PI * t0) / 600_000) + this.rng.normal(0, 0.0002);
@@ -190,7 +195,9 @@ export class GridModel {
         if (f.type === 'sag' || f.type === 'swell') vPu = f.magnitude + this.rng.normal(0, 0.002);
       }
       for (const f of active) {
-        if (f.type === 'drift') vPu *= 1 + (f.magnitude * (at - f.startTs)) / (f.endTs - f.startTs);
+        // Drift: ramps to its magnitude over the first third of the fault, then holds, so that a
+        // short-window mean (tens of readings) can depart from the long baseline.
+        if (f.type === 'drift') vPu *= 1 + f.magnitude * Math.min(1, (3 * (at - f.startTs)) / (f.endTs - f.startTs));
         if (f.type === 'spike') vPu *= 1 + f.magnitude;
       }
       const voltage = vPu * e.nominalVoltage;

@@ -46,7 +46,7 @@ export function formatReport(r: ScoreReport): string {
   const row = (name: string, p: Prf) => `  ${name.padEnd(34)} ${pct(p.precision)} ${pct(p.recall)} ${pct(p.f1)}  ${String(p.truePositives).padStart(6)} ${String(p.falsePositives).padStart(6)} ${String(p.falseNegatives).padStart(6)}`;
   const head = `  ${''.padEnd(34)} ${'prec'.padStart(6)} ${'recall'.padStart(6)} ${'F1'.padStart(6)}  ${'TP'.padStart(6)} ${'FP'.padStart(6)} ${'FN'.padStart(6)}`;
   const lines = [
-    `faults ${r.faults}, anomalies ${r.anomalies}, grid events ${r.events}, tolerance ${ms(r.toleranceMs)}`,
+    `faults ${r.faults}, anomalies ${r.anomalies} (incidental ${r.incidentalAnomalies}), grid events ${r.events}, tolerance ${ms(r.toleranceMs)}`,
     '',
     'anomalies by type (recall over fault x meter pairs, precision over anomalies)',
     head,

@@ -71,6 +71,8 @@ export interface ScoreReport {
   faults: number;
   anomalies: number;
   events: number;
+  /** Anomalies not of an expected type but on a faulted meter during its fault: neither right nor false. */
+  incidentalAnomalies: number;
   /** Per anomaly class; units: (fault, meter) pairs for recall, anomalies for precision. */
   anomalyTypes: Record<string, Prf>;
   anomalyTotal: Prf;
@@ -162,10 +164,16 @@ export function score(truth: readonly TruthRecord[], anomalies: readonly Anomaly
       pairFn.set(c, (pairFn.get(c) ?? 0) + f.meters.length - tp);
     }
   });
-  // A detection also counts as right (not a false positive) if it matches any fault's expectation,
-  // already handled above; the rest are false positives of their own class.
+  // Unmatched detections on a faulted meter inside a fault's window are incidental: real
+  // consequences of the fault that its expectation does not list (the dip when a swell ends, the
+  // current spikes of an overload). They are counted apart and are not false positives.
   const fpByClass = new Map<string, number>();
-  for (const d of dets) if (!matchedAnomaly.has(d.id)) fpByClass.set(anomalyClass(d.type), (fpByClass.get(anomalyClass(d.type)) ?? 0) + 1);
+  let incidental = 0;
+  for (const d of dets) {
+    if (matchedAnomaly.has(d.id)) continue;
+    if (truth.some((f, i) => meterSets[i]!.has(d.meterId) && inWindow(d.startTs, f, tol))) incidental++;
+    else fpByClass.set(anomalyClass(d.type), (fpByClass.get(anomalyClass(d.type)) ?? 0) + 1);
+  }
   const tpDetByClass = new Map<string, number>();
   for (const d of dets) if (matchedAnomaly.has(d.id)) tpDetByClass.set(anomalyClass(d.type), (tpDetByClass.get(anomalyClass(d.type)) ?? 0) + 1);
 
@@ -255,6 +263,7 @@ export function score(truth: readonly TruthRecord[], anomalies: readonly Anomaly
     faults: truth.length,
     anomalies: dets.length,
     events: evs.length,
+    incidentalAnomalies: incidental,
     anomalyTypes,
     anomalyTotal,
     eventScopes,

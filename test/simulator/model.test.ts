@@ -184,7 +184,7 @@ describe('injected faults show in the readings', () => {
     const t = actual[0]!;
     const s = simulateToArrays({ ...base, to: FROM + 20 * MIN, faults: [{ type: 'overload', target: t.transformerId, start: '10m', duration: '5m' }] });
     const f = s.truth[0]!;
-    const window = s.readings.filter((r) => f.meters.includes(r.meterId) && inside(r, f.startTs + 10_000, f.endTs - 10_000));
+    const window = s.readings.filter((r) => f.meters.includes(r.meterId) && inside(r, f.startTs + 0.3 * (f.endTs - f.startTs) + 10_000, f.endTs - 10_000)); // after the ramp-in
     const perTick = new Map<number, number>();
     for (const r of window) {
       const k = Math.floor(((r.ts as number) - FROM) / 10_000);
