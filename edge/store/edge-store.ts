@@ -137,17 +137,26 @@ export class EdgeStore {
       this.st.trimDeadLetters.run(this.deadLetterMax);
     }
     if (u.checkpoint !== undefined) {
-      this.st.clearCheckpoint.run();
-      for (const [id, s] of u.checkpoint) this.st.insertCheckpoint.run(id, JSON.stringify(s));
-      d.checkpointId = d.lastId;
-      this.st.metaSet.run('checkpoint_id', d.lastId);
-      this.st.metaSet.run('checkpoint_at', this.opts.clock.now());
-      this.st.metaSet.run('replay_incomplete', 0);
-      // The journal before the new checkpoint is no longer needed for replay.
-      const freed = this.st.journalBytesUpTo.get(d.lastId) as { b: number | null };
-      d.journalFreed += freed.b ?? 0;
-      this.st.deleteJournalUpTo.run(d.lastId);
+      // Each snapshot covers every outbox row up to this unit's last record.
+      let n = 0;
+      for (const [id, s] of u.checkpoint) {
+        this.st.upsertCheckpoint.run(id, JSON.stringify(s), d.lastId);
+        n++;
+      }
+      if (n > 0) this.advanceHorizon(d);
     }
+  }
+
+  /** The replay horizon is the oldest per-meter checkpoint; the journal before it is not needed any more. */
+  private advanceHorizon(d: { checkpointId: number; journalFreed: number }): void {
+    const h = (this.st.replayHorizon.get() as { h: number | null }).h ?? 0;
+    this.st.metaSet.run('checkpoint_at', this.opts.clock.now());
+    if (h <= d.checkpointId) return;
+    d.checkpointId = h;
+    this.st.metaSet.run('checkpoint_id', h);
+    const freed = this.st.journalBytesUpTo.get(h) as { b: number | null };
+    d.journalFreed += freed.b ?? 0;
+    this.st.deleteJournalUpTo.run(h);
   }
 
   /** Latest detector states written with commits (meterStates), by meter id. */
@@ -157,23 +166,31 @@ export class EdgeStore {
     return out;
   }
 
-  /** The last full checkpoint, or null if none was written. */
+  /** Per-meter checkpoints (snapshot and the outbox id it covers), or null if none was written. */
   loadCheckpoint(): Checkpoint | null {
     const at = this.meta('checkpoint_at');
     if (at === undefined) return null;
     const states = new Map<string, unknown>();
-    for (const row of this.st.allCheckpoint.iterate() as Iterable<{ meter_id: string; state: string }>) states.set(row.meter_id, JSON.parse(row.state));
-    return { states, coversId: this.checkpointId, writtenAt: Number(at) };
+    const coversByMeter = new Map<string, number>();
+    for (const row of this.st.allCheckpoint.iterate() as Iterable<{ meter_id: string; state: string; covers_id: number }>) {
+      states.set(row.meter_id, JSON.parse(row.state));
+      coversByMeter.set(row.meter_id, row.covers_id);
+    }
+    return { states, coversId: this.checkpointId, coversByMeter, writtenAt: Number(at) };
   }
 
   /** Whether the journal after the checkpoint lost rows (evicted under disk pressure), so replay is partial. */
   replayIncomplete(): boolean {
-    return Number(this.meta('replay_incomplete') ?? 0) === 1;
+    return Number(this.meta('journal_lost_upto') ?? 0) > this.checkpointId;
   }
 
-  /** Outbox rows committed after the last checkpoint (both lanes, sent or not), oldest first. */
+  /**
+   * Outbox rows (both lanes, sent or not) that no checkpoint covers, oldest first: for a
+   * checkpointed meter the rows after its own checkpoint, for other meters (and rows without a
+   * meter) every row after the replay horizon.
+   */
   *replayAfterCheckpoint(): IterableIterator<StoredRecord> {
-    for (const row of this.st.afterId.iterate(this.checkpointId) as Iterable<RawRow>) yield toStored(row);
+    for (const row of this.st.replay.iterate(this.checkpointId) as Iterable<RawRow>) yield toStored(row);
   }
 
   /** Oldest waiting rows of a lane, in id order. */
@@ -242,7 +259,7 @@ export class EdgeStore {
       if ((journal.b ?? 0) > 0) {
         this.st.tx(() => {
           this.st.deleteJournalUpTo.run(Number.MAX_SAFE_INTEGER);
-          this.st.metaSet.run('replay_incomplete', 1);
+          this.st.metaSet.run('journal_lost_upto', this.lastId);
         });
         this.bytes -= journal.b ?? 0;
         this.opts.logger.warn({ freedBytes: journal.b }, 'outbox over budget: dropped the detector replay journal (already in Kafka); next restart replays partially');

@@ -22,7 +22,9 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_waiting ON outbox(lane, id) WHERE sent = 0;
 CREATE TABLE IF NOT EXISTS meter_state (meter_id TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS meter_checkpoint (meter_id TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS outbox_journal ON outbox(id) WHERE sent = 1;
+CREATE TABLE IF NOT EXISTS meter_checkpoint (meter_id TEXT PRIMARY KEY, state TEXT NOT NULL, covers_id INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS meter_checkpoint_covers ON meter_checkpoint(covers_id);
 CREATE TABLE IF NOT EXISTS dead_letter (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   received_at INTEGER NOT NULL,

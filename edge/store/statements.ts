@@ -7,12 +7,12 @@ export class StoreStatements {
   readonly insertOutbox: Database.Statement;
   readonly upsertState: Database.Statement;
   readonly allStates: Database.Statement;
-  readonly clearCheckpoint: Database.Statement;
-  readonly insertCheckpoint: Database.Statement;
+  readonly upsertCheckpoint: Database.Statement;
+  readonly replayHorizon: Database.Statement;
+  readonly replay: Database.Statement;
   readonly allCheckpoint: Database.Statement;
   readonly journalBytesUpTo: Database.Statement;
   readonly deleteJournalUpTo: Database.Statement;
-  readonly afterId: Database.Statement;
   readonly peek: Database.Statement;
   readonly markSent: Database.Statement;
   readonly deleteWaiting: Database.Statement;
@@ -42,12 +42,17 @@ export class StoreStatements {
     this.insertOutbox = db.prepare('INSERT INTO outbox(lane, topic, key, value, ts, meter_id, seq) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.upsertState = db.prepare('INSERT INTO meter_state(meter_id, state) VALUES (?, ?) ON CONFLICT(meter_id) DO UPDATE SET state = excluded.state');
     this.allStates = db.prepare('SELECT meter_id, state FROM meter_state');
-    this.clearCheckpoint = db.prepare('DELETE FROM meter_checkpoint');
-    this.insertCheckpoint = db.prepare('INSERT INTO meter_checkpoint(meter_id, state) VALUES (?, ?)');
-    this.allCheckpoint = db.prepare('SELECT meter_id, state FROM meter_checkpoint');
+    this.upsertCheckpoint = db.prepare(
+      'INSERT INTO meter_checkpoint(meter_id, state, covers_id) VALUES (?, ?, ?) ON CONFLICT(meter_id) DO UPDATE SET state = excluded.state, covers_id = excluded.covers_id',
+    );
+    this.replayHorizon = db.prepare('SELECT min(covers_id) AS h FROM meter_checkpoint');
+    this.allCheckpoint = db.prepare('SELECT meter_id, state, covers_id FROM meter_checkpoint');
+    // Rows after the oldest per-meter checkpoint, minus each checkpointed meter's rows its own checkpoint covers.
+    this.replay = db.prepare(
+      'SELECT o.id, o.topic, o.key, o.value, o.lane, o.ts, o.meter_id, o.seq FROM outbox o LEFT JOIN meter_checkpoint c ON c.meter_id = o.meter_id WHERE o.id > ? AND (c.covers_id IS NULL OR o.id > c.covers_id) ORDER BY o.id',
+    );
     this.journalBytesUpTo = db.prepare(`SELECT sum(${size}) AS b FROM outbox WHERE sent = 1 AND id <= ?`);
     this.deleteJournalUpTo = db.prepare('DELETE FROM outbox WHERE sent = 1 AND id <= ?');
-    this.afterId = db.prepare('SELECT id, topic, key, value, lane, ts, meter_id, seq FROM outbox WHERE id > ? ORDER BY id');
     this.peek = db.prepare('SELECT id, topic, key, value, lane, ts, meter_id, seq FROM outbox WHERE lane = ? AND sent = 0 ORDER BY id LIMIT ?');
     this.markSent = db.prepare('UPDATE outbox SET sent = 1 WHERE id = ? AND sent = 0 RETURNING lane');
     this.deleteWaiting = db.prepare(`DELETE FROM outbox WHERE id = ? AND sent = 0 RETURNING lane, ${size} AS b`);

@@ -34,9 +34,9 @@ export interface CommitUnit {
   meterStates?: Iterable<[string, unknown]>;
   deadLetters?: DeadLetter[];
   /**
-   * Full detector snapshots (for example `Object.entries(detector.exportAll())`) taken right after
-   * this unit's readings were judged. Written in the same transaction; the checkpoint covers every
-   * outbox row up to and including this unit's records. See README "Detector state".
+   * Full detector snapshots of some meters (`[id, detector.exportMeter(id)]`), taken right after
+   * this unit's readings were judged: a rolling checkpoint. Written in the same transaction; each
+   * covers every outbox row up to and including this unit's records. See README "Detector state".
    */
   checkpoint?: Iterable<[string, unknown]>;
 }
@@ -56,7 +56,9 @@ export interface StoreStats {
 
 export interface Checkpoint {
   states: Map<string, unknown>;
-  /** Highest outbox id whose effects the snapshots include; replay rows with a greater id. */
+  /** Replay horizon: the oldest per-meter checkpoint; the journal is kept from here on. */
   coversId: number;
+  /** Per meter: the highest outbox id whose effects its snapshot includes. */
+  coversByMeter: Map<string, number>;
   writtenAt: number;
 }

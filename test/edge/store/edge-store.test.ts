@@ -85,11 +85,11 @@ describe('EdgeStore', () => {
     expect(s.peek('control', 10_000).filter((r) => r.topic === 'grid.anomalies')).toHaveLength(420);
   });
 
-  it('checkpoint + replay journal: acknowledged rows after the checkpoint are kept for replay', () => {
+  it('rolling checkpoint + replay journal: acknowledged rows after each meter\'s checkpoint are kept for replay', () => {
     const dir = tempDir();
     const a = openStore(dir, { retainForReplay: true });
     a.commit({ records: [reading('m1', 1)], checkpoint: [['m1', { n: 1 }]] });
-    a.commit({ records: [reading('m1', 2), anomaly('m1', 1)] });
+    a.commit({ records: [reading('m1', 2), anomaly('m1', 1), reading('m2', 1)] });
     a.commit({ records: [reading('m1', 3)] });
     a.remove([...a.peek('readings', 10), ...a.peek('control', 10)].map((r) => r.id));
     expect(a.stats().depth).toBe(0);
@@ -97,17 +97,27 @@ describe('EdgeStore', () => {
     const b = track(openStore(dir, { retainForReplay: true }));
     const cp = b.loadCheckpoint()!;
     expect(cp.states.get('m1')).toEqual({ n: 1 });
-    expect([...b.replayAfterCheckpoint()].map((r) => [r.topic, r.seq ?? null])).toEqual([
-      ['grid.readings', 2],
-      ['grid.anomalies', null],
-      ['grid.readings', 3],
+    expect(cp.coversByMeter.get('m1')).toBe(1);
+    expect([...b.replayAfterCheckpoint()].map((r) => [r.topic, r.meterId, r.seq ?? null])).toEqual([
+      ['grid.readings', 'm1', 2],
+      ['grid.anomalies', 'm1', null],
+      ['grid.readings', 'm2', 1],
+      ['grid.readings', 'm1', 3],
     ]);
     expect(b.peek('readings', 10)).toEqual([]);
+    // m2 checkpointed: horizon stays at m1's checkpoint; m2's row is no longer replayed.
+    b.commit({ records: [reading('m2', 2)], checkpoint: [['m2', { n: 2 }]] });
+    expect([...b.replayAfterCheckpoint()].map((r) => [r.meterId, r.seq ?? null])).toEqual([
+      ['m1', 2],
+      ['m1', null],
+      ['m1', 3],
+    ]);
     const bytes = b.stats().bytes;
     b.commit({ records: [], checkpoint: [['m1', { n: 3 }]] });
-    expect([...b.replayAfterCheckpoint()]).toEqual([]);
+    expect([...b.replayAfterCheckpoint()].map((r) => [r.meterId, r.seq])).toEqual([]);
     expect(b.stats().bytes).toBeLessThan(bytes);
-    expect(b.stats().bytes).toBe(0);
+    expect(b.stats().depth).toBe(1); // m2 seq 2 still waits for Kafka
+    expect(b.replayIncomplete()).toBe(false);
   });
 
   it('a full disk surfaces as STORAGE_FULL, retryable, and keeps nothing of the unit', () => {
