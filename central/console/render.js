@@ -53,7 +53,7 @@ export function renderTree(el, root, collapsed) {
     el.replaceChildren(h('p', { class: 'empty' }, 'No topology yet.'));
     return;
   }
-  el.replaceChildren(h('ul', { class: 'tree', role: 'tree', 'aria-label': 'Grid topology' }, treeNode(root, collapsed)));
+  el.replaceChildren(h('ul', { class: 'tree', 'aria-label': 'Grid topology' }, treeNode(root, collapsed)));
 }
 
 function treeNode(n, collapsed) {
@@ -64,12 +64,14 @@ function treeNode(n, collapsed) {
     h('span', { class: 'node-name' }, h('span', { class: 'level' }, n.level === 'grid' ? 'grid' : n.level), ' ', h('span', { class: 'node-id' }, n.level === 'grid' ? 'all substations' : n.id)),
     h('span', { class: 'node-facts' }, severityBadge(n.severity), ' ', facts),
   );
-  const attrs = { class: `node node-${n.level} sev-${n.severity ?? 'ok'}`, role: 'treeitem', 'data-key': n.key, 'data-level': n.level, 'data-id': n.id, 'data-severity': n.severity ?? 'ok' };
+  // Plain nested lists and <details>: keyboard and screen readers handle them natively, where an
+  // ARIA tree role would promise arrow-key navigation this page does not implement.
+  const attrs = { class: `node node-${n.level} sev-${n.severity ?? 'ok'}`, 'data-key': n.key, 'data-level': n.level, 'data-id': n.id, 'data-severity': n.severity ?? 'ok' };
   if (n.children.length === 0) return h('li', attrs, label);
-  const list = h('ul', { role: 'group' }, ...n.children.map((c) => treeNode(c, collapsed)));
+  const list = h('ul', {}, ...n.children.map((c) => treeNode(c, collapsed)));
   const details = h('details', collapsed.has(n.key) ? {} : { open: '' }, h('summary', {}, label), list);
   details.addEventListener('toggle', () => (details.open ? collapsed.delete(n.key) : collapsed.add(n.key)));
-  return h('li', { ...attrs, 'aria-expanded': String(!collapsed.has(n.key)) }, details);
+  return h('li', attrs, details);
 }
 
 export function renderEventsTable(tbody, openEvents, now) {
@@ -99,7 +101,9 @@ export function renderTimeline(el, events, now) {
   const width = Math.max(480, Math.round(el.clientWidth || 960));
   const from = now - windowMs;
   const x = (ts) => left + ((Math.max(ts, from) - from) / windowMs) * (width - left * 2);
-  const shown = [...events].sort((a, b) => (a.state === b.state ? byUrgency(a, b) : a.state === 'open' ? -1 : 1)).slice(0, maxRows);
+  const sorted = [...events].sort((a, b) => (a.state === b.state ? byUrgency(a, b) : a.state === 'open' ? -1 : 1));
+  const shown = sorted.slice(0, maxRows);
+  const hidden = sorted.length - shown.length;
   const height = top + Math.max(1, shown.length) * rowHeight + 4;
   const axis = [];
   for (let m = 60; m >= 0; m -= 10) {
@@ -126,9 +130,11 @@ export function renderTimeline(el, events, now) {
       svg('text', labelAttrs, label),
     );
   });
-  const empty = shown.length === 0 ? [svg('text', { x: width / 2, y: top + 13, class: 'axis', 'text-anchor': 'middle' }, 'No grid events in the last hour.')] : [];
+  const notes = [];
+  if (shown.length === 0) notes.push(svg('text', { x: width / 2, y: top + 13, class: 'axis', 'text-anchor': 'middle' }, 'No grid events in the last hour.'));
+  if (hidden > 0) notes.push(svg('text', { x: left, y: height + 12, class: 'axis' }, `+ ${hidden} more not drawn (closed before open, least severe first)`));
   el.replaceChildren(
-    svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `Timeline of ${shown.length} grid events in the last hour` }, ...axis, ...bars, ...empty),
+    svg('svg', { viewBox: `0 0 ${width} ${height + (hidden > 0 ? 16 : 0)}`, role: 'img', 'aria-label': `Timeline of ${sorted.length} grid events in the last hour` }, ...axis, ...bars, ...notes),
   );
 }
 
