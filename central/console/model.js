@@ -30,7 +30,10 @@ export class EventStore {
   upsert(event) {
     if (!event || typeof event.eventId !== 'string') return false;
     const held = this.byId.get(event.eventId);
-    if (held && held.version >= event.version) return false;
+    // A close at the same version is taken too (central's store accepts it as news), so that an
+    // event can never stay open on the page once central has closed it.
+    const closes = held && held.version === event.version && held.state === 'open' && event.state === 'closed';
+    if (held && held.version >= event.version && !closes) return false;
     this.byId.set(event.eventId, event);
     return true;
   }

@@ -45,6 +45,14 @@ describe('EventStore', () => {
     expect(store.overlapping(NOW - 3_600_000, NOW).map((e) => e.eventId)).toEqual(['e1']);
   });
 
+  it('takes a close at the same version, but never a reopen', () => {
+    const store = new model.EventStore();
+    store.upsert(outage);
+    expect(store.upsert({ ...outage, state: 'closed', endTs: NOW })).toBe(true);
+    expect(store.upsert(outage)).toBe(false);
+    expect(store.open()).toEqual([]);
+  });
+
   it('forgets closed events that ended before the window, never open ones', () => {
     const store = new model.EventStore();
     store.upsert({ ...outage, state: 'closed', endTs: NOW - 7_200_000, version: 2 });
