@@ -25,7 +25,7 @@ beforeAll(async () => {
     events: initialEvents(now),
     edges: [
       { status: edgeStatus(now, 'edge-north', 'SUB-NORTH', 2_000, 0), ageMs: 2_000 },
-      { status: edgeStatus(now, 'edge-south', 'SUB-SOUTH', 30_000, 412), ageMs: 30_000 },
+      { status: edgeStatus(now, 'edge-south', 'SUB-SOUTH', 45_000, 412), ageMs: 45_000 },
     ],
   });
   browser = await chromium.launch({ executablePath, headless: true, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
@@ -85,7 +85,7 @@ describe('live console', () => {
     expect(await attrs('#edges-body tr', 'data-comms')).toEqual(['ok', 'late']);
     const south = await page.locator('#edges-body tr[data-edge-id="edge-south"] td').allTextContents();
     expect(south[1]).toBe('SUB-SOUTH');
-    expect(south[2]).toMatch(/^3\ds$/);
+    expect(south[2]).toMatch(/^4\ds$/);
     expect(south[3]).toBe('412');
     expect(south[4]).toBe('LATE');
   });
