@@ -10,7 +10,7 @@ export interface ForwarderOptions {
   clientId: string;
   logger: Logger;
   metrics?: Metrics;
-  /** Records per sendBatch. Default 2000. */
+  /** Records per sendBatch. Default 5000 (measured: larger batches drain faster with gzip, see README). */
   batchMax?: number;
   /** Default gzip: see README "Forwarding" for the measurement. */
   compression?: 'gzip' | 'none';
@@ -44,7 +44,7 @@ export class Forwarder {
   private readonly m;
 
   constructor(private readonly opts: ForwarderOptions) {
-    this.batch = opts.batchMax ?? 2000;
+    this.batch = opts.batchMax ?? 5000;
     this.kafka = new Kafka({
       clientId: opts.clientId,
       brokers: opts.brokers,
@@ -142,7 +142,7 @@ export class Forwarder {
     this.forwarded += rows.length;
     this.samples.push({ t: Date.now(), n: rows.length });
     if (this.m !== null) for (const r of rows) this.m.forwarded.inc({ topic: r.topic });
-    this.batch = Math.min(this.opts.batchMax ?? 2000, this.batch * 2);
+    this.batch = Math.min(this.opts.batchMax ?? 5000, this.batch * 2);
     return rows.length;
   }
 
