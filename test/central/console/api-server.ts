@@ -33,7 +33,8 @@ export async function startConsoleServer(opts: {
   const sse = new SseHub({ maxClients: 10, heartbeatMs: 5_000 });
   events.onChange((e) => sse.broadcast(e));
   for (const e of opts.events) events.upsert(e);
-  const edges = new EdgeStore({ lateMs: 30_000, lostMs: 60_000, maxEdges: 100 }) // central/pipeline.ts's thresholds;
+  // The thresholds central/pipeline.ts uses.
+  const edges = new EdgeStore({ lateMs: 30_000, lostMs: 60_000, maxEdges: 100 });
   for (const { status, ageMs } of opts.edges) edges.update(status, now - ageMs);
   const logger = silentLogger();
   const handler = createApiHandler({
