@@ -47,17 +47,16 @@ async function runLoader(source, load) {
 async function loadTopology() {
   const summary = await getJson('/api/topology');
   const substations = await Promise.all(
-    listFrom(summary, 'substations').map(async (s) => {
-      if (typeof s === 'object' && Array.isArray(s.feeders)) return s;
-      const id = typeof s === 'string' ? s : (s.substationId ?? s.id);
+    listFrom(summary, 'substations').map((id) =>
       // A substation whose last meter left between the two requests is shown empty, not as a failure.
-      return getJson(`/api/topology?substation=${encodeURIComponent(id)}`).catch((err) => {
+      getJson(`/api/topology?substation=${encodeURIComponent(id)}`).catch((err) => {
         if (err.status === 404) return { substationId: id, meters: 0, feeders: [] };
         throw err;
-      });
-    }),
+      }),
+    ),
   );
-  const name = summary.gridName ?? summary.name;
+  // central does not publish a grid name yet; shown when it does.
+  const name = summary.gridName;
   if (typeof name === 'string' && name !== '') {
     $('grid-name').textContent = name;
     document.title = `${name} · gridwatch`;
@@ -75,20 +74,17 @@ async function loadEvents() {
   state.treeDirty = true;
 }
 
+/** Each gateway's last heartbeat; `ageMs` is measured by central (receipt time), so clocks need not agree. */
 async function loadEdges() {
   const fetchedAt = Date.now();
-  state.edges = listFrom(await getJson('/api/edges'), 'edges').map((e) => {
-    const status = e.status ?? e.lastStatus ?? e;
-    const ageMs = e.ageMs ?? e.heartbeatAgeMs ?? (typeof status.ts === 'number' ? fetchedAt - status.ts : undefined);
-    return {
-      edgeId: e.edgeId ?? status.edgeId,
-      substationId: e.substationId ?? status.substationId,
-      ageMs,
-      ageAt: ageMs === undefined ? undefined : fetchedAt,
-      outboxDepth: e.outboxDepth ?? status.outbox?.depth,
-      comms: e.comms ?? e.commsState ?? e.state,
-    };
-  });
+  state.edges = listFrom(await getJson('/api/edges'), 'edges').map((e) => ({
+    edgeId: e.edgeId,
+    substationId: e.substationId,
+    ageMs: e.ageMs,
+    ageAt: fetchedAt,
+    outboxDepth: e.lastStatus?.outbox?.depth,
+    comms: e.comms,
+  }));
 }
 
 let frame = 0;
