@@ -26,8 +26,10 @@ export interface FloodAuth {
 }
 
 export interface FloodOptions {
-  /** mqtt://host:port URLs. Substation i (in sorted order) goes to broker i mod n. */
+  /** mqtt://host:port URLs. Substation i (in sorted order of `substations`) goes to broker i mod n. */
   brokers: string[];
+  /** Every substation id; without it substations are numbered in order of first appearance. */
+  substations?: readonly string[];
   /** Messages in delivery order (Simulation.items()). */
   items: Iterable<DeliveredItem>;
   /** Event time that maps to the flood's start (pacing origin); the simulation's `from`. */
@@ -94,7 +96,7 @@ export async function flood(opts: FloodOptions): Promise<FloodReport> {
   const speed = opts.mode === 'realtime' ? 1 : (opts.speed ?? Infinity);
   const prefix = opts.clientIdPrefix ?? `gw-sim-${process.pid}`;
 
-  const substationBroker = new Map<string, number>();
+  const substationBroker = new Map<string, number>([...new Set(opts.substations ?? [])].sort().map((s, i) => [s, i % opts.brokers.length]));
   const connections = new Map<string, Promise<Conn>>(); // key `${broker}:${slot}`
   const deviceSlot = new Map<string, string>();
   const devicesPerBroker = opts.brokers.map(() => 0);
@@ -120,7 +122,10 @@ export async function flood(opts: FloodOptions): Promise<FloodReport> {
     let key = deviceSlot.get(device);
     if (key === undefined) {
       let b = substationBroker.get(substationId);
-      if (b === undefined) substationBroker.set(substationId, (b = substationBroker.size % opts.brokers.length));
+      if (b === undefined) {
+        b = substationBroker.size % opts.brokers.length;
+        substationBroker.set(substationId, b);
+      }
       const n = devicesPerBroker[b]!++;
       if (opts.auth?.perDevice && n >= cap) throw new GridwatchError('CONFIG_INVALID', `flood: per-device credentials need one connection per device; raise --connections above ${cap}`);
       key = `${b}:${opts.auth?.perDevice ? device : n % cap}`;

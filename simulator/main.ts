@@ -180,6 +180,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const report = await flood({
       brokers,
+      substations: [...new Set(actual.map((e) => e.substationId))],
       items: sim.items(),
       from,
       intervalMs,

@@ -125,3 +125,12 @@ describe('score', () => {
     expect(r.delayMs.p50).toBeNull();
   });
 });
+
+describe('score: incidental anomalies', () => {
+  it('does not count an unexpected anomaly on a faulted meter during its fault as false', () => {
+    const r = score([sag], [anomaly('m1', 'sag', T0 + 1000), anomaly('m1', 'dip', T0 + 3 * MIN + 1000), anomaly('m8', 'dip', T0 + 1000)], []);
+    expect(r.incidentalAnomalies).toBe(1);
+    expect(r.anomalyTypes['spike/dip']).toMatchObject({ truePositives: 0, falsePositives: 1 });
+    expect(r.anomalyTotal).toMatchObject({ falsePositives: 1 });
+  });
+});
