@@ -72,6 +72,8 @@ async function loadEvents() {
   const [open, closed] = await Promise.all([getJson('/api/events?state=open&limit=1000'), getJson(`/api/events?state=closed&from=${from}&limit=500`)]);
   for (const e of [...listFrom(open, 'events'), ...listFrom(closed, 'events')]) state.events.upsert(e);
   state.treeDirty = true;
+  // The API pages at 1000; say so rather than show a partial grid as if it were whole.
+  if (open.open > open.count) throw new Error(`showing ${open.count} of ${open.open} open grid events (the API's limit)`);
 }
 
 /** Each gateway's last heartbeat; `ageMs` is measured by central (receipt time), so clocks need not agree. */
