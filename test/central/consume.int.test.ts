@@ -1,0 +1,63 @@
+// Consumption end to end with the real Kafka: anomalies in, the grid event on the events topic,
+// duplicates not counted twice, readings in the API, offsets committed only after the archive.
+import { readdirSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CentralPipeline } from '../../central/pipeline.ts';
+import { silentLogger, Metrics } from '../../shared/index.ts';
+import { FakeCorrelator } from './consume/fake-correlator.ts';
+import { T0, eventReader, kafka, producer, sagAnomaly, sendAnomalies, testConfig, waitFor } from './consume/helpers.ts';
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => d.name);
+}
+
+describe('central consumption (real Kafka)', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
+  });
+
+  it('turns a transformer\'s sag anomalies into one transformer event; duplicates count once; commits after archiving', async () => {
+    const config = testConfig('central-consume');
+    const k = kafka();
+    const pipeline = new CentralPipeline({ config, logger: silentLogger(), metrics: new Metrics('central', { defaultMetrics: false }), correlator: (o) => new FakeCorrelator(o), topicPartitions: 3 });
+    cleanup.push(() => pipeline.stop());
+    await pipeline.start();
+    const p = await producer(k);
+    cleanup.push(() => p.disconnect());
+    const reader = await eventReader(k, config.topicEvents);
+    cleanup.push(reader.stop);
+
+    const sags = ['M1', 'M2', 'M3'].map((m) => sagAnomaly(m, 'T1', 'S01'));
+    await sendAnomalies(p, config.topicAnomalies, [sags[0]!, sags[0]!, sags[1]!]); // a duplicate
+    await sendAnomalies(p, config.topicAnomalies, [sags[1]!, sags[2]!]);
+    await p.send({
+      topic: config.topicReadings,
+      messages: [1, 2, 2].map((seq) => ({ key: 'M1', value: JSON.stringify({ meterId: 'M1', readingId: `M1:${seq}`, seq, ts: T0 + seq, voltage: 231, edgeId: 'edge-S01', substationId: 'S01', feederId: 'F1', transformerId: 'T1', receivedAt: T0 + seq }) })),
+    });
+
+    await waitFor(() => reader.events.length >= 1, 30_000, 'the grid event');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(reader.events).toHaveLength(1);
+    expect(reader.events[0]).toMatchObject({ scope: 'transformer', rootId: 'T1', type: 'sag', state: 'open', affectedCount: 3, version: 1 });
+
+    // The API: the event (read back from the events topic), the meter's readings without the duplicate.
+    const base = `http://127.0.0.1:${pipeline.httpPort}`;
+    await waitFor(async () => ((await (await fetch(`${base}/api/events?state=open`)).json()) as { count: number }).count === 1, 10_000, 'the API event');
+    await waitFor(async () => (await fetch(`${base}/api/meters/M1`)).status === 200, 10_000, 'the meter');
+    const meter = (await (await fetch(`${base}/api/meters/M1`)).json()) as { readings: unknown[] };
+    expect(meter.readings).toHaveLength(2);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/gridwatch_central_duplicates_total\{kind="reading"[^}]*\} 1/);
+
+    // Offsets: committed once the archive has the records.
+    const admin = k.admin();
+    await admin.connect();
+    cleanup.push(() => admin.disconnect());
+    await waitFor(async () => {
+      const [t] = await admin.fetchOffsets({ groupId: config.centralGroup, topics: [config.topicAnomalies] });
+      return (t?.partitions ?? []).reduce((n, x) => n + Math.max(0, Number(x.offset)), 0) === 5;
+    }, 20_000, 'committed anomalies offsets');
+    expect(listFiles(config.archiveDir as string).some((f) => f.endsWith('.jsonl.gz'))).toBe(true);
+  });
+});
