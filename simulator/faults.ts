@@ -249,7 +249,10 @@ export function randomFaults(opts: { count: number; from: number; to: number; in
     const slot = unit * weight(kind);
     const durationMs = kind.type === 'spike' ? opts.intervalMs : Math.round(slot * rng.uniform(0.4, 0.6));
     const lead = Math.round(rng.uniform(0.05, 0.3) * (slot - durationMs));
-    specs.push({ type: kind.type, scope: kind.scope, start: Math.round(slotStart + lead), duration: durationMs, ...(kind.type === 'frequency' && rng.chance(0.5) ? { magnitude: 0.015 } : {}) });
+    // Spikes alternate between beyond the voltage limits (+-25 %, also a swell or sag) and within
+    // them (+-8 %, a purely statistical outlier); frequency excursions go either way.
+    const magnitude = kind.type === 'spike' ? rng.pick([0.25, -0.25, 0.08, -0.08]) : kind.type === 'frequency' ? rng.pick([0.015, -0.015]) : undefined;
+    specs.push({ type: kind.type, scope: kind.scope, start: Math.round(slotStart + lead), duration: durationMs, ...(magnitude !== undefined ? { magnitude } : {}) });
     slotStart += slot;
   }
   return specs;

@@ -23,7 +23,7 @@ export interface TruthRecord {
 
 /**
  * What each fault should produce. A voltage spike of +25 % is also a swell by IEEE 1159 (any
- * duration from half a cycle), so both are expected; a sag or swell that lasts beyond a minute
+ * duration from half a cycle), so both are expected (an 8 % spike only as a spike); a sag or swell that lasts beyond a minute
  * is expected as undervoltage/overvoltage too (the scorer treats them as one class). An overload
  * is seen only by summing a transformer's meters, which is central's job, so it expects a grid
  * event and no per-meter anomaly.
@@ -32,7 +32,10 @@ export function expectationOf(f: Pick<ResolvedFault, 'type' | 'scope' | 'magnitu
   const long = f.endTs - f.startTs > 60_000;
   switch (f.type) {
     case 'spike':
-      return f.magnitude >= 0 ? { anomalyTypes: ['spike', 'swell'], eventType: 'meter_fault' } : { anomalyTypes: ['dip', 'sag'], eventType: 'meter_fault' };
+      // Normal voltage is 0.95-1.05 pu, so +12 % surely crosses the 1.1 pu swell limit and -14 %
+      // the 0.9 pu sag limit; smaller spikes stay within limits and are only statistical outliers.
+      if (f.magnitude >= 0) return { anomalyTypes: f.magnitude >= 0.12 ? ['spike', 'swell'] : ['spike'], eventType: 'meter_fault' };
+      return { anomalyTypes: f.magnitude <= -0.14 ? ['dip', 'sag'] : ['dip'], eventType: 'meter_fault' };
     case 'stuck':
       return { anomalyTypes: ['stuck'], eventType: 'meter_fault' };
     case 'drift':
