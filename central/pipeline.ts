@@ -286,6 +286,23 @@ export class CentralPipeline {
     this.logger.info('stopped');
   }
 
+  /**
+   * For tests: what a crash leaves behind. Nothing is flushed, committed or snapshotted beyond what
+   * each batch already wrote; the connections close so the group moves on at once.
+   */
+  async kill(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.group.stop().catch(() => undefined);
+    await this.broadcast.stop().catch(() => undefined);
+    await this.producer.disconnect().catch(() => undefined);
+    await this.admin.disconnect().catch(() => undefined);
+    await this.notifier?.stop(0);
+    this.sse.close();
+    this.server?.closeAllConnections();
+    this.server?.close();
+  }
+
   health(): Health {
     const crashed = this.group.crashed ?? this.broadcast.crashed;
     const ready = this.started && !this.stopping && this.topologyReady && this.stateReady && this.group.joined && !crashed;
