@@ -1,0 +1,425 @@
+import type { Severity } from './config.ts';
+import type { GridEvent, GridEventType } from '../../shared/contracts/index.ts';
+import type { Level, Topology } from '../../shared/topology/index.ts';
+import { eventTypeOf, severityOf, type AnomalyClass, type DeviceLevel, type EventScope } from './classes.ts';
+import { severityRank, type CorrelateConfig } from './config.ts';
+import type { Membership, SubState } from './device-state.ts';
+import { makeEventId, summaryOf, toGridEvent, type EventClass, type EventRec } from './events.ts';
+
+export interface Stats {
+  anomalies: number; // records taken in (not duplicates)
+  duplicates: number; // (anomalyId, state) seen before
+  late: number; // behind the substation's watermark, within latenessMs: applied
+  tooLate: number; // beyond latenessMs: an open is left out of the roll-up, a close still applies
+  events: number; // grid events published for the first time
+  unmatchedClosed: number; // closes whose open was never seen (or evicted, or too late)
+  evicted: number; // open anomalies forgotten at maxOpenAnomalies
+  lost: number; // dropouts over ranges the edge reported as gaps: loss, not silence
+  gaps: number;
+  absorbed: number; // events taken over by a higher level (pending ones never published)
+  discarded: number; // pending events whose condition cleared before their hold ended
+  adopted: number; // stray (mislabelled) meters attached to a sibling transformer's event
+  suppressed: number; // meter events or pending meters refused at their bound
+  edgesWithoutSubstation: number;
+}
+
+const RANK: Record<EventScope, number> = { meter: 0, transformer: 1, feeder: 2, substation: 3, grid: 4 };
+const LEVEL_OF: Record<string, DeviceLevel> = { t: 'transformer', f: 'feeder', s: 'substation' };
+
+/** Creates, grows, absorbs, publishes and closes events. The Correlator decides when. */
+export class Publisher {
+  readonly stats: Stats = {
+    anomalies: 0, duplicates: 0, late: 0, tooLate: 0, events: 0, unmatchedClosed: 0, evicted: 0,
+    lost: 0, gaps: 0, absorbed: 0, discarded: 0, adopted: 0, suppressed: 0, edgesWithoutSubstation: 0,
+  };
+  readonly slotMs: number;
+  /** The grid-wide frequency event. Not handed over: each instance derives it from its substations. */
+  private grid: EventRec | null = null;
+  private readonly gridRetired = new Map<string, number>(); // grid eventIds can recur too
+  private substationCount = { topologySize: -1, count: 0 };
+
+  constructor(
+    private readonly topology: Topology,
+    private readonly cfg: CorrelateConfig,
+    private readonly subs: Map<string, SubState>,
+  ) {
+    this.slotMs = Math.max(1, Math.floor(cfg.windowMs / cfg.windowSlots));
+  }
+
+  /** The highest pending or open event covering a meter in a class (device levels and grid). */
+  covering(sub: SubState, _meterId: string, cls: AnomalyClass, keys: string[]): EventRec | undefined {
+    if (cls === 'frequency' && this.grid) return this.grid;
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const id = sub.deviceEvents.get(`${cls}|${keys[i]}`);
+      if (id !== undefined) return sub.events.get(id);
+    }
+    return undefined;
+  }
+
+  coveringAll(sub: SubState, meterId: string, cls: AnomalyClass, keys: string[]): EventRec[] {
+    const all: EventRec[] = [];
+    const c = this.covering(sub, meterId, cls, keys);
+    if (c) all.push(c);
+    const mid = sub.meterEvents.get(`${cls}|${meterId}`);
+    const me = mid === undefined ? undefined : sub.events.get(mid);
+    if (me) all.push(me);
+    return all;
+  }
+
+  qualifies(sub: SubState, cls: AnomalyClass, level: DeviceLevel, id: string): boolean {
+    const c = sub.counter(cls, `${level[0]}:${id}`);
+    if (!c) return false;
+    const total = this.topology.metersUnder(level, id).size;
+    const n = sub.windowCount(c, this.cfg.windowSlots);
+    const rule = this.cfg[level];
+    return total > 0 && n >= rule.minCount && n / total >= rule.share;
+  }
+
+  /** Opens (pending) the highest qualifying device above what already covers the meter. */
+  escalate(sub: SubState, cls: AnomalyClass, keys: string[], covering: EventRec | undefined, now: number, _out: GridEvent[]): boolean {
+    const floor = covering ? RANK[covering.scope] : 0;
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const key = keys[i] as string;
+      const level = LEVEL_OF[key[0] as string];
+      if (!level) continue;
+      if (RANK[level] <= floor) break;
+      const id = key.slice(2);
+      if (this.qualifies(sub, cls, level, id)) {
+        this.createDevice(sub, cls, level, id, keys.slice(i + 1), now);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  addMember(e: EventRec, m: Membership, stray: boolean, now: number, out: GridEvent[]): void {
+    let changed = false;
+    if (!e.members.has(m.meterId)) {
+      e.members.add(m.meterId);
+      if (stray) e.strays++;
+      changed = true;
+    }
+    if (m.lg > 0 && !e.gaspMembers.has(m.meterId)) {
+      e.gaspMembers.add(m.meterId);
+      changed = true;
+    }
+    if (m.sus > 0 && !e.sustained) changed = e.sustained = true;
+    if (severityRank(m.maxSev) > severityRank(e.maxMemberSev)) {
+      e.maxMemberSev = m.maxSev;
+      changed = true;
+    }
+    if (!changed) return;
+    this.retype(e);
+    if (e.state === 'open') {
+      e.dirty = true;
+      if (now - (e.publishedAt ?? 0) >= this.cfg.growthPublishMs) this.republish(e, now, out);
+    }
+  }
+
+  queueMeter(sub: SubState, m: Membership, now: number): void {
+    if (sub.pendingMeters.length - sub.head >= this.cfg.maxPendingMeters) {
+      this.stats.suppressed++;
+      return;
+    }
+    sub.pendingMeters.push({ meterId: m.meterId, cls: m.cls, dueAt: now + this.cfg.meterHoldMs });
+  }
+
+  /** A stray: the meter's labelled transformer does not qualify, but a sibling's event started with it. */
+  adopt(sub: SubState, m: Membership, now: number, out: GridEvent[]): boolean {
+    const feeder = m.keys.find((k) => k.startsWith('f:'));
+    if (!feeder) return false;
+    for (const id of sub.deviceEvents.values()) {
+      const e = sub.events.get(id);
+      if (!e || e.scope !== 'transformer' || e.cls !== m.cls || !e.ancestors.includes(feeder)) continue;
+      if (Math.abs(e.startTs - m.startTs) > this.cfg.windowMs) continue;
+      this.addMember(e, m, true, now, out);
+      this.stats.adopted++;
+      return true;
+    }
+    return false;
+  }
+
+  meterEvent(sub: SubState, m: Membership, _type: unknown, now: number, out: GridEvent[]): void {
+    const key = `${m.cls}|${m.meterId}`;
+    if (sub.meterEvents.has(key)) return;
+    if (sub.events.size >= this.cfg.maxEvents) {
+      this.stats.suppressed++;
+      return;
+    }
+    const e = this.newEvent(sub, 'meter', m.meterId, m.meterId, m.cls, m.startTs, m.keys, now);
+    e.members.add(m.meterId);
+    if (m.lg > 0) e.gaspMembers.add(m.meterId);
+    e.sustained = m.sus > 0;
+    e.maxMemberSev = m.maxSev;
+    this.retype(e);
+    sub.meterEvents.set(key, e.eventId);
+    this.publish(sub, e, now, out);
+  }
+
+  flushPending(sub: SubState, now: number, out: GridEvent[]): void {
+    if (sub.pendingIds.size === 0) return;
+    for (const id of [...sub.pendingIds]) {
+      const e = sub.events.get(id);
+      if (!e || now - e.createdAt < this.cfg.openHoldMs) continue;
+      if (this.isClear(sub, e)) {
+        this.stats.discarded++;
+        this.forget(sub, e);
+      } else if (this.coveredAbove(sub, e)) {
+        this.stats.absorbed++;
+        this.forget(sub, e);
+      } else this.publish(sub, e, now, out);
+    }
+  }
+
+  closeCleared(sub: SubState, now: number, out: GridEvent[]): void {
+    const due: EventRec[] = [];
+    for (const e of sub.events.values()) {
+      if (e.state !== 'open' || e.cls === 'comms') continue;
+      if (!this.isClear(sub, e)) e.clearSince = null;
+      else if ((e.clearSince ??= now) + this.cfg.closeDelayMs <= now) due.push(e);
+    }
+    for (const e of due) {
+      if (!sub.events.has(e.eventId)) continue;
+      this.close(sub, e, e.lastEndTs ?? now, now, out, null);
+      if (e.scope !== 'meter') this.reevaluate(sub, e.cls as AnomalyClass, now);
+    }
+  }
+
+  publishGrowth(sub: SubState, now: number, out: GridEvent[]): void {
+    for (const e of sub.events.values()) {
+      if (e.state === 'open' && e.dirty && now - (e.publishedAt ?? 0) >= this.cfg.growthPublishMs) this.republish(e, now, out);
+    }
+  }
+
+  /** comms_loss when an edge of the substation is quiet beyond the timeout; closed when all are heard. */
+  checkComms(sub: SubState, now: number, out: GridEvent[]): void {
+    if (sub.edges.size === 0) return;
+    const quiet = [...sub.edges.values()].filter((e) => now - e.lastHeardAt > this.cfg.heartbeatTimeoutMs);
+    const id = sub.deviceEvents.get(`comms|s:${sub.substationId}`);
+    const open = id === undefined ? undefined : sub.events.get(id);
+    if (quiet.length === 0) {
+      if (open) this.close(sub, open, Math.max(...[...sub.edges.values()].map((e) => e.lastTs)), now, out, null);
+      return;
+    }
+    if (open) return;
+    // Last gasps from the substation say it is de-energised: that is the outage event, not comms.
+    const oid = sub.deviceEvents.get(`outage|s:${sub.substationId}`);
+    if (oid !== undefined && (sub.events.get(oid)?.gaspMembers.size ?? 0) > 0) return;
+    const startTs = Math.max(...quiet.map((e) => e.lastTs));
+    const e = this.newEvent(sub, 'substation', sub.substationId, `s:${sub.substationId}`, 'comms', startTs, [], now);
+    const unobserved = this.topology.metersUnder('substation', sub.substationId).size;
+    e.note = `no heartbeat from ${quiet.map((q) => q.edgeId).join(', ')} for over ${Math.round(this.cfg.heartbeatTimeoutMs / 1000)} s; ${unobserved} meters unobserved`;
+    sub.deviceEvents.set(`comms|s:${sub.substationId}`, e.eventId);
+    this.publish(sub, e, now, out);
+  }
+
+  /** Grid-wide frequency: enough substations qualify at substation level. */
+  checkGrid(now: number, _out: GridEvent[]): void {
+    if (this.grid) return;
+    let qualifying = 0;
+    for (const sub of this.subs.values()) if (this.qualifies(sub, 'frequency', 'substation', sub.substationId)) qualifying++;
+    if (qualifying === 0) return;
+    if (qualifying < this.cfg.gridMinSubstations && qualifying < this.cfg.gridShare * this.substations()) return;
+    let startTs = Infinity;
+    const members: Membership[] = [];
+    for (const sub of this.subs.values()) {
+      for (const mid of sub.counter('frequency', 'g:grid')?.affected ?? []) {
+        const m = sub.membership(mid, 'frequency');
+        if (m) members.push(m);
+        if (m && m.startTs < startTs) startTs = m.startTs;
+      }
+    }
+    const g = this.newEvent(null, 'grid', 'grid', 'g:grid', 'frequency', startTs, [], now);
+    for (const m of members) this.addMember(g, m, false, now, []);
+    this.grid = g;
+    for (const sub of this.subs.values()) this.absorbPending(sub, g);
+  }
+
+  tickGrid(now: number, out: GridEvent[]): void {
+    const g = this.grid;
+    if (!g) return;
+    if (g.state === 'pending') {
+      if (now - g.createdAt < this.cfg.openHoldMs) return;
+      if (this.isClear(null, g)) {
+        this.stats.discarded++;
+        this.grid = null;
+      } else this.publish(null, g, now, out);
+      return;
+    }
+    if (g.dirty && now - (g.publishedAt ?? 0) >= this.cfg.growthPublishMs) this.republish(g, now, out);
+    if (!this.isClear(null, g)) g.clearSince = null;
+    else if ((g.clearSince ??= now) + this.cfg.closeDelayMs <= now) {
+      this.close(null, g, g.lastEndTs ?? now, now, out, null);
+      this.grid = null;
+      for (const sub of this.subs.values()) this.reevaluate(sub, 'frequency', now);
+    }
+  }
+
+  openEvents(): GridEvent[] {
+    const out: GridEvent[] = [];
+    for (const sub of this.subs.values()) for (const e of sub.events.values()) if (e.state === 'open') out.push(this.record(e, 'open', null, e.publishedAt ?? 0, null));
+    if (this.grid?.state === 'open') out.push(this.record(this.grid, 'open', null, this.grid.publishedAt ?? 0, null));
+    return out;
+  }
+
+  // --- internals ---
+
+  private createDevice(sub: SubState, cls: AnomalyClass, level: DeviceLevel, id: string, ancestors: string[], now: number): EventRec {
+    const key = `${level[0]}:${id}`;
+    const affected = sub.counter(cls, key)?.affected ?? new Set<string>();
+    let startTs = Infinity;
+    for (const mid of affected) startTs = Math.min(startTs, sub.membership(mid, cls)?.startTs ?? Infinity);
+    const e = this.newEvent(sub, level, id, key, cls, startTs, ancestors, now);
+    for (const mid of affected) {
+      const m = sub.membership(mid, cls);
+      if (m) this.addMember(e, m, false, now, []);
+    }
+    sub.deviceEvents.set(`${cls}|${key}`, e.eventId);
+    this.absorbPending(sub, e);
+    return e;
+  }
+
+  private newEvent(sub: SubState | null, scope: EventScope, rootId: string, deviceKey: string, cls: EventClass, startTs: number, ancestors: string[], now: number): EventRec {
+    const eventId = makeEventId(scope, rootId, cls, startTs);
+    const e: EventRec = {
+      eventId, scope, rootId, deviceKey, substationId: sub ? sub.substationId : null, ancestors, cls,
+      type: cls === 'comms' ? 'comms_loss' : eventTypeOf(cls, { lastGasps: 0, sustained: false }),
+      severity: 'info', maxMemberSev: 'info', state: 'pending', members: new Set(), gaspMembers: new Set(),
+      strays: 0, sustained: false, startTs, lastEndTs: null, version: (sub ? sub.retired.get(eventId) : this.gridRetired.get(eventId)) ?? 0,
+      createdAt: now, publishedAt: null, clearSince: null, dirty: false, note: null,
+    };
+    this.retype(e);
+    if (sub) {
+      sub.events.set(eventId, e);
+      sub.pendingIds.add(eventId);
+    }
+    return e;
+  }
+
+  private retype(e: EventRec): void {
+    if (e.cls === 'comms') {
+      e.severity = severityOf('substation', 'comms_loss', 'info');
+      return;
+    }
+    e.type = eventTypeOf(e.cls, { lastGasps: e.gaspMembers.size, sustained: e.sustained }) as GridEventType;
+    e.severity = severityOf(e.scope, e.type, e.maxMemberSev as Severity);
+  }
+
+  private publish(sub: SubState | null, e: EventRec, now: number, out: GridEvent[]): void {
+    e.state = 'open';
+    sub?.pendingIds.delete(e.eventId);
+    this.stats.events++;
+    this.republish(e, now, out);
+    if (e.scope === 'meter') return;
+    // Lower events of the class under this one close now: the operator keeps one event.
+    const under: EventRec[] = [];
+    for (const s of sub ? [sub] : this.subs.values()) {
+      for (const o of s.events.values()) if (o !== e && o.state === 'open' && o.cls === e.cls && o.ancestors.includes(e.deviceKey)) under.push(o);
+      for (const o of under) this.close(s, o, now, now, out, e.eventId);
+      this.stats.absorbed += under.length;
+      under.length = 0;
+    }
+  }
+
+  private republish(e: EventRec, now: number, out: GridEvent[]): void {
+    e.version++;
+    e.publishedAt = now;
+    e.dirty = false;
+    out.push(this.record(e, 'open', null, now, null));
+  }
+
+  private close(sub: SubState | null, e: EventRec, endTs: number, now: number, out: GridEvent[], absorbedBy: string | null): void {
+    e.version++;
+    out.push(this.record(e, 'closed', endTs, now, absorbedBy));
+    if (!sub) {
+      this.gridRetired.set(e.eventId, e.version);
+      if (this.gridRetired.size > this.cfg.maxEvents) this.gridRetired.delete(this.gridRetired.keys().next().value as string);
+      return;
+    }
+    this.forget(sub, e);
+    sub.retired.set(e.eventId, e.version);
+    if (sub.retired.size > this.cfg.maxEvents) sub.retired.delete(sub.retired.keys().next().value as string);
+  }
+
+  private record(e: EventRec, state: 'open' | 'closed', endTs: number | null, updatedAt: number, absorbedBy: string | null): GridEvent {
+    const total = e.scope === 'meter' ? 0 : e.scope === 'grid' ? this.topology.size : this.topology.metersUnder(e.scope as Level, e.rootId).size;
+    return toGridEvent(e, state, endTs, updatedAt, summaryOf(e, total, absorbedBy));
+  }
+
+  private forget(sub: SubState, e: EventRec): void {
+    sub.events.delete(e.eventId);
+    sub.pendingIds.delete(e.eventId);
+    const map = e.scope === 'meter' ? sub.meterEvents : sub.deviceEvents;
+    const key = e.scope === 'meter' ? `${e.cls}|${e.rootId}` : `${e.cls}|${e.deviceKey}`;
+    if (map.get(key) === e.eventId) map.delete(key);
+  }
+
+  /** Pending events of the class under a new one are absorbed before anyone saw them. */
+  private absorbPending(sub: SubState, e: EventRec): void {
+    for (const id of [...sub.pendingIds]) {
+      const p = sub.events.get(id);
+      if (p && p !== e && p.cls === e.cls && p.ancestors.includes(e.deviceKey)) {
+        this.forget(sub, p);
+        this.stats.absorbed++;
+      }
+    }
+  }
+
+  private coveredAbove(sub: SubState, e: EventRec): boolean {
+    if (e.cls === 'frequency' && this.grid) return true;
+    return e.ancestors.some((k) => sub.deviceEvents.has(`${e.cls}|${k}`));
+  }
+
+  private isClear(sub: SubState | null, e: EventRec): boolean {
+    if (e.scope === 'grid') {
+      let affected = 0;
+      for (const s of this.subs.values()) affected += s.counter('frequency', 'g:grid')?.affected.size ?? 0;
+      return this.topology.size === 0 || affected / this.topology.size < this.cfg.substation.clearShare;
+    }
+    if (!sub) return true;
+    if (e.scope === 'meter') return !sub.membership(e.rootId, e.cls as AnomalyClass);
+    const n = sub.counter(e.cls as AnomalyClass, e.deviceKey)?.affected.size ?? 0;
+    const total = this.topology.metersUnder(e.scope as Level, e.rootId).size;
+    return n === 0 || total === 0 || n / total < this.cfg[e.scope as DeviceLevel].clearShare;
+  }
+
+  /** After an event closed: a lower device may still qualify on its own. Highest first. */
+  private reevaluate(sub: SubState, cls: AnomalyClass, now: number): void {
+    const prefix = `${cls}|`;
+    const found: [DeviceLevel, string][] = [];
+    for (const k of sub.counters.keys()) {
+      if (!k.startsWith(prefix)) continue;
+      const level = LEVEL_OF[k[prefix.length] as string];
+      if (level) found.push([level, k.slice(prefix.length + 2)]);
+    }
+    found.sort((a, b) => RANK[b[0]] - RANK[a[0]]);
+    for (const [level, id] of found) {
+      const ancestors = this.ancestorsOf(level, id, cls);
+      if (sub.deviceEvents.has(`${cls}|${level[0]}:${id}`) || ancestors.some((k) => sub.deviceEvents.has(`${cls}|${k}`))) continue;
+      if (cls === 'frequency' && this.grid) continue;
+      if (this.qualifies(sub, cls, level, id)) this.createDevice(sub, cls, level, id, ancestors, now);
+    }
+  }
+
+  private ancestorsOf(level: DeviceLevel, id: string, cls: AnomalyClass): string[] {
+    const keys: string[] = [];
+    let feeder: string | undefined;
+    if (level === 'transformer') {
+      feeder = this.topology.parentOf('transformer', id);
+      if (feeder !== undefined) keys.push(`f:${feeder}`);
+    } else if (level === 'feeder') feeder = id;
+    if (level !== 'substation' && feeder !== undefined) {
+      const s = this.topology.parentOf('feeder', feeder);
+      if (s !== undefined) keys.push(`s:${s}`);
+    }
+    if (cls === 'frequency') keys.push('g:grid');
+    return keys;
+  }
+
+  private substations(): number {
+    if (this.substationCount.topologySize !== this.topology.size) {
+      this.substationCount = { topologySize: this.topology.size, count: this.topology.substations().length };
+    }
+    return this.substationCount.count;
+  }
+}
