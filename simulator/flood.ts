@@ -145,8 +145,12 @@ export async function flood(opts: FloodOptions): Promise<FloodReport> {
           opened.push(client);
           client.on('error', (err) => fail(`${opts.brokers[b]}: ${err.message}`));
           return { client };
+        })
+        .catch((err: Error) => {
+          fail(`connect ${opts.brokers[b]}: ${err.message}`);
+          throw new GridwatchError('SERVICE_UNAVAILABLE', `flood: cannot connect to ${opts.brokers[b]}: ${err.message}`, { retryable: true, cause: err });
         });
-      conn.catch((err: Error) => fail(`connect ${opts.brokers[b]}: ${err.message}`));
+      conn.catch(() => undefined); // awaited by the publish that needs it; this only marks it handled
       connections.set(key, conn);
     }
     return conn;
