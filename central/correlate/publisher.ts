@@ -92,7 +92,8 @@ export class Publisher {
     return false;
   }
 
-  addMember(e: EventRec, m: Membership, stray: boolean, now: number, out: GridEvent[]): void {
+  /** Adds or refreshes a member. Growth is re-published now unless deferred or too soon. */
+  addMember(e: EventRec, m: Membership, stray: boolean, now: number, out: GridEvent[], defer = false): void {
     let changed = false;
     if (!e.members.has(m.meterId)) {
       e.members.add(m.meterId);
@@ -112,7 +113,7 @@ export class Publisher {
     this.retype(e);
     if (e.state === 'open') {
       e.dirty = true;
-      if (now - (e.publishedAt ?? 0) >= this.cfg.growthPublishMs) this.republish(e, now, out);
+      if (!defer && now - (e.publishedAt ?? 0) >= this.cfg.growthPublishMs) this.republish(e, now, out);
     }
   }
 
@@ -132,7 +133,7 @@ export class Publisher {
       const e = sub.events.get(id);
       if (!e || e.scope !== 'transformer' || e.cls !== m.cls || !e.ancestors.includes(feeder)) continue;
       if (Math.abs(e.startTs - m.startTs) > this.cfg.windowMs) continue;
-      this.addMember(e, m, true, now, out);
+      this.addMember(e, m, true, now, out, true); // tick's publishGrowth publishes the batch once
       this.stats.adopted++;
       return true;
     }
