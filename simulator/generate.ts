@@ -4,7 +4,7 @@
  * duplicate delivery is switched on). Edge, central and demo tests use this directly.
  */
 import type { MeterEvent, Reading, TopologyEntry } from '../shared/contracts/index.ts';
-import { resolveFaults, randomFaults, type FaultSpec, type ResolvedFault } from './faults.ts';
+import { resolveFaults, randomFaults, type FaultSpec, type ResolvedFault, type Scenario } from './faults.ts';
 import { GridModel, type SimItem } from './model.ts';
 import { Rng, hashSeed } from './rng.ts';
 import { toTruth, type TruthRecord } from './truth.ts';
@@ -22,6 +22,8 @@ export interface SimulationOptions {
   topology: readonly TopologyEntry[];
   /** Faults to inject (offsets from `from`). */
   faults?: readonly FaultSpec[];
+  /** A parsed scenario file: its faults are added, and its random count used unless randomFaults is given. */
+  scenario?: Scenario;
   /** Add this many random faults drawn from the seed (see randomFaults). */
   randomFaults?: number;
   from: number;
@@ -44,8 +46,9 @@ export interface Simulation {
 export type DeliveredItem = SimItem & { deliverAt: number };
 
 export function createSimulation(opts: SimulationOptions): Simulation {
-  const specs = [...(opts.faults ?? [])];
-  if (opts.randomFaults) specs.push(...randomFaults({ count: opts.randomFaults, from: opts.from, to: opts.to, intervalMs: opts.intervalMs, seed: opts.seed }));
+  const specs = [...(opts.faults ?? []), ...(opts.scenario?.faults ?? [])];
+  const randomCount = opts.randomFaults ?? opts.scenario?.random?.count ?? 0;
+  if (randomCount > 0) specs.push(...randomFaults({ count: randomCount, from: opts.from, to: opts.to, intervalMs: opts.intervalMs, seed: opts.seed }));
   const faults = resolveFaults(specs, opts.topology, opts.from, opts.seed);
   const ticks = Math.max(0, Math.ceil((opts.to - opts.from) / opts.intervalMs));
   return {

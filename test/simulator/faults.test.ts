@@ -79,3 +79,13 @@ describe('random faults', () => {
     expect(randomFaults({ count: 50, from: FROM, to: FROM + 3_600_000, intervalMs: 10_000, seed: 1 }).length).toBeLessThan(50);
   });
 });
+
+describe('simulation from a scenario', () => {
+  it('takes the scenario faults and its random count', async () => {
+    const { createSimulation } = await import('../../simulator/generate.ts');
+    const scenario = parseScenario('faults:\n  - { type: dropout, target: m-000001, start: 20m, duration: 5m }\nrandom: { count: 2 }\n', 'yaml');
+    const sim = createSimulation({ topology: topo, from: FROM, to: FROM + 2 * 3_600_000, intervalMs: 10_000, seed: 1, scenario });
+    expect(sim.truth).toHaveLength(3);
+    expect(sim.truth[0]).toMatchObject({ type: 'dropout', rootId: 'm-000001', startTs: FROM + 20 * 60_000 });
+  });
+});
