@@ -49,7 +49,7 @@ describe('Correlator hand-over (exportState / importState)', () => {
     // The steps did something: the feeder absorbed T1 and grew with T3, a meter outage for
     // T5.1, comms loss once the edge was quiet.
     expect(outA.flat().map((e) => `${e.scope}:${e.rootId}:${e.type}:${e.state}:v${e.version}:${e.affectedCount}`)).toEqual([
-      'feeder:F1:sag:open:v1:10',
+      'feeder:F1:sag:open:v1:11', // published by the first T3 record, when its hold had passed
       'transformer:T1:sag:closed:v2:5',
       'meter:T5.1:outage:open:v1:1',
       'feeder:F1:sag:open:v2:15',
