@@ -2,7 +2,8 @@
  * Simulator benchmark: how fast the model generates readings, and the flood's achieved rate at
  * QoS 0 and QoS 1 against Mosquitto (from the harness, GRIDWATCH_MQTT_URL) and against a bare
  * aedes running in this same process (so the flood and the broker share one core's event loop).
- * Run alone with `node --import tsx bench/simulator.ts`, or through `gridwatch bench`.
+ * Run alone with `node --import tsx bench/simulator.ts` (SIM_BENCH_METERS=N, default 10,000), or
+ * through `gridwatch bench --only simulator [--readings N]`.
  */
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +21,11 @@ export interface SimulatorBenchOptions {
   mqttUrl?: string;
   /** Wall-time cap per flood case. */
   maxWallMs?: number;
+  /** Readings per flood case (bench/main.ts's --readings); sets meters = readings / intervals. */
+  readings?: number;
   print?: boolean;
+  /** Where the table goes (bench/main.ts passes one); console.log by default. */
+  log?: (line: string) => void;
 }
 
 const FROM = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -38,9 +43,9 @@ async function withAedes<T>(fn: (url: string) => Promise<T>): Promise<T> {
 }
 
 export async function benchSimulator(opts: SimulatorBenchOptions = {}): Promise<Record<string, unknown>> {
-  const meters = opts.meters ?? 2000;
   const intervalMs = opts.intervalMs ?? 10_000;
   const durationMs = opts.durationMs ?? 5 * 60_000;
+  const meters = opts.meters ?? (opts.readings ? Math.max(1, Math.ceil(opts.readings / (durationMs / intervalMs))) : 10_000);
   const maxWallMs = opts.maxWallMs ?? 20_000;
   const mqttUrl = opts.mqttUrl ?? process.env.GRIDWATCH_MQTT_URL;
   const topology = generateTopology({ meters, seed: 1 }).actual;
@@ -83,7 +88,7 @@ export async function benchSimulator(opts: SimulatorBenchOptions = {}): Promise<
           : `${name.padEnd(30)} ${String(r.ratePerSec).padStart(8)} ${String(r.readingsPerSec).padStart(10)} ${String(r.sent).padStart(7)} ${String(r.acked).padStart(7)} ${String(r.errors).padStart(4)} ${String(r.publishLatencyMs.p50).padStart(7)} ${String(r.publishLatencyMs.p99).padStart(7)}`,
       ),
     ];
-    console.log(lines.join('\n'));
+    for (const line of lines) (opts.log ?? console.log)(line);
   }
   return out;
 }
