@@ -55,6 +55,16 @@ describe('meter model', () => {
     expect(spread).toBeLessThanOrEqual(Math.max(...all) - Math.min(...all));
   });
 
+  it('offsets meter clocks when clock drift is on, and only then', () => {
+    const opts = { ...base, to: FROM + 60_000 };
+    const plain = simulateToArrays(opts).items.filter((i) => i.kind === 'reading');
+    expect(plain.every((i) => i.kind === 'reading' && i.reading.ts === i.at)).toBe(true);
+    const drifted = simulateToArrays({ ...opts, clockDrift: true }).items.filter((i) => i.kind === 'reading');
+    const skews = drifted.map((i) => (i.kind === 'reading' ? (i.reading.ts as number) - i.at : 0));
+    expect(skews.filter((s) => s !== 0).length).toBeGreaterThan(drifted.length * 0.9);
+    expect(Math.max(...skews.map(Math.abs))).toBeLessThan(10_000);
+  });
+
   it('applies late and duplicate delivery when asked', () => {
     const { readings, items } = simulateToArrays({ ...base, to: FROM + 5 * MIN, delivery: { lateShare: 0.1, duplicateShare: 0.05 } });
     expect(readings.length).toBeGreaterThan(240 * 30);
