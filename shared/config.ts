@@ -120,7 +120,10 @@ export function describe(schema: TSchema): string {
     return `${type === 'integer' ? 'an integer' : 'a number'}${range}`;
   }
   if (type === 'boolean') return 'true or false';
-  if (type === 'array') return `a comma-separated list of ${schema.items ? describe(schema.items as TSchema) : 'values'}`;
+  if (type === 'array') {
+    const item = schema.items as TSchema | undefined;
+    return item && item.type !== 'string' ? `a comma-separated list of ${describe(item)}` : 'a comma-separated list';
+  }
   if (type === 'string') {
     if (schema.pattern) return `a string matching ${schema.pattern}`;
     return 'a string';
