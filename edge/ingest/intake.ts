@@ -73,6 +73,8 @@ export class IntakeCounts {
 export class Intake {
   readonly counts = new IntakeCounts();
   private readonly topics: typeof TOPICS;
+  /** The lazy state snapshot shared by the units submitted since the last commit. */
+  private stateTaker: Iterable<[string, unknown]> | null = null;
   /** Median of recent receivedAt - ts, or null before any reading. */
   medianSkewMs(): number | null {
     const n = Math.min(this.skewCount, this.skew.length);
@@ -129,9 +131,9 @@ export class Intake {
     } else {
       this.event(unit, value, route.meterId, receivedAt, topic, clientId, payload);
     }
-    this.attachState(unit);
     this.counts.accepted += accepted;
-    if (unit.records.length === 0 && unit.deadLetters === undefined && unit.meterStates === undefined) return done();
+    if (unit.records.length === 0 && unit.deadLetters === undefined && route.kind !== 'event') return done();
+    this.attachState(unit);
     const onCommitted = this.o.onCommitted;
     this.o.committer.submit(unit, (err) => {
       if (err) return done(err);
@@ -195,8 +197,8 @@ export class Intake {
   commitAnomalies(anomalies: Anomaly[], done: IntakeDone): void {
     const unit: CommitUnit = { records: [] };
     this.anomalies(unit, anomalies);
+    if (unit.records.length === 0) return done();
     this.attachState(unit);
-    if (unit.records.length === 0 && unit.meterStates === undefined) return done();
     this.o.committer.submit(unit, done);
   }
 
@@ -208,13 +210,31 @@ export class Intake {
     }
   }
 
+  /**
+   * Detector state rides with the commit, taken lazily: the store iterates `meterStates` inside
+   * the group's transaction, and the first unit of the group to be iterated drains every meter
+   * dirtied since the last commit. The intake is synchronous from packet to submit, so at that
+   * moment the detector holds exactly the effects of the readings in this group: one snapshot per
+   * meter per group, however many of its readings the group holds. A snapshot, once taken, is
+   * kept by its unit, so a group retried unit by unit after a failure writes it again.
+   */
   private attachState(unit: CommitUnit): void {
-    if (!this.o.persistStatePerCommit) return;
-    const dirty = this.o.detector.takeDirty();
-    if (dirty.length === 0) return;
-    const states: [string, unknown][] = [];
-    for (const id of dirty) states.push([id, this.o.detector.exportMeter(id)]);
-    unit.meterStates = states;
+    // Already attached to an earlier unit of the group still pending: that one carries the state.
+    if (!this.o.persistStatePerCommit || this.stateTaker !== null) return;
+    const detector = this.o.detector;
+    let taken: [string, unknown][] | null = null;
+    const taker: Iterable<[string, unknown]> = {
+      [Symbol.iterator]: () => {
+        if (taken === null) {
+          if (this.stateTaker === taker) this.stateTaker = null;
+          taken = [];
+          for (const id of detector.takeDirty()) taken.push([id, detector.exportMeter(id)]);
+        }
+        return taken[Symbol.iterator]();
+      },
+    };
+    this.stateTaker = taker;
+    unit.meterStates = taker;
   }
 
   private reject(unit: CommitUnit, receivedAt: number, topic: string, clientId: string | null, r: Rejection, raw: unknown): void {
