@@ -1,7 +1,6 @@
 import type { GridEvent } from '../../shared/contracts/index.ts';
-import type { Topology } from '../../shared/topology/index.ts';
 import { type AnomalyClass, type DeviceLevel, type EventScope } from './classes.ts';
-import { severityRank, type CorrelateConfig } from './config.ts';
+import { severityRank } from './config.ts';
 import type { Membership, SubState } from './device-state.ts';
 import type { EventRec } from './events.ts';
 import { EventBook } from './event-book.ts';
