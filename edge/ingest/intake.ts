@@ -28,8 +28,8 @@ export interface IntakeOptions {
   unknownMeterPolicy: 'accept' | 'reject';
   bounds: ClockBounds;
   maxArrayReadings: number;
-  /** Whether every commit unit carries the detector state its readings changed (see edge/README.md). */
-  persistStatePerCommit: boolean;
+  /** Rolling detector checkpoints riding on commit units (null: none, for tests of the intake alone). */
+  checkpoint: { everyRecords: number; perCheckpoint: number } | null;
   /** Kafka topic names; tests override them to stay apart. */
   topics?: Partial<typeof TOPICS>;
   /** Called once a message's unit is durable: publish->commit in ms and readings accepted. */
@@ -73,8 +73,12 @@ export class IntakeCounts {
 export class Intake {
   readonly counts = new IntakeCounts();
   private readonly topics: typeof TOPICS;
-  /** The lazy state snapshot shared by the units submitted since the last commit. */
-  private stateTaker: Iterable<[string, unknown]> | null = null;
+  /** Round robin of rolling checkpoints over every meter known since start. */
+  private readonly known: string[] = [];
+  private readonly knownSet = new Set<string>();
+  private readonly newMeters: string[] = [];
+  private rollAt = -1;
+  private sinceRolling = 0;
   /** Median of recent receivedAt - ts, or null before any reading. */
   medianSkewMs(): number | null {
     const n = Math.min(this.skewCount, this.skew.length);
@@ -133,7 +137,7 @@ export class Intake {
     }
     this.counts.accepted += accepted;
     if (unit.records.length === 0 && unit.deadLetters === undefined && route.kind !== 'event') return done();
-    this.attachState(unit);
+    this.attachCheckpoint(unit, route.kind === 'event' ? [route.meterId] : null);
     const onCommitted = this.o.onCommitted;
     this.o.committer.submit(unit, (err) => {
       if (err) return done(err);
@@ -158,6 +162,7 @@ export class Intake {
     this.skewAt = (this.skewAt + 1) & 255;
     this.skewCount++;
     const det = this.o.detector.onReading(r as ReadingIn);
+    this.noteMeter(r.meterId);
     this.anomalies(unit, det.anomalies);
     let flags: ReadingFlag[] | null = v.flags;
     if (det.flags.length > 0) {
@@ -191,6 +196,7 @@ export class Intake {
     }
     this.counts.events++;
     this.anomalies(unit, this.o.detector.onMeterEvent(v.event));
+    this.noteMeter(meterId);
   }
 
   /** Records anomalies the detector produced (dropout timer, tick) outside any message. */
@@ -198,7 +204,8 @@ export class Intake {
     const unit: CommitUnit = { records: [] };
     this.anomalies(unit, anomalies);
     if (unit.records.length === 0) return done();
-    this.attachState(unit);
+    // Tick-driven changes (dropout) are not in the replay journal: checkpoint those meters now.
+    this.attachCheckpoint(unit, [...new Set(anomalies.map((a) => a.meterId))]);
     this.o.committer.submit(unit, done);
   }
 
@@ -211,30 +218,48 @@ export class Intake {
   }
 
   /**
-   * Detector state rides with the commit, taken lazily: the store iterates `meterStates` inside
-   * the group's transaction, and the first unit of the group to be iterated drains every meter
-   * dirtied since the last commit. The intake is synchronous from packet to submit, so at that
-   * moment the detector holds exactly the effects of the readings in this group: one snapshot per
-   * meter per group, however many of its readings the group holds. A snapshot, once taken, is
-   * kept by its unit, so a group retried unit by unit after a failure writes it again.
+   * Rolling per-meter checkpoints (edge/store/README.md "Detector state"): a unit carries the
+   * snapshot of (a) every meter it touched for the first time since start, (b) the meters of a
+   * meter event or a dropout (neither is in the replay journal), and (c) every `everyRecords` records, the
+   * next `perCheckpoint` meters of a round robin over all known meters, so each meter is
+   * re-checkpointed regularly and the replay horizon keeps moving. Snapshots are taken now, at
+   * submit time: the intake is synchronous up to submit, so the detector holds exactly the
+   * effects of this unit and those before it, which is what the store's covers_id (the unit's
+   * last outbox id) claims.
    */
-  private attachState(unit: CommitUnit): void {
-    // Already attached to an earlier unit of the group still pending: that one carries the state.
-    if (!this.o.persistStatePerCommit || this.stateTaker !== null) return;
+  private attachCheckpoint(unit: CommitUnit, alsoMeters: string[] | null): void {
+    const cp = this.o.checkpoint;
+    if (cp === null) return;
     const detector = this.o.detector;
-    let taken: [string, unknown][] | null = null;
-    const taker: Iterable<[string, unknown]> = {
-      [Symbol.iterator]: () => {
-        if (taken === null) {
-          if (this.stateTaker === taker) this.stateTaker = null;
-          taken = [];
-          for (const id of detector.takeDirty()) taken.push([id, detector.exportMeter(id)]);
-        }
-        return taken[Symbol.iterator]();
-      },
+    let out: [string, unknown][] | null = null;
+    const add = (id: string) => {
+      const s = detector.exportMeter(id);
+      if (s !== undefined) (out ??= []).push([id, s]);
     };
-    this.stateTaker = taker;
-    unit.meterStates = taker;
+    for (const id of this.newMeters) add(id);
+    this.newMeters.length = 0;
+    if (alsoMeters !== null) for (const id of alsoMeters) add(id);
+    this.sinceRolling += unit.records.length;
+    if (this.sinceRolling >= cp.everyRecords && this.known.length > 0) {
+      this.sinceRolling = 0;
+      for (let i = 0; i < Math.min(cp.perCheckpoint, this.known.length); i++) {
+        this.rollAt = (this.rollAt + 1) % this.known.length;
+        add(this.known[this.rollAt]!);
+      }
+    }
+    if (out !== null) unit.checkpoint = out;
+  }
+
+  /** Meters the detector already knows (restored at start): part of the round robin, not new. */
+  knowMeters(ids: Iterable<string>): void {
+    for (const id of ids) if (!this.knownSet.has(id)) (this.knownSet.add(id), this.known.push(id));
+  }
+
+  private noteMeter(id: string): void {
+    if (this.knownSet.has(id)) return;
+    this.knownSet.add(id);
+    this.known.push(id);
+    this.newMeters.push(id);
   }
 
   private reject(unit: CommitUnit, receivedAt: number, topic: string, clientId: string | null, r: Rejection, raw: unknown): void {

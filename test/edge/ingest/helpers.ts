@@ -58,7 +58,7 @@ export function makeIntake(opts: { credentials?: CredentialsFile; allowAnonymous
     unknownMeterPolicy: opts.unknownMeterPolicy ?? 'accept',
     bounds: BOUNDS,
     maxArrayReadings: 100,
-    persistStatePerCommit: true,
+    checkpoint: { everyRecords: 300, perCheckpoint: 5 },
   });
   return { intake, committer, clock, authorizer, detector };
 }

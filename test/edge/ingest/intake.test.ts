@@ -22,7 +22,7 @@ describe('Intake', () => {
     const [a] = t.committer.records('grid.anomalies');
     expect(a).toMatchObject({ key: 's-1', lane: 'control' });
     expect(JSON.parse(a!.value)).toMatchObject({ type: 'outage', state: 'open', meterId: 'm-1' });
-    expect(t.committer.units[0]!.meterStates).toBeDefined();
+    expect(t.committer.units[0]!.checkpoint).toBeDefined();
   });
 
   it('accepts unknown meters as unassigned, or rejects them, as configured', async () => {

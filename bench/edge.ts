@@ -1,0 +1,214 @@
+/**
+ * Edge benchmark (`npm run bench`, edge part): sustained readings/s through the real gateway path
+ * (aedes -> validate -> detect -> SQLite outbox group commit -> PUBACK), at QoS 1 and QoS 0,
+ * single readings and concentrator arrays; p50/p99 publish->commit and publish->PUBACK at a paced
+ * 10,000 readings/s; RSS. In the same run, the same publisher against a bare aedes that does
+ * nothing, reported as a ratio.
+ *
+ * The publisher is one MQTT.js client in a child process (so it does not share the gateway's
+ * event loop), with a bounded window of unacknowledged QoS 1 messages. Kafka is not involved:
+ * the forwarder is a separate loop, and the outbox budget is large enough for the run.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Aedes } from 'aedes';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { silentLogger, systemClock } from '../shared/index.ts';
+import { Detector } from '../edge/detect/index.ts';
+import { Authorizer } from '../edge/ingest/auth.ts';
+import { EmbeddedBroker } from '../edge/ingest/broker.ts';
+import { Intake } from '../edge/ingest/intake.ts';
+import { MeterDirectory } from '../edge/ingest/meters.ts';
+import { commitWhenIdle, type CommitUnit, type Committer } from '../edge/ingest/ports.ts';
+import { EdgeStore, GroupCommitter } from '../edge/store/index.ts';
+
+export interface EdgeBenchOptions {
+  /** Messages per throughput phase for single readings (arrays: this many readings in total). */
+  readings?: number;
+  arraySize?: number;
+  meters?: number;
+  /** QoS 1 messages in flight from the publisher. */
+  window?: number;
+  /** Paced rate and duration of the latency phase. */
+  latencyRate?: number;
+  latencySeconds?: number;
+  synchronous?: 'NORMAL' | 'FULL';
+  log?: (line: string) => void;
+}
+
+interface PublisherResult {
+  elapsedMs: number;
+  sent: number;
+  ackP50Ms: number | null;
+  ackP99Ms: number | null;
+}
+
+// The publisher: plain JS run by `node --input-type=module -e` from the repository root.
+const PUBLISHER = `
+import mqtt from 'mqtt';
+const o = JSON.parse(process.env.BENCH_OPTS);
+const c = mqtt.connect(o.url, { clientId: 'bench-' + process.pid, clean: true, reconnectPeriod: 0 });
+await new Promise((res, rej) => { c.once('connect', res); c.once('error', rej); });
+const seq = new Array(o.meters).fill(0);
+let m = 0;
+const reading = (now) => { const id = m++ % o.meters; return '{"meterId":"' + o.prefix + id + '","seq":' + (seq[id]++) + ',"ts":' + now + ',"voltage":' + (229 + (id % 7) * 0.3 + (seq[id] % 5) * 0.1).toFixed(1) + ',"current":12.5,"power":2.8,"frequency":50.01' + (o.stamp ? ',"sentAt":' + (performance.timeOrigin + performance.now()) : '') + '}'; };
+const message = () => { const now = Date.now(); if (o.arraySize <= 1) return reading(now); const parts = []; for (let i = 0; i < o.arraySize; i++) parts.push(reading(now)); return '[' + parts.join(',') + ']'; };
+const topic = (p) => o.arraySize <= 1 ? 'meters/' + p.slice(12, p.indexOf('"', 12)) + '/reading' : 'concentrators/c1/readings';
+const acks = [];
+let sent = 0, done = 0;
+const t0 = performance.now();
+await new Promise((resolve) => {
+  const pump = () => {
+    while (sent < o.messages && (o.qos === 0 ? c.stream.writableLength < 1 << 20 : sent - done < o.window)) {
+      if (o.rate && sent >= ((performance.now() - t0) / 1000) * o.rate) { setTimeout(pump, 1); return; }
+      const p = message();
+      const at = performance.now();
+      sent++;
+      c.publish(topic(p), p, { qos: o.qos }, () => { done++; if (o.qos === 1) acks.push(performance.now() - at); if (done === o.messages) resolve(); else if (o.qos === 1 || sent - done < 64) setImmediate(pump); });
+    }
+    if (o.qos === 0 && sent < o.messages) c.stream.once('drain', pump);
+  };
+  pump();
+});
+const elapsedMs = performance.now() - t0;
+acks.sort((a, b) => a - b);
+const q = (p) => acks.length ? acks[Math.min(acks.length - 1, Math.floor(p * acks.length))] : null;
+process.stdout.write(JSON.stringify({ elapsedMs, sent, ackP50Ms: q(0.5), ackP99Ms: q(0.99) }));
+await c.endAsync();
+`;
+
+function runPublisher(opts: Record<string, unknown>): Promise<PublisherResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', PUBLISHER], { cwd: process.cwd(), env: { ...process.env, BENCH_OPTS: JSON.stringify(opts) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as PublisherResult) : reject(new Error(`publisher exited ${code}: ${out}`))));
+  });
+}
+
+async function bareAedes(): Promise<{ url: string; close: () => Promise<void> }> {
+  const aedes = await Aedes.createBroker();
+  const server: Server = createServer(aedes.handle);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  return { url: `mqtt://127.0.0.1:${port}`, close: () => new Promise<void>((r) => aedes.close(() => server.close(() => r()))) };
+}
+
+/** A committer wrapper that, in the latency phase, measures publish (client sentAt) -> commit. */
+class TimedCommitter implements Committer {
+  stamps: number[] | null = null;
+  constructor(private readonly inner: Committer) {}
+  submit(unit: CommitUnit, done: (err?: Error) => void): void {
+    const stamps = this.stamps;
+    if (stamps === null) return this.inner.submit(unit, done);
+    const v = unit.records[0]?.value;
+    const m = v ? /"sentAt":([0-9.]+)/.exec(v) : null;
+    this.inner.submit(unit, (err) => {
+      if (m) stamps.push(performance.timeOrigin + performance.now() - Number(m[1]));
+      done(err);
+    });
+  }
+}
+
+function quantile(sorted: number[], p: number): number | null {
+  return sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+const round = (n: number | null) => (n === null ? null : Math.round(n * 100) / 100);
+
+export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<string, unknown>> {
+  const n = opts.readings ?? 200_000;
+  const arraySize = opts.arraySize ?? 50;
+  const meters = opts.meters ?? 2_000;
+  const window = opts.window ?? 1_000;
+  const log = opts.log ?? (() => undefined);
+  const dir = mkdtempSync(join(tmpdir(), 'gridwatch-bench-edge-'));
+  let rssPeak = 0;
+  const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 100);
+  const results: Record<string, unknown> = {};
+  try {
+    // Bare aedes first: the yardstick.
+    const bare = await bareAedes();
+    const bareRes = await runPublisher({ url: bare.url, prefix: 'bare-m', qos: 1, messages: n, arraySize: 1, meters, window });
+    await bare.close();
+    const bareRate = (n / bareRes.elapsedMs) * 1000;
+    results.bareAedesQos1PerSec = Math.round(bareRate);
+    log(`bare aedes QoS 1: ${Math.round(bareRate)} msg/s`);
+
+    const store = EdgeStore.open({ dir, edgeId: 'bench', budgetBytes: 64 * 1024 ** 3, synchronous: opts.synchronous ?? 'FULL', clock: systemClock, logger: silentLogger() });
+    const committer = new GroupCommitter(store, { maxDelayMs: 2, maxRecords: 2000 });
+    const timed = new TimedCommitter(commitWhenIdle(committer));
+    const directory = new MeterDirectory('bench', null, { nominalVoltage: 230, nominalFrequency: 50, readingIntervalMs: 1000 });
+    const detector = new Detector({ edgeId: 'bench', context: directory.context, clock: systemClock });
+    const authorizer = new Authorizer({ allowAnonymous: true, credentials: {} });
+    const intake = new Intake({
+      edgeId: 'bench',
+      substationId: 's-bench',
+      detector,
+      committer: timed,
+      authorizer,
+      clock: systemClock,
+      meters: directory,
+      unknownMeterPolicy: 'accept',
+      bounds: { aheadTagMs: 300_000, behindTagMs: 86_400_000, rejectAheadMs: 86_400_000, rejectBehindMs: 30 * 86_400_000 },
+      maxArrayReadings: 1000,
+      checkpoint: process.env.BENCH_NO_STATE === '1' ? null : { everyRecords: 300, perCheckpoint: 5 },
+    });
+    const broker = await EmbeddedBroker.start({
+      intake,
+      authorizer,
+      logger: silentLogger(),
+      limits: { maxConnections: 100, maxPacketBytes: 1 << 20, maxTopicLength: 256, maxClientIdLength: 128 },
+      listeners: { host: '127.0.0.1', port: 0 },
+    });
+    const url = `mqtt://127.0.0.1:${broker.addresses.tcp}`;
+    const waitAccepted = async (target: number) => {
+      while (intake.counts.accepted + intake.counts.duplicates < target) await new Promise((r) => setTimeout(r, 2));
+    };
+    const phase = async (name: string, qos: 0 | 1, size: number) => {
+      const messages = Math.max(1, Math.floor(n / size));
+      const before = intake.counts.accepted + intake.counts.duplicates;
+      const t0 = performance.now();
+      const r = await runPublisher({ url, prefix: name.replace(/[^A-Za-z0-9]/g, '') + '-m', qos, messages, arraySize: size, meters, window: size > 1 ? Math.max(8, Math.floor(window / size) * 4) : window });
+      await waitAccepted(before + messages * size); // committed (QoS 0: the publisher cannot know)
+      const ms = Math.max(r.elapsedMs, performance.now() - t0 - 0);
+      const rate = ((messages * size) / (qos === 1 ? r.elapsedMs : ms)) * 1000;
+      results[name] = Math.round(rate);
+      log(`${name}: ${Math.round(rate)} readings/s`);
+    };
+    await phase('edgeQos1SinglePerSec', 1, 1);
+    await phase('edgeQos0SinglePerSec', 0, 1);
+    await phase(`edgeQos1Array${arraySize}PerSec`, 1, arraySize);
+    await phase(`edgeQos0Array${arraySize}PerSec`, 0, arraySize);
+    results.ratioQos1SingleVsBare = Math.round(((results.edgeQos1SinglePerSec as number) / bareRate) * 100) / 100;
+
+    // Latency at a paced rate, QoS 1 single readings.
+    const rate = opts.latencyRate ?? 10_000;
+    const seconds = opts.latencySeconds ?? 5;
+    timed.stamps = [];
+    const lat = await runPublisher({ url, prefix: 'lat-m', qos: 1, messages: rate * seconds, arraySize: 1, meters, window: 10_000, rate, stamp: true });
+    const stamps = timed.stamps.sort((a, b) => a - b);
+    timed.stamps = null;
+    Object.assign(results, {
+      latencyRatePerSec: rate,
+      publishToCommitP50Ms: round(quantile(stamps, 0.5)),
+      publishToCommitP99Ms: round(quantile(stamps, 0.99)),
+      publishToPubackP50Ms: round(lat.ackP50Ms),
+      publishToPubackP99Ms: round(lat.ackP99Ms),
+    });
+    log(`latency at ${rate}/s: commit p50 ${results.publishToCommitP50Ms} ms p99 ${results.publishToCommitP99Ms} ms; PUBACK p50 ${results.publishToPubackP50Ms} p99 ${results.publishToPubackP99Ms}`);
+
+    await broker.close();
+    await committer.close();
+    const stats = store.stats();
+    store.close();
+    Object.assign(results, { outboxDepth: stats.depth, rssPeakMb: Math.round(rssPeak / 1048576), synchronous: opts.synchronous ?? 'FULL', readingsPerPhase: n, arraySize, meters, window });
+    return results;
+  } finally {
+    clearInterval(rssTimer);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
