@@ -16,6 +16,9 @@ export const EdgeConfigSchema = Type.Object({
   dataDir: Type.String({ minLength: 1, default: './data/edge', description: 'Directory of the SQLite outbox and detector state' }),
   topology: Type.Optional(Type.String({ minLength: 1, description: 'Topology file (CSV or JSON); without it every meter is unassigned' })),
   kafkaBrokers: Type.Array(Type.String({ minLength: 1 }), { default: ['127.0.0.1:9092'], description: 'Kafka bootstrap brokers, host:port,...' }),
+  kafkaTopicPrefix: Type.String({ default: '', pattern: '^[A-Za-z0-9._-]{0,100}$', description: 'Prefix of the Kafka topic names (grid.readings -> <prefix>grid.readings); for shared test clusters' }),
+  kafkaTopicPartitions: Type.Integer({ minimum: 1, maximum: 1000, default: 6, description: 'Partitions of topics this gateway creates' }),
+  kafkaReplicationFactor: Type.Integer({ minimum: 1, maximum: 10, default: 1, description: 'Replication factor of topics this gateway creates' }),
   ensureTopics: Type.Boolean({ default: true, description: 'Create the grid.* topics at start if missing' }),
 
   // Intake

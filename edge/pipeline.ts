@@ -40,8 +40,6 @@ export interface EdgeOptions {
   logger: Logger;
   metrics: Metrics;
   clock?: Clock;
-  /** Kafka topic names (tests keep runs apart with their own). */
-  topics?: Partial<typeof TOPICS>;
 }
 
 export class EdgePipeline {
@@ -53,7 +51,6 @@ export class EdgePipeline {
   private storeOpen = true;
   private readonly startedAt: number;
   private readonly heartbeat = new HeartbeatBuilder();
-  private readonly topics: typeof TOPICS;
   private published = { accepted: 0, duplicates: 0, rejected: Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<string, number>, anomalies: new Map<string, number>() };
   private readonly m: ReturnType<typeof createEdgeMetrics>;
 
@@ -68,7 +65,6 @@ export class EdgePipeline {
     readonly topology: Topology | null,
   ) {
     this.startedAt = clock.now();
-    this.topics = { ...TOPICS, ...o.topics };
     this.m = createEdgeMetrics(o.metrics, this);
   }
 
@@ -92,16 +88,17 @@ export class EdgePipeline {
       deadLetterMax: c.deadLetterMax,
       retainForReplay: true,
       metrics: o.metrics,
-      ...(o.topics?.gaps ? { gapTopic: o.topics.gaps } : {}),
     });
     const meters = new MeterDirectory(c.edgeId, topology, { nominalVoltage: c.defaultNominalVoltage, nominalFrequency: c.defaultNominalFrequency, readingIntervalMs: c.defaultReadingIntervalMs });
     const detector = new Detector({ edgeId: c.edgeId, context: meters.context, clock });
-    const restoredMeters = restoreDetector(store, detector, { ...TOPICS, ...o.topics }, logger);
+    const restoredMeters = restoreDetector(store, detector, TOPICS, logger);
     let pipeline: EdgePipeline | null = null;
     const committer = new GroupCommitter(store, {
       maxDelayMs: c.commitMaxDelayMs,
       maxRecords: c.commitMaxRecords,
       metrics: o.metrics,
+      // The forwarder sleeps when the outbox is empty; a commit is the moment to look again.
+      onCommitted: () => pipeline?.forwarder.wake(),
       onError: (err) => logger.error({ err: err.message }, 'commit failed; the readings in it are not acknowledged'),
     });
     const authorizer = new Authorizer({ allowAnonymous: c.mqttAllowAnonymous, credentials });
@@ -117,10 +114,9 @@ export class EdgePipeline {
       bounds: { aheadTagMs: c.clockSkewMs, behindTagMs: c.clockBehindMs, rejectAheadMs: c.clockRejectAheadMs, rejectBehindMs: c.clockRejectBehindMs },
       maxArrayReadings: c.maxArrayReadings,
       checkpoint: { everyRecords: CHECKPOINT_EVERY_RECORDS, perCheckpoint: CHECKPOINT_METERS },
-      ...(o.topics ? { topics: o.topics } : {}),
       onCommitted: (ms) => pipeline?.m.ackSeconds.observe(ms / 1000),
     });
-    const forwarder = new Forwarder({ store, brokers: c.kafkaBrokers, clientId: `gridwatch-edge-${c.edgeId}`, logger, metrics: o.metrics });
+    const forwarder = new Forwarder({ store, brokers: c.kafkaBrokers, clientId: `gridwatch-edge-${c.edgeId}`, logger, metrics: o.metrics, topicMap: kafkaTopics(c.kafkaTopicPrefix) });
     intake.knowMeters(restoredMeters);
     pipeline = new EdgePipeline(o, clock, store, committer, forwarder, detector, intake, topology);
     await pipeline.run(authorizer);
@@ -131,7 +127,12 @@ export class EdgePipeline {
     const { config: c, logger } = this.o;
     if (c.ensureTopics) {
       // A Kafka outage must not keep the gateway from taking readings: topics are ensured in the background.
-      ensureTopics(c.kafkaBrokers).catch((err: Error) => logger.warn({ err: err.message }, 'could not ensure Kafka topics; the forwarder retries'));
+      const topics = kafkaTopics(c.kafkaTopicPrefix);
+      ensureTopics(c.kafkaBrokers, {
+        partitions: c.kafkaTopicPartitions,
+        replicationFactor: c.kafkaReplicationFactor,
+        topics: Object.fromEntries(Object.entries(TOPICS).map(([k, v]) => [k, topics[v] ?? v])),
+      }).catch((err: Error) => logger.warn({ err: err.message }, 'could not ensure Kafka topics; the forwarder retries'));
     }
     this.forwarder.start().catch((err: Error) => logger.error({ err: err.message }, 'forwarder stopped with an error'));
     await this.publishTopology();
@@ -160,7 +161,7 @@ export class EdgePipeline {
       },
     });
     this.http = await OpsServer.start({ host: c.httpHost, port: c.httpPort, metrics: this.o.metrics, readiness: () => this.readiness(), beforeScrape: () => this.publishCounts(), logger });
-    logger.info({ edgeId: c.edgeId, mqtt: this.broker.addresses, http: this.http.port }, 'edge gateway started');
+    logger.info({ mqtt: this.broker.addresses, http: this.http.port }, 'edge gateway started');
   }
 
   get mqttAddresses() {
@@ -197,7 +198,7 @@ export class EdgePipeline {
       pending.push(new Promise<void>((resolve, reject) => this.committer.submit(unit, (err) => (err ? reject(err) : resolve()))));
     };
     for (const e of this.topology.entries()) {
-      batch.push({ topic: this.topics.topology, key: e.meterId, value: JSON.stringify(e), lane: 'control', ts: now, meterId: e.meterId, seq: null });
+      batch.push({ topic: TOPICS.topology, key: e.meterId, value: JSON.stringify(e), lane: 'control', ts: now, meterId: e.meterId, seq: null });
       if (batch.length >= 1000) flush();
     }
     if (batch.length > 0) flush();
@@ -232,7 +233,7 @@ export class EdgePipeline {
       meters: this.detector.meterCount(),
       version: EDGE_VERSION,
     });
-    const unit: CommitUnit = { records: [{ topic: this.topics.edgeStatus, key: c.edgeId, value: JSON.stringify(status), lane: 'control', ts: status.ts, seq: null }] };
+    const unit: CommitUnit = { records: [{ topic: TOPICS.edgeStatus, key: c.edgeId, value: JSON.stringify(status), lane: 'control', ts: status.ts, seq: null }] };
     return new Promise((resolve, reject) => this.committer.submit(unit, (err) => (err ? reject(err) : resolve())));
   }
 
@@ -328,6 +329,11 @@ function restoreDetector(store: EdgeStore, detector: Detector, topics: typeof TO
   logger.info({ checkpointedMeters: meters.length, replayedReadings: replayed, skipped, replayIncomplete: store.replayIncomplete() }, 'detector state restored');
   if (store.replayIncomplete()) logger.warn('the replay journal was cut under disk pressure: detector state of some meters restarts from an older checkpoint');
   return meters;
+}
+
+/** Stored topic -> Kafka topic: the v1 names, with the configured prefix. */
+export function kafkaTopics(prefix: string): Record<string, string> {
+  return Object.fromEntries(Object.values(TOPICS).map((t) => [t, prefix + t]));
 }
 
 /** Outbox figures for the heartbeat. */

@@ -252,7 +252,11 @@ export class Intake {
 
   /** Meters the detector already knows (restored at start): part of the round robin, not new. */
   knowMeters(ids: Iterable<string>): void {
-    for (const id of ids) if (!this.knownSet.has(id)) (this.knownSet.add(id), this.known.push(id));
+    for (const id of ids) {
+      if (this.knownSet.has(id)) continue;
+      this.knownSet.add(id);
+      this.known.push(id);
+    }
   }
 
   private noteMeter(id: string): void {
