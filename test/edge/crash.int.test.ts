@@ -1,0 +1,135 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import mqtt from 'mqtt';
+import { testEndpoints } from '../harness/env.ts';
+import { consumeTopic, testPrefix } from './helpers.ts';
+
+// (b) kill -9 of the gateway mid-stream, then a restart: every PUBACKed reading reaches Kafka.
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function startGateway(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['bin/gridwatch.js', 'edge'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let log = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      log += d.toString();
+      if (log.includes('"edge gateway started"')) resolve(child);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    child.once('exit', (code) => reject(new Error(`gateway exited ${code} before starting:\n${log}`)));
+    setTimeout(() => reject(new Error(`gateway did not start in 30 s:\n${log}`)), 30_000);
+  });
+}
+
+describe('edge crash safety (child process, real Kafka)', () => {
+  it('forwards every PUBACKed reading after a kill -9 mid-stream and a restart', async () => {
+    const prefix = testPrefix('edge-b');
+    const mqttPort = await freePort();
+    const env = {
+      GRIDWATCH_EDGE_ID: prefix.slice(0, 60),
+      GRIDWATCH_DATA_DIR: mkdtempSync(join(tmpdir(), 'gridwatch-edge-crash-')),
+      GRIDWATCH_KAFKA_BROKERS: testEndpoints().kafkaBrokers.join(','),
+      GRIDWATCH_KAFKA_TOPIC_PREFIX: `${prefix}.`,
+      GRIDWATCH_KAFKA_TOPIC_PARTITIONS: '3',
+      GRIDWATCH_MQTT_HOST: '127.0.0.1',
+      GRIDWATCH_MQTT_PORT: String(mqttPort),
+      GRIDWATCH_HTTP_HOST: '127.0.0.1',
+      GRIDWATCH_HTTP_PORT: '0',
+      GRIDWATCH_MQTT_ALLOW_ANONYMOUS: 'true',
+      GRIDWATCH_LOG_LEVEL: 'info',
+    };
+    const first = await startGateway(env);
+
+    // Publish QoS 1 from several clients without waiting; remember exactly what was PUBACKed.
+    const acked = new Set<string>();
+    const meters = 100;
+    const clients = Array.from({ length: 4 }, (_, i) => mqtt.connect(`mqtt://127.0.0.1:${mqttPort}`, { clientId: `${prefix}-p${i}`, reconnectPeriod: 0 }));
+    await Promise.all(clients.map((c) => new Promise((r) => c.once('connect', r))));
+    const seq = new Array<number>(meters).fill(0);
+    let stopped = false;
+    const t0 = Date.now();
+    const pump = async (ci: number) => {
+      const c = clients[ci]!;
+      while (!stopped && c.connected) {
+        const batch: Promise<void>[] = [];
+        for (let m = ci; m < meters; m += clients.length) {
+          const meterId = `${prefix}-m${m}`;
+          const s = seq[m]!++;
+          const payload = JSON.stringify({ meterId, seq: s, ts: t0 + s * 100, voltage: 230 });
+          batch.push(
+            c.publishAsync(`meters/${meterId}/reading`, payload, { qos: 1 }).then(
+              () => void acked.add(`${meterId}:${s}`),
+              () => undefined,
+            ),
+          );
+        }
+        await Promise.race([Promise.all(batch), new Promise((r) => setTimeout(r, 200))]);
+      }
+    };
+    const pumps = clients.map((_, i) => pump(i));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(acked.size).toBeGreaterThan(500);
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    stopped = true;
+    await Promise.race([Promise.all(pumps), new Promise((r) => setTimeout(r, 2000))]);
+    for (const c of clients) c.end(true);
+    const ackedAtKill = new Set(acked);
+
+    // Restart on the same data directory: the outbox still holds what was not yet in Kafka.
+    const second = await startGateway(env);
+    const got = await consumeTopic(
+      `${prefix}.grid.readings`,
+      (all) => {
+        const seen = new Set(all.map((r) => `${String(r.value.meterId)}:${String(r.value.seq)}`));
+        for (const id of ackedAtKill) if (!seen.has(id)) return false;
+        return true;
+      },
+      { timeoutMs: 90_000, settleMs: 500 },
+    );
+    const seen = new Set(got.map((r) => `${String(r.value.meterId)}:${String(r.value.seq)}`));
+    const missing = [...ackedAtKill].filter((id) => !seen.has(id));
+    expect(missing).toEqual([]);
+    // Order per meter survives the crash: first deliveries come in seq order. Rows Kafka had taken
+    // but the gateway had not yet removed when it was killed are sent again (at-least-once; central
+    // drops them by readingId), so repeats are skipped here.
+    const firstSeen = new Set<string>();
+    const last = new Map<string, number>();
+    let repeats = 0;
+    for (const r of got) {
+      const id = r.value.meterId as string;
+      const s = r.value.seq as number;
+      if (firstSeen.has(`${id}:${s}`)) {
+        repeats++;
+        continue;
+      }
+      firstSeen.add(`${id}:${s}`);
+      expect(s).toBeGreaterThan(last.get(id) ?? -1);
+      last.set(id, s);
+    }
+    console.log(`crash test: ${ackedAtKill.size} PUBACKed before kill -9, ${got.length} records in Kafka, ${repeats} repeats`);
+
+    second.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => second.once('exit', (c) => r(c)));
+    expect(code).toBe(0);
+  });
+});
