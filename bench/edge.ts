@@ -36,6 +36,12 @@ export interface EdgeBenchOptions {
   latencyRate?: number;
   latencySeconds?: number;
   synchronous?: 'NORMAL' | 'FULL';
+  /** 'none': an in-memory committer instead of SQLite, to show what the rest of the path costs. */
+  store?: 'sqlite' | 'none';
+  /** Rolling detector checkpoints on (default) or off, to show their cost. */
+  checkpoints?: boolean;
+  /** Read buffer per MQTT connection (the gateway's default: 256 KiB). */
+  socketBufferBytes?: number;
   log?: (line: string) => void;
 }
 
@@ -62,15 +68,15 @@ let sent = 0, done = 0;
 const t0 = performance.now();
 await new Promise((resolve) => {
   const pump = () => {
-    while (sent < o.messages && (o.qos === 0 ? c.stream.writableLength < 1 << 20 : sent - done < o.window)) {
+    while (sent < o.messages && sent - done < o.window) {
       if (o.rate && sent >= ((performance.now() - t0) / 1000) * o.rate) { setTimeout(pump, 1); return; }
       const p = message();
       const at = performance.now();
       sent++;
-      c.publish(topic(p), p, { qos: o.qos }, () => { done++; if (o.qos === 1) acks.push(performance.now() - at); if (done === o.messages) resolve(); else if (o.qos === 1 || sent - done < 64) setImmediate(pump); });
+      c.publish(topic(p), p, { qos: o.qos }, () => { done++; if (o.qos === 1) acks.push(performance.now() - at); if (done === o.messages) resolve(); else if (!pumping) { pumping = true; setImmediate(() => { pumping = false; pump(); }); } });
     }
-    if (o.qos === 0 && sent < o.messages) c.stream.once('drain', pump);
   };
+  let pumping = false;
   pump();
 });
 const elapsedMs = performance.now() - t0;
@@ -139,8 +145,19 @@ export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<str
     log(`bare aedes QoS 1: ${Math.round(bareRate)} msg/s`);
 
     const store = EdgeStore.open({ dir, edgeId: 'bench', budgetBytes: 64 * 1024 ** 3, synchronous: opts.synchronous ?? 'FULL', clock: systemClock, logger: silentLogger() });
-    const committer = new GroupCommitter(store, { maxDelayMs: 2, maxRecords: 2000 });
-    const timed = new TimedCommitter(commitWhenIdle(committer));
+    if (process.env.BENCH_WAL_AUTOCHECKPOINT !== undefined) store.sqlite().pragma(`wal_autocheckpoint = ${Number(process.env.BENCH_WAL_AUTOCHECKPOINT)}`);
+    const commits = { n: 0, records: 0, ms: 0 };
+    const committer = new GroupCommitter(store, {
+      maxDelayMs: 2,
+      maxRecords: 2000,
+      onCommitted: (ms, records) => {
+        commits.n++;
+        commits.records += records;
+        commits.ms += ms;
+      },
+    });
+    const inner: Committer = opts.store === 'none' ? { submit: (_u, done) => queueMicrotask(() => done()) } : commitWhenIdle(committer);
+    const timed = new TimedCommitter(inner);
     const directory = new MeterDirectory('bench', null, { nominalVoltage: 230, nominalFrequency: 50, readingIntervalMs: 1000 });
     const detector = new Detector({ edgeId: 'bench', context: directory.context, clock: systemClock });
     const authorizer = new Authorizer({ allowAnonymous: true, credentials: {} });
@@ -155,13 +172,13 @@ export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<str
       unknownMeterPolicy: 'accept',
       bounds: { aheadTagMs: 300_000, behindTagMs: 86_400_000, rejectAheadMs: 86_400_000, rejectBehindMs: 30 * 86_400_000 },
       maxArrayReadings: 1000,
-      checkpoint: process.env.BENCH_NO_STATE === '1' ? null : { everyRecords: 300, perCheckpoint: 5 },
+      checkpoint: opts.checkpoints === false ? null : { everyRecords: 300, perCheckpoint: 5 },
     });
     const broker = await EmbeddedBroker.start({
       intake,
       authorizer,
       logger: silentLogger(),
-      limits: { maxConnections: 100, maxPacketBytes: 1 << 20, maxTopicLength: 256, maxClientIdLength: 128 },
+      limits: { maxConnections: 100, maxPacketBytes: 1 << 20, maxTopicLength: 256, maxClientIdLength: 128, socketBufferBytes: opts.socketBufferBytes ?? 262_144 },
       listeners: { host: '127.0.0.1', port: 0 },
     });
     const url = `mqtt://127.0.0.1:${broker.addresses.tcp}`;
@@ -169,6 +186,7 @@ export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<str
       while (intake.counts.accepted + intake.counts.duplicates < target) await new Promise((r) => setTimeout(r, 2));
     };
     const phase = async (name: string, qos: 0 | 1, size: number) => {
+      Object.assign(commits, { n: 0, records: 0, ms: 0 });
       const messages = Math.max(1, Math.floor(n / size));
       const before = intake.counts.accepted + intake.counts.duplicates;
       const t0 = performance.now();
@@ -177,7 +195,9 @@ export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<str
       const ms = Math.max(r.elapsedMs, performance.now() - t0 - 0);
       const rate = ((messages * size) / (qos === 1 ? r.elapsedMs : ms)) * 1000;
       results[name] = Math.round(rate);
-      log(`${name}: ${Math.round(rate)} readings/s`);
+      const wall = qos === 1 ? r.elapsedMs : ms;
+      results[`${name.replace(/PerSec$/, '')}Commits`] = { groups: commits.n, recordsPerGroup: Math.round(commits.records / Math.max(1, commits.n)), commitMsShare: Math.round((commits.ms / wall) * 100) / 100 };
+      log(`${name}: ${Math.round(rate)} readings/s; ${commits.n} commits of ${Math.round(commits.records / Math.max(1, commits.n))} records, ${Math.round((commits.ms / wall) * 100)}% of the time in commits`);
     };
     await phase('edgeQos1SinglePerSec', 1, 1);
     await phase('edgeQos0SinglePerSec', 0, 1);
@@ -205,7 +225,7 @@ export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<str
     await committer.close();
     const stats = store.stats();
     store.close();
-    Object.assign(results, { outboxDepth: stats.depth, rssPeakMb: Math.round(rssPeak / 1048576), synchronous: opts.synchronous ?? 'FULL', readingsPerPhase: n, arraySize, meters, window });
+    Object.assign(results, { store: opts.store ?? 'sqlite', checkpoints: opts.checkpoints !== false, outboxDepth: stats.depth, rssPeakMb: Math.round(rssPeak / 1048576), synchronous: opts.synchronous ?? 'FULL', readingsPerPhase: n, arraySize, meters, window });
     return results;
   } finally {
     clearInterval(rssTimer);

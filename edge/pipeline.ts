@@ -4,6 +4,7 @@ import { EdgeStore, GroupCommitter } from './store/index.ts';
 import { ensureTopics, Forwarder } from './forward/index.ts';
 import { Authorizer, loadCredentialsFile, type CredentialsFile } from './ingest/auth.ts';
 import { EmbeddedBroker } from './ingest/broker.ts';
+import { UpstreamIntake } from './ingest/upstream.ts';
 import { Intake } from './ingest/intake.ts';
 import { MeterDirectory } from './ingest/meters.ts';
 import { commitWhenIdle, type CommitUnit } from './ingest/ports.ts';
@@ -44,6 +45,7 @@ export interface EdgeOptions {
 
 export class EdgePipeline {
   private broker: EmbeddedBroker | null = null;
+  private upstream: UpstreamIntake | null = null;
   private http: OpsServer | null = null;
   private housekeeping: Housekeeping | null = null;
   private tickTimer: NodeJS.Timeout | null = null;
@@ -73,10 +75,13 @@ export class EdgePipeline {
     const clock = o.clock ?? systemClock;
     const topology = c.topology ? loadTopologyFile(c.topology) : null;
     const credentials: CredentialsFile = c.mqttCredentials ? loadCredentialsFile(c.mqttCredentials) : {};
-    if (!c.mqttAllowAnonymous && Object.keys(credentials).length === 0) {
+    if (c.mqttMode === 'upstream' && !c.mqttUpstreamUrl) throw new GridwatchError('CONFIG_INVALID', 'GRIDWATCH_MQTT_UPSTREAM_URL: required with GRIDWATCH_MQTT_MODE=upstream');
+    if (c.mqttMode === 'upstream' && (c.mqttTlsPort !== undefined || c.mqttWsPort !== undefined)) logger.warn('GRIDWATCH_MQTT_TLS_PORT / GRIDWATCH_MQTT_WS_PORT are ignored with GRIDWATCH_MQTT_MODE=upstream');
+    if (c.mqttTlsPort !== undefined && !(c.mqttTlsCert && c.mqttTlsKey)) throw new GridwatchError('CONFIG_INVALID', 'GRIDWATCH_MQTT_TLS_PORT needs GRIDWATCH_MQTT_TLS_CERT and GRIDWATCH_MQTT_TLS_KEY');
+    if (c.mqttMode === 'embedded' && !c.mqttAllowAnonymous && Object.keys(credentials).length === 0) {
       throw new GridwatchError('CONFIG_INVALID', 'GRIDWATCH_MQTT_CREDENTIALS: no device credentials and GRIDWATCH_MQTT_ALLOW_ANONYMOUS is not true: no meter could connect');
     }
-    if (c.mqttAllowAnonymous) logger.warn('anonymous MQTT access is enabled (GRIDWATCH_MQTT_ALLOW_ANONYMOUS=true): any client may publish readings for any meter');
+    if (c.mqttMode === 'embedded' && c.mqttAllowAnonymous) logger.warn('anonymous MQTT access is enabled (GRIDWATCH_MQTT_ALLOW_ANONYMOUS=true): any client may publish readings for any meter');
 
     const store = EdgeStore.open({
       dir: c.dataDir,
@@ -148,20 +153,30 @@ export class EdgePipeline {
       ],
       logger,
     );
-    this.broker = await EmbeddedBroker.start({
-      intake: this.intake,
-      authorizer,
-      logger,
-      limits: { maxConnections: c.mqttMaxConnections, maxPacketBytes: c.mqttMaxPacketBytes, maxTopicLength: c.mqttMaxTopicLength, maxClientIdLength: c.mqttMaxClientIdLength },
-      listeners: {
-        host: c.mqttHost,
-        port: c.mqttPort,
-        ...(c.mqttTlsPort !== undefined && c.mqttTlsCert && c.mqttTlsKey ? { tls: { port: c.mqttTlsPort, certFile: c.mqttTlsCert, keyFile: c.mqttTlsKey } } : {}),
-        ...(c.mqttWsPort !== undefined ? { wsPort: c.mqttWsPort } : {}),
-      },
-    });
+    if (c.mqttMode === 'upstream') {
+      this.upstream = UpstreamIntake.start({ url: c.mqttUpstreamUrl!, clientId: `gridwatch-edge-${c.edgeId}`, intake: this.intake, logger });
+    } else {
+      this.broker = await EmbeddedBroker.start({
+        intake: this.intake,
+        authorizer,
+        logger,
+        limits: {
+          maxConnections: c.mqttMaxConnections,
+          maxPacketBytes: c.mqttMaxPacketBytes,
+          maxTopicLength: c.mqttMaxTopicLength,
+          maxClientIdLength: c.mqttMaxClientIdLength,
+          socketBufferBytes: c.mqttSocketBufferBytes,
+        },
+        listeners: {
+          host: c.mqttHost,
+          port: c.mqttPort,
+          ...(c.mqttTlsPort !== undefined && c.mqttTlsCert && c.mqttTlsKey ? { tls: { port: c.mqttTlsPort, certFile: c.mqttTlsCert, keyFile: c.mqttTlsKey } } : {}),
+          ...(c.mqttWsPort !== undefined ? { wsPort: c.mqttWsPort } : {}),
+        },
+      });
+    }
     this.http = await OpsServer.start({ host: c.httpHost, port: c.httpPort, metrics: this.o.metrics, readiness: () => this.readiness(), beforeScrape: () => this.publishCounts(), logger });
-    logger.info({ mqtt: this.broker.addresses, http: this.http.port }, 'edge gateway started');
+    logger.info({ mqttMode: c.mqttMode, mqtt: this.broker?.addresses ?? null, http: this.http.port }, 'edge gateway started');
   }
 
   get mqttAddresses() {
@@ -172,12 +187,13 @@ export class EdgePipeline {
   }
 
   readiness(): Readiness {
-    const listening = this.broker?.listening ?? false;
+    const listening = this.broker?.listening ?? this.upstream?.listening ?? false;
     const fwd = this.forwarder.status() as Record<string, unknown>;
     return {
       ready: listening && this.storeOpen && !this.stopping,
       checks: {
         mqttListening: listening,
+        mqttMode: this.o.config.mqttMode,
         storeOpen: this.storeOpen,
         shuttingDown: this.stopping,
         // Reported, never a reason to be unready: the outbox keeps readings while Kafka is away.
@@ -273,6 +289,7 @@ export class EdgePipeline {
     const log = this.o.logger;
     if (this.tickTimer) clearInterval(this.tickTimer);
     await this.broker?.close();
+    await this.upstream?.close();
     await this.housekeeping?.stop();
     await this.committer.flush();
     await this.committer.close();

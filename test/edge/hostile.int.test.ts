@@ -1,5 +1,4 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { MqttClient } from 'mqtt';
 import type { EdgePipeline } from '../../edge/pipeline.ts';
 import { connectMqtt, consumeTopic, edgeTestConfig, startEdge, testPrefix, waitFor } from './helpers.ts';
 

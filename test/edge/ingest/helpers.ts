@@ -69,7 +69,7 @@ export async function startBroker(opts: Parameters<typeof makeIntake>[0] = {}) {
     intake: parts.intake,
     authorizer: parts.authorizer,
     logger: silentLogger(),
-    limits: { maxConnections: 5, maxPacketBytes: 64 * 1024, maxTopicLength: 128, maxClientIdLength: 64 },
+    limits: { maxConnections: 5, maxPacketBytes: 64 * 1024, maxTopicLength: 128, maxClientIdLength: 64, socketBufferBytes: 65_536 },
     listeners: { host: '127.0.0.1', port: 0 },
   });
   return { ...parts, broker, url: `mqtt://127.0.0.1:${broker.addresses.tcp}` };
