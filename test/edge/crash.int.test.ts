@@ -59,6 +59,20 @@ describe('edge crash safety (child process, real Kafka)', () => {
     };
     const first = await startGateway(env);
 
+    // Detector state that must survive the crash: a sag in progress and an outage (last gasp).
+    const sagMeter = `${prefix}-sag`;
+    const outMeter = `${prefix}-out`;
+    const tSag = Date.now() - 60_000;
+    const stateful = async (port: number, from: number, voltage: number, event: string | null) => {
+      const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: `${prefix}-s${from}`, reconnectPeriod: 0 });
+      for (let i = from; i < from + 20; i++) {
+        await c.publishAsync(`meters/${sagMeter}/reading`, JSON.stringify({ meterId: sagMeter, seq: i, ts: tSag + i * 10, voltage }), { qos: 1 });
+      }
+      if (event) await c.publishAsync(`meters/${outMeter}/event`, JSON.stringify({ meterId: outMeter, ts: tSag + from * 10, type: event }), { qos: 1 });
+      await c.endAsync();
+    };
+    await stateful(mqttPort, 0, 150, 'last_gasp');
+
     // Publish QoS 1 from several clients without waiting; remember exactly what was PUBACKed.
     const acked = new Set<string>();
     const meters = 100;
@@ -97,6 +111,8 @@ describe('edge crash safety (child process, real Kafka)', () => {
 
     // Restart on the same data directory: the outbox still holds what was not yet in Kafka.
     const second = await startGateway(env);
+    await stateful(mqttPort, 20, 150, 'last_gasp'); // still in sag, a repeated last gasp: no new `open`
+    await stateful(mqttPort, 40, 231, 'power_restored'); // both end: one `closed` each
     const got = await consumeTopic(
       `${prefix}.grid.readings`,
       (all) => {
@@ -127,6 +143,17 @@ describe('edge crash safety (child process, real Kafka)', () => {
       last.set(id, s);
     }
     console.log(`crash test: ${ackedAtKill.size} PUBACKed before kill -9, ${got.length} records in Kafka, ${repeats} repeats`);
+
+    // No duplicate `open` across the kill -9: the detector resumed from its checkpoints and journal.
+    const anomalies = await consumeTopic(
+      `${prefix}.grid.anomalies`,
+      (all) => all.filter((a) => a.value.meterId === outMeter || a.value.meterId === sagMeter).filter((a) => a.value.state === 'closed').length >= 2,
+      { timeoutMs: 30_000, settleMs: 1000 },
+    );
+    const transitions = anomalies
+      .filter((a) => a.value.meterId === outMeter || (a.value.meterId === sagMeter && a.value.type === 'sag'))
+      .map((a) => `${String(a.value.meterId).slice(-3)}:${String(a.value.type)}:${String(a.value.state)}`);
+    expect(transitions.sort()).toEqual(['out:outage:closed', 'out:outage:open', 'sag:sag:closed', 'sag:sag:open']);
 
     second.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => second.once('exit', (c) => r(c)));
