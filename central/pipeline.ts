@@ -17,7 +17,7 @@
 import { fileURLToPath } from 'node:url';
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
-import type { Admin, Batch, Kafka, Message, Producer } from 'kafkajs';
+import { CompressionTypes, type Admin, type Batch, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import {
   LATENCY_BUCKETS_S,
@@ -41,6 +41,10 @@ import { createKafka, ensureTopics, partitionCount, partitionOf } from './consum
 import { ConsumerRunner } from './consume/runner.ts';
 import { WebhookNotifier } from './notify/index.ts';
 import { TopologyRegistry } from './registry/index.ts';
+
+/** Uncompressed bytes per produce request, and the largest single record (before gzip). */
+const MAX_REQUEST_BYTES = 512 * 1024;
+const MAX_RECORD_BYTES = 4 * 1024 * 1024;
 
 export const CONSOLE_DIR = fileURLToPath(new URL('./console/', import.meta.url));
 
@@ -71,6 +75,7 @@ interface PipelineMetrics {
   publish: Histogram;
   recordToEvent: Histogram;
   commits: Counter<'result'>;
+  refused: Counter<'topic'>;
 }
 
 /** Creates a pipeline with the real correlator unless one is given. */
@@ -431,15 +436,45 @@ export class CentralPipeline {
 
   // ---------------------------------------------------------------- output
 
-  /** Produces grid events and the state snapshots of changed substations in one request. */
+  /**
+   * Produces grid events and the state snapshots of changed substations. Requests are cut at
+   * ~512 KB (the broker refuses a record batch over message.max.bytes, 1 MB by default) and
+   * gzip-compressed; a single record too large even so is refused, logged and counted, not retried.
+   */
   private async publish(events: GridEvent[], _why: string): Promise<void> {
     const snapshots = this.snapshotMessages();
     if (events.length === 0 && snapshots.length === 0) return;
-    const topicMessages = [];
-    if (events.length > 0) topicMessages.push({ topic: this.config.topicEvents, messages: events.map((e) => ({ key: e.substationId ?? 'grid', value: JSON.stringify(e) })) });
-    if (snapshots.length > 0) topicMessages.push({ topic: this.config.topicState, messages: snapshots });
+    const all: { topic: string; key: string; value: string }[] = [
+      ...events.map((e) => ({ topic: this.config.topicEvents, key: e.substationId ?? 'grid', value: JSON.stringify(e) })),
+      ...snapshots.map((m) => ({ topic: this.config.topicState, key: String(m.key), value: String(m.value) })),
+    ];
     const end = this.m.publish.startTimer();
-    await this.producer.sendBatch({ topicMessages, acks: -1 });
+    let chunk: typeof all = [];
+    let bytes = 0;
+    const flush = async (): Promise<void> => {
+      if (chunk.length === 0) return;
+      const byTopic = new Map<string, Message[]>();
+      for (const r of chunk) {
+        let list = byTopic.get(r.topic);
+        if (!list) byTopic.set(r.topic, (list = []));
+        list.push({ key: r.key, value: r.value });
+      }
+      chunk = [];
+      bytes = 0;
+      await this.producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1, compression: CompressionTypes.GZIP });
+    };
+    for (const r of all) {
+      const size = r.value.length + r.key.length + 64;
+      if (size > MAX_RECORD_BYTES) {
+        this.m.refused.inc({ topic: r.topic });
+        this.logger.error({ topic: r.topic, key: r.key, bytes: size }, 'record too large to publish; not sent');
+        continue;
+      }
+      if (bytes + size > MAX_REQUEST_BYTES) await flush();
+      chunk.push(r);
+      bytes += size;
+    }
+    await flush();
     end();
     for (const e of events) {
       this.m.events.inc({ type: e.type, scope: e.scope, state: e.state });
@@ -670,5 +705,6 @@ function pipelineMetrics(m: Metrics): PipelineMetrics {
     publish: m.histogram('central_publish_seconds', 'Time to produce grid events and state snapshots (acks=all)', LATENCY_BUCKETS_S),
     recordToEvent: m.histogram('central_anomaly_to_event_seconds', 'From an anomaly entering Kafka to the grid event it caused being computed', LATENCY_BUCKETS_S),
     commits: m.counter('central_offset_commits_total', 'Offset commits, by result', ['result']),
+    refused: m.counter('central_publish_refused_total', 'Grid events or state snapshots too large to produce (logged; never silent)', ['topic']),
   };
 }
