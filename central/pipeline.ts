@@ -148,6 +148,7 @@ export class CentralPipeline {
     this.edges = new EdgeStore({ lateMs: 30_000, lostMs: 60_000, maxEdges: 10_000 });
     this.sse = new SseHub({ maxClients: c.sseMaxClients });
     this.events.onChange((e) => this.sse.broadcast(e));
+    this.viewMetrics();
     this.notifier = c.webhookUrl
       ? new WebhookNotifier({ url: c.webhookUrl, minSeverity: c.webhookMinSeverity, queueSize: c.webhookQueueSize, maxAttempts: c.webhookMaxAttempts, timeoutMs: c.webhookTimeoutMs, logger: this.logger, metrics: this.metrics })
       : null;
@@ -687,6 +688,31 @@ export class CentralPipeline {
     if (sub === undefined || !this.owns(sub)) return;
     this.local.onGap(g);
     this.dirty.add(sub);
+  }
+
+  /**
+   * Gauges computed at scrape time from what this instance sees of the whole grid (every instance
+   * reads grid.events and grid.edge-status whole, so aggregate them across instances with max).
+   */
+  private viewMetrics(): void {
+    const events = this.events;
+    const edges = this.edges;
+    const clock = this.clock;
+    this.metrics.gauge('central_open_events', 'Open grid events, by severity, scope and type (the whole grid, as seen by this instance)', ['severity', 'scope', 'type'], function collect() {
+      this.reset();
+      const counts = new Map<string, { labels: { severity: string; scope: string; type: string }; n: number }>();
+      for (const e of events.openEvents()) {
+        const key = `${e.severity}\u0000${e.scope}\u0000${e.type}`;
+        const c = counts.get(key) ?? { labels: { severity: e.severity, scope: e.scope, type: e.type }, n: 0 };
+        c.n++;
+        counts.set(key, c);
+      }
+      for (const c of counts.values()) this.set(c.labels, c.n);
+    });
+    this.metrics.gauge('central_edge_heartbeat_age_seconds', 'Seconds since the last heartbeat of each edge gateway reached this instance', ['edge'], function collect() {
+      this.reset();
+      for (const e of edges.list(clock.now())) this.set({ edge: e.edgeId }, e.ageMs / 1000);
+    });
   }
 
   stats(): Record<string, unknown> {

@@ -69,6 +69,11 @@ export class EventStore {
     return { open: this.open.size, closed: this.closed.size };
   }
 
+  /** The open events, in no particular order. */
+  openEvents(): IterableIterator<GridEvent> {
+    return this.open.values();
+  }
+
   query(f: EventFilter): GridEvent[] {
     const sources = f.state === 'open' ? [this.open] : f.state === 'closed' ? [this.closed] : [this.open, this.closed];
     const out: GridEvent[] = [];

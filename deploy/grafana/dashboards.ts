@@ -55,7 +55,7 @@ function dashboard(uid: string, title: string, rows: Panel[][]): Record<string, 
 export const DASHBOARDS: Record<string, Record<string, unknown>> = {
   'grid-overview.json': dashboard('gridwatch-grid', 'gridwatch: grid overview', [
     [
-      { title: 'Open grid events by severity', expr: 'sum by (severity) (gridwatch_central_open_events)', kind: 'stat' },
+      { title: 'Open grid events by severity', expr: 'max by (severity) (sum by (instance, severity) (gridwatch_central_open_events))', kind: 'stat' },
       { title: 'Grid event publications by type', expr: 'sum by (type, scope) (rate(gridwatch_central_grid_events_total[5m]))', unit: 'ops' },
     ],
     [
