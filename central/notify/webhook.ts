@@ -90,37 +90,49 @@ export class WebhookNotifier {
     this.lastNotified.delete(event.eventId);
     this.lastNotified.set(event.eventId, { state: event.state, rank: Math.max(rank, prev?.rank ?? 0) });
     if (this.lastNotified.size > MAX_REMEMBERED) this.lastNotified.delete(this.lastNotified.keys().next().value as string);
-    if (this.queue.length >= this.opts.queueSize) {
-      const dropped = this.queue.shift() as Item;
-      this.counts.dropped++;
-      this.m?.result.inc({ result: 'dropped' });
-      this.logger.warn({ eventId: dropped.event.eventId, dropped: this.counts.dropped, queueSize: this.opts.queueSize }, 'webhook queue full: oldest notification dropped');
-    }
+    if (this.queue.length >= this.opts.queueSize) this.dropOldest();
     this.queue.push({ event, attempts: 0 });
     this.counts.queued++;
     this.start();
     return true;
   }
 
+  /** `depth`: notifications waiting (the one being sent is not among them). */
   stats(): NotifierStats & { depth: number } {
     return { ...this.counts, depth: this.queue.length };
+  }
+
+  private dropOldest(): void {
+    const dropped = this.queue.shift();
+    if (!dropped) return;
+    this.counts.dropped++;
+    this.m?.result.inc({ result: 'dropped' });
+    this.logger.warn({ eventId: dropped.event.eventId, dropped: this.counts.dropped, queueSize: this.opts.queueSize }, 'webhook queue full: oldest notification dropped');
   }
 
   private start(): void {
     if (this.worker || this.stopping) return;
     this.worker = this.run().finally(() => {
       this.worker = null;
+      // A notify() between run() returning on an empty queue and this callback found the worker
+      // still set and did not start one: start it now, or that notification would wait for the next.
+      if (this.queue.length > 0) this.start();
     });
   }
 
   private async run(): Promise<void> {
     while (!this.stopping) {
-      const item = this.queue[0];
+      // The notification being sent is out of the queue, so that notify() dropping the oldest
+      // while a request is in flight drops a waiting one, never the one on the wire (which would
+      // count it both dropped and sent, or bring it back past the bound on a retry).
+      const item = this.queue.shift();
       if (!item) return;
       item.attempts++;
       const outcome = await this.send(item.event);
-      if (this.stopping && outcome === 'retry') return;
-      if (this.queue[0] === item) this.queue.shift();
+      if (this.stopping && outcome === 'retry') {
+        this.queue.unshift(item); // undelivered, reported by stop()
+        return;
+      }
       if (outcome === 'ok') {
         this.counts.sent++;
         this.m?.result.inc({ result: 'sent' });
@@ -130,6 +142,8 @@ export class WebhookNotifier {
         this.counts.retries++;
         this.m?.result.inc({ result: 'retry' });
         this.queue.unshift(item); // order is kept: a receiver sees an event's open before its close
+        // Newer notifications filled the queue meanwhile: the oldest, this one, goes first.
+        if (this.queue.length > this.opts.queueSize) this.dropOldest();
         await this.sleep(this.backoff(item.attempts));
         continue;
       }
@@ -180,7 +194,11 @@ export class WebhookNotifier {
 
   /** Tries to deliver what is queued for up to `drainMs`, then stops; what is left is logged. */
   async stop(drainMs = 2000): Promise<void> {
-    if (this.worker) await Promise.race([this.worker, new Promise((r) => setTimeout(r, drainMs))]);
+    if (this.worker) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.worker, new Promise((r) => (timer = setTimeout(r, drainMs)))]);
+      clearTimeout(timer);
+    }
     this.stopping = true;
     this.abort.abort();
     await this.worker;

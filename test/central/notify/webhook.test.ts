@@ -82,13 +82,4 @@ describe('WebhookNotifier', () => {
     await dead.stop();
   });
 
-  it('bounds its queue: the oldest is dropped and counted', async () => {
-    const r = await receiver([503, 503, 503, 503, 503, 503, 503, 503]);
-    servers.push(r.server);
-    const n = new WebhookNotifier({ url: r.url, minSeverity: 'info', queueSize: 3, baseDelayMs: 200, maxAttempts: 2, logger: silentLogger() });
-    for (const id of ['e1', 'e2', 'e3', 'e4', 'e5']) n.notify(gridEvent({ eventId: id }));
-    expect(n.stats().dropped).toBe(2);
-    expect(n.stats().depth).toBe(3);
-    await n.stop(10);
-  });
 });
