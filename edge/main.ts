@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
-import { configReference, createLogger, Metrics } from '../shared/index.ts';
+import { configReference, createLogger, Metrics, systemClock, type Logger } from '../shared/index.ts';
+import { systemdNotifier } from '../shared/systemd.ts';
 import { EdgeConfigSchema, loadEdgeConfig } from './config.ts';
 import { hashPassword } from './ingest/auth.ts';
+import { ServiceNotify } from './ops/service.ts';
 import { EdgePipeline } from './pipeline.ts';
 
 const HELP = `usage: gridwatch edge [--config FILE] [--print-config] [--hash-password PASSWORD]
@@ -36,12 +38,14 @@ export async function run(argv: string[]): Promise<number> {
   const logger = createLogger({ program: 'edge', base: { edgeId: config.edgeId } });
   const metrics = new Metrics('edge', { labels: { edge_id: config.edgeId } });
   const pipeline = await EdgePipeline.start({ config, logger, metrics });
+  const service = startServiceNotify(pipeline, logger);
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   logger.info({ signal }, 'stopping');
+  service.notifyStopping();
   // A second signal while draining means "now": the outbox keeps whatever was not forwarded.
   const force = () => {
     logger.warn('second signal: exiting without waiting for the drain');
@@ -50,6 +54,30 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGTERM', force);
   process.once('SIGINT', force);
   await pipeline.stop();
+  service.stop();
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   return 0;
+}
+
+/** Type=notify under systemd (deploy/systemd/gridwatch-edge.service); a no-op without NOTIFY_SOCKET. */
+function startServiceNotify(pipeline: EdgePipeline, logger: Logger): ServiceNotify {
+  let warned = false;
+  const notifier = systemdNotifier(process.env, (err) => {
+    // Once: a missing systemd-notify would otherwise log at every ping (and the watchdog says the rest).
+    if (warned) return;
+    warned = true;
+    logger.warn({ err: err.message }, 'systemd-notify failed; systemd may not see readiness or watchdog pings');
+  });
+  const service = new ServiceNotify({
+    notifier,
+    clock: systemClock,
+    sample: () => pipeline.serviceSample(),
+    onVerdict: (v) => {
+      if (v.healthy) logger.info('store commits again; systemd watchdog pings resumed');
+      else logger.error({ reason: v.reason }, 'store not committing; systemd watchdog pings withheld, systemd will restart the gateway');
+    },
+  });
+  if (notifier.enabled) logger.info({ watchdogPingMs: notifier.watchdogPingMs }, 'systemd notifications on');
+  service.ready();
+  return service.start();
 }

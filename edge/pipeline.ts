@@ -13,6 +13,7 @@ import type { EdgeConfig } from './config.ts';
 import { HeartbeatBuilder } from './ops/heartbeat.ts';
 import { Housekeeping } from './ops/housekeeping.ts';
 import { OpsServer, type Readiness } from './ops/http.ts';
+import type { ServiceSample } from './ops/service.ts';
 
 /**
  * The edge gateway's composition root. Data flows:
@@ -200,6 +201,17 @@ export class EdgePipeline {
         kafkaConnected: typeof fwd.connected === 'boolean' ? fwd.connected : null,
       },
     };
+  }
+
+  /** For systemd (edge/ops/service.ts): the committer's progress, and one status line. */
+  serviceSample(): ServiceSample {
+    const p = this.committer.progress;
+    const progress = { committed: p.committed, failed: p.failed, pending: this.committer.pendingUnits };
+    if (!this.storeOpen) return { progress, status: 'stopped' };
+    const ob = outboxStats(this.store, this.clock.now());
+    const kafka = this.forwarder.status().connected ? 'connected' : 'not connected';
+    const status = `outbox ${ob.depth} records, ${(ob.bytes / 1_048_576).toFixed(1)} MiB, oldest ${Math.round(ob.oldestAgeMs / 1000)} s; ${this.detector.meterCount()} meters; Kafka ${kafka}`;
+    return { progress, status };
   }
 
   /** The topology this gateway serves, on grid.topology (key meterId, compacted) at every start. */

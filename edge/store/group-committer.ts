@@ -30,6 +30,8 @@ export class GroupCommitter {
   private timer: NodeJS.Timeout | null = null;
   private soon = false;
   private closed = false;
+  /** SQLite transactions that committed and that failed since start (the service watchdog's evidence of progress). */
+  readonly progress = { committed: 0, failed: 0 };
   private readonly latency;
   private readonly groupRecords;
 
@@ -62,6 +64,11 @@ export class GroupCommitter {
     }
   }
 
+  /** Units submitted and not yet committed (nor failed). */
+  get pendingUnits(): number {
+    return this.pending.length;
+  }
+
   /** Commits whatever is pending now. */
   flush(): Promise<void> {
     this.commitNow();
@@ -87,9 +94,11 @@ export class GroupCommitter {
     try {
       this.store.commitMany(batch.map((p) => p.unit));
     } catch (err) {
+      this.progress.failed++;
       this.failed(batch, toGridwatchError(err, 'STORAGE_FAILED'));
       return;
     }
+    this.progress.committed++;
     const ms = performance.now() - t0;
     this.latency?.observe(ms / 1000);
     this.groupRecords?.inc(records);
@@ -112,8 +121,10 @@ export class GroupCommitter {
     for (const p of batch) {
       try {
         this.store.commitMany([p.unit]);
+        this.progress.committed++;
         p.done();
       } catch (e) {
+        this.progress.failed++;
         p.done(toGridwatchError(e, 'STORAGE_FAILED'));
       }
     }

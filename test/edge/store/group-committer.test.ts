@@ -55,6 +55,9 @@ describe('GroupCommitter', () => {
     expect(results[1]).toBeInstanceOf(Error);
     expect(results[2]).toBeUndefined();
     expect(s.peek('readings', 10).map((r) => r.seq)).toEqual([1, 3]);
+    // The watchdog's evidence (edge/ops/service.ts): the group failed, then two of three units committed alone.
+    expect(g.progress).toEqual({ committed: 2, failed: 2 });
+    expect(g.pendingUnits).toBe(0);
     s.close();
 
     const full = EdgeStore.open({ dir: tempDir(), edgeId: 'e', budgetBytes: 1e9, clock: new ManualClock(), logger: silentLogger(), maxPageCount: 30 });
@@ -66,6 +69,7 @@ describe('GroupCommitter', () => {
     expect(outcome).toHaveLength(5000);
     expect(outcome.every((e) => (e as { code?: string } | undefined)?.code === 'STORAGE_FULL')).toBe(true);
     expect(full.stats().depth).toBe(0);
+    expect(g2.progress).toEqual({ committed: 0, failed: 1 });
     full.close();
   });
 });
