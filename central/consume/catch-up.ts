@@ -27,7 +27,7 @@ export class CatchUp {
    * watermark; the caller logs and goes on).
    */
   async waitFor(topic: string, timeoutMs: number): Promise<boolean> {
-    const ends = await this.admin.fetchTopicOffsets(topic);
+    const ends = await fetchTopicOffsetsRetrying(this.admin, topic, timeoutMs);
     const todo = ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => ({ partition: e.partition, high: BigInt(e.high) }));
     const done = (): boolean => todo.every((t) => this.position(topic, t.partition) >= t.high);
     if (done()) return true;
@@ -47,5 +47,23 @@ export class CatchUp {
       };
       this.waiters.add(check);
     });
+  }
+}
+
+/**
+ * `admin.fetchTopicOffsets`, retried while Kafka answers with a retriable error (a topic created a
+ * moment ago has no partition leader yet: NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE), with
+ * backoff from 100 ms to 2 s, for at most `timeoutMs`; other errors and the last one are thrown.
+ */
+export async function fetchTopicOffsetsRetrying(admin: Pick<Admin, 'fetchTopicOffsets'>, topic: string, timeoutMs: number): ReturnType<Admin['fetchTopicOffsets']> {
+  const end = Date.now() + timeoutMs;
+  for (let delay = 100; ; delay = Math.min(2000, delay * 2)) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (err) {
+      const retriable = (err as { retriable?: boolean }).retriable === true;
+      if (!retriable || Date.now() + delay > end) throw err;
+      await new Promise((r) => setTimeout(r, delay));
+    }
   }
 }

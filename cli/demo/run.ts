@@ -1,0 +1,319 @@
+// The whole pipeline on one machine: one central aggregator, one edge gateway per substation and
+// the simulator, each its own process, against real Kafka (and MinIO and InfluxDB when given).
+// `gridwatch demo` and the end-to-end test both run it; only what they print and check differs.
+//
+//   simulator --MQTT--> edge-sub-01 .. edge-sub-N --Kafka--> central --> grid.events, archive, InfluxDB
+//                                                                      `-> scorer (truth vs what Kafka holds)
+//
+// Every run gets its own topics (prefix `demo-<runId>.`), consumer group and archive bucket (or
+// directory), so runs never see each other's records and a score is about this run only.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import kafkajs from 'kafkajs';
+import { writeTopologyFile } from '../../shared/topology/index.ts';
+import { createInfluxDatabase } from '../../deploy/services/influxdb.ts';
+import type { ServiceEndpoints } from '../../deploy/services/index.ts';
+import { generateTopology } from '../../simulator/topology.ts';
+import { readTruthFile, type TruthRecord } from '../../simulator/truth.ts';
+import { score, type ScoreReport } from '../../simulator/score.ts';
+import { readDetectionsFromKafka, type KafkaDetections } from '../../simulator/kafka-detections.ts';
+import type { FloodReport } from '../../simulator/flood.ts';
+import { Program, freePort, waitReady } from './program.ts';
+import { sumSamples } from './prom-text.ts';
+
+export const DEFAULT_SCENARIO = new URL('../../deploy/scenarios/demo.yaml', import.meta.url).pathname;
+
+/** Holds of the correlator (central/correlate defaults) that a score must wait out after the last record. */
+const CORRELATOR_SETTLE_MS = 15_000;
+const READY_TIMEOUT_MS = 120_000;
+
+export interface DemoOptions {
+  endpoints: { kafkaBrokers: string[]; s3: ServiceEndpoints['s3'] | null; influx: ServiceEndpoints['influx'] | null };
+  meters: number;
+  substations: number;
+  seed: number;
+  /** Reading interval and event-time span of the simulation (real time: the flood lasts this long). */
+  intervalMs: number;
+  durationMs: number;
+  scenario: string;
+  runId: string;
+  runDir: string;
+  /** Port of central's API and console; 0 picks a free one. */
+  centralPort: number;
+  /** InfluxDB database (bucket) of the run (default `gridwatch`, shared by runs; tests use their own). */
+  influxDatabase?: string;
+  /** Scorer's time tolerance. */
+  toleranceMs: number;
+  log: (line: string) => void;
+  /** Called every `statusEveryMs` while the simulator runs. */
+  onStatus?: (s: LiveStatus) => void;
+  statusEveryMs?: number;
+  /** Aborting ends the flood early; the run still drains, scores and stops. */
+  signal?: AbortSignal;
+}
+
+export interface LiveStatus {
+  elapsedMs: number;
+  readingsPerSec: number;
+  readingsAccepted: number;
+  anomaliesOpened: number;
+  openEvents: number;
+  outboxDepths: Record<string, number>;
+  consoleUrl: string;
+}
+
+export interface DemoResult {
+  runId: string;
+  runDir: string;
+  topics: Record<'readings' | 'anomalies' | 'events' | 'edgeStatus' | 'gaps' | 'topology' | 'state', string>;
+  truth: TruthRecord[];
+  detections: KafkaDetections;
+  report: ScoreReport;
+  flood: FloodReport | null;
+  /** Records in the readings topic (sum of the partitions' end offsets). */
+  readingsInKafka: number;
+  /** Readings the edges accepted (their counters at the last scrape before they stopped). */
+  readingsAccepted: number;
+  archive: { kind: 's3'; bucket: string; url: string } | { kind: 'dir'; dir: string };
+  influxBucket: string | null;
+  consoleUrl: string;
+  exits: Record<string, number | string>;
+}
+
+interface Edge {
+  id: string;
+  substationId: string;
+  mqttUrl: string;
+  httpUrl: string;
+  program: Program;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function text(url: string): Promise<string | null> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    return res.ok ? await res.text() : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function runDemo(o: DemoOptions): Promise<DemoResult> {
+  const logs = join(o.runDir, 'logs');
+  mkdirSync(logs, { recursive: true });
+  const prefix = `demo-${o.runId}.`;
+  const topics = {
+    readings: `${prefix}grid.readings`,
+    anomalies: `${prefix}grid.anomalies`,
+    events: `${prefix}grid.events`,
+    edgeStatus: `${prefix}grid.edge-status`,
+    gaps: `${prefix}grid.gaps`,
+    topology: `${prefix}grid.topology`,
+    state: `${prefix}grid.central-state`,
+  };
+
+  // The grid: the topology file every program loads, written before anything starts.
+  const { recorded } = generateTopology({ meters: o.meters, seed: o.seed, substations: o.substations, profile: 'eu', readingIntervalMs: o.intervalMs });
+  const topologyFile = join(o.runDir, 'topology.csv');
+  writeTopologyFile(topologyFile, recorded);
+  const substations = [...new Set(recorded.map((e) => e.substationId))].sort();
+  o.log(`grid: ${recorded.length} meters under ${substations.length} substations (${topologyFile})`);
+
+  const archive: DemoResult['archive'] = o.endpoints.s3
+    ? { kind: 's3', bucket: `gridwatch-demo-${o.runId}`.toLowerCase().slice(0, 63), url: o.endpoints.s3.url }
+    : { kind: 'dir', dir: join(o.runDir, 'archive') };
+  let influxBucket: string | null = null;
+  if (o.endpoints.influx) influxBucket = await createInfluxDatabase(o.endpoints.influx.url, o.influxDatabase ?? 'gridwatch');
+
+  const programs: Program[] = [];
+  const exits: Record<string, number | string> = {};
+  const kafkaEnv = { GRIDWATCH_KAFKA_BROKERS: o.endpoints.kafkaBrokers.join(','), GRIDWATCH_TOPOLOGY: topologyFile };
+  const centralPort = o.centralPort || (await freePort());
+  const consoleUrl = `http://127.0.0.1:${centralPort}/`;
+  let sim: Program | null = null;
+  let edges: Edge[] = [];
+  let central: Program | null = null;
+
+  const stopAll = async () => {
+    await Promise.all(programs.map(async (p) => (exits[p.name] = await p.stop())));
+  };
+
+  try {
+    central = Program.start(
+      'central',
+      ['central'],
+      {
+        ...kafkaEnv,
+        GRIDWATCH_CENTRAL_GROUP: `gridwatch-central-${o.runId}`,
+        GRIDWATCH_INSTANCE_ID: 'central-1',
+        GRIDWATCH_HTTP_HOST: '127.0.0.1',
+        GRIDWATCH_HTTP_PORT: String(centralPort),
+        GRIDWATCH_TOPIC_READINGS: topics.readings,
+        GRIDWATCH_TOPIC_ANOMALIES: topics.anomalies,
+        GRIDWATCH_TOPIC_EVENTS: topics.events,
+        GRIDWATCH_TOPIC_EDGE_STATUS: topics.edgeStatus,
+        GRIDWATCH_TOPIC_GAPS: topics.gaps,
+        GRIDWATCH_TOPIC_TOPOLOGY: topics.topology,
+        GRIDWATCH_TOPIC_STATE: topics.state,
+        // Small and frequent archive objects so that the archive is complete a few seconds after the last record.
+        GRIDWATCH_ARCHIVE_MAX_AGE_MS: '5000',
+        GRIDWATCH_LAG_INTERVAL_MS: '1000',
+        ...(archive.kind === 's3'
+          ? { GRIDWATCH_S3_ENDPOINT: o.endpoints.s3!.url, GRIDWATCH_S3_ACCESS_KEY: o.endpoints.s3!.accessKey, GRIDWATCH_S3_SECRET_KEY: o.endpoints.s3!.secretKey, GRIDWATCH_S3_BUCKET: archive.bucket }
+          : { GRIDWATCH_ARCHIVE_DIR: archive.dir }),
+        ...(o.endpoints.influx && influxBucket
+          ? { GRIDWATCH_INFLUX_URL: o.endpoints.influx.url, GRIDWATCH_INFLUX_TOKEN: o.endpoints.influx.token, GRIDWATCH_INFLUX_ORG: o.endpoints.influx.org, GRIDWATCH_INFLUX_BUCKET: influxBucket }
+          : {}),
+      },
+      join(logs, 'central.log'),
+    );
+    programs.push(central);
+    o.log(`central: starting (API and console ${consoleUrl}, log ${central.logFile})`);
+    await waitReady(central, `${consoleUrl}readyz`, READY_TIMEOUT_MS);
+
+    edges = await Promise.all(
+      substations.map(async (substationId) => {
+        const [mqttPort, httpPort] = [await freePort(), await freePort()];
+        const id = `edge-${substationId}`;
+        const program = Program.start(
+          id,
+          ['edge'],
+          {
+            ...kafkaEnv,
+            GRIDWATCH_EDGE_ID: id,
+            GRIDWATCH_SUBSTATION_ID: substationId,
+            GRIDWATCH_DATA_DIR: join(o.runDir, id),
+            GRIDWATCH_KAFKA_TOPIC_PREFIX: prefix,
+            GRIDWATCH_MQTT_HOST: '127.0.0.1',
+            GRIDWATCH_MQTT_PORT: String(mqttPort),
+            GRIDWATCH_MQTT_ALLOW_ANONYMOUS: 'true',
+            GRIDWATCH_HTTP_HOST: '127.0.0.1',
+            GRIDWATCH_HTTP_PORT: String(httpPort),
+          },
+          join(logs, `${id}.log`),
+        );
+        programs.push(program);
+        return { id, substationId, mqttUrl: `mqtt://127.0.0.1:${mqttPort}`, httpUrl: `http://127.0.0.1:${httpPort}`, program };
+      }),
+    );
+    await Promise.all(edges.map((e) => waitReady(e.program, `${e.httpUrl}/readyz`, READY_TIMEOUT_MS)));
+    o.log(`edges: ${edges.map((e) => `${e.id} ${e.mqttUrl}`).join(', ')} (logs in ${logs})`);
+
+    // The simulator: substation i goes to broker i (both in sorted order).
+    const truthFile = join(o.runDir, 'truth.jsonl');
+    const floodFile = join(o.runDir, 'flood.json');
+    sim = Program.start(
+      'simulator',
+      [
+        'simulate',
+        '--topology', topologyFile,
+        '--scenario', o.scenario,
+        '--truth', truthFile,
+        ...edges.flatMap((e) => ['--broker', e.mqttUrl]),
+        '--mode', 'realtime',
+        '--interval', `${o.intervalMs}ms`,
+        '--duration', `${o.durationMs}ms`,
+        '--concentrators',
+        '--qos', '1',
+        '--seed', String(o.seed),
+        '--quiet',
+      ],
+      {},
+      join(logs, 'simulator.log'),
+      { stdout: floodFile },
+    );
+    programs.push(sim);
+    o.log(`simulator: ${Math.round(o.durationMs / 1000)} s of readings every ${o.intervalMs} ms, scenario ${o.scenario}`);
+
+    // Live status until the simulator ends (or the caller aborts).
+    const started = Date.now();
+    let lastAccepted = 0;
+    let lastAt = started;
+    let readingsAccepted = 0;
+    const onAbort = () => void sim?.stop();
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    const statusEvery = o.statusEveryMs ?? 2000;
+    while (sim.running) {
+      await Promise.race([sim.exited, sleep(statusEvery)]);
+      for (const p of programs) {
+        if (p !== sim && !p.running) throw new Error(`${p.name} ended (${String(p.exitCode)}) during the run; the end of ${p.logFile}:\n${p.tail()}`);
+      }
+      const scrapes = await Promise.all(edges.map((e) => text(`${e.httpUrl}/metrics`)));
+      const accepted = scrapes.reduce((s, t) => s + (t ? sumSamples(t, 'gridwatch_edge_readings_accepted_total') : 0), 0);
+      if (accepted > 0) readingsAccepted = Math.max(readingsAccepted, accepted);
+      if (!sim.running || !o.onStatus) continue;
+      const now = Date.now();
+      const openJson = await text(`${consoleUrl}api/events?state=open&limit=1`);
+      o.onStatus({
+        elapsedMs: now - started,
+        readingsPerSec: ((accepted - lastAccepted) * 1000) / Math.max(1, now - lastAt),
+        readingsAccepted: accepted,
+        anomaliesOpened: scrapes.reduce((s, t) => s + (t ? sumSamples(t, 'gridwatch_edge_anomalies_total', { state: 'open' }) : 0), 0),
+        openEvents: openJson ? Number((JSON.parse(openJson) as { open?: number }).open ?? 0) : 0,
+        outboxDepths: Object.fromEntries(edges.map((e, i) => [e.id, scrapes[i] ? sumSamples(scrapes[i], 'gridwatch_outbox_depth') : -1])),
+        consoleUrl,
+      });
+      lastAccepted = accepted;
+      lastAt = now;
+    }
+    o.signal?.removeEventListener('abort', onAbort);
+    exits.simulator = sim.exitCode ?? 'unknown';
+    let flood: FloodReport | null = null;
+    try {
+      flood = JSON.parse(readFileSync(floodFile, 'utf8')) as FloodReport;
+    } catch {
+      o.log(`simulator: no report (exit ${String(sim.exitCode)}); the end of its log:\n${sim.tail()}`);
+    }
+
+    // Edges stop at once (before their dropout timers see the silence that follows the last
+    // reading); SIGTERM commits and forwards what they hold.
+    const finalScrapes = await Promise.all(edges.map((e) => text(`${e.httpUrl}/metrics`)));
+    readingsAccepted = Math.max(readingsAccepted, finalScrapes.reduce((s, t) => s + (t ? sumSamples(t, 'gridwatch_edge_readings_accepted_total') : 0), 0));
+    o.log('edges: stopping (draining their outboxes to Kafka)');
+    await Promise.all(edges.map(async (e) => (exits[e.id] = await e.program.stop())));
+
+    // Central has everything when its group's lag is zero; then the correlator's holds pass.
+    const readingsInKafka = await endOffsetsSum(o.endpoints.kafkaBrokers, topics.readings);
+    o.log(`central: catching up (${readingsInKafka} readings in Kafka)`);
+    await waitForLagZero(consoleUrl, 120_000);
+    await sleep(CORRELATOR_SETTLE_MS);
+
+    const truth = readTruthFile(truthFile);
+    const detections = await readDetectionsFromKafka({ brokers: o.endpoints.kafkaBrokers, topics: { anomalies: topics.anomalies, events: topics.events }, timeoutMs: 60_000 });
+    const report = score(truth, detections.anomalies, detections.events, { toleranceMs: o.toleranceMs });
+    exits.central = await central.stop();
+    return { runId: o.runId, runDir: o.runDir, topics, truth, detections, report, flood, readingsInKafka, readingsAccepted, archive, influxBucket, consoleUrl, exits };
+  } finally {
+    await stopAll();
+  }
+}
+
+/** Sum of the end offsets of a topic's partitions: its record count when nothing was deleted. */
+export async function endOffsetsSum(brokers: string[], topic: string): Promise<number> {
+  const kafka = new kafkajs.Kafka({ clientId: 'gridwatch-demo', brokers, logLevel: kafkajs.logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((s, p) => s + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Waits until central reports consumer lag 0 on every partition twice in a row. */
+async function waitForLagZero(centralUrl: string, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let zeroes = 0;
+  while (Date.now() < end) {
+    const t = await text(`${centralUrl}metrics`);
+    const lagLines = t ? t.split('\n').filter((l) => l.startsWith('gridwatch_central_consumer_lag_records{')) : [];
+    const lag = t ? sumSamples(t, 'gridwatch_central_consumer_lag_records') : NaN;
+    if (lagLines.length > 0 && lag === 0) {
+      if (++zeroes >= 2) return;
+    } else zeroes = 0;
+    await sleep(1000);
+  }
+  throw new Error(`central did not catch up within ${Math.round(timeoutMs / 1000)} s (consumer lag above zero)`);
+}
