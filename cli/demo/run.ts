@@ -131,16 +131,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const kafkaEnv = { GRIDWATCH_KAFKA_BROKERS: o.endpoints.kafkaBrokers.join(','), GRIDWATCH_TOPOLOGY: topologyFile };
   const centralPort = o.centralPort || (await freePort());
   const consoleUrl = `http://127.0.0.1:${centralPort}/`;
-  let sim: Program | null = null;
-  let edges: Edge[] = [];
-  let central: Program | null = null;
 
   const stopAll = async () => {
     await Promise.all(programs.map(async (p) => (exits[p.name] = await p.stop())));
   };
 
   try {
-    central = Program.start(
+    const central = Program.start(
       'central',
       ['central'],
       {
@@ -172,7 +169,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     o.log(`central: starting (API and console ${consoleUrl}, log ${central.logFile})`);
     await waitReady(central, `${consoleUrl}readyz`, READY_TIMEOUT_MS);
 
-    edges = await Promise.all(
+    const edges: Edge[] = await Promise.all(
       substations.map(async (substationId) => {
         const [mqttPort, httpPort] = [await freePort(), await freePort()];
         const id = `edge-${substationId}`;
@@ -203,7 +200,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     // The simulator: substation i goes to broker i (both in sorted order).
     const truthFile = join(o.runDir, 'truth.jsonl');
     const floodFile = join(o.runDir, 'flood.json');
-    sim = Program.start(
+    const sim = Program.start(
       'simulator',
       [
         'simulate',
@@ -231,7 +228,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     let lastAccepted = 0;
     let lastAt = started;
     let readingsAccepted = 0;
-    const onAbort = () => void sim?.stop();
+    const onAbort = () => void sim.stop();
     o.signal?.addEventListener('abort', onAbort, { once: true });
     const statusEvery = o.statusEveryMs ?? 2000;
     while (sim.running) {
