@@ -98,6 +98,8 @@ export class EdgePipeline {
     const meters = new MeterDirectory(c.edgeId, topology, { nominalVoltage: c.defaultNominalVoltage, nominalFrequency: c.defaultNominalFrequency, readingIntervalMs: c.defaultReadingIntervalMs });
     const detector = new Detector({ edgeId: c.edgeId, context: meters.context, clock });
     const restoredMeters = restoreDetector(store, detector, TOPICS, logger);
+    // Silence while the gateway was stopped is not the meters' (edge/detect/README.md, "Dropout after a restart").
+    detector.listeningSince(clock.now());
     let pipeline: EdgePipeline | null = null;
     const committer = new GroupCommitter(store, {
       maxDelayMs: c.commitMaxDelayMs,

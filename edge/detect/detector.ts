@@ -45,6 +45,8 @@ export class Detector {
   private dirty: string[] = [];
   private readonly context: (meterId: string) => MeterContext;
   private readonly clock: Clock;
+  /** Clock time before which silence does not count towards dropout (see listeningSince). */
+  private listenedFrom = -Infinity;
 
   constructor(opts: DetectorOptions) {
     this.config = resolveDetectConfig(opts.config);
@@ -239,21 +241,35 @@ export class Detector {
   }
 
   /**
+   * The gateway has been listening since `t` (clock time; the pipeline calls it at start, after
+   * restoring the detector): silence is counted from max(last reading, t). A meter restored from
+   * a checkpoint taken before a long stop was not silent, the gateway was deaf; without this every
+   * meter would raise dropout on the first tick. Snapshots do not carry it (it belongs to the
+   * process, not to the meter), so export/import stays exact.
+   */
+  listeningSince(t: number): void {
+    this.listenedFrom = t;
+  }
+
+  /**
    * Timer-driven: dropout opens when a meter that has sent readings has been silent (by the clock)
    * for more than dropoutIntervals expected intervals, unless an outage already explains the silence;
-   * startTs is the clock time the last reading arrived, observed the silence so far, baseline the
-   * limit, both in ms. Also closes tamper anomalies that have gone quiet.
+   * startTs is the clock time the silence began (the last reading arrived, or the gateway started
+   * listening if that is later), observed the silence so far, baseline the limit, both in ms. Also
+   * closes tamper anomalies that have gone quiet.
    */
   tick(): Anomaly[] {
     const now = this.clock.now();
     const em = this.em;
     const n = this.config.dropoutIntervals;
+    const from = this.listenedFrom;
     for (const m of this.meters.values()) {
       const wasDirty = m.dirty;
       if (m.dropout === null && m.outage === null && m.heardAt >= 0) {
         const limit = n * m.ctx.expectedIntervalMs;
-        const silent = now - m.heardAt;
-        if (silent > limit) m.dropout = em.open(m, 'dropout', 'none', m.heardAt, silent, limit, 'minor');
+        const since = m.heardAt > from ? m.heardAt : from;
+        const silent = now - since;
+        if (silent > limit) m.dropout = em.open(m, 'dropout', 'none', since, silent, limit, 'minor');
       }
       if (m.tamper !== null && now - m.tamperAt >= this.config.tamperClearMs) {
         em.close(m, m.tamper, m.tamperTs);
