@@ -63,6 +63,18 @@ export interface DetectConfig {
   overcurrentMajorPu: number;
   overcurrentCriticalPu: number;
 
+  /**
+   * Transformer overload: the summed apparent power of a transformer's meters (their latest
+   * readings) against its rating (topology transformerKva), as a multiple of the rating. It must
+   * hold for overloadHoldIntervals expected intervals (event time) before the meters under it get
+   * an `overcurrent` anomaly (channel power) each; it clears below overloadExitPu.
+   */
+  overloadPu: number;
+  overloadExitPu: number;
+  overloadMajorPu: number;
+  overloadCriticalPu: number;
+  overloadHoldIntervals: number;
+
   /** Identical consecutive readings that make a channel stuck; 0 disables the rule for that channel. */
   stuckReadings: PerChannel<number>;
 
@@ -111,6 +123,12 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = Object.freeze({
   overcurrentExitPu: 0.95,
   overcurrentMajorPu: 1.2,
   overcurrentCriticalPu: 1.5,
+
+  overloadPu: 1.0,
+  overloadExitPu: 0.95,
+  overloadMajorPu: 1.2,
+  overloadCriticalPu: 1.5,
+  overloadHoldIntervals: 3,
 
   stuckReadings: Object.freeze({ voltage: 20, current: 30, power: 30, frequency: 0 }),
 
@@ -161,6 +179,7 @@ export function resolveDetectConfig(input: DetectConfigInput = {}): DetectConfig
   if (!(1 < c.swellExitPu && c.swellExitPu <= c.swellPu)) bad('swellExitPu', `in (1, swellPu]`, c.swellExitPu);
   if (c.frequencyExitBand > c.frequencyBand) bad('frequencyExitBand', `<= frequencyBand (${c.frequencyBand})`, c.frequencyExitBand);
   if (c.overcurrentExitPu > c.overcurrentPu) bad('overcurrentExitPu', `<= overcurrentPu (${c.overcurrentPu})`, c.overcurrentExitPu);
+  if (c.overloadExitPu > c.overloadPu) bad('overloadExitPu', `<= overloadPu (${c.overloadPu})`, c.overloadExitPu);
   if (c.driftExitRatio > 1) bad('driftExitRatio', 'a number in 0..1', c.driftExitRatio);
   if (!Number.isInteger(c.driftLongReadings) || c.driftLongReadings < c.windowSize) bad('driftLongReadings', `an integer >= windowSize (${c.windowSize})`, c.driftLongReadings);
   if (!Number.isInteger(c.outlierHoldReadings)) bad('outlierHoldReadings', 'an integer >= 0', c.outlierHoldReadings);

@@ -7,6 +7,7 @@ import { judgeCurrent, judgeFrequency, judgeVoltage, withinLimits } from './limi
 import { recordSeq, seenSeq } from './ordering.ts';
 import { exportMeter, importMeter, MeterState, type MeterSnapshot } from './state.ts';
 import { endSpike, judgeDrift, judgeSpike, judgeStuck } from './stats.ts';
+import { apparentKva, TransformerLoad } from './transformer-load.ts';
 import type { DetectResult, MeterContext, ReadingIn } from './types.ts';
 
 /**
@@ -42,6 +43,7 @@ export class Detector {
   readonly config: DetectConfig;
   private readonly em: Emitter;
   private readonly meters = new Map<string, MeterState>();
+  private readonly load: TransformerLoad;
   private dirty: string[] = [];
   private readonly context: (meterId: string) => MeterContext;
   private readonly clock: Clock;
@@ -53,6 +55,7 @@ export class Detector {
     this.clock = opts.clock;
     this.context = opts.context;
     this.em = new Emitter(opts.edgeId, opts.clock, this.config);
+    this.load = new TransformerLoad(this.config);
   }
 
   private meter(id: string): MeterState {
@@ -142,6 +145,7 @@ export class Detector {
     this.judgeChannel(m, VOLTAGE, v, ts, vOk);
     // Without supply (interruption or outage) current, power and frequency mean nothing.
     const dead = vc.limit?.a.type === 'interruption' || m.outage !== null;
+    if (m.ctx.transformerKva !== undefined && m.ctx.transformerId !== null) this.load.onReading(em, m, dead ? 0 : apparentKva(r), ts);
     if (dead) return;
     const i = r.current;
     if (i !== undefined) this.judgeChannel(m, CURRENT, i, ts, judgeCurrent(em, m, m.channel(CURRENT, ws), i, ts));
@@ -287,7 +291,7 @@ export class Detector {
         if (c === null) continue;
         for (const o of [c.limit, c.stat, c.stuck, c.drift]) if (o !== null) out.push(o.a);
       }
-      for (const o of [m.outage, m.dropout, m.tamper]) if (o !== null) out.push(o.a);
+      for (const o of [m.outage, m.dropout, m.tamper, m.overload]) if (o !== null) out.push(o.a);
     }
     return out;
   }

@@ -40,6 +40,10 @@ export class MeterState {
   /** ts of the last outage end; a last gasp older than this is a replay. */
   outageEnd = -1;
   dropout: OpenAnomaly | null = null;
+  /** The meter's share of its transformer's overload (see transformer-load.ts). */
+  overload: OpenAnomaly | null = null;
+  /** Apparent power of the latest in-order reading, kVA, as counted in its transformer's sum (not checkpointed). */
+  loadKva = 0;
   tamper: OpenAnomaly | null = null;
   /** Clock time of the latest tamper event, and its ts. */
   tamperAt = 0;
@@ -87,6 +91,8 @@ export interface MeterSnapshot {
   oe: number;
   d: OpenAnomaly | null;
   tp: OpenAnomaly | null;
+  /** Open overload share; absent in snapshots written before the overload rule. */
+  ov?: OpenAnomaly | null;
   ta: number;
   tt: number;
 }
@@ -121,6 +127,7 @@ export function exportMeter(m: MeterState): MeterSnapshot {
     oe: m.outageEnd,
     d: openOrNull(m.dropout),
     tp: openOrNull(m.tamper),
+    ov: openOrNull(m.overload),
     ta: m.tamperAt,
     tt: m.tamperTs,
   };
@@ -153,6 +160,7 @@ export function importMeter(id: string, ctx: MeterContext, s: MeterSnapshot, cfg
   m.outageEnd = s.oe;
   m.dropout = openOrNull(s.d);
   m.tamper = openOrNull(s.tp);
+  m.overload = openOrNull(s.ov ?? null);
   m.tamperAt = s.ta;
   m.tamperTs = s.tt;
   return m;

@@ -24,6 +24,8 @@ export interface MeterContext {
   nominalFrequency: 50 | 60;
   expectedIntervalMs: number;
   ratedCurrentA?: number;
+  /** Rating of the meter's transformer (topology `transformerKva`): enables the overload rule. */
+  transformerKva?: number;
 }
 
 export interface DetectResult {

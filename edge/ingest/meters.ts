@@ -44,6 +44,7 @@ export class MeterDirectory {
           nominalVoltage: e.nominalVoltage,
           nominalFrequency: e.nominalFrequency,
           expectedIntervalMs: e.readingIntervalMs ?? d.readingIntervalMs,
+          ...(e.transformerKva !== undefined ? { transformerKva: e.transformerKva } : {}),
           assigned: true,
         }
       : {
