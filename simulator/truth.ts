@@ -34,14 +34,17 @@ export function expectationOf(f: Pick<ResolvedFault, 'type' | 'scope' | 'magnitu
     case 'spike':
       // Normal voltage is 0.95-1.05 pu, so +12 % surely crosses the 1.1 pu swell limit and -14 %
       // the 0.9 pu sag limit; smaller spikes stay within limits and are only statistical outliers.
-      if (f.magnitude >= 0) return { anomalyTypes: f.magnitude >= 0.12 ? ['spike', 'swell'] : ['spike'], eventType: 'meter_fault' };
-      return { anomalyTypes: f.magnitude <= -0.14 ? ['dip', 'sag'] : ['dip'], eventType: 'meter_fault' };
+      // No grid event is expected for the meter-local data faults (spike, stuck, drift, one
+      // meter's dropout): central's policy (central/correlate/README.md, meterEventMinSeverity)
+      // keeps minor and transient meter conditions as archived anomalies, not operator events.
+      if (f.magnitude >= 0) return { anomalyTypes: f.magnitude >= 0.12 ? ['spike', 'swell'] : ['spike'] };
+      return { anomalyTypes: f.magnitude <= -0.14 ? ['dip', 'sag'] : ['dip'] };
     case 'stuck':
-      return { anomalyTypes: ['stuck'], eventType: 'meter_fault' };
+      return { anomalyTypes: ['stuck'] };
     case 'drift':
-      return { anomalyTypes: ['drift'], eventType: 'meter_fault' };
+      return { anomalyTypes: ['drift'] };
     case 'dropout':
-      return { anomalyTypes: ['dropout'], eventType: 'silence' };
+      return { anomalyTypes: ['dropout'] };
     case 'tamper':
       return { anomalyTypes: ['tamper'], eventType: 'tamper' };
     case 'overload':

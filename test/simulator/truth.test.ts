@@ -15,7 +15,11 @@ describe('ground truth', () => {
     expect(at('swell', 1.13, 180_000, 'feeder')).toEqual({ anomalyTypes: ['swell', 'overvoltage'], eventType: 'overvoltage' });
     expect(at('overload', 1.35, 300_000, 'transformer')).toEqual({ anomalyTypes: [], eventType: 'overload' });
     expect(at('outage', 0, 300_000, 'substation')).toEqual({ anomalyTypes: ['outage'], eventType: 'outage' });
-    expect(at('dropout', 0, 300_000)).toEqual({ anomalyTypes: ['dropout'], eventType: 'silence' });
+    // Meter-local data faults: anomalies, no operator event (central keeps minor meter conditions archived).
+    expect(at('dropout', 0, 300_000)).toEqual({ anomalyTypes: ['dropout'] });
+    expect(at('stuck', 0, 300_000)).toEqual({ anomalyTypes: ['stuck'] });
+    expect(at('spike', 0.25, 10_000).eventType).toBeUndefined();
+    expect(at('tamper', 0.02, 300_000)).toEqual({ anomalyTypes: ['tamper'], eventType: 'tamper' });
     expect(at('frequency', -0.015, 120_000, 'grid')).toEqual({ anomalyTypes: ['frequency_deviation'], eventType: 'frequency_deviation' });
   });
 
