@@ -224,7 +224,7 @@ export class CentralPipeline {
     this.every(c.lagIntervalMs, () => void this.measureLag());
     this.every(30_000, () => this.markAllOwnedDirty());
     this.started = true;
-    this.logger.info({ http: this.httpPort, group: c.centralGroup, archive: this.archiver ? 'on' : 'off' }, 'central started');
+    this.logger.info({ http: this.httpPort, group: c.centralGroup, archive: this.archiver ? 'on' : 'off', influx: this.influx ? `${c.influxUrl} bucket ${c.influxBucket}` : 'off' }, 'central started');
   }
 
   get httpPort(): number {
@@ -255,7 +255,8 @@ export class CentralPipeline {
       this.logger.warn('no archive configured (GRIDWATCH_S3_ENDPOINT or GRIDWATCH_ARCHIVE_DIR): offsets are committed once processed');
       return;
     }
-    if (c.influxUrl && c.influxToken) this.influx = createInfluxWriter({ url: c.influxUrl, token: c.influxToken, org: c.influxOrg, bucket: c.influxBucket, logger: this.logger });
+    // An empty or absent token is valid: InfluxDB 1.8 without authentication takes any.
+    if (c.influxUrl) this.influx = createInfluxWriter({ url: c.influxUrl, token: c.influxToken ?? '', org: c.influxOrg, bucket: c.influxBucket, logger: this.logger });
     this.archiver = new Archiver({ sink, logger: this.logger, metrics: this.metrics, maxRecords: c.archiveMaxRecords, maxAgeMs: c.archiveMaxAgeMs, clock: this.clock, ...(this.influx ? { influx: this.influx } : {}) });
   }
 
@@ -324,6 +325,7 @@ export class CentralPipeline {
         topologyMeters: this.registry.topology.size,
         snapshots: this.handover.snapshots,
         archive: this.archiver ? 'on' : 'off',
+        influx: this.influx ? 'on' : 'off',
         notifier: this.notifier?.stats() ?? null,
         correlator: this.local.stats(),
         stores: { events: this.events.counts(), anomalies: this.anomalies.size, meters: this.readings.size, sseClients: this.sse.size },

@@ -1,7 +1,8 @@
 // Transformer overload: the summed apparent power of a transformer's meters against its rating.
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../shared/clock.ts';
-import { Detector, type Anomaly, type ReadingIn } from '../../../edge/detect/index.ts';
+import type { Anomaly } from '../../../shared/contracts/index.ts';
+import { Detector, type ReadingIn } from '../../../edge/detect/index.ts';
 import { apparentKva } from '../../../edge/detect/transformer-load.ts';
 import { EU, STEP, T0, context } from './helpers.ts';
 

@@ -1,0 +1,91 @@
+// End to end: the demo's pipeline, smaller. The simulator floods three edge gateways (real aedes,
+// QoS 1) with the demo scenario in real time; the edges detect and forward to the real Kafka;
+// one central correlates, archives to the real MinIO and writes to the real InfluxDB. Then:
+//   - every injected grid-level fault is reported at its scope and root;
+//   - every reading sent is in Kafka and in the archive exactly once;
+//   - precision and recall meet the thresholds stated in README.md ("End-to-end thresholds").
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InfluxDB } from '@influxdata/influxdb-client';
+import { describe, expect, it } from 'vitest';
+import { archiveCensus } from '../../cli/demo/archive-census.ts';
+import { DEFAULT_SCENARIO, runDemo } from '../../cli/demo/run.ts';
+import { testEndpoints, uniqueName } from '../harness/env.ts';
+
+/** The thresholds README.md states; change both together. */
+export const THRESHOLDS = {
+  gridEventRecall: 1, // every grid-level fault (transformer, feeder, substation, grid) found ...
+  rootAttribution: 1, // ... at its own scope and root
+  eventPrecision: 0.8, // grid events: at most 1 in 5 without a fault behind it
+  anomalyRecall: 0.9, // (fault, meter) pairs with an anomaly of the expected class
+  anomalyPrecision: 0.9, // anomalies that belong to a fault
+} as const;
+
+const GRID_SCOPES = new Set(['transformer', 'feeder', 'substation', 'grid']);
+
+describe('end to end: simulator -> 3 edges -> Kafka -> central -> events, MinIO, InfluxDB', () => {
+  it('reports every grid-level fault at its root, archives every reading exactly once, and meets the thresholds', { timeout: 600_000 }, async () => {
+    const endpoints = testEndpoints();
+    const runId = uniqueName('e2e');
+    const lines: string[] = [];
+    const result = await runDemo({
+      endpoints: { kafkaBrokers: endpoints.kafkaBrokers, s3: endpoints.s3, influx: endpoints.influx },
+      meters: 600,
+      substations: 3,
+      seed: 7,
+      intervalMs: 1000,
+      durationMs: 300_000,
+      scenario: DEFAULT_SCENARIO,
+      runId,
+      runDir: mkdtempSync(join(tmpdir(), 'gridwatch-e2e-')),
+      centralPort: 0,
+      influxDatabase: runId.replace(/-/g, '_'),
+      toleranceMs: 20_000,
+      log: (line) => lines.push(line),
+    });
+    const r = result.report;
+    const why = `\n${lines.join('\n')}\nper fault: ${JSON.stringify(r.perFault, null, 1)}`;
+
+    // Every process ended cleanly (SIGTERM -> 0).
+    expect(result.exits, why).toMatchObject({ simulator: 0, central: 0, 'edge-sub-01': 0, 'edge-sub-02': 0, 'edge-sub-03': 0 });
+
+    // Every reading the simulator sent was acknowledged, forwarded once, and archived once.
+    expect(result.flood, why).not.toBeNull();
+    expect(result.flood!.errors).toBe(0);
+    expect(result.flood!.readings).toBeGreaterThan(100_000);
+    expect(result.readingsInKafka).toBe(result.flood!.readings);
+    const census = await archiveCensus(result.archive, endpoints.s3);
+    expect(census.readings.duplicates).toBe(0);
+    expect(census.readings.records).toBe(result.flood!.readings);
+    expect(census.anomalies.duplicates).toBe(0);
+    expect(census.anomalies.records).toBe(result.detections.anomalies.length);
+    expect(census.events.records).toBeGreaterThan(0);
+
+    // Every grid-level fault: found, at its own scope and root.
+    const gridFaults = result.truth.filter((f) => GRID_SCOPES.has(f.scope));
+    expect(gridFaults.map((f) => f.scope).sort()).toEqual(['feeder', 'grid', 'substation', 'transformer']);
+    for (const f of gridFaults) {
+      const pf = r.perFault.find((p) => p.faultId === f.faultId);
+      expect(pf, `${f.faultId}${why}`).toMatchObject({ detected: true, rootCorrect: true });
+    }
+    const gridEvents = result.detections.events.filter((e) => e.scope === 'grid');
+    expect(new Set(gridEvents.map((e) => e.eventId)).size, why).toBe(1);
+
+    // The thresholds.
+    const gridRecall = gridFaults.filter((f) => r.perFault.find((p) => p.faultId === f.faultId)?.detected).length / gridFaults.length;
+    expect(gridRecall).toBeGreaterThanOrEqual(THRESHOLDS.gridEventRecall);
+    expect(r.rootAttribution.accuracy ?? 0, why).toBeGreaterThanOrEqual(THRESHOLDS.rootAttribution);
+    expect(r.eventTotal.precision ?? 0, why).toBeGreaterThanOrEqual(THRESHOLDS.eventPrecision);
+    expect(r.anomalyTotal.recall ?? 0, why).toBeGreaterThanOrEqual(THRESHOLDS.anomalyRecall);
+    expect(r.anomalyTotal.precision ?? 0, why).toBeGreaterThanOrEqual(THRESHOLDS.anomalyPrecision);
+
+    // InfluxDB (a database of this run's own): the per-feeder one-minute aggregates count every
+    // reading once, and the grid events are there.
+    const query = new InfluxDB({ url: endpoints.influx.url, token: endpoints.influx.token }).getQueryApi(endpoints.influx.org);
+    const total = async (measurement: string, field: string, fn: 'sum' | 'count') =>
+      (await query.collectRows<{ _value: number }>(`from(bucket: "${result.influxBucket}") |> range(start: 2000-01-01T00:00:00Z) |> filter(fn: (r) => r._measurement == "${measurement}" and r._field == "${field}") |> group() |> ${fn}()`))[0]?._value ?? 0;
+    expect(await total('feeder_1m', 'readings', 'sum'), why).toBe(result.flood!.readings);
+    expect(await total('grid_event', 'affectedCount', 'count'), why).toBeGreaterThan(0);
+  });
+});
