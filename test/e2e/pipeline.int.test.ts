@@ -11,6 +11,7 @@ import { InfluxDB } from '@influxdata/influxdb-client';
 import { describe, expect, it } from 'vitest';
 import { archiveCensus } from '../../cli/demo/archive-census.ts';
 import { DEFAULT_SCENARIO, runDemo } from '../../cli/demo/run.ts';
+import { formatReport } from '../../simulator/score-main.ts';
 import { testEndpoints, uniqueName } from '../harness/env.ts';
 
 /** The thresholds README.md states; change both together. */
@@ -45,6 +46,8 @@ describe('end to end: simulator -> 3 edges -> Kafka -> central -> events, MinIO,
       log: (line) => lines.push(line),
     });
     const r = result.report;
+    // The score goes into the test output (and CI's log) whether the test passes or not.
+    console.log(`end-to-end score (${result.flood?.readings ?? 0} readings, ${result.detections.anomalies.length} anomaly records, ${result.detections.events.length} grid event records):\n${formatReport(r)}`);
     const why = `\n${lines.join('\n')}\nper fault: ${JSON.stringify(r.perFault, null, 1)}`;
 
     // Every process ended cleanly (SIGTERM -> 0).
