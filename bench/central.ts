@@ -1,50 +1,71 @@
-// The central benchmark: one instance against the real Kafka.
-//  1. readings: N forwarded readings are produced first (not timed), then one central instance
-//     consumes them; records/s consumed (+ archived to a local directory: time until the archive
-//     holds them all and their offsets are committed).
-//  2. anomalies: M anomalies over many substations, consumed and correlated; records/s.
-//  3. latency: rounds of three sag anomalies under one transformer; the delay from the third
-//     anomaly entering Kafka (its log-append timestamp) to its grid event appearing on grid.events.
-// Topics are unique per run. `npm run bench` (bench/main.ts) or `node --import tsx bench/central.ts`.
-import { mkdtempSync, rmSync } from 'node:fs';
+// The central benchmark: one instance against the real Kafka (and MinIO and InfluxDB when the
+// services' variables are set, as after `eval "$(gridwatch services env)"`). Three phases, each on
+// topics of its own (unique per run, deleted at the end):
+//  1. readings: N forwarded readings are produced first (not timed). A bare kafkajs consumer
+//     (same fetch settings, no processing) reads them: the baseline. Then one central instance
+//     consumes them: records/s consumed, and archived (objects written, offsets committed).
+//  2. anomalies: sag opens of M/2 meters (transformer by transformer, so they roll up) and then
+//     their closes, produced first over a topology of those meters; baseline as above; then one
+//     central instance (the correlator's default settings): records/s consumed and correlated,
+//     and archived and committed.
+//  3. delay: rounds of three sag anomalies under one transformer (correlator holds at 0); the delay
+//     from the third anomaly entering Kafka (its record timestamp) to its grid event's record on the
+//     events topic, and to a reader seeing it.
+// `npm run bench -- --only central` (bench/main.ts), or
+// `node --import tsx bench/central.ts [--readings N] [--anomalies M] [--rounds R] [--archive minio|dir|off]
+//  [--no-influx] [--phase readings|anomalies|delay]...`; BENCH_CPU_PROF=<dir> writes CPU profiles.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs';
+import { parseArgs } from 'node:util';
+import { CompressionTypes, Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { Client as MinioClient } from 'minio';
 import { CentralConfigSchema, type CentralConfig } from '../central/config.ts';
 import { createCentralPipeline, type CentralPipeline } from '../central/pipeline.ts';
+import { createInfluxDatabase } from '../deploy/services/influxdb.ts';
 import { createLogger, loadConfig, Metrics, silentLogger, type Anomaly, type GridEvent, type TopologyEntry } from '../shared/index.ts';
 
 export interface CentralBenchOptions {
   brokers?: string[];
   readings?: number;
+  /** Anomaly records: half opens, half their closes. */
   anomalies?: number;
   latencyRounds?: number;
-  archive?: boolean;
+  /** Where the archive goes: MinIO when GRIDWATCH_S3_ENDPOINT is set, else a local directory. */
+  archive?: 'minio' | 'dir' | 'off';
+  /** Feeder aggregates, anomalies and events to InfluxDB (default: when GRIDWATCH_INFLUX_URL is set). */
+  influx?: boolean;
   partitions?: number;
+  /** Which phases to run (default all three). */
+  phases?: Phase[];
   log?: (line: string) => void;
 }
 
+type Phase = 'readings' | 'anomalies' | 'delay';
+
+interface Env {
+  kafka: Kafka;
+  admin: Admin;
+  producer: Producer;
+  brokers: string[];
+  archive: 'minio' | 'dir' | 'off';
+  influx: { url: string; token: string; org: string } | null;
+  partitions: number;
+  log: (line: string) => void;
+  cleanup: (() => Promise<unknown>)[];
+}
+
+type Topics = Record<'readings' | 'anomalies' | 'events' | 'edgeStatus' | 'gaps' | 'topology' | 'state', string>;
+
 const T0 = Date.UTC(2026, 10, 23, 6, 0, 0);
+const FETCH = { maxBytesPerPartition: 4 * 1048576, maxWaitTimeInMs: 200 }; // as central/consume/runner.ts
 
-function name(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-}
-
-async function produceAll(p: Producer, topic: string, n: number, make: (i: number) => { key: string; value: string }): Promise<number> {
-  const started = performance.now();
-  const batch = 5000;
-  const inflight: Promise<unknown>[] = [];
-  for (let i = 0; i < n; i += batch) {
-    const messages = [];
-    for (let j = i; j < Math.min(n, i + batch); j++) messages.push(make(j));
-    inflight.push(p.send({ topic, acks: 1, compression: CompressionTypes.None, messages }));
-    if (inflight.length >= 8) await inflight.shift();
-  }
-  await Promise.all(inflight);
-  return (performance.now() - started) / 1000;
-}
+const name = (prefix: string): string => `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const perSec = (n: number, s: number): number => Math.round(n / s);
 
 async function waitFor(pred: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
@@ -54,12 +75,184 @@ async function waitFor(pred: () => boolean | Promise<boolean>, ms: number, what:
   }
 }
 
-async function counter(metrics: Metrics, metric: string, labels: Record<string, string>): Promise<number> {
+async function metricSum(metrics: Metrics, metric: string, labels: Record<string, string> = {}): Promise<number> {
   const m = await metrics.registry.getSingleMetric(metric)?.get();
   return (m?.values ?? []).filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((n, v) => n + v.value, 0);
 }
 
-const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+/** CPU of this process and of the whole machine (from /proc/stat, Linux) over a phase. */
+function cpuWindow(): () => { processCores: number; machineBusyPct: number | null } {
+  const machine = (): { busy: number; total: number } | null => {
+    try {
+      const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+      const total = f.reduce((a, b) => a + b, 0);
+      return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
+    } catch {
+      return null;
+    }
+  };
+  const p0 = process.cpuUsage();
+  const m0 = machine();
+  const t0 = performance.now();
+  return () => {
+    const p = process.cpuUsage(p0);
+    const m1 = machine();
+    const secs = (performance.now() - t0) / 1000;
+    return {
+      processCores: Number(((p.user + p.system) / 1e6 / secs).toFixed(2)),
+      machineBusyPct: m0 && m1 && m1.total > m0.total ? Math.round((100 * (m1.busy - m0.busy)) / (m1.total - m0.total)) : null,
+    };
+  };
+}
+
+/** Produces n records, up to 8 requests in flight; `batch` records per request (the broker takes at most 1 MB per partition). */
+/**
+ * With BENCH_CPU_PROF=<dir>, a CPU profile of this process while central consumes (the phase's
+ * timed part only), written as <dir>/central-<phase>.cpuprofile (open in Chrome DevTools).
+ */
+async function profile(phase: string): Promise<() => Promise<void>> {
+  const dir = process.env.BENCH_CPU_PROF;
+  if (!dir) return async () => undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile: p } = await session.post('Profiler.stop');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `central-${phase}.cpuprofile`), JSON.stringify(p));
+    session.disconnect();
+  };
+}
+
+async function produceAll(p: Producer, topic: string, n: number, make: (i: number) => { key: string; value: string }, batch = 2000): Promise<number> {
+  const started = performance.now();
+  const inflight: Promise<unknown>[] = [];
+  let failure: unknown = null;
+  for (let i = 0; i < n && failure === null; i += batch) {
+    const messages = [];
+    for (let j = i; j < Math.min(n, i + batch); j++) messages.push(make(j));
+    // Caught at once, so that a refused request fails the bench instead of an unhandled rejection.
+    inflight.push(p.send({ topic, acks: 1, compression: CompressionTypes.None, messages }).catch((err: unknown) => (failure ??= err)));
+    if (inflight.length >= 8) await inflight.shift();
+  }
+  await Promise.all(inflight);
+  if (failure !== null) throw failure;
+  return (performance.now() - started) / 1000;
+}
+
+async function createTopics(env: Env, tag: string): Promise<Topics> {
+  const u = name(`bench-central-${tag}`);
+  const topics: Topics = { readings: `${u}.readings`, anomalies: `${u}.anomalies`, events: `${u}.events`, edgeStatus: `${u}.edge-status`, gaps: `${u}.gaps`, topology: `${u}.topology`, state: `${u}.state` };
+  const compacted = (k: string): boolean => k === 'topology' || k === 'state';
+  await env.admin.createTopics({
+    waitForLeaders: true,
+    topics: Object.entries(topics).map(([k, topic]) => ({ topic, numPartitions: compacted(k) ? 1 : env.partitions, configEntries: compacted(k) ? [{ name: 'cleanup.policy', value: 'compact' }] : [] })),
+  });
+  env.cleanup.push(() => env.admin.deleteTopics({ topics: Object.values(topics) }));
+  return topics;
+}
+
+/** A central instance on `topics`, archiving where the run says. */
+async function startPipeline(env: Env, topics: Topics, tag: string, correlate?: Record<string, unknown>): Promise<{ pipeline: CentralPipeline; metrics: Metrics; config: CentralConfig; startS: number }> {
+  const u = name(`bench-${tag}`);
+  const archive: Record<string, unknown> = {};
+  if (env.archive === 'dir') {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-central-'));
+    env.cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    archive.archiveDir = dir;
+  } else if (env.archive === 'minio') {
+    archive.s3Endpoint = process.env.GRIDWATCH_S3_ENDPOINT;
+    archive.s3AccessKey = process.env.GRIDWATCH_S3_ACCESS_KEY;
+    archive.s3SecretKey = process.env.GRIDWATCH_S3_SECRET_KEY;
+    archive.s3Bucket = u;
+    env.cleanup.push(() => removeBucket(u));
+  }
+  if (env.influx) {
+    const db = u.replace(/-/g, '_');
+    archive.influxUrl = env.influx.url;
+    // InfluxDB 1.8 without auth takes any token; the pipeline writes points only when one is set.
+    archive.influxToken = env.influx.token || 'bench:bench';
+    archive.influxOrg = env.influx.org;
+    archive.influxBucket = await createInfluxDatabase(env.influx.url, db);
+    const url = env.influx.url;
+    env.cleanup.push(() => fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q: `DROP DATABASE "${db}"` }) }));
+  }
+  const config = loadConfig(CentralConfigSchema, {
+    env: {},
+    overrides: {
+      kafkaBrokers: env.brokers,
+      centralGroup: `${u}-group`,
+      instanceId: tag,
+      httpHost: '127.0.0.1',
+      httpPort: 0,
+      ensureTopics: false,
+      topicReadings: topics.readings,
+      topicAnomalies: topics.anomalies,
+      topicEvents: topics.events,
+      topicEdgeStatus: topics.edgeStatus,
+      topicGaps: topics.gaps,
+      topicTopology: topics.topology,
+      topicState: topics.state,
+      archiveMaxAgeMs: 1000,
+      commitIntervalMs: 200,
+      logLevel: 'warn',
+      ...archive,
+    },
+  });
+  const metrics = new Metrics('central', { defaultMetrics: false });
+  const logger = process.env.BENCH_LOG ? createLogger({ program: 'central', level: 'warn' }) : silentLogger();
+  const pipeline = await createCentralPipeline({ config, logger, metrics, ...(correlate ? { correlate } : {}) });
+  env.cleanup.push(() => pipeline.stop());
+  const t0 = performance.now();
+  await pipeline.start();
+  return { pipeline, metrics, config, startS: (performance.now() - t0) / 1000 };
+}
+
+async function removeBucket(bucket: string): Promise<void> {
+  const u = new URL(process.env.GRIDWATCH_S3_ENDPOINT ?? '');
+  const useSSL = u.protocol === 'https:';
+  const c = new MinioClient({ endPoint: u.hostname, port: Number(u.port) || (useSSL ? 443 : 80), useSSL, accessKey: process.env.GRIDWATCH_S3_ACCESS_KEY ?? '', secretKey: process.env.GRIDWATCH_S3_SECRET_KEY ?? '' });
+  if (!(await c.bucketExists(bucket))) return;
+  const names: string[] = [];
+  for await (const o of c.listObjectsV2(bucket, '', true)) if ((o as { name?: string }).name) names.push((o as { name: string }).name);
+  for (let i = 0; i < names.length; i += 1000) await c.removeObjects(bucket, names.slice(i, i + 1000));
+  await c.removeBucket(bucket);
+}
+
+/** The baseline: a bare kafkajs consumer, same fetch settings as central's, counting records only. */
+async function bareConsume(env: Env, topic: string, n: number): Promise<{ perSec: number; processCores: number }> {
+  const consumer = env.kafka.consumer({ groupId: name('bench-bare'), ...FETCH, allowAutoTopicCreation: false });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let got = 0;
+  let done: () => void = () => undefined;
+  const all = new Promise<void>((r) => (done = r));
+  await consumer.run({
+    autoCommit: false,
+    partitionsConsumedConcurrently: 4, // as central's group consumer
+    eachBatch: async ({ batch }) => {
+      got += batch.messages.length;
+      if (got >= n) done();
+    },
+  });
+  const cpu = cpuWindow(); // run() returns once the group is joined, as pipeline.start() does
+  const t0 = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([all, new Promise((_, fail) => (timer = setTimeout(() => fail(new Error('bench: baseline consumer timed out')), 600_000)))]).finally(() => clearTimeout(timer));
+  const secs = (performance.now() - t0) / 1000;
+  const c = cpu();
+  await consumer.disconnect();
+  return { perSec: perSec(n, secs), processCores: c.processCores };
+}
+
+async function committed(env: Env, groupId: string, topic: string): Promise<number> {
+  const [t] = await env.admin.fetchOffsets({ groupId, topics: [topic] });
+  return (t?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+}
+
+// ------------------------------------------------------------------------------------ readings
 
 function reading(i: number, meters: number): { key: string; value: string } {
   const m = i % meters;
@@ -73,174 +266,222 @@ function reading(i: number, meters: number): { key: string; value: string } {
   };
 }
 
-function anomaly(i: number, over: Partial<Anomaly> = {}): Anomaly {
-  const m = i % 20_000;
-  const sub = `S${m % 50}`;
+async function readingsPhase(env: Env, n: number): Promise<Record<string, unknown>> {
+  const topics = await createTopics(env, 'r');
+  env.log(`readings: producing ${n} ...`);
+  const produceS = await produceAll(env.producer, topics.readings, n, (i) => reading(i, 50_000));
+  env.log('readings: baseline (bare consumer) ...');
+  const baseline = await bareConsume(env, topics.readings, n);
+  env.log(`readings: baseline ${baseline.perSec}/s; central ...`);
+  const { pipeline, metrics, config } = await startPipeline(env, topics, 'bench-r');
+  const stopProfile = await profile('readings');
+  const cpu = cpuWindow();
+  const t0 = performance.now();
+  await waitFor(async () => (await metricSum(metrics, 'gridwatch_central_records_consumed_total', { topic: topics.readings, consumer: 'group' })) >= n, 600_000, 'readings consumed');
+  const consumedS = (performance.now() - t0) / 1000;
+  const consumeCpu = cpu();
+  // The consumer does not wait for the archive: what it ran ahead by is held in memory.
+  const rssMiBWhenConsumed = Math.round(process.memoryUsage().rss / 1048576);
+  let archived: Record<string, unknown> = {};
+  if (env.archive !== 'off') {
+    await waitFor(async () => (await committed(env, config.centralGroup, topics.readings)) >= n, 600_000, 'readings archived and committed');
+    const archivedS = (performance.now() - t0) / 1000;
+    archived = {
+      archivedAndCommittedPerSec: perSec(n, archivedS),
+      archiveObjects: await metricSum(metrics, 'gridwatch_archive_objects_total', { topic: topics.readings }),
+      archiveMiB: Number(((await metricSum(metrics, 'gridwatch_archive_bytes_total', { topic: topics.readings })) / 1048576).toFixed(1)),
+      cpu: cpu(),
+    };
+  }
+  await stopProfile();
+  await pipeline.stop();
+  const consumedPerSec = perSec(n, consumedS);
+  return { n, producedPerSec: perSec(n, produceS), baselinePerSec: baseline.perSec, baselineProcessCores: baseline.processCores, consumedPerSec, consumedVsBaseline: Number((consumedPerSec / baseline.perSec).toFixed(2)), consumeCpu, rssMiBWhenConsumed, ...archived };
+}
+
+// ----------------------------------------------------------------------------------- anomalies
+
+/** Meters under substations of 5 feeders x 25 transformers x 20 meters (2,500 each). */
+function benchMeter(j: number): TopologyEntry {
+  const s = Math.floor(j / 2500);
+  const f = Math.floor((j % 2500) / 500);
+  const t = Math.floor((j % 500) / 20);
+  return { meterId: `A${j}`, transformerId: `S${s}-F${f}-T${t}`, feederId: `S${s}-F${f}`, substationId: `S${s}`, phase: 'A', nominalVoltage: 230, nominalFrequency: 50 };
+}
+
+function sag(e: TopologyEntry, j: number, state: 'open' | 'closed'): Anomaly {
+  const startTs = T0 + j * 5;
   return {
-    anomalyId: `a-${i}`,
-    edgeId: `edge-${sub}`,
-    meterId: `M${m}`,
-    substationId: sub,
-    feederId: `${sub}-F${m % 4}`,
-    transformerId: `${sub}-T${m % 400}`,
-    type: i % 3 === 0 ? 'spike' : 'sag',
-    channel: 'voltage',
-    state: i % 2 === 0 ? 'open' : 'closed',
-    severity: 'minor',
-    startTs: T0 + i,
-    endTs: i % 2 === 0 ? null : T0 + i + 500,
-    observed: 190,
-    baseline: 230,
-    detectedAt: T0 + i,
-    ...over,
+    anomalyId: `sag-${e.meterId}-${startTs}`, edgeId: `edge-${e.substationId}`, meterId: e.meterId, substationId: e.substationId, feederId: e.feederId, transformerId: e.transformerId,
+    type: 'sag', channel: 'voltage', state, severity: 'minor', startTs, endTs: state === 'closed' ? startTs + 600_000 : null, observed: 196, baseline: 230, detectedAt: state === 'closed' ? startTs + 600_000 : startTs,
   };
 }
+
+async function anomaliesPhase(env: Env, n: number): Promise<Record<string, unknown>> {
+  const topics = await createTopics(env, 'a');
+  const meters = Math.max(1, Math.floor(n / 2));
+  env.log(`anomalies: topology of ${meters} meters, producing ${n} anomalies ...`);
+  await produceAll(env.producer, topics.topology, meters, (j) => {
+    const e = benchMeter(j);
+    return { key: e.meterId, value: JSON.stringify(e) };
+  });
+  const produceS = await produceAll(env.producer, topics.anomalies, n, (i) => {
+    const j = i % meters;
+    const a = sag(benchMeter(j), j, i < meters ? 'open' : 'closed');
+    return { key: a.substationId as string, value: JSON.stringify(a) };
+  });
+  const baseline = await bareConsume(env, topics.anomalies, n);
+  env.log(`anomalies: baseline ${baseline.perSec}/s; central ...`);
+  const { pipeline, metrics, config } = await startPipeline(env, topics, 'bench-a');
+  const stopProfile = await profile('anomalies');
+  const cpu = cpuWindow();
+  const t0 = performance.now();
+  await waitFor(async () => (await metricSum(metrics, 'gridwatch_central_records_consumed_total', { topic: topics.anomalies, consumer: 'group' })) >= n, 600_000, 'anomalies consumed');
+  const consumedS = (performance.now() - t0) / 1000;
+  const consumeCpu = cpu();
+  const correlator = pipeline.stats().correlator as { anomalies?: number };
+  const eventsPublished = await metricSum(metrics, 'gridwatch_central_grid_events_total');
+  let archived: Record<string, unknown> = {};
+  if (env.archive !== 'off') {
+    await waitFor(async () => (await committed(env, config.centralGroup, topics.anomalies)) >= n, 600_000, 'anomalies archived and committed');
+    archived = { archivedAndCommittedPerSec: perSec(n, (performance.now() - t0) / 1000) };
+  }
+  await stopProfile();
+  await pipeline.stop();
+  const correlatedPerSec = perSec(n, consumedS);
+  return {
+    n,
+    meters,
+    producedPerSec: perSec(n, produceS),
+    baselinePerSec: baseline.perSec,
+    consumedAndCorrelatedPerSec: correlatedPerSec,
+    consumedVsBaseline: Number((correlatedPerSec / baseline.perSec).toFixed(2)),
+    correlatorTookIn: correlator.anomalies ?? null,
+    eventsPublishedMeanwhile: eventsPublished,
+    consumeCpu,
+    ...archived,
+    note: 'pre-produced, so the broadcast consumer (fromBeginning: false) does not read them; correlator defaults (holds in clock time: events still pending when the phase ends)',
+  };
+}
+
+// --------------------------------------------------------------------------------------- delay
+
+async function delayPhase(env: Env, rounds: number): Promise<Record<string, unknown>> {
+  const topics = await createTopics(env, 'l');
+  // One transformer per round (LT-T<r>) with 4 meters.
+  const topo: TopologyEntry[] = Array.from({ length: rounds }, (_, r) =>
+    [1, 2, 3, 4].map((i): TopologyEntry => ({ meterId: `L${r}-${i}`, transformerId: `LT-T${r}`, feederId: `LT-F${r % 8}`, substationId: 'LT', phase: 'A', nominalVoltage: 230, nominalFrequency: 50 })),
+  ).flat();
+  await env.producer.send({ topic: topics.topology, messages: topo.map((e) => ({ key: e.meterId, value: JSON.stringify(e) })) });
+  const { metrics } = await startPipeline(env, topics, 'bench-l', { openHoldMs: 0, meterHoldMs: 0, growthPublishMs: 0 });
+
+  const arrivals = new Map<string, { eventTs: number; seenAt: number }>();
+  const reader = env.kafka.consumer({ groupId: name('bench-events'), maxWaitTimeInMs: 20 });
+  env.cleanup.push(() => reader.disconnect());
+  await reader.connect();
+  await reader.subscribe({ topic: topics.events, fromBeginning: true });
+  await reader.run({
+    eachMessage: async ({ message }) => {
+      const e = JSON.parse(String(message.value)) as GridEvent;
+      if (e.rootId.startsWith('LT-T') && e.state === 'open' && !arrivals.has(e.rootId)) arrivals.set(e.rootId, { eventTs: Number(message.timestamp), seenAt: Date.now() });
+    },
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+  const toRecord: number[] = [];
+  const toReader: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const ts = T0 + 3_600_000 + r * 600_000;
+    const mk = (meterId: string, state: 'open' | 'closed'): Anomaly => ({ ...sag(topo[r * 4] as TopologyEntry, 0, state), anomalyId: `lat-${meterId}`, meterId, edgeId: 'edge-LT', substationId: 'LT', feederId: `LT-F${r % 8}`, transformerId: `LT-T${r}`, severity: 'major', startTs: ts, endTs: state === 'closed' ? ts + 2000 : null, detectedAt: ts });
+    await env.producer.send({ topic: topics.anomalies, acks: -1, messages: [`L${r}-1`, `L${r}-2`].map((m) => ({ key: 'LT', value: JSON.stringify(mk(m, 'open')) })) });
+    await new Promise((res) => setTimeout(res, 50));
+    const enteredAt = Date.now(); // the record's timestamp (CreateTime): when it entered Kafka
+    await env.producer.send({ topic: topics.anomalies, acks: -1, messages: [{ key: 'LT', timestamp: String(enteredAt), value: JSON.stringify(mk(`L${r}-3`, 'open')) }] });
+    await waitFor(() => arrivals.has(`LT-T${r}`), 60_000, `delay round ${r}`);
+    const got = arrivals.get(`LT-T${r}`) as { eventTs: number; seenAt: number };
+    toRecord.push(got.eventTs - enteredAt);
+    toReader.push(got.seenAt - enteredAt);
+    await env.producer.send({ topic: topics.anomalies, acks: -1, messages: [1, 2, 3].map((i) => ({ key: 'LT', value: JSON.stringify(mk(`L${r}-${i}`, 'closed')) })) });
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
+  const a = sorted(toRecord);
+  const b = sorted(toReader);
+  const h = await metrics.registry.getSingleMetric('gridwatch_central_anomaly_to_event_seconds')?.get();
+  const part = (suffix: string): number => h?.values.find((v) => (v as { metricName?: string }).metricName?.endsWith(suffix))?.value ?? 0;
+  const sum = part('_sum');
+  const count = part('_count');
+  return {
+    rounds,
+    anomalyToEventRecordMs: { p50: pct(a, 50), p95: pct(a, 95), max: a[a.length - 1] },
+    anomalyToReaderMs: { p50: pct(b, 50), p95: pct(b, 95), max: b[b.length - 1] },
+    anomalyToEventComputedMeanMs: count > 0 ? Math.round((1000 * sum) / count) : null,
+    note: 'idle instance; correlator openHoldMs=0 (by default a device event is held 10 s by design before it is published)',
+  };
+}
+
+// ---------------------------------------------------------------------------------------- main
 
 export async function benchCentral(opts: CentralBenchOptions = {}): Promise<Record<string, unknown>> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const brokers = opts.brokers ?? (process.env.GRIDWATCH_KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
-  const nReadings = opts.readings ?? 500_000;
-  const nAnomalies = opts.anomalies ?? 50_000;
-  const rounds = opts.latencyRounds ?? 20;
-  const archive = opts.archive ?? true;
-  const partitions = opts.partitions ?? 6;
-  const u = name('bench-central');
-  const archiveDir = mkdtempSync(join(tmpdir(), 'bench-central-'));
-  const kafka = new Kafka({ clientId: u, brokers, logLevel: logLevel.NOTHING });
+  const archive = opts.archive ?? (process.env.GRIDWATCH_S3_ENDPOINT ? 'minio' : 'dir');
+  const influxUrl = process.env.GRIDWATCH_INFLUX_URL;
+  const withInflux = (opts.influx ?? Boolean(influxUrl)) && influxUrl !== undefined && archive !== 'off';
+  const kafka = new Kafka({ clientId: name('bench-central'), brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  const topics = { readings: `${u}.readings`, anomalies: `${u}.anomalies`, events: `${u}.events`, edgeStatus: `${u}.edge-status`, gaps: `${u}.gaps`, topology: `${u}.topology`, state: `${u}.state` };
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: Object.entries(topics).map(([k, topic]) => ({ topic, numPartitions: k === 'topology' || k === 'state' ? 1 : partitions, configEntries: k === 'topology' || k === 'state' ? [{ name: 'cleanup.policy', value: 'compact' }] : [] })),
-  });
   const producer = kafka.producer({ idempotent: false, allowAutoTopicCreation: false });
   await producer.connect();
-  const result: Record<string, unknown> = { readings: nReadings, anomalies: nAnomalies, partitions, archive: archive ? 'local directory (gzip JSONL)' : 'off', node: process.version };
-
-  // Topology for the latency rounds: one transformer per round (LT-T<r>) with 4 meters.
-  const topo: TopologyEntry[] = Array.from({ length: rounds }, (_, r) =>
-    [1, 2, 3, 4].map((i): TopologyEntry => ({ meterId: `L${r}-${i}`, transformerId: `LT-T${r}`, feederId: `LT-F${r % 8}`, substationId: 'LT', phase: 'A', nominalVoltage: 230, nominalFrequency: 50 })),
-  ).flat();
-  await producer.send({ topic: topics.topology, messages: topo.map((e) => ({ key: e.meterId, value: JSON.stringify(e) })) });
-
-  log(`bench central: producing ${nReadings} readings ...`);
-  const produceS = await produceAll(producer, topics.readings, nReadings, (i) => reading(i, 50_000));
-  result.produceReadingsPerSec = Math.round(nReadings / produceS);
-
-  const config: CentralConfig = loadConfig(CentralConfigSchema, {
-    env: {},
-    overrides: {
-      kafkaBrokers: brokers,
-      centralGroup: `${u}-group`,
-      instanceId: 'bench',
-      httpHost: '127.0.0.1',
-      httpPort: 0,
-      ensureTopics: false,
-      topicReadings: topics.readings,
-      topicAnomalies: topics.anomalies,
-      topicEvents: topics.events,
-      topicEdgeStatus: topics.edgeStatus,
-      topicGaps: topics.gaps,
-      topicTopology: topics.topology,
-      topicState: topics.state,
-      ...(archive ? { archiveDir, archiveMaxAgeMs: 1000 } : {}),
-      commitIntervalMs: 200,
-      tickMs: 50,
-      logLevel: 'warn',
-    },
-  });
-  const metrics = new Metrics('central', { defaultMetrics: false });
-  let pipeline: CentralPipeline | null = null;
+  const env: Env = {
+    kafka, admin, producer, brokers, archive,
+    influx: withInflux ? { url: influxUrl as string, token: process.env.GRIDWATCH_INFLUX_TOKEN ?? '', org: process.env.GRIDWATCH_INFLUX_ORG ?? 'gridwatch' } : null,
+    partitions: opts.partitions ?? 6,
+    log: (line) => log(`bench central: ${line}`),
+    cleanup: [],
+  };
+  const result: Record<string, unknown> = { node: process.version, partitions: env.partitions, archive: archive === 'minio' ? 'MinIO (gzip JSONL)' : archive === 'dir' ? 'local directory (gzip JSONL)' : 'off',
+    // central/archive writes points only for topics named grid.readings/anomalies/events, and the
+    // bench's topics are unique per run: InfluxDB is configured but receives no points.
+    influx: withInflux ? 'configured, no points written (bench topic names are not the v1 names)' : 'off' };
+  const phases = new Set<Phase>(opts.phases ?? ['readings', 'anomalies', 'delay']);
   try {
-    pipeline = await createCentralPipeline({ config, logger: process.env.BENCH_LOG ? createLogger({ program: 'central', level: 'warn' }) : silentLogger(), metrics, correlate: { openHoldMs: 0, meterHoldMs: 0, growthPublishMs: 0 } });
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await pipeline.start();
-    const startedS = (performance.now() - t0) / 1000;
-    const consumed = () => counter(metrics, 'gridwatch_central_records_consumed_total', { topic: topics.readings, consumer: 'group' });
-    await waitFor(async () => (await consumed()) >= nReadings, 600_000, 'readings consumed');
-    const consumedS = (performance.now() - t0) / 1000 - startedS;
-    const cpu = process.cpuUsage(cpu0);
-    result.readingsConsumedPerSec = Math.round(nReadings / consumedS);
-    result.readingsCpuSecondsPerSec = Number(((cpu.user + cpu.system) / 1e6 / (consumedS + startedS)).toFixed(2));
-    if (archive) {
-      await waitFor(async () => {
-        const [t] = await admin.fetchOffsets({ groupId: config.centralGroup, topics: [topics.readings] });
-        return (t?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0) >= nReadings;
-      }, 600_000, 'readings archived and committed');
-      const archivedS = (performance.now() - t0) / 1000 - startedS;
-      result.readingsArchivedAndCommittedPerSec = Math.round(nReadings / archivedS);
+    if (phases.has('readings')) {
+      result.readings = await readingsPhase(env, opts.readings ?? 500_000);
+      env.log(`readings ${JSON.stringify(result.readings)}`);
     }
-    log(`bench central: readings ${JSON.stringify(result)}`);
-
-    // Anomalies: consumed and correlated (the broadcast consumer reads them too, for the API view).
-    const a0 = await counter(metrics, 'gridwatch_central_records_consumed_total', { topic: topics.anomalies, consumer: 'group' });
-    const ta = performance.now();
-    await produceAll(producer, topics.anomalies, nAnomalies, (i) => {
-      const a = anomaly(i);
-      return { key: a.substationId as string, value: JSON.stringify(a) };
-    });
-    let lastLog = Date.now();
-    await waitFor(async () => {
-      const got = (await counter(metrics, 'gridwatch_central_records_consumed_total', { topic: topics.anomalies, consumer: 'group' })) - a0;
-      if (Date.now() - lastLog > 5000) {
-        lastLog = Date.now();
-        log(`bench central: anomalies consumed ${got}/${nAnomalies}`);
-      }
-      return got >= nAnomalies;
-    }, 600_000, 'anomalies consumed');
-    result.anomaliesConsumedAndCorrelatedPerSec = Math.round(nAnomalies / ((performance.now() - ta) / 1000));
-    result.anomaliesNote = 'includes producing them (started together)';
-
-    // Latency: anomaly into Kafka -> grid event on the events topic.
-    const seen = new Map<string, GridEvent>();
-    const eventConsumer = kafka.consumer({ groupId: `${u}-events`, maxWaitTimeInMs: 20 });
-    await eventConsumer.connect();
-    await eventConsumer.subscribe({ topic: topics.events, fromBeginning: true });
-    const arrivals: { rootId: string; at: number }[] = [];
-    await eventConsumer.run({
-      eachMessage: async ({ message }) => {
-        const e = JSON.parse(String(message.value)) as GridEvent;
-        if (e.rootId.startsWith('LT-T') && e.state === 'open' && !seen.has(e.eventId)) {
-          seen.set(e.eventId, e);
-          arrivals.push({ rootId: e.rootId, at: Date.now() });
-        }
-      },
-    });
-    await new Promise((r) => setTimeout(r, 2000));
-    const delays: number[] = [];
-    for (let r = 0; r < rounds; r++) {
-      const ts = T0 + 3_600_000 + r * 600_000;
-      const mk = (meterId: string, state: 'open' | 'closed'): Anomaly => ({ ...anomaly(0), anomalyId: `lat-${meterId}`, meterId, edgeId: 'edge-LT', substationId: 'LT', feederId: `LT-F${r % 8}`, transformerId: `LT-T${r}`, type: 'sag', severity: 'major', state, startTs: ts, endTs: state === 'closed' ? ts + 2000 : null, detectedAt: ts });
-      const before = arrivals.length;
-      await producer.send({ topic: topics.anomalies, acks: -1, messages: [`L${r}-1`, `L${r}-2`].map((m) => ({ key: 'LT', value: JSON.stringify(mk(m, 'open')) })) });
-      const [meta] = await producer.send({ topic: topics.anomalies, acks: -1, messages: [{ key: 'LT', value: JSON.stringify(mk(`L${r}-3`, 'open')) }] });
-      const sentAt = Date.now();
-      void meta;
-      await waitFor(() => arrivals.length > before, 60_000, `latency round ${r}`);
-      delays.push((arrivals[arrivals.length - 1] as { at: number }).at - sentAt);
-      await producer.send({ topic: topics.anomalies, acks: -1, messages: [1, 2, 3].map((i) => ({ key: 'LT', value: JSON.stringify(mk(`L${r}-${i}`, 'closed')) })) });
-      await new Promise((res) => setTimeout(res, 100));
+    if (phases.has('anomalies')) {
+      result.anomalies = await anomaliesPhase(env, opts.anomalies ?? 100_000);
+      env.log(`anomalies ${JSON.stringify(result.anomalies)}`);
     }
-    await eventConsumer.disconnect();
-    delays.sort((x, y) => x - y);
-    result.anomalyToEventMs = { rounds, p50: pct(delays, 50), p95: pct(delays, 95), max: delays[delays.length - 1] };
-    result.latencyNote = 'correlator openHoldMs=0 (its default 10 s hold is added by design before a device event is published)';
-    log(`bench central: ${JSON.stringify(result)}`);
+    if (phases.has('delay')) {
+      result.delay = await delayPhase(env, opts.latencyRounds ?? 20);
+      env.log(`delay ${JSON.stringify(result.delay)}`);
+    }
     return result;
   } finally {
-    await pipeline?.stop().catch(() => undefined);
+    for (const c of env.cleanup.reverse()) await c().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
-    rmSync(archiveDir, { recursive: true, force: true });
   }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const n = Number(process.argv[2] ?? 500_000);
-  benchCentral({ readings: n, archive: process.argv[3] !== 'noarchive', ...(process.argv[4] ? { anomalies: Number(process.argv[4]) } : {}) })
+  const { values } = parseArgs({
+    options: { readings: { type: 'string' }, anomalies: { type: 'string' }, rounds: { type: 'string' }, archive: { type: 'string' }, 'no-influx': { type: 'boolean' }, phase: { type: 'string', multiple: true } },
+    strict: true,
+  });
+  const archive = values.archive as CentralBenchOptions['archive'];
+  if (archive !== undefined && !['minio', 'dir', 'off'].includes(archive)) throw new Error('--archive: expected minio, dir or off');
+  const phases = values.phase as Phase[] | undefined;
+  if (phases?.some((p) => !['readings', 'anomalies', 'delay'].includes(p))) throw new Error('--phase: expected readings, anomalies or delay');
+  benchCentral({
+    ...(values.readings ? { readings: Number(values.readings) } : {}),
+    ...(values.anomalies ? { anomalies: Number(values.anomalies) } : {}),
+    ...(values.rounds ? { latencyRounds: Number(values.rounds) } : {}),
+    ...(archive ? { archive } : {}),
+    ...(values['no-influx'] ? { influx: false } : {}),
+    ...(phases ? { phases } : {}),
+  })
     .then((r) => {
       console.log(JSON.stringify(r, null, 2));
       process.exit(0);
