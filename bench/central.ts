@@ -172,8 +172,7 @@ async function startPipeline(env: Env, topics: Topics, tag: string, correlate?: 
   if (env.influx) {
     const db = u.replace(/-/g, '_');
     archive.influxUrl = env.influx.url;
-    // InfluxDB 1.8 without auth takes any token; the pipeline writes points only when one is set.
-    archive.influxToken = env.influx.token || 'bench:bench';
+    archive.influxToken = env.influx.token;
     archive.influxOrg = env.influx.org;
     archive.influxBucket = await createInfluxDatabase(env.influx.url, db);
     const url = env.influx.url;
