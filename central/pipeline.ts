@@ -257,7 +257,16 @@ export class CentralPipeline {
     }
     // An empty or absent token is valid: InfluxDB 1.8 without authentication takes any.
     if (c.influxUrl) this.influx = createInfluxWriter({ url: c.influxUrl, token: c.influxToken ?? '', org: c.influxOrg, bucket: c.influxBucket, logger: this.logger });
-    this.archiver = new Archiver({ sink, logger: this.logger, metrics: this.metrics, maxRecords: c.archiveMaxRecords, maxAgeMs: c.archiveMaxAgeMs, clock: this.clock, ...(this.influx ? { influx: this.influx } : {}) });
+    this.archiver = new Archiver({
+      sink,
+      logger: this.logger,
+      metrics: this.metrics,
+      maxRecords: c.archiveMaxRecords,
+      maxAgeMs: c.archiveMaxAgeMs,
+      clock: this.clock,
+      topicKinds: { [c.topicReadings]: 'readings', [c.topicAnomalies]: 'anomalies', [c.topicEvents]: 'events' },
+      ...(this.influx ? { influx: this.influx } : {}),
+    });
   }
 
   /**

@@ -2,8 +2,7 @@
 // and tells the pipeline which offsets are now safe to commit. Delivery guarantees live here, so
 // sinks stay simple. The exactly-once argument is in docs/archive.md.
 import { GridwatchError, systemClock, toGridwatchError, type Anomaly, type Clock, type ForwardedReading, type GridEvent, type Logger, type Metrics } from '../../shared/index.ts';
-import { TOPICS } from '../../shared/index.ts';
-import { buildObjects, dedupe, parseMessage, type ArchiveObject, type ArchiveRecord } from './layout.ts';
+import { DEFAULT_TOPIC_KINDS, buildObjects, dedupe, parseMessage, type ArchiveKind, type ArchiveObject, type ArchiveRecord } from './layout.ts';
 import { archiveMetrics, type ArchiveMetrics } from './metrics.ts';
 import { readProgress, writeProgress, type Progress } from './progress.ts';
 import type { ArchiveBatch, ArchiveSink, CommittableOffset, InfluxWriter } from './types.ts';
@@ -20,6 +19,12 @@ export interface ArchiverOptions {
   clock?: Clock;
   /** Object writes in flight per flush (default 8). */
   putConcurrency?: number;
+  /**
+   * What each topic holds, when the names are not the v1 ones (GRIDWATCH_TOPIC_*): it decides
+   * event time, identity and InfluxDB points. Added to the v1 names. A topic of no kind is still
+   * archived, filed by `ts`/`startTs`, without de-duplication or points.
+   */
+  topicKinds?: Record<string, ArchiveKind>;
 }
 
 type Message = ArchiveBatch['messages'][number];
@@ -63,8 +68,10 @@ export class Archiver {
   private readonly clock: Clock;
   private readonly putConcurrency: number;
   private readonly parts = new Map<string, PartitionState>();
+  private readonly kinds: Record<string, ArchiveKind>;
 
   constructor(opts: ArchiverOptions) {
+    this.kinds = { ...DEFAULT_TOPIC_KINDS, ...opts.topicKinds };
     this.sink = opts.sink;
     this.influx = opts.influx;
     this.logger = opts.logger.child({ component: 'archiver', sink: opts.sink.describe() });
@@ -239,7 +246,8 @@ export class Archiver {
   }
 
   private build(s: PartitionState, taken: { offset: bigint; m: Message }[]): Flush {
-    const records = taken.map((r) => parseMessage(s.topic, r.m));
+    const kind = this.kinds[s.topic] ?? null;
+    const records = taken.map((r) => parseMessage(s.topic, r.m, kind));
     const { kept, duplicates } = dedupe(records);
     const first = (taken[0] as { offset: bigint }).offset;
     const last = (taken[taken.length - 1] as { offset: bigint }).offset;
@@ -318,9 +326,10 @@ export class Archiver {
     if (!this.influx) return;
     const values = f.kept.map((r) => r.value).filter((v): v is Record<string, unknown> => v !== null);
     if (values.length === 0) return;
-    if (s.topic === TOPICS.readings) this.influx.writeReadings(values as unknown as ForwardedReading[], { partition: s.partition, firstOffset: f.first, lastOffset: f.last });
-    else if (s.topic === TOPICS.anomalies) this.influx.writeAnomalies(values as unknown as Anomaly[]);
-    else if (s.topic === TOPICS.events) this.influx.writeEvents(values as unknown as GridEvent[]);
+    const kind = this.kinds[s.topic];
+    if (kind === 'readings') this.influx.writeReadings(values as unknown as ForwardedReading[], { partition: s.partition, firstOffset: f.first, lastOffset: f.last });
+    else if (kind === 'anomalies') this.influx.writeAnomalies(values as unknown as Anomaly[]);
+    else if (kind === 'events') this.influx.writeEvents(values as unknown as GridEvent[]);
     else return;
     try {
       await this.influx.flush();

@@ -24,6 +24,16 @@ export interface ArchiveObject {
   records: number;
 }
 
+/** What a topic holds, which decides a record's event time, identity and InfluxDB points. */
+export type ArchiveKind = 'readings' | 'anomalies' | 'events';
+
+/** The v1 topic names; a deployment with other names passes its own map to the Archiver. */
+export const DEFAULT_TOPIC_KINDS: Readonly<Record<string, ArchiveKind>> = Object.freeze({
+  [TOPICS.readings]: 'readings',
+  [TOPICS.anomalies]: 'anomalies',
+  [TOPICS.events]: 'events',
+});
+
 const PREFIX_BY_TOPIC: Record<string, string> = {
   [TOPICS.readings]: 'readings',
   [TOPICS.anomalies]: 'anomalies',
@@ -55,14 +65,14 @@ function str(v: unknown): string | null {
 }
 
 /** Which time a record is filed under: when the thing it describes happened. */
-function eventTimeOf(topic: string, v: Record<string, unknown>): number | null {
-  switch (topic) {
-    case TOPICS.readings:
+function eventTimeOf(kind: ArchiveKind | null, v: Record<string, unknown>): number | null {
+  switch (kind) {
+    case 'readings':
       return num(v.ts);
-    case TOPICS.anomalies:
+    case 'anomalies':
       // An anomaly opens at startTs and closes at endTs: each record is filed when it happened.
       return v.state === 'closed' ? (num(v.endTs) ?? num(v.startTs)) : num(v.startTs);
-    case TOPICS.events:
+    case 'events':
       // Every version of a grid event is a record of the event's state at updatedAt.
       return num(v.updatedAt) ?? num(v.startTs);
     default:
@@ -70,15 +80,15 @@ function eventTimeOf(topic: string, v: Record<string, unknown>): number | null {
   }
 }
 
-function identityOf(topic: string, v: Record<string, unknown>): string | null {
-  switch (topic) {
-    case TOPICS.readings:
+function identityOf(kind: ArchiveKind | null, v: Record<string, unknown>): string | null {
+  switch (kind) {
+    case 'readings':
       return str(v.readingId);
-    case TOPICS.anomalies: {
+    case 'anomalies': {
       const id = str(v.anomalyId);
       return id === null ? null : `${id}|${String(v.state)}`;
     }
-    case TOPICS.events: {
+    case 'events': {
       const id = str(v.eventId);
       return id === null ? null : `${id}|${String(v.version)}`;
     }
@@ -92,7 +102,7 @@ function identityOf(topic: string, v: Record<string, unknown>): string | null {
  * `{"_unparsed": "<value>"}`, filed under substation `_unknown` at the Kafka timestamp), because
  * the archive keeps every record and silence must not be confused with loss.
  */
-export function parseMessage(topic: string, m: { offset: string; timestamp: string; value: string }): ArchiveRecord {
+export function parseMessage(topic: string, m: { offset: string; timestamp: string; value: string }, kind: ArchiveKind | null = DEFAULT_TOPIC_KINDS[topic] ?? null): ArchiveRecord {
   const offset = BigInt(m.offset);
   const kafkaTs = Number(m.timestamp);
   const fallbackTs = Number.isFinite(kafkaTs) && kafkaTs >= 0 ? kafkaTs : 0;
@@ -109,8 +119,8 @@ export function parseMessage(topic: string, m: { offset: string; timestamp: stri
   const sub = str(value.substationId);
   return {
     offset,
-    identity: identityOf(topic, value),
-    eventTs: eventTimeOf(topic, value) ?? fallbackTs,
+    identity: identityOf(kind, value),
+    eventTs: eventTimeOf(kind, value) ?? fallbackTs,
     substation: sub === null ? '_none' : safeSegment(sub),
     value,
     // The Kafka offset goes with the record so that any reader can prove exactly-once.

@@ -63,6 +63,19 @@ describe('Archiver layout', () => {
     expect(back.find((r) => r.record._offset === '100')?.record).toMatchObject({ readingId: 'm-0:0', voltage: 225 });
   });
 
+  it('with configured topic names (topicKinds), files by event time and de-duplicates as for the v1 names', async () => {
+    const sink = await freshSink();
+    const a = new Archiver({ sink, logger, topicKinds: { 'site-b.anomalies': 'anomalies' } });
+    a.add(batch('site-b.anomalies', 0, 0, [anomaly(1, 'open'), anomaly(1, 'closed'), anomaly(1, 'closed')]));
+    await a.flushAll();
+    // Own key prefix (no collision with the v1 topic's objects), but event-time hours and identity.
+    expect(await sink.list('site-b')).toEqual([
+      'site-b.anomalies/date=2026-11-23/hour=05/substation=S01/0-00000000000000000000-00000000000000000002.jsonl.gz',
+      'site-b.anomalies/date=2026-11-23/hour=06/substation=S01/0-00000000000000000000-00000000000000000002.jsonl.gz',
+    ]);
+    expect(await readBack(sink, 'site-b.anomalies/')).toHaveLength(2);
+  });
+
   it('maps anomalies and events to their prefixes, filed by when they happened', async () => {
     const sink = await freshSink();
     const a = new Archiver({ sink, logger });
