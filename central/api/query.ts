@@ -111,12 +111,15 @@ export function parseAnomalyQuery(q: URLSearchParams): Parsed<AnomalyFilter> {
   });
 }
 
-/** `/api/topology?substation=` */
-export function parseTopologyQuery(q: URLSearchParams): Parsed<{ substation?: string }> {
+/** `/api/topology?substation=` or `/api/topology?tree=1` (every substation with its feeders and transformers). */
+export function parseTopologyQuery(q: URLSearchParams): Parsed<{ substation?: string; tree?: boolean }> {
   return parse(() => {
-    known(q, ['substation']);
+    known(q, ['substation', 'tree']);
     const substation = id(q, 'substation');
-    return substation === undefined ? {} : { substation };
+    const tree = oneOf(q, 'tree', ['1', 'true', '0', 'false'] as const);
+    const wantTree = tree === '1' || tree === 'true';
+    if (substation !== undefined && wantTree) throw new Refusal('substation and tree=1 exclude each other (one substation is already its tree)');
+    return substation !== undefined ? { substation } : wantTree ? { tree: true } : {};
   });
 }
 

@@ -116,7 +116,14 @@ export function createApiHandler(d: ApiDeps): (req: IncomingMessage, res: Server
         const s = d.registry.substation(f.value.substation);
         return s ? json(res, 200, s) : notFound(res, `substation ${f.value.substation} has no meters in the topology`);
       }
-      return json(res, 200, { ...d.registry.summary(), substations: d.registry.topology.substations().sort() });
+      const ids = d.registry.topology.substations().sort();
+      if (f.value.tree) {
+        // The whole tree in one answer (the console's), each substation in the shape of
+        // ?substation=; one pass over the meters in all, each meter being under one substation.
+        const substations = ids.map((id) => d.registry.substation(id)).filter((s) => s !== null);
+        return json(res, 200, { ...d.registry.summary(), substations });
+      }
+      return json(res, 200, { ...d.registry.summary(), substations: ids });
     }
     if (p === '/api/edges') {
       if ([...q.keys()].length > 0) return bad(res, 'this route takes no parameters');
