@@ -1,13 +1,19 @@
 /**
  * Edge benchmark (`npm run bench`, edge part): sustained readings/s through the real gateway path
  * (aedes -> validate -> detect -> SQLite outbox group commit -> PUBACK), at QoS 1 and QoS 0,
- * single readings and concentrator arrays; p50/p99 publish->commit and publish->PUBACK at a paced
- * 10,000 readings/s; RSS. In the same run, the same publisher against a bare aedes that does
- * nothing, reported as a ratio.
+ * single readings and concentrator arrays, with synchronous=FULL (the default) and again at QoS 1
+ * with NORMAL; p50/p99 publish->commit and publish->PUBACK at a paced 10,000 readings/s; RSS. In
+ * the same run, the same publisher against a bare aedes that does nothing, reported as a ratio.
  *
  * The publisher is one MQTT.js client in a child process (so it does not share the gateway's
- * event loop), with a bounded window of unacknowledged QoS 1 messages. Kafka is not involved:
- * the forwarder is a separate loop, and the outbox budget is large enough for the run.
+ * event loop), with a bounded window of unacknowledged QoS 1 messages. Kafka is not involved in
+ * the intake phases (the forwarder is a separate loop; the outbox budget holds the run).
+ *
+ * Forward phase (when GRIDWATCH_KAFKA_BROKERS is set, e.g. by `eval "$(gridwatch services env)"`):
+ * the FULL outbox the intake phases filled (real forwarded-reading records) is drained to Kafka by
+ * the real Forwarder with the pipeline's settings (retainForReplay, gzip, batchMax 5000). Its
+ * yardstick in the same run: a bare kafkajs producer with the same producer settings sending the
+ * same records from memory, no SQLite.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,15 +21,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Aedes } from 'aedes';
+import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { silentLogger, systemClock } from '../shared/index.ts';
+import { silentLogger, systemClock, TOPICS } from '../shared/index.ts';
 import { Detector } from '../edge/detect/index.ts';
 import { Authorizer } from '../edge/ingest/auth.ts';
 import { EmbeddedBroker } from '../edge/ingest/broker.ts';
 import { Intake } from '../edge/ingest/intake.ts';
 import { MeterDirectory } from '../edge/ingest/meters.ts';
 import { commitWhenIdle, type CommitUnit, type Committer } from '../edge/ingest/ports.ts';
-import { EdgeStore, GroupCommitter } from '../edge/store/index.ts';
+import { EdgeStore, GroupCommitter, type StoredRecord } from '../edge/store/index.ts';
+import { ensureTopics, Forwarder } from '../edge/forward/index.ts';
 
 export interface EdgeBenchOptions {
   /** Messages per throughput phase for single readings (arrays: this many readings in total). */
@@ -42,6 +50,10 @@ export interface EdgeBenchOptions {
   checkpoints?: boolean;
   /** Read buffer per MQTT connection (the gateway's default: 256 KiB). */
   socketBufferBytes?: number;
+  /** Kafka for the forward phase; default GRIDWATCH_KAFKA_BROKERS, none: the phase is skipped. */
+  kafkaBrokers?: string[];
+  /** Forwarder batchMax (the gateway's default: 5000). */
+  forwardBatchMax?: number;
   log?: (line: string) => void;
 }
 
@@ -125,16 +137,161 @@ function quantile(sorted: number[], p: number): number | null {
 }
 const round = (n: number | null) => (n === null ? null : Math.round(n * 100) / 100);
 
+type Results = Record<string, unknown>;
+
+interface Gateway {
+  url: string;
+  intake: Intake;
+  timed: TimedCommitter;
+  store: EdgeStore;
+  commits: { n: number; records: number; ms: number };
+  close(): Promise<void>;
+}
+
+/** The gateway's intake path as edge/pipeline.ts wires it, on its own store in `dir`. */
+async function startGateway(dir: string, opts: EdgeBenchOptions, synchronous: 'NORMAL' | 'FULL'): Promise<Gateway> {
+  // retainForReplay as in the pipeline: forwarded rows after the last checkpoint stay as the journal.
+  const store = EdgeStore.open({ dir, edgeId: 'bench', budgetBytes: 64 * 1024 ** 3, synchronous, clock: systemClock, logger: silentLogger(), retainForReplay: true });
+  if (process.env.BENCH_WAL_AUTOCHECKPOINT !== undefined) store.sqlite().pragma(`wal_autocheckpoint = ${Number(process.env.BENCH_WAL_AUTOCHECKPOINT)}`);
+  const commits = { n: 0, records: 0, ms: 0 };
+  const committer = new GroupCommitter(store, {
+    maxDelayMs: 2,
+    maxRecords: 2000,
+    onCommitted: (ms, records) => {
+      commits.n++;
+      commits.records += records;
+      commits.ms += ms;
+    },
+  });
+  const inner: Committer = opts.store === 'none' ? { submit: (_u, done) => queueMicrotask(() => done()) } : commitWhenIdle(committer);
+  const timed = new TimedCommitter(inner);
+  const directory = new MeterDirectory('bench', null, { nominalVoltage: 230, nominalFrequency: 50, readingIntervalMs: 1000 });
+  const detector = new Detector({ edgeId: 'bench', context: directory.context, clock: systemClock });
+  const authorizer = new Authorizer({ allowAnonymous: true, credentials: {} });
+  const intake = new Intake({
+    edgeId: 'bench',
+    substationId: 's-bench',
+    detector,
+    committer: timed,
+    authorizer,
+    clock: systemClock,
+    meters: directory,
+    unknownMeterPolicy: 'accept',
+    bounds: { aheadTagMs: 300_000, behindTagMs: 86_400_000, rejectAheadMs: 86_400_000, rejectBehindMs: 30 * 86_400_000 },
+    maxArrayReadings: 1000,
+    checkpoint: opts.checkpoints === false ? null : { everyRecords: 300, perCheckpoint: 5 },
+  });
+  const broker = await EmbeddedBroker.start({
+    intake,
+    authorizer,
+    logger: silentLogger(),
+    limits: { maxConnections: 100, maxPacketBytes: 1 << 20, maxTopicLength: 256, maxClientIdLength: 128, socketBufferBytes: opts.socketBufferBytes ?? 262_144 },
+    listeners: { host: '127.0.0.1', port: 0 },
+  });
+  return {
+    url: `mqtt://127.0.0.1:${broker.addresses.tcp}`,
+    intake,
+    timed,
+    store,
+    commits,
+    close: async () => {
+      await broker.close();
+      await committer.close();
+    },
+  };
+}
+
+/** One throughput phase: `n` readings as messages of `size`, at `qos`; readings/s into `results[name]`. */
+async function phase(gw: Gateway, results: Results, o: { name: string; qos: 0 | 1; size: number; n: number; meters: number; window: number; log: (l: string) => void }): Promise<void> {
+  const { intake, commits } = gw;
+  Object.assign(commits, { n: 0, records: 0, ms: 0 });
+  const messages = Math.max(1, Math.floor(o.n / o.size));
+  const before = intake.counts.accepted + intake.counts.duplicates;
+  const t0 = performance.now();
+  const r = await runPublisher({ url: gw.url, prefix: o.name.replace(/[^A-Za-z0-9]/g, '') + '-m', qos: o.qos, messages, arraySize: o.size, meters: o.meters, window: o.size > 1 ? Math.max(8, Math.floor(o.window / o.size) * 4) : o.window });
+  // Committed (QoS 0: the publisher cannot know).
+  while (intake.counts.accepted + intake.counts.duplicates < before + messages * o.size) await new Promise((res) => setTimeout(res, 2));
+  const wall = o.qos === 1 ? r.elapsedMs : Math.max(r.elapsedMs, performance.now() - t0);
+  const rate = ((messages * o.size) / wall) * 1000;
+  results[o.name] = Math.round(rate);
+  results[`${o.name.replace(/PerSec$/, '')}Commits`] = { groups: commits.n, recordsPerGroup: Math.round(commits.records / Math.max(1, commits.n)), commitMsShare: Math.round((commits.ms / wall) * 100) / 100 };
+  o.log(`${o.name}: ${Math.round(rate)} readings/s; ${commits.n} commits of ${Math.round(commits.records / Math.max(1, commits.n))} records, ${Math.round((commits.ms / wall) * 100)}% of the time in commits`);
+}
+
+/**
+ * Forward phase: the yardstick first (a bare kafkajs producer, the Forwarder's producer settings,
+ * the same records from memory in batches of batchMax), then the Forwarder draining the outbox.
+ */
+async function forwardPhase(store: EdgeStore, brokers: string[], batchMax: number, log: (l: string) => void): Promise<Results> {
+  const run = `${Date.now().toString(36)}-${process.pid}`;
+  const bareTopic = `bench-edge-bare-${run}`;
+  const fwdTopic = `bench-edge-fwd-${run}`;
+  // Every stored topic gets a name of this run (the detector's anomalies land in the control lane).
+  const names = (t: string) => Object.fromEntries(Object.entries(TOPICS).map(([k, v]) => [k, v === TOPICS.readings ? t : `${t}-${k}`]));
+  for (const t of [bareTopic, fwdTopic]) await ensureTopics(brokers, { topics: names(t) });
+  const topicMap = Object.fromEntries(Object.entries(names(fwdTopic)).map(([k, v]) => [TOPICS[k as keyof typeof TOPICS], v]));
+
+  // Yardstick: up to 100,000 of the waiting records (memory), sent as the Forwarder sends them.
+  const sample: StoredRecord[] = store.peek('readings', Math.min(100_000, store.stats().depth));
+  const kafka = new Kafka({ clientId: 'bench-edge-bare', brokers, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  const tb = performance.now();
+  for (let i = 0; i < sample.length; i += batchMax) {
+    const rows = sample.slice(i, i + batchMax);
+    await producer.sendBatch({
+      topicMessages: [{ topic: bareTopic, messages: rows.map((r) => ({ key: r.key, value: r.value, headers: { 'gridwatch-contract': 'forwarded-reading/v1', 'gridwatch-record-id': `bench:${r.id}` } })) }],
+      acks: -1,
+      compression: CompressionTypes.GZIP,
+    });
+  }
+  const bareRate = (sample.length / (performance.now() - tb)) * 1000;
+  await producer.disconnect();
+  log(`bare kafkajs producer (same settings, from memory): ${Math.round(bareRate)} records/s over ${sample.length}`);
+
+  const depth = store.stats().depth;
+  const fw = new Forwarder({ store, brokers, clientId: 'bench-edge', logger: silentLogger(), batchMax, topicMap });
+  const t0 = performance.now();
+  await fw.start();
+  let last = { depth, at: t0 };
+  while (store.stats().depth > 0) {
+    await new Promise((r) => setTimeout(r, 10));
+    const d = store.stats().depth;
+    if (d < last.depth) last = { depth: d, at: performance.now() };
+    else if (performance.now() - last.at > 30_000) {
+      await fw.stop({ drainTimeoutMs: 0 });
+      throw new Error(`forwarder made no progress for 30 s (${d} left): ${fw.status().lastError ?? 'no error reported'}`);
+    }
+  }
+  const s = (performance.now() - t0) / 1000;
+  const errors = fw.status().errors;
+  await fw.stop({ drainTimeoutMs: 0 });
+  const rate = depth / s;
+  log(`forwarder drain: ${Math.round(rate)} records/s (${depth} records in ${s.toFixed(1)} s, ${errors} errors); ${Math.round((rate / bareRate) * 100)}% of the bare producer`);
+  return {
+    forwardDrainPerSec: Math.round(rate),
+    forwardDrained: depth,
+    forwardErrors: errors,
+    bareProducerPerSec: Math.round(bareRate),
+    ratioForwardVsBareProducer: Math.round((rate / bareRate) * 100) / 100,
+    forwardBatchMax: batchMax,
+  };
+}
+
 export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<string, unknown>> {
   const n = opts.readings ?? 200_000;
   const arraySize = opts.arraySize ?? 50;
   const meters = opts.meters ?? 2_000;
   const window = opts.window ?? 1_000;
   const log = opts.log ?? (() => undefined);
-  const dir = mkdtempSync(join(tmpdir(), 'gridwatch-bench-edge-'));
+  const brokers = opts.kafkaBrokers ?? (process.env.GRIDWATCH_KAFKA_BROKERS ?? '').split(',').filter((b) => b.trim() !== '');
+  const synchronous = opts.synchronous ?? 'FULL';
+  const other = synchronous === 'FULL' ? 'NORMAL' : 'FULL';
+  const dirs = [mkdtempSync(join(tmpdir(), 'gridwatch-bench-edge-')), mkdtempSync(join(tmpdir(), 'gridwatch-bench-edge-'))] as const;
   let rssPeak = 0;
   const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 100);
-  const results: Record<string, unknown> = {};
+  const results: Results = {};
+  const common = { n, meters, window, log };
   try {
     // Bare aedes first: the yardstick.
     const bare = await bareAedes();
@@ -144,74 +301,20 @@ export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<str
     results.bareAedesQos1PerSec = Math.round(bareRate);
     log(`bare aedes QoS 1: ${Math.round(bareRate)} msg/s`);
 
-    const store = EdgeStore.open({ dir, edgeId: 'bench', budgetBytes: 64 * 1024 ** 3, synchronous: opts.synchronous ?? 'FULL', clock: systemClock, logger: silentLogger() });
-    if (process.env.BENCH_WAL_AUTOCHECKPOINT !== undefined) store.sqlite().pragma(`wal_autocheckpoint = ${Number(process.env.BENCH_WAL_AUTOCHECKPOINT)}`);
-    const commits = { n: 0, records: 0, ms: 0 };
-    const committer = new GroupCommitter(store, {
-      maxDelayMs: 2,
-      maxRecords: 2000,
-      onCommitted: (ms, records) => {
-        commits.n++;
-        commits.records += records;
-        commits.ms += ms;
-      },
-    });
-    const inner: Committer = opts.store === 'none' ? { submit: (_u, done) => queueMicrotask(() => done()) } : commitWhenIdle(committer);
-    const timed = new TimedCommitter(inner);
-    const directory = new MeterDirectory('bench', null, { nominalVoltage: 230, nominalFrequency: 50, readingIntervalMs: 1000 });
-    const detector = new Detector({ edgeId: 'bench', context: directory.context, clock: systemClock });
-    const authorizer = new Authorizer({ allowAnonymous: true, credentials: {} });
-    const intake = new Intake({
-      edgeId: 'bench',
-      substationId: 's-bench',
-      detector,
-      committer: timed,
-      authorizer,
-      clock: systemClock,
-      meters: directory,
-      unknownMeterPolicy: 'accept',
-      bounds: { aheadTagMs: 300_000, behindTagMs: 86_400_000, rejectAheadMs: 86_400_000, rejectBehindMs: 30 * 86_400_000 },
-      maxArrayReadings: 1000,
-      checkpoint: opts.checkpoints === false ? null : { everyRecords: 300, perCheckpoint: 5 },
-    });
-    const broker = await EmbeddedBroker.start({
-      intake,
-      authorizer,
-      logger: silentLogger(),
-      limits: { maxConnections: 100, maxPacketBytes: 1 << 20, maxTopicLength: 256, maxClientIdLength: 128, socketBufferBytes: opts.socketBufferBytes ?? 262_144 },
-      listeners: { host: '127.0.0.1', port: 0 },
-    });
-    const url = `mqtt://127.0.0.1:${broker.addresses.tcp}`;
-    const waitAccepted = async (target: number) => {
-      while (intake.counts.accepted + intake.counts.duplicates < target) await new Promise((r) => setTimeout(r, 2));
-    };
-    const phase = async (name: string, qos: 0 | 1, size: number) => {
-      Object.assign(commits, { n: 0, records: 0, ms: 0 });
-      const messages = Math.max(1, Math.floor(n / size));
-      const before = intake.counts.accepted + intake.counts.duplicates;
-      const t0 = performance.now();
-      const r = await runPublisher({ url, prefix: name.replace(/[^A-Za-z0-9]/g, '') + '-m', qos, messages, arraySize: size, meters, window: size > 1 ? Math.max(8, Math.floor(window / size) * 4) : window });
-      await waitAccepted(before + messages * size); // committed (QoS 0: the publisher cannot know)
-      const ms = Math.max(r.elapsedMs, performance.now() - t0 - 0);
-      const rate = ((messages * size) / (qos === 1 ? r.elapsedMs : ms)) * 1000;
-      results[name] = Math.round(rate);
-      const wall = qos === 1 ? r.elapsedMs : ms;
-      results[`${name.replace(/PerSec$/, '')}Commits`] = { groups: commits.n, recordsPerGroup: Math.round(commits.records / Math.max(1, commits.n)), commitMsShare: Math.round((commits.ms / wall) * 100) / 100 };
-      log(`${name}: ${Math.round(rate)} readings/s; ${commits.n} commits of ${Math.round(commits.records / Math.max(1, commits.n))} records, ${Math.round((commits.ms / wall) * 100)}% of the time in commits`);
-    };
-    await phase('edgeQos1SinglePerSec', 1, 1);
-    await phase('edgeQos0SinglePerSec', 0, 1);
-    await phase(`edgeQos1Array${arraySize}PerSec`, 1, arraySize);
-    await phase(`edgeQos0Array${arraySize}PerSec`, 0, arraySize);
+    const gw = await startGateway(dirs[0], opts, synchronous);
+    await phase(gw, results, { ...common, name: 'edgeQos1SinglePerSec', qos: 1, size: 1 });
+    await phase(gw, results, { ...common, name: 'edgeQos0SinglePerSec', qos: 0, size: 1 });
+    await phase(gw, results, { ...common, name: `edgeQos1Array${arraySize}PerSec`, qos: 1, size: arraySize });
+    await phase(gw, results, { ...common, name: `edgeQos0Array${arraySize}PerSec`, qos: 0, size: arraySize });
     results.ratioQos1SingleVsBare = Math.round(((results.edgeQos1SinglePerSec as number) / bareRate) * 100) / 100;
 
     // Latency at a paced rate, QoS 1 single readings.
     const rate = opts.latencyRate ?? 10_000;
     const seconds = opts.latencySeconds ?? 5;
-    timed.stamps = [];
-    const lat = await runPublisher({ url, prefix: 'lat-m', qos: 1, messages: rate * seconds, arraySize: 1, meters, window: 10_000, rate, stamp: true });
-    const stamps = timed.stamps.sort((a, b) => a - b);
-    timed.stamps = null;
+    gw.timed.stamps = [];
+    const lat = await runPublisher({ url: gw.url, prefix: 'lat-m', qos: 1, messages: rate * seconds, arraySize: 1, meters, window: 10_000, rate, stamp: true });
+    const stamps = gw.timed.stamps.sort((a, b) => a - b);
+    gw.timed.stamps = null;
     Object.assign(results, {
       latencyRatePerSec: rate,
       publishToCommitP50Ms: round(quantile(stamps, 0.5)),
@@ -220,15 +323,31 @@ export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<str
       publishToPubackP99Ms: round(lat.ackP99Ms),
     });
     log(`latency at ${rate}/s: commit p50 ${results.publishToCommitP50Ms} ms p99 ${results.publishToCommitP99Ms} ms; PUBACK p50 ${results.publishToPubackP50Ms} p99 ${results.publishToPubackP99Ms}`);
+    await gw.close();
 
-    await broker.close();
-    await committer.close();
-    const stats = store.stats();
-    store.close();
-    Object.assign(results, { store: opts.store ?? 'sqlite', checkpoints: opts.checkpoints !== false, outboxDepth: stats.depth, rssPeakMb: Math.round(rssPeak / 1048576), synchronous: opts.synchronous ?? 'FULL', readingsPerPhase: n, arraySize, meters, window });
+    // The other synchronous level, QoS 1 only (single and arrays), on its own store.
+    if (opts.store !== 'none') {
+      const gw2 = await startGateway(dirs[1], opts, other);
+      await phase(gw2, results, { ...common, name: `edgeQos1Single${other}PerSec`, qos: 1, size: 1 });
+      await phase(gw2, results, { ...common, name: `edgeQos1Array${arraySize}${other}PerSec`, qos: 1, size: arraySize });
+      results[`ratioQos1Single${other}VsBare`] = Math.round(((results[`edgeQos1Single${other}PerSec`] as number) / bareRate) * 100) / 100;
+      await gw2.close();
+      gw2.store.close();
+    }
+
+    if (brokers.length > 0 && opts.store !== 'none') {
+      Object.assign(results, await forwardPhase(gw.store, brokers, opts.forwardBatchMax ?? 5000, log));
+    } else {
+      results.forward = 'skipped: no Kafka (set GRIDWATCH_KAFKA_BROKERS)';
+      log(results.forward as string);
+    }
+
+    const stats = gw.store.stats();
+    gw.store.close();
+    Object.assign(results, { store: opts.store ?? 'sqlite', checkpoints: opts.checkpoints !== false, outboxDepth: stats.depth, rssPeakMb: Math.round(rssPeak / 1048576), synchronous, readingsPerPhase: n, arraySize, meters, window });
     return results;
   } finally {
     clearInterval(rssTimer);
-    rmSync(dir, { recursive: true, force: true });
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
 }
