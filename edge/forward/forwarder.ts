@@ -138,7 +138,8 @@ export class Forwarder {
     });
     this.m?.latency.observe((performance.now() - t0) / 1000);
     if (this.stopping && !this.opts.store.isOpen()) return rows.length;
-    this.opts.store.remove(rows.map((r) => r.id));
+    // rows is the oldest waiting rows of this lane in id order: one id range.
+    this.opts.store.removeRange(lane, rows[0]!.id, rows[rows.length - 1]!.id);
     this.forwarded += rows.length;
     this.samples.push({ t: Date.now(), n: rows.length });
     if (this.m !== null) for (const r of rows) this.m.forwarded.inc({ topic: r.topic });

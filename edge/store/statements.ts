@@ -16,6 +16,9 @@ export class StoreStatements {
   readonly peek: Database.Statement;
   readonly markSent: Database.Statement;
   readonly deleteWaiting: Database.Statement;
+  readonly waitingBytesInRange: Database.Statement;
+  readonly deleteWaitingRange: Database.Statement;
+  readonly markSentRange: Database.Statement;
   readonly waitingByLane: Database.Statement;
   readonly totalBytes: Database.Statement;
   readonly lastOutboxId: Database.Statement;
@@ -56,6 +59,10 @@ export class StoreStatements {
     this.peek = db.prepare('SELECT id, topic, key, value, lane, ts, meter_id, seq FROM outbox WHERE lane = ? AND sent = 0 ORDER BY id LIMIT ?');
     this.markSent = db.prepare('UPDATE outbox SET sent = 1 WHERE id = ? AND sent = 0 RETURNING lane');
     this.deleteWaiting = db.prepare(`DELETE FROM outbox WHERE id = ? AND sent = 0 RETURNING lane, ${size} AS b`);
+    // A forwarded batch as one id range of one lane (removeRange): the (lane, id) index of waiting rows.
+    this.waitingBytesInRange = db.prepare(`SELECT sum(${size}) AS b FROM outbox WHERE lane = ? AND sent = 0 AND id BETWEEN ? AND ?`);
+    this.deleteWaitingRange = db.prepare('DELETE FROM outbox WHERE lane = ? AND sent = 0 AND id BETWEEN ? AND ?');
+    this.markSentRange = db.prepare('UPDATE outbox SET sent = 1 WHERE lane = ? AND sent = 0 AND id BETWEEN ? AND ?');
     this.waitingByLane = db.prepare('SELECT lane, count(*) AS n FROM outbox WHERE sent = 0 GROUP BY lane');
     this.totalBytes = db.prepare(`SELECT sum(${size}) AS b FROM outbox`);
     this.lastOutboxId = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'");

@@ -26,6 +26,33 @@ describe('EdgeStore', () => {
     expect(s.stats().depth).toBe(2);
   });
 
+  it('removeRange of a peeked batch has exactly the effect of remove() of its ids (with and without the replay journal)', () => {
+    for (const retainForReplay of [false, true]) {
+      const [a, b] = [track(openStore(tempDir(), { retainForReplay })), track(openStore(tempDir(), { retainForReplay }))];
+      for (const s of [a, b]) {
+        s.commit({ records: [reading('m1', 1), anomaly('m1', 1), reading('m2', 1)] });
+        // A checkpoint in the middle of the batch: rows up to it are deleted, the rest kept as the journal.
+        s.commit({ records: [anomaly('m1', 2), reading('m1', 2)], checkpoint: [['m1', { n: 1 }]] });
+        s.commit({ records: [reading('m2', 2), reading('m1', 3), anomaly('m2', 1), reading('m1', 4)] });
+      }
+      const rows = a.peek('readings', 4);
+      expect(rows.map((r) => r.seq)).toEqual([1, 1, 2, 2]);
+      a.remove(rows.map((r) => r.id));
+      b.removeRange('readings', rows[0]!.id, rows[3]!.id);
+      const ctl = a.peek('control', 1);
+      a.remove(ctl.map((r) => r.id));
+      b.removeRange('control', ctl[0]!.id, ctl[0]!.id);
+      for (const lane of ['readings', 'control'] as const) expect(b.peek(lane, 10)).toEqual(a.peek(lane, 10));
+      expect(b.stats()).toEqual(a.stats());
+      expect(b.stats()).toMatchObject({ depth: 4, byLane: { control: 2, readings: 2 } });
+      expect([...b.replayAfterCheckpoint()]).toEqual([...a.replayAfterCheckpoint()]);
+      // Rows no longer waiting (already removed) in the range are left alone; an empty range is nothing.
+      b.removeRange('readings', rows[0]!.id, rows[3]!.id);
+      b.removeRange('readings', 5, 4);
+      expect(b.stats()).toEqual(a.stats());
+    }
+  });
+
   it('a failing unit leaves nothing behind (one transaction)', () => {
     const s = track(openStore(tempDir()));
     const cyclic: Record<string, unknown> = {};
