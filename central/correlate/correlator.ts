@@ -47,9 +47,14 @@ export class Correlator {
     }
     st.anomalies++;
     const ts = a.state === 'open' ? a.startTs : (a.endTs ?? a.startTs);
+    // Lateness is how long a record took to arrive, not how long its condition took to recognise:
+    // an open is judged at detectedAt when that is later than its startTs (a dropout is known
+    // intervals after the last reading, stuck after N equal readings, an overload after its hold;
+    // at 15-minute intervals that is beyond latenessMs). Capped at the clock (a fast edge clock).
+    const judged = a.state === 'open' ? Math.max(ts, Math.min(a.detectedAt, now)) : ts;
     let tooLate = false;
-    if (sub.watermark !== null && ts < sub.watermark) {
-      tooLate = ts < sub.watermark - this.cfg.latenessMs;
+    if (sub.watermark !== null && judged < sub.watermark) {
+      tooLate = judged < sub.watermark - this.cfg.latenessMs;
       if (tooLate) st.tooLate++;
       else st.late++;
     }

@@ -207,11 +207,29 @@ describe('Correlator: late data', () => {
     const late = valid(c.onAnomaly(anomaly('T1.4', 'sag', T0 + 480_000)));
     expect(late.map(brief)).toEqual([{ scope: 'transformer', rootId: 'T1', type: 'sag', state: 'open', affectedCount: 4, version: 2, severity: 'minor' }]);
     expect(late[0]?.startTs).toBe(T0 + 600_000);
-    expect(c.onAnomaly(anomaly('T1.5', 'sag', T0 - 1))).toEqual([]);
+    expect(c.onAnomaly(anomaly('T1.5', 'sag', T0 - 1, { detectedAt: T0 - 1 }))).toEqual([]);
     clock.advance(60_000);
     expect(c.tick()).toEqual([]);
     expect(c.stats()).toMatchObject({ anomalies: 5, late: 1, tooLate: 1 });
     expect(c.openEvents()[0]?.affectedCount).toBe(4);
+  });
+});
+
+describe('Correlator: lateness is delivery delay, not recognition delay', () => {
+  it('takes in dropouts that start long before the watermark but were detected now (15-minute meters)', () => {
+    const { c, clock } = setup();
+    clock.advance(3_600_000);
+    const now = T0 + 3_600_000;
+    // A sag elsewhere in S1 moves the watermark to now.
+    c.onAnomaly(anomaly('T2.1', 'sag', now));
+    // T1's meters fell silent 45 minutes ago; the edge knows after three 15-minute intervals.
+    for (const m of metersOf('T1').slice(0, 3)) c.onAnomaly(anomaly(m, 'dropout', now - 2_700_000, { detectedAt: now }));
+    // The same record delivered 45 minutes late (detectedAt old too) is too late.
+    c.onAnomaly(anomaly('T1.4', 'dropout', now - 2_700_000, { detectedAt: now - 2_700_000 + 1000 }));
+    clock.advance(10_000);
+    const events = c.tick();
+    expect(events.map((e) => [e.scope, e.rootId, e.type, e.affectedCount])).toContainEqual(['transformer', 'T1', 'silence', 3]);
+    expect(c.stats()).toMatchObject({ tooLate: 1 });
   });
 });
 
