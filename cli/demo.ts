@@ -10,6 +10,7 @@ import { cacheDir } from '../deploy/services/layout.ts';
 import { GridwatchError } from '../shared/errors.ts';
 import { parseDuration } from '../simulator/faults.ts';
 import { formatReport } from '../simulator/score-main.ts';
+import { archiveCensus, type ArchiveCensus } from './demo/archive-census.ts';
 import { portInUse } from './demo/program.ts';
 import { DEFAULT_SCENARIO, runDemo, type DemoResult, type LiveStatus } from './demo/run.ts';
 
@@ -118,38 +119,48 @@ export async function run(argv: string[]): Promise<number> {
     }
   };
 
-  let result: DemoResult;
   try {
-    result = await runDemo({
-      endpoints: { kafkaBrokers: endpoints.kafkaBrokers, s3, influx },
-      meters,
-      substations,
-      seed,
-      intervalMs,
-      durationMs,
-      scenario: v.scenario,
-      runId,
-      runDir,
-      centralPort: port,
-      toleranceMs,
-      log: (line) => {
-        if (tty) process.stderr.write('\r\x1b[K');
-        say(line);
-      },
-      onStatus,
-      signal: abort.signal,
-    });
+    let result: DemoResult;
+    try {
+      result = await runDemo({
+        endpoints: { kafkaBrokers: endpoints.kafkaBrokers, s3, influx },
+        meters,
+        substations,
+        seed,
+        intervalMs,
+        durationMs,
+        scenario: v.scenario,
+        runId,
+        runDir,
+        centralPort: port,
+        toleranceMs,
+        log: (line) => {
+          if (tty) process.stderr.write('\r\x1b[K');
+          say(line);
+        },
+        onStatus,
+        signal: abort.signal,
+      });
+    } finally {
+      if (tty) process.stderr.write('\n');
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    // Read the archive back (while MinIO still runs): what the run stored, and that nothing is there twice.
+    let census: ArchiveCensus | null = null;
+    try {
+      census = await archiveCensus(result.archive, s3);
+    } catch (err) {
+      say(`could not read the archive back: ${(err as Error).message}`);
+    }
+    console.log(summary(result, census));
+    return 0;
   } finally {
-    if (tty) process.stderr.write('\n');
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     if (!v['keep-services'] && started.length > 0) {
       say(`stopping the servers this demo started: ${started.join(', ')}`);
       await stopServices(started, { kafkaCluster: false });
     }
   }
-  console.log(summary(result));
-  return 0;
 }
 
 function statusLine(s: LiveStatus): string {
@@ -157,8 +168,12 @@ function statusLine(s: LiveStatus): string {
   return `t+${Math.round(s.elapsedMs / 1000)}s  readings ${Math.round(s.readingsPerSec).toLocaleString('en')}/s (${s.readingsAccepted.toLocaleString('en')})  anomalies ${s.anomaliesOpened}  open grid events ${s.openEvents}  outbox ${outbox}  console ${s.consoleUrl}`;
 }
 
-function summary(r: DemoResult): string {
-  const archive = r.archive.kind === 's3' ? `MinIO ${r.archive.url}, bucket ${r.archive.bucket} (readings/, anomalies/, events/)` : `${r.archive.dir} (no object store)`;
+function summary(r: DemoResult, census: ArchiveCensus | null): string {
+  const archive = r.archive.kind === 's3' ? `MinIO ${r.archive.url}, bucket ${r.archive.bucket} (one key prefix per topic)` : `${r.archive.dir} (no object store)`;
+  const n = (x: number) => x.toLocaleString('en');
+  const archived = census
+    ? `${n(census.readings.records)} readings in ${census.readings.objects} objects (${census.readings.duplicates} duplicates), ${n(census.anomalies.records)} anomaly and ${n(census.events.records)} grid event records`
+    : 'not read back';
   const flood = r.flood ? `${r.flood.readings.toLocaleString('en')} readings sent (${Math.round(r.flood.readingsPerSec).toLocaleString('en')}/s, ${r.flood.errors} errors)` : 'no flood report';
   return [
     '',
@@ -167,9 +182,10 @@ function summary(r: DemoResult): string {
     formatReport(r.report),
     '',
     `archive:   ${archive}`,
+    `archived:  ${archived}`,
     `influxdb:  ${r.influxBucket ?? 'not written'}`,
     `topics:    ${r.topics.readings}, ${r.topics.anomalies}, ${r.topics.events}, ...`,
     `files:     ${r.runDir} (topology.csv, truth.jsonl, flood.json, logs/)`,
-    `score it again: gridwatch score --truth ${join(r.runDir, 'truth.jsonl')} --brokers ...  (topics above)`,
+    `logs:      ${join(r.runDir, 'logs')}`,
   ].join('\n');
 }

@@ -36,6 +36,8 @@ export interface SimulationOptions {
 
 export interface Simulation {
   faults: ResolvedFault[];
+  /** Faults of the scenario that start at or after `to`: not injected, not in the truth. */
+  skipped: ResolvedFault[];
   truth: TruthRecord[];
   /** Number of ticks (reading intervals) in [from, to). */
   ticks: number;
@@ -49,10 +51,15 @@ export function createSimulation(opts: SimulationOptions): Simulation {
   const specs = [...(opts.faults ?? []), ...(opts.scenario?.faults ?? [])];
   const randomCount = opts.randomFaults ?? opts.scenario?.random?.count ?? 0;
   if (randomCount > 0) specs.push(...randomFaults({ count: randomCount, from: opts.from, to: opts.to, intervalMs: opts.intervalMs, seed: opts.seed }));
-  const faults = resolveFaults(specs, opts.topology, opts.from, opts.seed);
+  // A fault that starts after the simulated span is never injected, so it is not in the truth
+  // either (a scenario longer than --duration); `skipped` says which.
+  const resolved = resolveFaults(specs, opts.topology, opts.from, opts.seed);
+  const faults = resolved.filter((f) => f.startTs < opts.to);
+  const skipped = resolved.filter((f) => f.startTs >= opts.to);
   const ticks = Math.max(0, Math.ceil((opts.to - opts.from) / opts.intervalMs));
   return {
     faults,
+    skipped,
     truth: faults.map(toTruth),
     ticks,
     items: () => deliver(opts, faults, ticks),

@@ -150,6 +150,7 @@ export async function run(argv: string[]): Promise<number> {
     clockDrift: v['clock-drift'],
     delivery: { lateShare: num('late', v.late, 0, 1), duplicateShare: num('duplicates', v.duplicates, 0, 1) },
   });
+  if (sim.skipped.length > 0) process.stderr.write(`simulate: ${sim.skipped.length} fault(s) start after the simulated span and are left out: ${sim.skipped.map((f) => f.faultId).join(', ')}\n`);
   if (v.truth) writeTruthFile(v.truth, sim.truth);
   process.stderr.write(`simulate: ${actual.length} meters, ${sim.ticks} intervals of ${intervalMs} ms from ${new Date(from).toISOString()}, ${sim.truth.length} faults\n`);
 

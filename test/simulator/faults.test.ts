@@ -88,4 +88,12 @@ describe('simulation from a scenario', () => {
     expect(sim.truth).toHaveLength(3);
     expect(sim.truth[0]).toMatchObject({ type: 'dropout', rootId: 'm-000001', startTs: FROM + 20 * 60_000 });
   });
+
+  it('leaves out of the truth a scenario fault that starts after the simulated span', async () => {
+    const { createSimulation } = await import('../../simulator/generate.ts');
+    const scenario = parseScenario('faults:\n  - { id: early, type: stuck, start: 1m, duration: 5m }\n  - { id: late, type: stuck, start: 30m, duration: 5m }\n', 'yaml');
+    const sim = createSimulation({ topology: topo, from: FROM, to: FROM + 20 * 60_000, intervalMs: 10_000, seed: 1, scenario });
+    expect(sim.truth.map((t) => t.faultId)).toEqual(['early']);
+    expect(sim.skipped.map((f) => f.faultId)).toEqual(['late']);
+  });
 });
