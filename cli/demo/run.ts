@@ -9,6 +9,7 @@
 // directory), so runs never see each other's records and a score is about this run only.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { writeTopologyFile } from '../../shared/topology/index.ts';
 import { createInfluxDatabase } from '../../deploy/services/influxdb.ts';
@@ -21,7 +22,7 @@ import type { FloodReport } from '../../simulator/flood.ts';
 import { Program, freePort, waitReady } from './program.ts';
 import { sumSamples } from './prom-text.ts';
 
-export const DEFAULT_SCENARIO = new URL('../../deploy/scenarios/demo.yaml', import.meta.url).pathname;
+export const DEFAULT_SCENARIO = fileURLToPath(new URL('../../deploy/scenarios/demo.yaml', import.meta.url));
 
 /** Holds of the correlator (central/correlate defaults) that a score must wait out after the last record. */
 const CORRELATOR_SETTLE_MS = 15_000;
