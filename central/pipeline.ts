@@ -125,6 +125,8 @@ export class CentralPipeline {
   private stateReady = false;
   private committing: Promise<void> | null = null;
   private gridDiscarded = 0;
+  /** Grid events a failed publish left behind: sent first by the next publish; offsets wait for them. */
+  private unpublished: GridEvent[] = [];
   private replaySkipped = 0;
   private readonly opts: CentralPipelineOptions;
 
@@ -335,6 +337,7 @@ export class CentralPipeline {
         snapshots: this.handover.snapshots,
         archive: this.archiver ? 'on' : 'off',
         influx: this.influx ? 'on' : 'off',
+        unpublishedEvents: this.unpublished.length,
         notifier: this.notifier?.stats() ?? null,
         correlator: this.local.stats(),
         stores: { events: this.events.counts(), anomalies: this.anomalies.size, meters: this.readings.size, sseClients: this.sse.size },
@@ -453,9 +456,27 @@ export class CentralPipeline {
    * ~512 KB (the broker refuses a record batch over message.max.bytes, 1 MB by default) and
    * gzip-compressed; a single record too large even so is refused, logged and counted, not retried.
    */
-  private async publish(events: GridEvent[], _why: string): Promise<void> {
+  private async publish(fresh: GridEvent[], _why: string): Promise<void> {
+    // Events that a failed publish left behind go first, in order (at least once: a version may
+    // reach Kafka twice; readers keep the highest version per eventId).
+    const events = this.unpublished.length > 0 ? [...this.unpublished.splice(0), ...fresh] : fresh;
     const snapshots = this.snapshotMessages();
     if (events.length === 0 && snapshots.length === 0) return;
+    try {
+      await this.produce(events, snapshots);
+    } catch (err) {
+      this.unpublished = events.concat(this.unpublished);
+      for (const m of snapshots) this.dirty.add(String(m.key));
+      throw err;
+    }
+    for (const e of events) {
+      this.m.events.inc({ type: e.type, scope: e.scope, state: e.state });
+      this.events.upsert(e);
+      this.notifier?.notify(e);
+    }
+  }
+
+  private async produce(events: GridEvent[], snapshots: Message[]): Promise<void> {
     const all: { topic: string; key: string; value: string }[] = [
       ...events.map((e) => ({ topic: this.config.topicEvents, key: e.substationId ?? 'grid', value: JSON.stringify(e) })),
       ...snapshots.map((m) => ({ topic: this.config.topicState, key: String(m.key), value: String(m.value) })),
@@ -488,11 +509,6 @@ export class CentralPipeline {
     }
     await flush();
     end();
-    for (const e of events) {
-      this.m.events.inc({ type: e.type, scope: e.scope, state: e.state });
-      this.events.upsert(e);
-      this.notifier?.notify(e);
-    }
   }
 
   private tick(): void {
@@ -532,10 +548,16 @@ export class CentralPipeline {
         if (a) this.correlateLocal(a, key, partition, BigInt(m.offset), Number(m.timestamp), events);
       }
     }
+    // Events and snapshots go to Kafka before this batch can be archived and committed (README:
+    // hand-over). A failed publish keeps the events (unpublished) and commitDue commits nothing
+    // until they are out: the correlator has absorbed these records and would not make them again.
+    try {
+      await this.publish(events, 'anomalies');
+    } catch (err) {
+      this.logger.error({ err: toGridwatchError(err, 'KAFKA_UNAVAILABLE', true), pending: this.unpublished.length }, 'publishing grid events failed; kept for the next attempt, offsets held');
+    }
     if (this.archiver) this.archiver.add({ topic, partition, messages: archived });
     else this.processed.set(`${topic}\u0000${partition}`, { topic, partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() });
-    // Events and snapshots are in Kafka before this batch counts as processed (README: hand-over).
-    await this.publish(events, 'anomalies');
   }
 
   private parseAnomaly(topic: string, value: string): Anomaly | null {
@@ -575,6 +597,14 @@ export class CentralPipeline {
   async commitDue(all: boolean): Promise<void> {
     if (this.committing) return this.committing;
     this.committing = (async () => {
+      if (this.unpublished.length > 0) {
+        // Offsets move only once every event made from the records below them is in Kafka.
+        await this.publish([], 'retry').catch(() => undefined);
+        if (this.unpublished.length > 0) {
+          this.logger.warn({ pending: this.unpublished.length }, 'grid events not yet published; offsets not committed');
+          return;
+        }
+      }
       let offsets: { topic: string; partition: number; offset: string }[];
       if (this.archiver) {
         try {
@@ -719,6 +749,10 @@ export class CentralPipeline {
         counts.set(key, c);
       }
       for (const c of counts.values()) this.set(c.labels, c.n);
+    });
+    const unpublished = (): number => this.unpublished.length;
+    this.metrics.gauge('central_events_unpublished', 'Grid events a failed publish left behind (sent first next time; offsets are not committed while any wait)', [], function collect() {
+      this.set(unpublished());
     });
     this.metrics.gauge('central_edge_heartbeat_age_seconds', 'Seconds since the last heartbeat of each edge gateway reached this instance', ['edge'], function collect() {
       this.reset();
