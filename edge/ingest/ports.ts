@@ -1,36 +1,11 @@
 /**
- * What the intake needs from the durable store, as structural types: the SQLite store
- * (edge/store) satisfies them, and unit tests pass an in-memory committer. Mirrors
- * edge/store's CommitUnit so that the intake never imports SQLite.
+ * What the intake needs from the durable store. The record shapes are edge/store's own types,
+ * imported as types only (erased at run time), so the intake never loads SQLite; unit tests pass
+ * an in-memory committer.
  */
-export type Lane = 'control' | 'readings';
+import type { CommitUnit } from '../store/types.ts';
 
-export interface OutboxRecord {
-  topic: string;
-  key: string;
-  value: string;
-  lane: Lane;
-  ts: number;
-  meterId?: string;
-  seq?: number | null;
-}
-
-export interface DeadLetter {
-  receivedAt: number;
-  topic: string;
-  clientId: string | null;
-  reason: string;
-  detail: string;
-  payload: Buffer | string;
-}
-
-export interface CommitUnit {
-  records: OutboxRecord[];
-  meterStates?: Iterable<[string, unknown]>;
-  deadLetters?: DeadLetter[];
-  /** Per-meter detector snapshots covering every outbox row up to this unit's last record. */
-  checkpoint?: Iterable<[string, unknown]>;
-}
+export type { CommitUnit, DeadLetter, Lane, OutboxRecord } from '../store/types.ts';
 
 /** Group committer: `done` runs once the unit is durable (or failed). Units commit in submit order. */
 export interface Committer {
