@@ -5,19 +5,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { AnomalyType, GridEventType } from '../shared/contracts/index.ts';
 import { GridwatchError } from '../shared/errors.ts';
-import type { FaultScope, FaultType, ResolvedFault } from './faults.ts';
+import type { ResolvedFault } from './faults.ts';
 
-export interface TruthRecord {
-  faultId: string;
-  type: FaultType;
-  scope: FaultScope;
-  rootId: string;
-  /** null for grid-wide faults. */
-  substationId: string | null;
-  meters: string[];
-  startTs: number;
-  endTs: number;
-  magnitude: number;
+/** A resolved fault (`substationId` null for grid-wide faults) and what detection should make of it. */
+export interface TruthRecord extends ResolvedFault {
   expect: { anomalyTypes: AnomalyType[]; eventType?: GridEventType };
 }
 
