@@ -21,10 +21,11 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CompressionTypes, Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
 import { Client as MinioClient } from 'minio';
 import { CentralConfigSchema, type CentralConfig } from '../central/config.ts';
-import { createCentralPipeline, type CentralPipeline } from '../central/pipeline.ts';
+import { Aggregator } from '../central/aggregator.ts';
+import { createKafkaClient } from '../shared/kafka/index.ts';
 import { createInfluxDatabase } from '../deploy/services/influxdb.ts';
 import { createLogger, loadConfig, Metrics, silentLogger, type Anomaly, type GridEvent, type TopologyEntry } from '../shared/index.ts';
 
@@ -134,7 +135,7 @@ async function produceAll(p: Producer, topic: string, n: number, make: (i: numbe
     const messages = [];
     for (let j = i; j < Math.min(n, i + batch); j++) messages.push(make(j));
     // Caught at once, so that a refused request fails the bench instead of an unhandled rejection.
-    inflight.push(p.send({ topic, acks: 1, compression: CompressionTypes.None, messages }).catch((err: unknown) => (failure ??= err)));
+    inflight.push(p.send({ topic, acks: 1, compression: kafkajs.CompressionTypes.None, messages }).catch((err: unknown) => (failure ??= err)));
     if (inflight.length >= 8) await inflight.shift();
   }
   await Promise.all(inflight);
@@ -155,7 +156,7 @@ async function createTopics(env: Env, tag: string): Promise<Topics> {
 }
 
 /** A central instance on `topics`, archiving where the run says. */
-async function startPipeline(env: Env, topics: Topics, tag: string, correlate?: Record<string, unknown>): Promise<{ pipeline: CentralPipeline; metrics: Metrics; config: CentralConfig; startS: number }> {
+async function startPipeline(env: Env, topics: Topics, tag: string, correlate?: Record<string, unknown>): Promise<{ pipeline: Aggregator; metrics: Metrics; config: CentralConfig; startS: number }> {
   const u = name(`bench-${tag}`);
   const archive: Record<string, unknown> = {};
   if (env.archive === 'dir') {
@@ -202,7 +203,7 @@ async function startPipeline(env: Env, topics: Topics, tag: string, correlate?: 
   });
   const metrics = new Metrics('central', { defaultMetrics: false });
   const logger = process.env.BENCH_LOG ? createLogger({ program: 'central', level: 'warn' }) : silentLogger();
-  const pipeline = await createCentralPipeline({ config, logger, metrics, ...(correlate ? { correlate } : {}) });
+  const pipeline = new Aggregator({ config, logger, metrics, ...(correlate ? { correlate } : {}) });
   env.cleanup.push(() => pipeline.stop());
   const t0 = performance.now();
   await pipeline.start();
@@ -426,7 +427,7 @@ export async function benchCentral(opts: CentralBenchOptions = {}): Promise<Reco
   const archive = opts.archive ?? (process.env.GRIDWATCH_S3_ENDPOINT ? 'minio' : 'dir');
   const influxUrl = process.env.GRIDWATCH_INFLUX_URL;
   const withInflux = (opts.influx ?? Boolean(influxUrl)) && influxUrl !== undefined && archive !== 'off';
-  const kafka = new Kafka({ clientId: name('bench-central'), brokers, logLevel: logLevel.NOTHING });
+  const kafka = createKafkaClient({ clientId: name('bench-central'), brokers });
   const admin = kafka.admin();
   await admin.connect();
   const producer = kafka.producer({ idempotent: false, allowAutoTopicCreation: false });

@@ -21,17 +21,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Aedes } from 'aedes';
-import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { silentLogger, systemClock, TOPICS } from '../shared/index.ts';
 import { Detector } from '../edge/detect/index.ts';
 import { Authorizer } from '../edge/ingest/auth.ts';
 import { EmbeddedBroker } from '../edge/ingest/broker.ts';
 import { Intake } from '../edge/ingest/intake.ts';
+import { GATEWAY_CHECKPOINTS, RollingCheckpoints } from '../edge/ingest/checkpoints.ts';
 import { MeterDirectory } from '../edge/ingest/meters.ts';
 import { commitWhenIdle, type CommitUnit, type Committer } from '../edge/ingest/ports.ts';
 import { EdgeStore, GroupCommitter, type StoredRecord } from '../edge/store/index.ts';
-import { ensureTopics, Forwarder } from '../edge/forward/index.ts';
+import { Forwarder } from '../edge/forward/index.ts';
+import { createKafkaClient, ensureTopicsOn, topicSpecs } from '../shared/kafka/index.ts';
 
 export interface EdgeBenchOptions {
   /** Messages per throughput phase for single readings (arrays: this many readings in total). */
@@ -179,7 +181,7 @@ async function startGateway(dir: string, opts: EdgeBenchOptions, synchronous: 'N
     unknownMeterPolicy: 'accept',
     bounds: { aheadTagMs: 300_000, behindTagMs: 86_400_000, rejectAheadMs: 86_400_000, rejectBehindMs: 30 * 86_400_000 },
     maxArrayReadings: 1000,
-    checkpoint: opts.checkpoints === false ? null : { everyRecords: 300, perCheckpoint: 5 },
+    checkpoints: opts.checkpoints === false ? null : new RollingCheckpoints(detector, GATEWAY_CHECKPOINTS),
   });
   const broker = await EmbeddedBroker.start({
     intake,
@@ -228,12 +230,12 @@ async function forwardPhase(store: EdgeStore, brokers: string[], batchMax: numbe
   const fwdTopic = `bench-edge-fwd-${run}`;
   // Every stored topic gets a name of this run (the detector's anomalies land in the control lane).
   const names = (t: string) => Object.fromEntries(Object.entries(TOPICS).map(([k, v]) => [k, v === TOPICS.readings ? t : `${t}-${k}`]));
-  for (const t of [bareTopic, fwdTopic]) await ensureTopics(brokers, { topics: names(t) });
+  const kafka = createKafkaClient({ clientId: 'bench-edge-bare', brokers });
+  for (const t of [bareTopic, fwdTopic]) await ensureTopicsOn(kafka, topicSpecs(names(t)), { partitions: 6 });
   const topicMap = Object.fromEntries(Object.entries(names(fwdTopic)).map(([k, v]) => [TOPICS[k as keyof typeof TOPICS], v]));
 
   // Yardstick: up to 100,000 of the waiting records (memory), sent as the Forwarder sends them.
   const sample: StoredRecord[] = store.peek('readings', Math.min(100_000, store.stats().depth));
-  const kafka = new Kafka({ clientId: 'bench-edge-bare', brokers, logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
   const tb = performance.now();
@@ -242,7 +244,7 @@ async function forwardPhase(store: EdgeStore, brokers: string[], batchMax: numbe
     await producer.sendBatch({
       topicMessages: [{ topic: bareTopic, messages: rows.map((r) => ({ key: r.key, value: r.value, headers: { 'gridwatch-contract': 'forwarded-reading/v1', 'gridwatch-record-id': `bench:${r.id}` } })) }],
       acks: -1,
-      compression: CompressionTypes.GZIP,
+      compression: kafkajs.CompressionTypes.GZIP,
     });
   }
   const bareRate = (sample.length / (performance.now() - tb)) * 1000;
@@ -250,7 +252,7 @@ async function forwardPhase(store: EdgeStore, brokers: string[], batchMax: numbe
   log(`bare kafkajs producer (same settings, from memory): ${Math.round(bareRate)} records/s over ${sample.length}`);
 
   const depth = store.stats().depth;
-  const fw = new Forwarder({ store, brokers, clientId: 'bench-edge', logger: silentLogger(), batchMax, topicMap });
+  const fw = new Forwarder({ store, kafka: createKafkaClient({ brokers, clientId: 'bench-edge', kafkajsLogs: 'debug', retries: 3 }), clientId: 'bench-edge', logger: silentLogger(), batchMax, topicMap });
   const t0 = performance.now();
   await fw.start();
   let last = { depth, at: t0 };

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { loadConfig, type ConfigSource } from '../shared/index.ts';
+import { GridwatchError, envName, loadConfig, logLevelSetting, type ConfigSource } from '../shared/index.ts';
+import { topicSettings } from '../shared/kafka/topics.ts';
 
 /**
  * Configuration of `gridwatch central`. Every key is the variable GRIDWATCH_<KEY_IN_SNAKE_CASE>
@@ -8,7 +9,6 @@ import { loadConfig, type ConfigSource } from '../shared/index.ts';
  */
 const Ms = (description: string, dflt: number, min = 0) => Type.Integer({ minimum: min, maximum: 10 * 365 * 86_400_000, default: dflt, description });
 const Count = (description: string, dflt: number, min = 1) => Type.Integer({ minimum: min, maximum: 100_000_000, default: dflt, description });
-const Topic = (description: string, dflt: string) => Type.String({ pattern: '^[A-Za-z0-9._-]{1,249}$', default: dflt, description });
 
 export const CentralConfigSchema = Type.Object({
   kafkaBrokers: Type.Array(Type.String({ minLength: 1 }), { default: ['127.0.0.1:9092'], description: 'Kafka bootstrap brokers, host:port,...' }),
@@ -18,16 +18,10 @@ export const CentralConfigSchema = Type.Object({
   httpPort: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'HTTP API, SSE, /metrics, /healthz, /readyz (0 = ephemeral)' }),
   topology: Type.Optional(Type.String({ minLength: 1, description: 'Topology file (CSV or JSON) loaded at start; grid.topology updates it' })),
   ensureTopics: Type.Boolean({ default: true, description: 'Create the topics central reads and writes when missing' }),
-  logLevel: Type.String({ default: 'info', description: 'pino level: trace, debug, info, warn, error' }),
+  logLevel: logLevelSetting,
 
-  // Topic names (default: the v1 contract). Configurable so that tests and side-by-side deployments can use their own.
-  topicReadings: Topic('Readings topic', 'grid.readings'),
-  topicAnomalies: Topic('Anomalies topic (key substationId; its partitions decide which instance owns a substation)', 'grid.anomalies'),
-  topicEvents: Topic('Grid events topic (output)', 'grid.events'),
-  topicEdgeStatus: Topic('Edge gateway heartbeat topic', 'grid.edge-status'),
-  topicGaps: Topic('Gaps topic', 'grid.gaps'),
-  topicTopology: Topic('Topology topic (compacted, read whole by every instance)', 'grid.topology'),
-  topicState: Topic('Correlation state topic (compacted, key substationId): the rebalance hand-over', 'grid.central-state'),
+  // Topic names: <kafkaTopicPrefix> + the v1 name, each overridable (shared/kafka/topics.ts).
+  ...topicSettings,
 
   // Archive: S3/MinIO when s3Endpoint is set, else a local directory when archiveDir is set, else none.
   s3Endpoint: Type.Optional(Type.String({ pattern: '^https?://', description: 'MinIO/S3 endpoint URL, http(s)://host:port' })),
@@ -63,6 +57,11 @@ export const CentralConfigSchema = Type.Object({
 });
 export type CentralConfig = Static<typeof CentralConfigSchema>;
 
+/** Reads and checks the configuration, the combinations of settings included, before anything opens. */
 export function loadCentralConfig(source?: ConfigSource): CentralConfig {
-  return loadConfig(CentralConfigSchema, source);
+  const c = loadConfig(CentralConfigSchema, source);
+  if (c.influxUrl && !c.s3Endpoint && !c.archiveDir) {
+    throw new GridwatchError('CONFIG_INVALID', `${envName('influxUrl')}: InfluxDB points are written by the archiver; set ${envName('s3Endpoint')} or ${envName('archiveDir')} too`);
+  }
+  return c;
 }

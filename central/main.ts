@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { configReference, createLogger, Metrics } from '../shared/index.ts';
 import { CentralConfigSchema, loadCentralConfig } from './config.ts';
-import { createCentralPipeline } from './pipeline.ts';
+import { Aggregator } from './aggregator.ts';
 
 const HELP = `usage: gridwatch central [--config FILE] [--print-config]
 
@@ -33,17 +33,12 @@ export async function run(argv: string[]): Promise<number> {
   const config = loadCentralConfig(values.config ? { file: values.config } : {});
   const logger = createLogger({ program: 'central', level: config.logLevel });
   const metrics = new Metrics('central');
-  const pipeline = await createCentralPipeline({ config, logger, metrics });
+  const aggregator = new Aggregator({ config, logger, metrics });
   const stopped = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
-  try {
-    await pipeline.start();
-  } catch (err) {
-    await pipeline.stop().catch(() => undefined);
-    throw err;
-  }
+  await aggregator.start(); // a failed start has stopped what it started
   const signal = await stopped;
   logger.info({ signal }, 'signal received: stopping');
   const force = (): void => {
@@ -52,7 +47,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   process.once('SIGTERM', force);
   process.once('SIGINT', force);
-  await pipeline.stop();
+  await aggregator.stop();
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   return 0;
 }

@@ -1,5 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ID_PATTERN, loadConfig, type ConfigSource } from '../shared/index.ts';
+import { GridwatchError, ID_PATTERN, envName, loadConfig, logLevelSetting, type ConfigSource } from '../shared/index.ts';
+import { topicSettings } from '../shared/kafka/topics.ts';
+
+// The edge writes every topic but central's hand-over state.
+const { topicState: _centralOnly, ...edgeTopicSettings } = topicSettings;
 
 /**
  * Configuration of `gridwatch edge`. Every key is the variable GRIDWATCH_<KEY_IN_SNAKE_CASE>
@@ -13,10 +17,11 @@ const Ms = (description: string, dflt: number, min = 0) => Type.Integer({ minimu
 export const EdgeConfigSchema = Type.Object({
   edgeId: Type.String({ pattern: ID_PATTERN, default: 'edge-1', description: 'This gateway\'s id (key of grid.edge-status, part of every record)' }),
   substationId: Type.Optional(Type.String({ pattern: ID_PATTERN, description: 'Substation the gateway sits in (heartbeat key field; anomalies of unassigned meters)' })),
+  logLevel: logLevelSetting,
   dataDir: Type.String({ minLength: 1, default: './data/edge', description: 'Directory of the SQLite outbox and detector state' }),
   topology: Type.Optional(Type.String({ minLength: 1, description: 'Topology file (CSV or JSON); without it every meter is unassigned' })),
   kafkaBrokers: Type.Array(Type.String({ minLength: 1 }), { default: ['127.0.0.1:9092'], description: 'Kafka bootstrap brokers, host:port,...' }),
-  kafkaTopicPrefix: Type.String({ default: '', pattern: '^[A-Za-z0-9._-]{0,100}$', description: 'Prefix of the Kafka topic names (grid.readings -> <prefix>grid.readings); for shared test clusters' }),
+  ...edgeTopicSettings,
   kafkaTopicPartitions: Type.Integer({ minimum: 1, maximum: 1000, default: 6, description: 'Partitions of topics this gateway creates' }),
   kafkaReplicationFactor: Type.Integer({ minimum: 1, maximum: 10, default: 1, description: 'Replication factor of topics this gateway creates' }),
   ensureTopics: Type.Boolean({ default: true, description: 'Create the grid.* topics at start if missing' }),
@@ -73,6 +78,14 @@ export const EdgeConfigSchema = Type.Object({
 });
 export type EdgeConfig = Static<typeof EdgeConfigSchema>;
 
+/** Reads and checks the configuration, the combinations of settings included, before anything opens. */
 export function loadEdgeConfig(source?: ConfigSource): EdgeConfig {
-  return loadConfig(EdgeConfigSchema, source);
+  const c = loadConfig(EdgeConfigSchema, source);
+  const refuse = (message: string): never => {
+    throw new GridwatchError('CONFIG_INVALID', message);
+  };
+  if (c.mqttMode === 'upstream' && !c.mqttUpstreamUrl) refuse(`${envName('mqttUpstreamUrl')}: required with ${envName('mqttMode')}=upstream`);
+  if (c.mqttTlsPort !== undefined && !(c.mqttTlsCert && c.mqttTlsKey)) refuse(`${envName('mqttTlsPort')} needs ${envName('mqttTlsCert')} and ${envName('mqttTlsKey')}`);
+  // (Whether the credentials file holds any device is checked when the gateway reads it.)
+  return c;
 }

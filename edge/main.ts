@@ -4,7 +4,7 @@ import { systemdNotifier } from '../shared/systemd.ts';
 import { EdgeConfigSchema, loadEdgeConfig } from './config.ts';
 import { hashPassword } from './ingest/auth.ts';
 import { ServiceNotify } from './ops/service.ts';
-import { EdgePipeline } from './pipeline.ts';
+import { EdgeGateway } from './gateway.ts';
 
 const HELP = `usage: gridwatch edge [--config FILE] [--print-config] [--hash-password PASSWORD]
 
@@ -35,10 +35,11 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loadEdgeConfig(values.config ? { file: values.config } : {});
-  const logger = createLogger({ program: 'edge', base: { edgeId: config.edgeId } });
+  const logger = createLogger({ program: 'edge', level: config.logLevel, base: { edgeId: config.edgeId } });
   const metrics = new Metrics('edge', { labels: { edge_id: config.edgeId } });
-  const pipeline = await EdgePipeline.start({ config, logger, metrics });
-  const service = startServiceNotify(pipeline, logger);
+  const gateway = new EdgeGateway({ config, logger, metrics });
+  await gateway.start(); // a failed start has stopped what it started
+  const service = startServiceNotify(gateway, logger);
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -53,14 +54,14 @@ export async function run(argv: string[]): Promise<number> {
   };
   process.once('SIGTERM', force);
   process.once('SIGINT', force);
-  await pipeline.stop();
+  await gateway.stop();
   service.stop();
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   return 0;
 }
 
 /** Type=notify under systemd (deploy/systemd/gridwatch-edge.service); a no-op without NOTIFY_SOCKET. */
-function startServiceNotify(pipeline: EdgePipeline, logger: Logger): ServiceNotify {
+function startServiceNotify(gateway: EdgeGateway, logger: Logger): ServiceNotify {
   let warned = false;
   const notifier = systemdNotifier(process.env, (err) => {
     // Once: a missing systemd-notify would otherwise log at every ping (and the watchdog says the rest).
@@ -71,7 +72,7 @@ function startServiceNotify(pipeline: EdgePipeline, logger: Logger): ServiceNoti
   const service = new ServiceNotify({
     notifier,
     clock: systemClock,
-    sample: () => pipeline.serviceSample(),
+    sample: () => gateway.serviceSample(),
     onVerdict: (v) => {
       if (v.healthy) logger.info('store commits again; systemd watchdog pings resumed');
       else logger.error({ reason: v.reason }, 'store not committing; systemd watchdog pings withheld, systemd will restart the gateway');

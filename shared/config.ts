@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Kind, type TObject, type TSchema, type Static } from '@sinclair/typebox';
+import { Kind, Type, type TObject, type TSchema, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { GridwatchError } from './errors.ts';
@@ -18,6 +18,9 @@ export const ENV_PREFIX = 'GRIDWATCH_';
 export function envName(key: string): string {
   return ENV_PREFIX + key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 }
+
+/** The `logLevel` setting of every program (GRIDWATCH_LOG_LEVEL), read by the same loader as the rest. */
+export const logLevelSetting = Type.Union(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'Log level (pino)' });
 
 export interface ConfigSource {
   env?: NodeJS.ProcessEnv;

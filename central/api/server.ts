@@ -6,7 +6,7 @@ import type { Clock, Logger, Metrics } from '../../shared/index.ts';
 import type { TopologyRegistry } from '../registry/index.ts';
 import { parseAnomalyQuery, parseEventQuery, parsePathId, parseTopologyQuery } from './query.ts';
 import type { SseHub } from './sse.ts';
-import type { AnomalyStore, EdgeStore, EventStore, ReadingStore } from './store.ts';
+import type { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore } from './store.ts';
 
 export interface Health {
   live: boolean;
@@ -18,7 +18,7 @@ export interface ApiDeps {
   events: EventStore;
   anomalies: AnomalyStore;
   readings: ReadingStore;
-  edges: EdgeStore;
+  edges: EdgeStatusStore;
   registry: TopologyRegistry;
   sse: SseHub;
   metrics: Metrics;

@@ -232,7 +232,7 @@ export interface EdgeView {
   comms: CommsState;
 }
 
-export class EdgeStore {
+export class EdgeStatusStore {
   private readonly edges = new Map<string, { status: EdgeStatus; seenAt: number }>();
 
   /** `lateMs`: a heartbeat older than this is late; `lostMs`: communications are considered lost. */

@@ -3,8 +3,11 @@
 // flight (shutdown), and a crash flag for /healthz.
 import type { Batch, Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../../shared/index.ts';
+import type { Part } from '../../shared/lifecycle.ts';
 
 export interface RunnerOptions {
+  /** For logs: "group consumer", "broadcast consumer". */
+  name: string;
   kafka: Kafka;
   groupId: string;
   logger: Logger;
@@ -20,7 +23,8 @@ export interface RunnerOptions {
   maxBytesPerPartition?: number;
 }
 
-export class ConsumerRunner {
+export class ConsumerRunner implements Part {
+  readonly name: string;
   readonly consumer: Consumer;
   private inFlight = 0;
   private idle: (() => void)[] = [];
@@ -29,6 +33,7 @@ export class ConsumerRunner {
   assignment = new Map<string, number[]>();
 
   constructor(private readonly opts: RunnerOptions) {
+    this.name = opts.name;
     this.consumer = opts.kafka.consumer({
       groupId: opts.groupId,
       sessionTimeout: opts.sessionTimeout ?? 30_000,

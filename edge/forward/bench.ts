@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ManualClock, silentLogger, TOPICS } from '../../shared/index.ts';
 import { EdgeStore, type OutboxRecord } from '../store/index.ts';
 import { Forwarder } from './forwarder.ts';
-import { ensureTopics } from './topics.ts';
+import { createKafkaClient, ensureTopicsOn } from '../../shared/kafka/index.ts';
 
 const brokers = (process.argv[2] ?? '127.0.0.1:19092').split(',');
 const n = Number(process.argv[3] ?? 200_000);
@@ -19,7 +19,8 @@ const batchMax = Number(process.argv[4] ?? 2000);
 async function drain(compression: 'gzip' | 'none'): Promise<Record<string, number>> {
   const suffix = `${Date.now().toString(36)}-${compression}`;
   const topic = `bench-readings-${suffix}`;
-  await ensureTopics(brokers, { topics: { readings: topic, anomalies: `bench-anomalies-${suffix}`, events: `bench-events-${suffix}`, edgeStatus: `bench-status-${suffix}`, topology: `bench-topology-${suffix}`, gaps: `bench-gaps-${suffix}` } });
+  const kafka = createKafkaClient({ brokers, clientId: 'bench' });
+  await ensureTopicsOn(kafka, [{ topic }], { partitions: 6 });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-fwbench-'));
   const store = EdgeStore.open({ dir, edgeId: 'bench', budgetBytes: 1e12, synchronous: 'NORMAL', clock: new ManualClock(), logger: silentLogger() });
   for (let k = 0; k < n; k += 1000) {
@@ -32,7 +33,7 @@ async function drain(compression: 'gzip' | 'none'): Promise<Record<string, numbe
     }
     store.commit({ records });
   }
-  const fw = new Forwarder({ store, brokers, clientId: 'bench', logger: silentLogger(), compression, batchMax, topicMap: { [TOPICS.readings]: topic } });
+  const fw = new Forwarder({ store, kafka, clientId: 'bench', logger: silentLogger(), compression, batchMax, topicMap: { [TOPICS.readings]: topic } });
   const t0 = performance.now();
   await fw.start();
   while (store.stats().depth > 0) await new Promise((r) => setTimeout(r, 20));

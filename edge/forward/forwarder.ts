@@ -1,12 +1,16 @@
-import { CompressionTypes, Kafka, logLevel, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import kafkajs, { type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { LATENCY_BUCKETS_S, type Logger, type Metrics } from '../../shared/index.ts';
 import type { EdgeStore, Lane, StoredRecord } from '../store/index.ts';
-import { backoffDelay, kafkaError } from './kafka-errors.ts';
-import { CONTRACT_OF_TOPIC } from './topics.ts';
+import { backoffDelay, kafkaError } from '../../shared/kafka/index.ts';
+import { CONTRACT_OF_TOPIC } from './contracts.ts';
+
+const { CompressionTypes } = kafkajs;
 
 export interface ForwarderOptions {
   store: EdgeStore;
-  brokers: string[];
+  /** From shared/kafka createKafkaClient (with `kafkajsLogs: 'debug'`: this loop logs its failures itself). */
+  kafka: Kafka;
+  /** Client id, also in every record's gridwatch-record-id header. */
   clientId: string;
   logger: Logger;
   metrics?: Metrics;
@@ -45,15 +49,7 @@ export class Forwarder {
 
   constructor(private readonly opts: ForwarderOptions) {
     this.batch = opts.batchMax ?? 5000;
-    this.kafka = new Kafka({
-      clientId: opts.clientId,
-      brokers: opts.brokers,
-      connectionTimeout: 3000,
-      requestTimeout: 30_000,
-      retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 },
-      logLevel: logLevel.WARN,
-      logCreator: () => (entry) => opts.logger.debug({ kafkajs: entry.log, namespace: entry.namespace }, `kafkajs: ${entry.log.message}`),
-    });
+    this.kafka = opts.kafka;
     this.m = opts.metrics
       ? {
           forwarded: opts.metrics.counter('forwarded_records_total', 'Outbox records acknowledged by Kafka', ['topic']),
@@ -122,7 +118,7 @@ export class Forwarder {
       throw err;
     }
     this.producer = producer;
-    if (!this.connected) this.opts.logger.info({ brokers: this.opts.brokers, backlog: this.opts.store.stats().depth }, 'forwarder connected to Kafka');
+    if (!this.connected) this.opts.logger.info({ client: this.opts.clientId, backlog: this.opts.store.stats().depth }, 'forwarder connected to Kafka');
     this.connected = true;
     return producer;
   }

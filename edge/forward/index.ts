@@ -1,4 +1,3 @@
 /** Store-and-forward: the outbox to Kafka, in order, removed only after Kafka acknowledged. */
 export { Forwarder, type ForwarderOptions } from './forwarder.ts';
-export { ensureTopics, CONTRACT_OF_TOPIC, type TopicKey } from './topics.ts';
-export { kafkaError, backoffDelay } from './kafka-errors.ts';
+export { CONTRACT_OF_TOPIC } from './contracts.ts';

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { TOPICS, type Anomaly, type Clock, type Gap, type MeterEventType, type ReadingFlag } from '../../shared/index.ts';
 import type { DetectResult, ReadingIn } from '../detect/index.ts';
+import type { RollingCheckpoints } from './checkpoints.ts';
 import type { MeterDirectory } from './meters.ts';
 import type { Authorizer, Principal } from './auth.ts';
 import type { CommitUnit, Committer, DeadLetter } from './ports.ts';
@@ -28,8 +29,8 @@ export interface IntakeOptions {
   unknownMeterPolicy: 'accept' | 'reject';
   bounds: ClockBounds;
   maxArrayReadings: number;
-  /** Rolling detector checkpoints riding on commit units (null: none, for tests of the intake alone). */
-  checkpoint: { everyRecords: number; perCheckpoint: number } | null;
+  /** Rolling detector checkpoints riding on commit units (./checkpoints.ts; null: none, for tests of the intake alone). */
+  checkpoints: RollingCheckpoints | null;
   /** Kafka topic names; tests override them to stay apart. */
   topics?: Partial<typeof TOPICS>;
   /** Called once a message's unit is durable: publish->commit in ms and readings accepted. */
@@ -73,12 +74,6 @@ export class IntakeCounts {
 export class Intake {
   readonly counts = new IntakeCounts();
   private readonly topics: typeof TOPICS;
-  /** Round robin of rolling checkpoints over every meter known since start. */
-  private readonly known: string[] = [];
-  private readonly knownSet = new Set<string>();
-  private readonly newMeters: string[] = [];
-  private rollAt = -1;
-  private sinceRolling = 0;
   /** Median of recent receivedAt - ts, or null before any reading. */
   medianSkewMs(): number | null {
     const n = Math.min(this.skewCount, this.skew.length);
@@ -217,53 +212,12 @@ export class Intake {
     }
   }
 
-  /**
-   * Rolling per-meter checkpoints (edge/store/README.md "Detector state"): a unit carries the
-   * snapshot of (a) every meter it touched for the first time since start, (b) the meters of a
-   * meter event or a dropout (neither is in the replay journal), and (c) every `everyRecords` records, the
-   * next `perCheckpoint` meters of a round robin over all known meters, so each meter is
-   * re-checkpointed regularly and the replay horizon keeps moving. Snapshots are taken now, at
-   * submit time: the intake is synchronous up to submit, so the detector holds exactly the
-   * effects of this unit and those before it, which is what the store's covers_id (the unit's
-   * last outbox id) claims.
-   */
   private attachCheckpoint(unit: CommitUnit, alsoMeters: string[] | null): void {
-    const cp = this.o.checkpoint;
-    if (cp === null) return;
-    const detector = this.o.detector;
-    let out: [string, unknown][] | null = null;
-    const add = (id: string) => {
-      const s = detector.exportMeter(id);
-      if (s !== undefined) (out ??= []).push([id, s]);
-    };
-    for (const id of this.newMeters) add(id);
-    this.newMeters.length = 0;
-    if (alsoMeters !== null) for (const id of alsoMeters) add(id);
-    this.sinceRolling += unit.records.length;
-    if (this.sinceRolling >= cp.everyRecords && this.known.length > 0) {
-      this.sinceRolling = 0;
-      for (let i = 0; i < Math.min(cp.perCheckpoint, this.known.length); i++) {
-        this.rollAt = (this.rollAt + 1) % this.known.length;
-        add(this.known[this.rollAt]!);
-      }
-    }
-    if (out !== null) unit.checkpoint = out;
-  }
-
-  /** Meters the detector already knows (restored at start): part of the round robin, not new. */
-  knowMeters(ids: Iterable<string>): void {
-    for (const id of ids) {
-      if (this.knownSet.has(id)) continue;
-      this.knownSet.add(id);
-      this.known.push(id);
-    }
+    this.o.checkpoints?.attach(unit, alsoMeters);
   }
 
   private noteMeter(id: string): void {
-    if (this.knownSet.has(id)) return;
-    this.knownSet.add(id);
-    this.known.push(id);
-    this.newMeters.push(id);
+    this.o.checkpoints?.noteMeter(id);
   }
 
   private reject(unit: CommitUnit, receivedAt: number, topic: string, clientId: string | null, r: Rejection, raw: unknown): void {

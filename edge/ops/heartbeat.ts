@@ -49,3 +49,54 @@ export class HeartbeatBuilder {
 function int(n: number): number {
   return Number.isFinite(n) && n > 0 ? Math.round(n) : 0;
 }
+
+/** What the heartbeat reads from the running gateway. */
+export interface HeartbeatSources {
+  outbox(now: number): { depth: number; bytes: number; oldestAgeMs: number; gaps: { records: number; readings: number } };
+  totals(): { accepted: number; rejected: number; forwarded: number };
+  medianSkewMs(): number | null;
+  meters(): number;
+}
+
+/**
+ * Publishes the heartbeat on grid.edge-status (key edgeId) through the outbox, like every record
+ * the gateway sends: it reaches Kafka in order with the rest once the uplink is back.
+ */
+export class HeartbeatPublisher {
+  private readonly builder = new HeartbeatBuilder();
+
+  constructor(
+    private readonly o: {
+      edgeId: string;
+      substationId: string | null;
+      clockSkewMs: number;
+      version: string;
+      startedAt: number;
+      clock: { now(): number };
+      /** The stored topic name (the forwarder maps it to the Kafka topic). */
+      topic: string;
+      sources: HeartbeatSources;
+      submit: (unit: { records: { topic: string; key: string; value: string; lane: 'control'; ts: number; seq: null }[] }) => Promise<void>;
+    },
+  ) {}
+
+  send(): Promise<void> {
+    const { o } = this;
+    const now = o.clock.now();
+    const ob = o.sources.outbox(now);
+    const status = this.builder.build({
+      edgeId: o.edgeId,
+      substationId: o.substationId,
+      startedAt: o.startedAt,
+      now,
+      outbox: ob,
+      gaps: ob.gaps,
+      totals: o.sources.totals(),
+      medianSkewMs: o.sources.medianSkewMs(),
+      clockSkewMs: o.clockSkewMs,
+      meters: o.sources.meters(),
+      version: o.version,
+    });
+    return o.submit({ records: [{ topic: o.topic, key: o.edgeId, value: JSON.stringify(status), lane: 'control', ts: status.ts, seq: null }] });
+  }
+}

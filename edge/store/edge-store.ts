@@ -406,6 +406,11 @@ export class EdgeStore {
     return this.db.open;
   }
 
+  /** A passive WAL checkpoint: never blocks the committer (housekeeping; the budget is enforced after every group commit too). */
+  walCheckpoint(): void {
+    this.db.pragma('wal_checkpoint(PASSIVE)');
+  }
+
   /** For tests and the benchmark only. */
   sqlite(): Database.Database {
     if (!this.db.open) throw new GridwatchError('SHUTTING_DOWN', 'edge store is closed');

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import type { EdgePipeline } from '../../edge/pipeline.ts';
+import type { EdgeGateway } from '../../edge/gateway.ts';
 import { connectMqtt, consumeTopic, edgeTestConfig, startEdge, testPrefix, waitFor } from './helpers.ts';
 
 // (a) 10,000 QoS 1 readings from many meters reach Kafka exactly once by (meterId, seq), in order per meter.
@@ -12,7 +12,7 @@ afterAll(async () => {
 describe('edge delivery (real MQTT clients, real Kafka)', () => {
   it('delivers 10,000 QoS 1 readings from 200 meters exactly once and in order per meter', async () => {
     const prefix = testPrefix('edge-a');
-    const edge: EdgePipeline = await startEdge(edgeTestConfig(prefix));
+    const edge: EdgeGateway = await startEdge(edgeTestConfig(prefix));
     stop.push(() => edge.stop());
     const url = `mqtt://127.0.0.1:${edge.mqttAddresses.tcp}`;
     const meters = 200;

@@ -1,11 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { Metrics, silentLogger } from '../../shared/index.ts';
 import { loadEdgeConfig, type EdgeConfig } from '../../edge/config.ts';
-import { EdgePipeline } from '../../edge/pipeline.ts';
+import { EdgeGateway } from '../../edge/gateway.ts';
+import { createKafkaClient } from '../../shared/kafka/index.ts';
 import { testEndpoints, uniqueName } from '../harness/env.ts';
 
 /** Config for an in-process gateway on ephemeral ports, its own data dir and its own Kafka topic names. */
@@ -28,8 +28,10 @@ export function edgeTestConfig(name: string, env: Record<string, string> = {}): 
   });
 }
 
-export async function startEdge(config: EdgeConfig): Promise<EdgePipeline> {
-  return EdgePipeline.start({ config, logger: silentLogger(), metrics: new Metrics('edge', { defaultMetrics: false }) });
+export async function startEdge(config: EdgeConfig): Promise<EdgeGateway> {
+  const gateway = new EdgeGateway({ config, logger: silentLogger(), metrics: new Metrics('edge', { defaultMetrics: false }) });
+  await gateway.start();
+  return gateway;
 }
 
 export function testPrefix(label: string): string {
@@ -57,7 +59,7 @@ export interface Consumed {
  * duplicates that arrive late) or the timeout passes.
  */
 export async function consumeTopic(topic: string, until: (all: Consumed[]) => boolean, opts: { timeoutMs?: number; settleMs?: number } = {}): Promise<Consumed[]> {
-  const kafka = new Kafka({ clientId: 'edge-test', brokers: testEndpoints().kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = createKafkaClient({ clientId: 'edge-test', brokers: testEndpoints().kafkaBrokers });
   const consumer = kafka.consumer({ groupId: uniqueName('edge-test-group') });
   const out: Consumed[] = [];
   await consumer.connect();

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { EdgePipeline } from '../../edge/pipeline.ts';
+import type { EdgeGateway } from '../../edge/gateway.ts';
 import { connectMqtt, consumeTopic, edgeTestConfig, startEdge, testPrefix, waitFor } from './helpers.ts';
 
 // (e) A corpus of malformed and hostile messages is rejected with reasons while valid traffic continues.
@@ -11,7 +11,7 @@ afterAll(async () => {
 describe('edge under hostile input (real MQTT clients, real Kafka)', () => {
   it('rejects every bad message with its reason, keeps dead letters and gaps, and keeps taking valid readings', async () => {
     const prefix = testPrefix('edge-e');
-    const edge: EdgePipeline = await startEdge(edgeTestConfig(prefix, { GRIDWATCH_MAX_ARRAY_READINGS: '100', GRIDWATCH_MQTT_MAX_PACKET_BYTES: '65536' }));
+    const edge: EdgeGateway = await startEdge(edgeTestConfig(prefix, { GRIDWATCH_MAX_ARRAY_READINGS: '100', GRIDWATCH_MQTT_MAX_PACKET_BYTES: '65536' }));
     stop.push(() => edge.stop());
     const url = `mqtt://127.0.0.1:${edge.mqttAddresses.tcp}`;
     const now = Date.now();

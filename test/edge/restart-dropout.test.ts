@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, Metrics, silentLogger } from '../../shared/index.ts';
 import { loadEdgeConfig } from '../../edge/config.ts';
-import { EdgePipeline } from '../../edge/pipeline.ts';
+import { EdgeGateway } from '../../edge/gateway.ts';
 
 // The pipeline's restore path with the dropout rule of edge/detect/README.md: readings committed,
 // the gateway stopped for an hour, started again from the same data directory. No Kafka is needed
@@ -31,14 +31,18 @@ function config(dataDir: string) {
   });
 }
 
-const start = (dataDir: string, clock: ManualClock) => EdgePipeline.start({ config: config(dataDir), logger: silentLogger(), metrics: new Metrics('edge', { defaultMetrics: false }), clock });
+async function start(dataDir: string, clock: ManualClock): Promise<EdgeGateway> {
+  const gateway = new EdgeGateway({ config: config(dataDir), logger: silentLogger(), metrics: new Metrics('edge', { defaultMetrics: false }), clock });
+  await gateway.start();
+  return gateway;
+}
 
-function publish(p: EdgePipeline, meterId: string, seq: number, ts: number): Promise<void> {
+function publish(p: EdgeGateway, meterId: string, seq: number, ts: number): Promise<void> {
   const payload = Buffer.from(JSON.stringify({ meterId, seq, ts, voltage: 230 }));
   return new Promise((resolve, reject) => p.intake.onPublish(ANON, 'c-1', `meters/${meterId}/reading`, payload, (err) => (err ? reject(err) : resolve())));
 }
 
-function publishEvent(p: EdgePipeline, meterId: string, ts: number): Promise<void> {
+function publishEvent(p: EdgeGateway, meterId: string, ts: number): Promise<void> {
   const payload = Buffer.from(JSON.stringify({ meterId, ts, type: 'clock_set' }));
   return new Promise((resolve, reject) => p.intake.onPublish(ANON, 'c-1', `meters/${meterId}/event`, payload, (err) => (err ? reject(err) : resolve())));
 }

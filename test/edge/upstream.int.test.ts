@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import type { EdgePipeline } from '../../edge/pipeline.ts';
+import type { EdgeGateway } from '../../edge/gateway.ts';
 import { testEndpoints } from '../harness/env.ts';
 import { connectMqtt, consumeTopic, edgeTestConfig, startEdge, testPrefix, waitFor } from './helpers.ts';
 
@@ -14,7 +14,7 @@ describe('edge with an upstream broker (real Mosquitto, real Kafka)', () => {
   it('takes readings from Mosquitto and forwards them, rejecting bad ones', async () => {
     const prefix = testPrefix('edge-up');
     const mosquitto = testEndpoints().mqttUrl;
-    const edge: EdgePipeline = await startEdge(edgeTestConfig(prefix, { GRIDWATCH_MQTT_MODE: 'upstream', GRIDWATCH_MQTT_UPSTREAM_URL: mosquitto }));
+    const edge: EdgeGateway = await startEdge(edgeTestConfig(prefix, { GRIDWATCH_MQTT_MODE: 'upstream', GRIDWATCH_MQTT_UPSTREAM_URL: mosquitto }));
     stop.push(() => edge.stop());
     await waitFor(() => edge.readiness().ready, 10_000, 'upstream connected');
     await new Promise((r) => setTimeout(r, 300)); // subscription acknowledged

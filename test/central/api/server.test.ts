@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnomalyStore, EdgeStore, EventStore, ReadingStore, SseHub, createApiHandler, listen } from '../../../central/api/index.ts';
+import { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore, SseHub, createApiHandler, listen } from '../../../central/api/index.ts';
 import { TopologyRegistry } from '../../../central/registry/index.ts';
 import { ManualClock, Metrics, silentLogger, Topology } from '../../../shared/index.ts';
 import { T0, anomaly, edgeStatus, gridEvent } from './fixtures.ts';
@@ -17,7 +17,7 @@ describe('central HTTP API', () => {
   const events = new EventStore(10);
   const anomalies = new AnomalyStore(100);
   const readings = new ReadingStore(3, 10);
-  const edges = new EdgeStore({ lateMs: 30_000, lostMs: 60_000, maxEdges: 10 });
+  const edges = new EdgeStatusStore({ lateMs: 30_000, lostMs: 60_000, maxEdges: 10 });
   const sse = new SseHub({ maxClients: 1, heartbeatMs: 50 });
   const registry = new TopologyRegistry({ logger: silentLogger(), topology });
   const metrics = new Metrics('central-test', { defaultMetrics: false });

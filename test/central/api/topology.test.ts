@@ -1,7 +1,7 @@
 // /api/topology?tree=1: the substation -> feeder -> transformer tree with meter counts in one answer.
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnomalyStore, EdgeStore, EventStore, ReadingStore, SseHub, createApiHandler, listen } from '../../../central/api/index.ts';
+import { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore, SseHub, createApiHandler, listen } from '../../../central/api/index.ts';
 import { parseTopologyQuery } from '../../../central/api/query.ts';
 import { TopologyRegistry } from '../../../central/registry/index.ts';
 import { ManualClock, Metrics, silentLogger, Topology, type TopologyEntry } from '../../../shared/index.ts';
@@ -31,7 +31,7 @@ describe('/api/topology?tree=1', () => {
         events: new EventStore(10),
         anomalies: new AnomalyStore(10),
         readings: new ReadingStore(2, 10),
-        edges: new EdgeStore({ lateMs: 30_000, lostMs: 60_000, maxEdges: 10 }),
+        edges: new EdgeStatusStore({ lateMs: 30_000, lostMs: 60_000, maxEdges: 10 }),
         registry: new TopologyRegistry({ logger: silentLogger(), topology }),
         sse,
         metrics: new Metrics('central-test', { defaultMetrics: false }),

@@ -4,7 +4,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { AnomalyStore, createApiHandler, EdgeStore, EventStore, ReadingStore, SseHub } from '../../../central/api/index.ts';
+import { AnomalyStore, createApiHandler, EdgeStatusStore, EventStore, ReadingStore, SseHub } from '../../../central/api/index.ts';
 import { TopologyRegistry } from '../../../central/registry/index.ts';
 import { Metrics, silentLogger, systemClock, Topology, type EdgeStatus, type GridEvent, type TopologyEntry } from '../../../shared/index.ts';
 
@@ -33,8 +33,8 @@ export async function startConsoleServer(opts: {
   const sse = new SseHub({ maxClients: 10, heartbeatMs: 5_000 });
   events.onChange((e) => sse.broadcast(e));
   for (const e of opts.events) events.upsert(e);
-  // The thresholds central/pipeline.ts uses.
-  const edges = new EdgeStore({ lateMs: 30_000, lostMs: 60_000, maxEdges: 100 });
+  // The thresholds central/aggregator.ts uses.
+  const edges = new EdgeStatusStore({ lateMs: 30_000, lostMs: 60_000, maxEdges: 100 });
   for (const { status, ageMs } of opts.edges) edges.update(status, now - ageMs);
   const logger = silentLogger();
   const handler = createApiHandler({

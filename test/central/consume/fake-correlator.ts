@@ -66,7 +66,7 @@ export class FakeCorrelator implements CorrelatorPort {
   exportState(substationId: string): unknown {
     return structuredClone(this.sub(substationId));
   }
-  importState(s: never): void {
+  importState(s: unknown): void {
     const st = s as SubState;
     this.subs.set(st.substationId, structuredClone(st));
   }

@@ -3,9 +3,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { CentralConfigSchema, type CentralConfig } from '../../../central/config.ts';
 import { loadConfig, type Anomaly, type GridEvent } from '../../../shared/index.ts';
+import { createKafkaClient } from '../../../shared/kafka/index.ts';
 import { testEndpoints, uniqueName } from '../../harness/env.ts';
 
 export const T0 = Date.UTC(2026, 10, 23, 6, 0, 0);
@@ -19,13 +20,7 @@ export function testConfig(name: string, over: Partial<CentralConfig> = {}): Cen
       centralGroup: `${u}-group`,
       httpHost: '127.0.0.1',
       httpPort: 0,
-      topicReadings: `${u}.readings`,
-      topicAnomalies: `${u}.anomalies`,
-      topicEvents: `${u}.events`,
-      topicEdgeStatus: `${u}.edge-status`,
-      topicGaps: `${u}.gaps`,
-      topicTopology: `${u}.topology`,
-      topicState: `${u}.state`,
+      kafkaTopicPrefix: `${u}.`,
       archiveDir: mkdtempSync(join(tmpdir(), 'central-archive-')),
       archiveMaxAgeMs: 300,
       commitIntervalMs: 200,
@@ -37,7 +32,7 @@ export function testConfig(name: string, over: Partial<CentralConfig> = {}): Cen
 }
 
 export function kafka(): Kafka {
-  return new Kafka({ clientId: uniqueName('central-test'), brokers: testEndpoints().kafkaBrokers, logLevel: logLevel.NOTHING });
+  return createKafkaClient({ clientId: uniqueName('central-test'), brokers: testEndpoints().kafkaBrokers });
 }
 
 export async function producer(k: Kafka): Promise<Producer> {

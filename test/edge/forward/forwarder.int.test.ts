@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, silentLogger, type Gap } from '../../../shared/index.ts';
 import { EdgeStore, GroupCommitter } from '../../../edge/store/index.ts';
-import { Forwarder, ensureTopics } from '../../../edge/forward/index.ts';
+import { Forwarder } from '../../../edge/forward/index.ts';
 import { startKafka, stopKafka } from '../../../deploy/services/index.ts';
 import { testEndpoints } from '../../harness/env.ts';
 import { anomaly, reading, tempDir } from '../store/helpers.ts';
-import { consume, seqsByMeter, uniqueTopics } from './kafka-helpers.ts';
+import { consume, ensureTestTopics, forwarderKafka, seqsByMeter, uniqueTopics } from './kafka-helpers.ts';
 
 const brokers = (): string[] => testEndpoints().kafkaBrokers;
 const cleanups: (() => Promise<void>)[] = [];
@@ -16,7 +16,7 @@ afterEach(async () => {
 function setup(prefix: string, storeOpts: { budgetBytes?: number } = {}) {
   const topics = uniqueTopics(prefix);
   const store = EdgeStore.open({ dir: tempDir(), edgeId: 'edge-it', budgetBytes: storeOpts.budgetBytes ?? 1e10, synchronous: 'NORMAL', clock: new ManualClock(), logger: silentLogger() });
-  const forwarder = new Forwarder({ store, brokers: brokers(), clientId: `gw-${prefix}`, logger: silentLogger(), topicMap: topics.map, backoff: { initialMs: 100, maxMs: 2000 } });
+  const forwarder = new Forwarder({ store, kafka: forwarderKafka(brokers(), `gw-${prefix}`), clientId: `gw-${prefix}`, logger: silentLogger(), topicMap: topics.map, backoff: { initialMs: 100, maxMs: 2000 } });
   cleanups.push(async () => {
     await forwarder.stop({ drainTimeoutMs: 0 });
     store.close();
@@ -41,7 +41,7 @@ function dedupe(seqs: number[]): number[] {
 describe('Forwarder against the real Kafka', () => {
   it('10,000 readings from many meters arrive exactly once and in order per meter', async () => {
     const { topics, store, forwarder } = setup('fw-once');
-    await ensureTopics(brokers(), { topics: topics.names, partitions: 6 });
+    await ensureTestTopics(brokers(), topics.names, 6);
     const meters = 250;
     for (let seq = 0; seq < 40; seq++) store.commit({ records: Array.from({ length: meters }, (_, m) => reading(`m${m}`, seq)) });
     store.commit({ records: [anomaly('m1', 1)] });
@@ -61,7 +61,7 @@ describe('Forwarder against the real Kafka', () => {
 
   it('(c) Kafka stopped while readings keep being committed, then started: nothing lost, order kept, outbox back to zero', async () => {
     const { topics, store, forwarder } = setup('fw-outage');
-    await ensureTopics(brokers(), { topics: topics.names, partitions: 6 });
+    await ensureTestTopics(brokers(), topics.names, 6);
     const committer = new GroupCommitter(store, { maxDelayMs: 5, maxRecords: 300 });
     await forwarder.start();
     const meters = 50;
@@ -98,7 +98,7 @@ describe('Forwarder against the real Kafka', () => {
 
   it('(d) disk budget reached: anomalies kept, gaps recorded and forwarded to grid.gaps', async () => {
     const { topics, store, forwarder } = setup('fw-budget', { budgetBytes: 300_000 });
-    await ensureTopics(brokers(), { topics: topics.names, partitions: 3 });
+    await ensureTestTopics(brokers(), topics.names, 3);
     const committer = new GroupCommitter(store, { maxDelayMs: 1, maxRecords: 200 });
     // Kafka "away": the forwarder is not started yet, the outbox fills past its budget.
     for (let seq = 0; seq < 200; seq++) {

@@ -1,5 +1,6 @@
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { TOPICS } from '../../../shared/index.ts';
+import { createKafkaClient, ensureTopicsOn, topicSpecs } from '../../../shared/kafka/index.ts';
 import { uniqueName } from '../../harness/env.ts';
 
 export interface Consumed {
@@ -21,9 +22,19 @@ export function uniqueTopics(prefix: string): { names: Record<keyof typeof TOPIC
   return { names, map };
 }
 
+/** The client the gateway gives its forwarder (edge/gateway.ts). */
+export function forwarderKafka(brokers: string[], clientId: string): Kafka {
+  return createKafkaClient({ brokers, clientId, kafkajsLogs: 'debug', retries: 3 });
+}
+
+/** Creates the test's unique topics. */
+export async function ensureTestTopics(brokers: string[], names: Partial<Record<keyof typeof TOPICS, string>>, partitions: number): Promise<void> {
+  await ensureTopicsOn(createKafkaClient({ brokers, clientId: 'gw-test-topics' }), topicSpecs(names), { partitions });
+}
+
 /** Reads the topics from the beginning until `until` says enough (or the timeout passes). */
 export async function consume(brokers: string[], topics: string[], until: (all: Consumed[]) => boolean, timeoutMs = 60_000): Promise<Consumed[]> {
-  const kafka = new Kafka({ clientId: 'gw-test-consumer', brokers, logLevel: logLevel.NOTHING });
+  const kafka = createKafkaClient({ clientId: 'gw-test-consumer', brokers });
   const consumer = kafka.consumer({ groupId: uniqueName('gw-test'), maxWaitTimeInMs: 200 });
   const all: Consumed[] = [];
   await consumer.connect();

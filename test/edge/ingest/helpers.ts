@@ -3,6 +3,7 @@ import { Detector } from '../../../edge/detect/index.ts';
 import { Authorizer, type CredentialsFile } from '../../../edge/ingest/auth.ts';
 import { EmbeddedBroker } from '../../../edge/ingest/broker.ts';
 import { Intake } from '../../../edge/ingest/intake.ts';
+import { RollingCheckpoints } from '../../../edge/ingest/checkpoints.ts';
 import { MeterDirectory } from '../../../edge/ingest/meters.ts';
 import type { CommitUnit, Committer } from '../../../edge/ingest/ports.ts';
 import type { Topology } from '../../../shared/index.ts';
@@ -58,7 +59,7 @@ export function makeIntake(opts: { credentials?: CredentialsFile; allowAnonymous
     unknownMeterPolicy: opts.unknownMeterPolicy ?? 'accept',
     bounds: BOUNDS,
     maxArrayReadings: 100,
-    checkpoint: { everyRecords: 300, perCheckpoint: 5 },
+    checkpoints: new RollingCheckpoints(detector, { everyRecords: 300, perCheckpoint: 5 }),
   });
   return { intake, committer, clock, authorizer, detector };
 }

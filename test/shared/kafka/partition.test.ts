@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { partitionOf } from '../../../central/consume/kafka.ts';
+import { partitionOf } from '../../../shared/kafka/index.ts';
 
 describe('partitionOf', () => {
   it('is stable and within range', () => {

@@ -1,8 +1,9 @@
-// Consumption end to end with the real Kafka: anomalies in, the grid event on the events topic,
+// The aggregator end to end with the real Kafka (and the test correlator): anomalies in, the grid event on the events topic,
 // duplicates not counted twice, readings in the API, offsets committed only after the archive.
 import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CentralPipeline } from '../../central/pipeline.ts';
+import { Aggregator } from '../../central/aggregator.ts';
+import { topicNames } from '../../shared/kafka/index.ts';
 import { silentLogger, Metrics } from '../../shared/index.ts';
 import { FakeCorrelator } from './consume/fake-correlator.ts';
 import { T0, eventReader, kafka, producer, sagAnomaly, sendAnomalies, testConfig, waitFor } from './consume/helpers.ts';
@@ -20,19 +21,19 @@ describe('central consumption (real Kafka)', () => {
   it('turns a transformer\'s sag anomalies into one transformer event; duplicates count once; commits after archiving', async () => {
     const config = testConfig('central-consume');
     const k = kafka();
-    const pipeline = new CentralPipeline({ config, logger: silentLogger(), metrics: new Metrics('central', { defaultMetrics: false }), correlator: (o) => new FakeCorrelator(o), topicPartitions: 3 });
-    cleanup.push(() => pipeline.stop());
-    await pipeline.start();
+    const aggregator = new Aggregator({ config, logger: silentLogger(), metrics: new Metrics('central', { defaultMetrics: false }), correlator: (o) => new FakeCorrelator(o), topicPartitions: 3 });
+    cleanup.push(() => aggregator.stop());
+    await aggregator.start();
     const p = await producer(k);
     cleanup.push(() => p.disconnect());
-    const reader = await eventReader(k, config.topicEvents);
+    const reader = await eventReader(k, topicNames(config).events);
     cleanup.push(reader.stop);
 
     const sags = ['M1', 'M2', 'M3'].map((m) => sagAnomaly(m, 'T1', 'S01'));
-    await sendAnomalies(p, config.topicAnomalies, [sags[0]!, sags[0]!, sags[1]!]); // a duplicate
-    await sendAnomalies(p, config.topicAnomalies, [sags[1]!, sags[2]!]);
+    await sendAnomalies(p, topicNames(config).anomalies, [sags[0]!, sags[0]!, sags[1]!]); // a duplicate
+    await sendAnomalies(p, topicNames(config).anomalies, [sags[1]!, sags[2]!]);
     await p.send({
-      topic: config.topicReadings,
+      topic: topicNames(config).readings,
       messages: [1, 2, 2].map((seq) => ({ key: 'M1', value: JSON.stringify({ meterId: 'M1', readingId: `M1:${seq}`, seq, ts: T0 + seq, voltage: 231, edgeId: 'edge-S01', substationId: 'S01', feederId: 'F1', transformerId: 'T1', receivedAt: T0 + seq }) })),
     });
 
@@ -42,7 +43,7 @@ describe('central consumption (real Kafka)', () => {
     expect(reader.events[0]).toMatchObject({ scope: 'transformer', rootId: 'T1', type: 'sag', state: 'open', affectedCount: 3, version: 1 });
 
     // The API: the event (read back from the events topic), the meter's readings without the duplicate.
-    const base = `http://127.0.0.1:${pipeline.httpPort}`;
+    const base = `http://127.0.0.1:${aggregator.httpPort}`;
     await waitFor(async () => ((await (await fetch(`${base}/api/events?state=open`)).json()) as { count: number }).count === 1, 10_000, 'the API event');
     await waitFor(async () => (await fetch(`${base}/api/meters/M1`)).status === 200, 10_000, 'the meter');
     const meter = (await (await fetch(`${base}/api/meters/M1`)).json()) as { readings: unknown[] };
@@ -55,7 +56,7 @@ describe('central consumption (real Kafka)', () => {
     await admin.connect();
     cleanup.push(() => admin.disconnect());
     await waitFor(async () => {
-      const [t] = await admin.fetchOffsets({ groupId: config.centralGroup, topics: [config.topicAnomalies] });
+      const [t] = await admin.fetchOffsets({ groupId: config.centralGroup, topics: [topicNames(config).anomalies] });
       return (t?.partitions ?? []).reduce((n, x) => n + Math.max(0, Number(x.offset)), 0) === 5;
     }, 20_000, 'committed anomalies offsets');
     expect(listFiles(config.archiveDir as string).some((f) => f.endsWith('.jsonl.gz'))).toBe(true);

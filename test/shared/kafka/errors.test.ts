@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, kafkaError } from '../../../edge/forward/index.ts';
+import { backoffDelay, kafkaError } from '../../../shared/kafka/index.ts';
 
 describe('kafkaError', () => {
   it('classifies unreachable Kafka as retryable and refusals as not', () => {

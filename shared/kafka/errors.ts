@@ -1,4 +1,7 @@
-import { GridwatchError } from '../../shared/index.ts';
+import { GridwatchError } from '../errors.ts';
+
+// The one classifier of what kafkajs throws, for every program (edge forwarder, central, tools).
+// Retry loops consult only the `retryable` flag of what it returns.
 
 /**
  * Classifies what kafkajs throws. Connection, timeout and "retries exhausted on a retriable
@@ -8,6 +11,8 @@ import { GridwatchError } from '../../shared/index.ts';
  */
 export function kafkaError(err: unknown, what: string): GridwatchError {
   if (err instanceof GridwatchError) return err;
+  // (security) a refused login / untrusted certificate / denied ACL is classified first, here, once
+  // shared/kafka/security.ts's classifyKafkaRefusal is wired in.
   const e = err as { name?: string; message?: string; retriable?: boolean; cause?: { retriable?: boolean; name?: string } } | null;
   const name = e?.name ?? 'Error';
   const message = `${what}: ${name}: ${e?.message ?? String(err)}`;

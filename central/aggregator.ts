@@ -1,0 +1,278 @@
+// `gridwatch central`, the aggregator: the composition root. Parts are built in the order data
+// flows, started in that order and stopped in reverse (shared/lifecycle.ts):
+//
+//   Kafka admin (topics, partition count)
+//   offset gate ......... archive to MinIO/S3 or a directory, + InfluxDB (or direct commits)
+//   grid-event outbox ... grid.events + grid.central-state (the only producer)
+//   notifier ............ webhook of published grid events
+//   API ................. HTTP, SSE, console, /metrics, /healthz, /readyz over the in-memory stores
+//   broadcast consumer .. every partition of topology, state, events, anomalies, edge-status, gaps
+//                         (central/flows/broadcast.ts), read to the end before the group joins
+//   group consumer ...... this instance's share of anomalies, readings, gaps, events
+//                         (central/flows/group.ts); substation ownership follows its assignment
+//   hand-over ........... on stop: drain, final commit, snapshots of every owned substation
+//   timers .............. correlator tick, commits, lag, snapshot refresh
+//
+// Flow, ownership and hand-over in detail: central/README.md.
+import { fileURLToPath } from 'node:url';
+import { hostname } from 'node:os';
+import type { Server } from 'node:http';
+import { Metrics, createLogger, systemClock, type Clock, type Logger } from '../shared/index.ts';
+import { createKafkaClient, ensureTopics, partitionCount, topicNames, type TopicNames } from '../shared/kafka/index.ts';
+import { intervalPart, part, startParts, stopParts, type Part } from '../shared/lifecycle.ts';
+import { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore, SseHub, createApiHandler, listen, type Health } from './api/index.ts';
+import type { CentralConfig } from './config.ts';
+import { CatchUp } from './consume/catch-up.ts';
+import { realCorrelator, type CorrelatorFactory, type CorrelatorPort } from './consume/correlator-port.ts';
+import { measureLag } from './consume/lag.ts';
+import { OffsetCommitter, createOffsetGate, type OffsetGate } from './consume/offsets.ts';
+import { SubstationOwnership } from './consume/ownership.ts';
+import { ConsumerRunner } from './consume/runner.ts';
+import { BroadcastFlow } from './flows/broadcast.ts';
+import { GroupFlow } from './flows/group.ts';
+import { centralMetrics, viewMetrics } from './metrics.ts';
+import { WebhookNotifier } from './notify/index.ts';
+import { GridEventOutbox } from './publish/outbox.ts';
+import { kafkaProducer } from './publish/producer.ts';
+import { TopologyRegistry } from './registry/index.ts';
+
+export const CONSOLE_DIR = fileURLToPath(new URL('./console/', import.meta.url));
+
+export interface AggregatorOptions {
+  config: CentralConfig;
+  logger?: Logger;
+  metrics?: Metrics;
+  clock?: Clock;
+  /** Correlator settings (window, shares, minimum counts); the correlator's defaults otherwise. */
+  correlate?: Record<string, unknown>;
+  /** The correlator to use; the real one (central/correlate) by default. */
+  correlator?: CorrelatorFactory;
+  consoleDir?: string;
+  /** Partitions of the topics this instance creates when missing (default 6, as the edge). */
+  topicPartitions?: number;
+  /** How long to wait for the state topic before importing a partition's snapshots (default 30 s). */
+  handoverWaitMs?: number;
+}
+
+export class Aggregator {
+  readonly config: CentralConfig;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly instanceId: string;
+  readonly topics: TopicNames;
+  readonly registry: TopologyRegistry;
+  readonly events: EventStore;
+  readonly anomalies: AnomalyStore;
+  readonly readings: ReadingStore;
+  readonly edges: EdgeStatusStore;
+  readonly ownership: SubstationOwnership;
+  readonly outbox: GridEventOutbox;
+  readonly committer: OffsetCommitter;
+  private readonly local: CorrelatorPort;
+  private readonly group: ConsumerRunner;
+  private readonly broadcast: ConsumerRunner;
+  private readonly gate: OffsetGate;
+  private readonly notifier: WebhookNotifier | null;
+  private readonly parts: Part[];
+  private readonly counters = { gridDiscarded: 0 };
+  private server: Server | null = null;
+  private readonly sse: SseHub;
+  private state: 'new' | 'starting' | 'running' | 'failed' | 'stopping' | 'crashing' = 'new';
+  private caughtUp = false;
+
+  constructor(opts: AggregatorOptions) {
+    const c = (this.config = opts.config);
+    this.instanceId = c.instanceId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
+    const logger = (this.logger = (opts.logger ?? createLogger({ program: 'central', level: c.logLevel })).child({ instance: this.instanceId }));
+    const metrics = (this.metrics = opts.metrics ?? new Metrics('central'));
+    const clock = opts.clock ?? systemClock;
+    const m = centralMetrics(metrics);
+    const t = (this.topics = topicNames(c));
+
+    // Views and cores.
+    this.registry = new TopologyRegistry({ logger, metrics, ...(c.topology ? { file: c.topology } : {}) });
+    const factory = opts.correlator ?? realCorrelator;
+    const correlatorOpts = { topology: this.registry.topology, clock, ...(opts.correlate ? { config: opts.correlate } : {}) };
+    const local = (this.local = factory(correlatorOpts));
+    const grid = factory(correlatorOpts);
+    this.events = new EventStore(c.recentEvents);
+    this.anomalies = new AnomalyStore(c.recentAnomalies);
+    this.readings = new ReadingStore(c.readingsPerMeter, c.metersTracked);
+    this.edges = new EdgeStatusStore({ lateMs: 30_000, lostMs: 60_000, maxEdges: 10_000 });
+    const sse = (this.sse = new SseHub({ maxClients: c.sseMaxClients }));
+    this.events.onChange((e) => sse.broadcast(e));
+    const notifier = (this.notifier = c.webhookUrl
+      ? new WebhookNotifier({ url: c.webhookUrl, minSeverity: c.webhookMinSeverity, queueSize: c.webhookQueueSize, maxAttempts: c.webhookMaxAttempts, timeoutMs: c.webhookTimeoutMs, logger, metrics })
+      : null);
+
+    // Kafka, in data-flow order.
+    const kafka = createKafkaClient({ brokers: c.kafkaBrokers, clientId: `gridwatch-central-${this.instanceId}`, logger });
+    const admin = kafka.admin();
+    const catchUp = new CatchUp(admin);
+    const wait = opts.handoverWaitMs ?? 30_000;
+    const ownership = (this.ownership = new SubstationOwnership({ instanceId: this.instanceId, local, catchUp, stateTopic: t.state, handoverWaitMs: wait, clock, logger }));
+    const gate = (this.gate = createOffsetGate(c, t, { logger, metrics, clock }));
+    const outbox = (this.outbox = new GridEventOutbox({
+      producer: kafkaProducer(kafka),
+      topics: t,
+      snapshots: ownership,
+      metrics: m,
+      logger,
+      onPublished: (e) => {
+        this.events.upsert(e);
+        notifier?.notify(e);
+      },
+    }));
+    viewMetrics(metrics, { events: this.events, edges: this.edges, clock, unpublished: () => outbox.pending });
+    const broadcastFlow = new BroadcastFlow({ topics: t, metrics: m, clock, registry: this.registry, events: this.events, anomalies: this.anomalies, edges: this.edges, ownership, local, grid, catchUp, outbox, counters: this.counters });
+    const groupFlow = new GroupFlow({ topics: t, metrics: m, clock, readings: this.readings, ownership, local, outbox, gate });
+    // One group per instance: every instance reads every partition of these topics. Nothing is
+    // committed, so the group leaves no offsets behind.
+    const broadcast = (this.broadcast = new ConsumerRunner({ name: 'broadcast consumer', kafka, groupId: `${c.centralGroup}.instance.${this.instanceId}`, logger, subscriptions: broadcastFlow.subscriptions, onBatch: (b) => broadcastFlow.onBatch(b), partitionsConsumedConcurrently: 3 }));
+    let rebalancing = false;
+    const group = (this.group = new ConsumerRunner({
+      name: 'group consumer',
+      kafka,
+      groupId: c.centralGroup,
+      logger,
+      subscriptions: [{ topics: groupFlow.topics, fromBeginning: true }],
+      onBatch: (b) => groupFlow.onBatch(b),
+      onAssignment: (a) => {
+        rebalancing = false;
+        groupFlow.onAssignment(a);
+      },
+      onRebalancing: () => (rebalancing = true),
+      partitionsConsumedConcurrently: 4,
+    }));
+    const committer = (this.committer = new OffsetCommitter({ gate, outbox, commit: (o) => group.commit(o), metrics: m, logger }));
+
+    const tick = (): void => {
+      if (rebalancing) return;
+      const fromLocal = local.tick().filter((e) => e.substationId === null || ownership.owns(e.substationId));
+      for (const e of fromLocal) if (e.substationId) ownership.changed(e.substationId);
+      const fromGrid = grid.tick();
+      if (!ownership.isGridOwner()) this.counters.gridDiscarded += fromGrid.length;
+      void outbox.publish(ownership.isGridOwner() ? [...fromLocal, ...fromGrid] : fromLocal, 'tick');
+    };
+    const running = (fn: () => void) => () => {
+      if (this.state === 'running') fn();
+    };
+
+    this.parts = [
+      part('kafka admin', async () => {
+        await admin.connect();
+        if (c.ensureTopics) {
+          const compacted = new Set([t.topology, t.state]);
+          const created = await ensureTopics(admin, Object.values(t).map((topic) => ({ topic, compacted: compacted.has(topic) })), { partitions: opts.topicPartitions ?? 6 });
+          if (created.length > 0) logger.info({ created }, 'topics created');
+        }
+        ownership.setPartitionCount(await partitionCount(admin, t.anomalies));
+      }, () => admin.disconnect().catch(() => undefined)),
+      gate,
+      outbox,
+      part('notifier', () => undefined, (deadline) => notifier?.stop(this.state === 'crashing' ? 0 : Math.min(2000, Math.max(0, deadline - Date.now())))),
+      part('api', async () => {
+        this.server = await listen(createApiHandler({ events: this.events, anomalies: this.anomalies, readings: this.readings, edges: this.edges, registry: this.registry, sse, metrics, clock, logger, health: () => this.health(), consoleDir: opts.consoleDir ?? CONSOLE_DIR }), c.httpPort, c.httpHost);
+      }, () => closeServer(this.server, sse)),
+      broadcast,
+      part('topology and state read', async () => {
+        const [topo, state] = await Promise.all([catchUp.waitFor(t.topology, wait), catchUp.waitFor(t.state, wait)]);
+        this.caughtUp = true;
+        if (!topo || !state) logger.warn({ topology: topo, state }, 'topology or state topic not read to its end in time; continuing');
+        logger.info({ topology: this.registry.summary().meters, snapshots: ownership.handover.snapshots }, 'topology and state topics read');
+      }),
+      group,
+      // SIGTERM: stop consuming, let the batches in flight finish, archive everything buffered,
+      // commit, write the state of every owned substation (the next owner imports it).
+      part('hand-over', () => undefined, async () => {
+        if (this.state === 'crashing') return;
+        group.pauseAll();
+        broadcast.pauseAll();
+        await Promise.all([group.drain(), broadcast.drain()]);
+        await committer.settled();
+        await committer.commitDue(true);
+        ownership.markAllOwnedDirty();
+        if (!(await outbox.publish([], 'shutdown'))) logger.error('final state snapshots not written');
+      }),
+      intervalPart('correlator tick', c.tickMs, running(tick)),
+      intervalPart('commit', c.commitIntervalMs, running(() => void committer.commitDue(false))),
+      intervalPart('lag', c.lagIntervalMs, running(() => void measureLag(admin, c.centralGroup, groupFlow.topics, m.lag, logger))),
+      intervalPart('snapshot refresh', 30_000, running(() => ownership.markAllOwnedDirty())),
+    ];
+  }
+
+  async start(): Promise<void> {
+    this.state = 'starting';
+    try {
+      await startParts(this.parts, this.logger);
+    } catch (err) {
+      this.state = 'failed'; // the parts that had started are stopped already
+      throw err;
+    }
+    this.state = 'running';
+    const c = this.config;
+    this.logger.info({ http: this.httpPort, group: c.centralGroup, archive: this.gate.archive, influx: this.gate.influx === 'on' ? `${c.influxUrl} bucket ${c.influxBucket}` : 'off' }, 'central started');
+  }
+
+  /** Graceful: the hand-over (final commit and snapshots), then every part in reverse. */
+  async stop(deadlineMs = 60_000): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'stopping';
+    this.logger.info('stopping');
+    await stopParts(this.parts, Date.now() + deadlineMs, this.logger);
+    this.logger.info('stopped');
+  }
+
+  /**
+   * For tests: what a crash leaves behind. Nothing is flushed, committed or snapshotted beyond what
+   * each batch already wrote; the connections close so the group moves on at once.
+   */
+  async kill(): Promise<void> {
+    this.state = 'crashing';
+    await stopParts(this.parts, Date.now(), this.logger);
+  }
+
+  get httpPort(): number {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : 0;
+  }
+
+  isGridOwner(): boolean {
+    return this.ownership.isGridOwner();
+  }
+
+  health(): Health {
+    const crashed = this.group.crashed ?? this.broadcast.crashed;
+    const ready = this.state === 'running' && this.caughtUp && this.group.joined && !crashed;
+    return {
+      live: !crashed,
+      ready,
+      details: {
+        instance: this.instanceId,
+        crashed: crashed?.message ?? null,
+        groupJoined: this.group.joined,
+        ownedAnomalyPartitions: this.ownership.adopted,
+        gridOwner: this.isGridOwner(),
+        topologyMeters: this.registry.topology.size,
+        snapshots: this.ownership.handover.snapshots,
+        archive: this.gate.archive,
+        influx: this.gate.influx,
+        unpublishedEvents: this.outbox.pending,
+        notifier: this.notifier?.stats() ?? null,
+        correlator: this.local.stats(),
+        stores: { events: this.events.counts(), anomalies: this.anomalies.size, meters: this.readings.size, sseClients: this.sse.size },
+      },
+    };
+  }
+
+  stats(): Record<string, unknown> {
+    return { replaySkipped: this.ownership.replaySkipped, gridDiscarded: this.counters.gridDiscarded, adopted: this.ownership.adopted, correlator: this.local.stats() };
+  }
+}
+
+async function closeServer(server: Server | null, sse: SseHub): Promise<void> {
+  sse.close();
+  if (!server) return;
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+}

@@ -1,0 +1,109 @@
+// The group consumer's flow: the records of the partitions the group assigns this instance.
+//   anomalies -> local correlator (owned substations; replays of an imported state skipped)
+//   readings  -> recent readings (API)
+//   all four  -> offset gate (archive); grid events and snapshots -> outbox before the batch returns
+import type { Batch } from 'kafkajs';
+import { validators, type Anomaly, type Clock, type GridEvent } from '../../shared/index.ts';
+import type { TopicNames } from '../../shared/kafka/index.ts';
+import type { ReadingStore } from '../api/index.ts';
+import type { CorrelatorPort } from '../consume/correlator-port.ts';
+import type { OffsetGate } from '../consume/offsets.ts';
+import type { SubstationOwnership } from '../consume/ownership.ts';
+import type { CentralMetrics } from '../metrics.ts';
+import type { GridEventOutbox } from '../publish/outbox.ts';
+import { dispatch, onContract, onRaw, type InRecord, type TopicHandler } from './records.ts';
+
+export interface GroupFlowOptions {
+  topics: TopicNames;
+  metrics: CentralMetrics;
+  clock: Clock;
+  readings: ReadingStore;
+  ownership: SubstationOwnership;
+  local: CorrelatorPort;
+  outbox: GridEventOutbox;
+  gate: OffsetGate;
+}
+
+interface Ctx {
+  now: number;
+  events: GridEvent[];
+}
+
+export class GroupFlow {
+  private readonly handlers: Map<string, TopicHandler<Ctx>>;
+  private lastAssignment = new Map<string, number[]>();
+
+  constructor(private readonly o: GroupFlowOptions) {
+    const t = o.topics;
+    const archivedOnly = onRaw<Ctx>(() => undefined);
+    this.handlers = new Map<string, TopicHandler<Ctx>>([
+      [t.anomalies, onContract(validators.anomaly, (r, ctx) => this.onAnomaly(r, ctx))],
+      [t.readings, onRaw((r, ctx) => this.onReading(r, ctx))],
+      [t.gaps, archivedOnly],
+      [t.events, archivedOnly],
+    ]);
+  }
+
+  /** The topics of the shared group. */
+  get topics(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  async onBatch(batch: Batch): Promise<void> {
+    const { topic, partition } = batch;
+    const handler = this.handlers.get(topic);
+    if (!handler || batch.messages.length === 0) return;
+    const { metrics, gate, ownership } = this.o;
+    metrics.consumed.inc({ topic, consumer: 'group' }, batch.messages.length);
+    metrics.fetchLag.set({ topic, partition: String(partition) }, Number(batch.offsetLag()));
+    // No anomaly of a partition is correlated before its substations' state is imported.
+    if (topic === this.o.topics.anomalies) await ownership.adopt(partition);
+
+    const archived: { offset: string; timestamp: string; key: string | null; value: string }[] = [];
+    const keep = gate.keepsRecords;
+    const ctx: Ctx = { now: this.o.clock.now(), events: [] };
+    dispatch(batch, handler, ctx, metrics.invalid, (m, key, value) => {
+      if (keep && value !== null) archived.push({ offset: m.offset, timestamp: m.timestamp, key, value });
+    });
+    // Events and snapshots go to Kafka before this batch can be archived and committed (README:
+    // hand-over); a failed publish keeps them and the committer holds the offsets until they are out.
+    await this.o.outbox.publish(ctx.events, 'anomalies');
+    gate.add({ topic, partition, messages: archived, nextOffset: (BigInt(batch.lastOffset()) + 1n).toString() });
+  }
+
+  /** After every join: the ownership follows the anomalies partitions, the gate forgets revoked ones. */
+  onAssignment(assignment: Map<string, number[]>): void {
+    this.o.ownership.assign(new Set(assignment.get(this.o.topics.anomalies) ?? []));
+    for (const [topic, partitions] of this.lastAssignment) {
+      const now = new Set(assignment.get(topic) ?? []);
+      for (const p of partitions) if (!now.has(p)) void this.o.gate.revoke(topic, p);
+    }
+    this.lastAssignment = assignment;
+  }
+
+  private onReading(r: InRecord<string | null>, ctx: Ctx): void {
+    if (r.value === null) return;
+    const { metrics } = this.o;
+    if (r.key === null) metrics.invalid.inc({ topic: this.o.topics.readings });
+    else if (!this.o.readings.add(r.key, r.value, ctx.now)) metrics.duplicates.inc({ kind: 'reading' });
+  }
+
+  private onAnomaly(r: InRecord<Anomaly>, ctx: Ctx): void {
+    const a = r.value;
+    const { ownership, metrics } = this.o;
+    const owner = a.substationId ?? r.key ?? '';
+    if (!ownership.take(owner, r.partition, BigInt(r.offset))) {
+      metrics.duplicates.inc({ kind: 'anomaly_replay' });
+      return;
+    }
+    // Frequency is one grid-wide condition: the grid correlator (fed by the broadcast) has it.
+    if (a.type === 'frequency_deviation') return;
+    const events = this.o.local.onAnomaly(a);
+    ownership.changed(owner);
+    if (events.length > 0) {
+      const seconds = Math.max(0, ctx.now - Number(r.timestamp)) / 1000;
+      for (const _ of events) metrics.recordToEvent.observe(seconds);
+      ctx.events.push(...events);
+    }
+  }
+}

@@ -1,0 +1,26 @@
+// The producer port of the grid-event outbox, and its kafkajs adapter (the only kafkajs producer
+// of central): idempotent, one request in flight, acks=all, gzip.
+import kafkajs, { type Kafka } from 'kafkajs';
+
+export interface OutRecord {
+  key: string;
+  value: string;
+}
+
+export interface ProducerPort {
+  connect(): Promise<void>;
+  /** One produce request; resolves once every record is acknowledged by all in-sync replicas. */
+  send(topicRecords: { topic: string; records: OutRecord[] }[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export function kafkaProducer(kafka: Kafka): ProducerPort {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  return {
+    connect: () => producer.connect(),
+    send: async (topicRecords) => {
+      await producer.sendBatch({ topicMessages: topicRecords.map((t) => ({ topic: t.topic, messages: t.records })), acks: -1, compression: kafkajs.CompressionTypes.GZIP });
+    },
+    disconnect: () => producer.disconnect(),
+  };
+}

@@ -1,0 +1,266 @@
+// `gridwatch edge`, the edge gateway: the composition root. Parts are built in the order data
+// flows, started in that order and stopped in reverse (shared/lifecycle.ts):
+//
+//   MQTT (aedes: TCP/TLS/WS, or an upstream broker) --authorizePublish--> Intake: route, authorise,
+//   parse, validate, topology (MeterDirectory), Detector.onReading --> CommitUnit (outbox records
+//   + detector checkpoints + dead letters) --> GroupCommitter --> SQLite (EdgeStore) --> PUBACK
+//
+//   EdgeStore outbox --> Forwarder (idempotent kafkajs producer) --> Kafka grid.* topics
+//
+// Around it: the detector's dropout timer, the topology published at start, housekeeping on
+// node-cron (heartbeat on grid.edge-status, WAL checkpoints, budget, retention), the ops HTTP
+// server. Stopping: intake closed, committer flushed, outbox drained to Kafka within the bound,
+// store closed, ops server last (so /readyz says "not ready" throughout).
+import { GridwatchError, loadTopologyFile, systemClock, TOPICS, type Clock, type Logger, type Metrics, type Topology } from '../shared/index.ts';
+import { createKafkaClient, ensureTopicsOn, topicNames, topicSpecs } from '../shared/kafka/index.ts';
+import { intervalPart, part, startParts, stopParts, type Part } from '../shared/lifecycle.ts';
+import type { EdgeConfig } from './config.ts';
+import { Detector } from './detect/index.ts';
+import { Forwarder } from './forward/index.ts';
+import { Authorizer, loadCredentialsFile, type CredentialsFile } from './ingest/auth.ts';
+import { EmbeddedBroker } from './ingest/broker.ts';
+import { RollingCheckpoints } from './ingest/checkpoints.ts';
+import { Intake } from './ingest/intake.ts';
+import { MeterDirectory } from './ingest/meters.ts';
+import { commitWhenIdle, type CommitUnit } from './ingest/ports.ts';
+import { UpstreamIntake } from './ingest/upstream.ts';
+import { HeartbeatPublisher } from './ops/heartbeat.ts';
+import { Housekeeping } from './ops/housekeeping.ts';
+import { OpsServer, type Readiness } from './ops/http.ts';
+import { EdgeMetrics } from './ops/metrics.ts';
+import type { ServiceSample } from './ops/service.ts';
+import { TopologyPublication } from './ops/topology.ts';
+import { EdgeStore, GroupCommitter } from './store/index.ts';
+import { restoreDetector } from './store/restore.ts';
+
+export const EDGE_VERSION = '0.1.0';
+
+export interface EdgeOptions {
+  config: EdgeConfig;
+  logger: Logger;
+  metrics: Metrics;
+  clock?: Clock;
+}
+
+export class EdgeGateway {
+  readonly store: EdgeStore;
+  readonly committer: GroupCommitter;
+  readonly forwarder: Forwarder;
+  readonly detector: Detector;
+  readonly intake: Intake;
+  private broker: EmbeddedBroker | null = null;
+  private upstream: UpstreamIntake | null = null;
+  private http: OpsServer | null = null;
+  private readonly parts: Part[];
+  private readonly clock: Clock;
+  private state: 'new' | 'running' | 'failed' | 'stopping' | 'stopped' = 'new';
+  private drained = { drained: false, remaining: -1 };
+
+  /** Loads the topology and credentials, opens the store and restores the detector; nothing listens yet. */
+  constructor(private readonly o: EdgeOptions) {
+    const { config: c, logger } = o;
+    const clock = (this.clock = o.clock ?? systemClock);
+    const startedAt = clock.now();
+    if (c.mqttMode === 'upstream' && (c.mqttTlsPort !== undefined || c.mqttWsPort !== undefined)) logger.warn('GRIDWATCH_MQTT_TLS_PORT / GRIDWATCH_MQTT_WS_PORT are ignored with GRIDWATCH_MQTT_MODE=upstream');
+    if (c.mqttMode === 'embedded' && c.mqttAllowAnonymous) logger.warn('anonymous MQTT access is enabled (GRIDWATCH_MQTT_ALLOW_ANONYMOUS=true): any client may publish readings for any meter');
+    const topology: Topology | null = c.topology ? loadTopologyFile(c.topology) : null;
+    const credentials: CredentialsFile = c.mqttCredentials ? loadCredentialsFile(c.mqttCredentials) : {};
+    if (c.mqttMode === 'embedded' && !c.mqttAllowAnonymous && Object.keys(credentials).length === 0) {
+      throw new GridwatchError('CONFIG_INVALID', 'GRIDWATCH_MQTT_CREDENTIALS: no device credentials and GRIDWATCH_MQTT_ALLOW_ANONYMOUS is not true: no meter could connect');
+    }
+    const authorizer = new Authorizer({ allowAnonymous: c.mqttAllowAnonymous, credentials });
+
+    const store = (this.store = EdgeStore.open({ dir: c.dataDir, edgeId: c.edgeId, budgetBytes: c.diskBudgetBytes, synchronous: c.sqliteSynchronous, clock, logger, deadLetterMax: c.deadLetterMax, retainForReplay: true, metrics: o.metrics }));
+    try {
+      const meters = new MeterDirectory(c.edgeId, topology, { nominalVoltage: c.defaultNominalVoltage, nominalFrequency: c.defaultNominalFrequency, readingIntervalMs: c.defaultReadingIntervalMs });
+      const detector = (this.detector = new Detector({ edgeId: c.edgeId, context: meters.context, clock }));
+      const checkpoints = new RollingCheckpoints(detector);
+      checkpoints.knowMeters(restoreDetector(store, detector, TOPICS.readings, logger));
+      // Silence while the gateway was stopped is not the meters' (edge/detect/README.md, "Dropout after a restart").
+      detector.listeningSince(clock.now());
+
+      // Outbox -> Kafka. One client per program, built from its configuration.
+      const topics = topicNames(c);
+      const clientId = `gridwatch-edge-${c.edgeId}`;
+      const kafka = createKafkaClient({ brokers: c.kafkaBrokers, clientId, logger, kafkajsLogs: 'debug', retries: 3 });
+      const forwarder = (this.forwarder = new Forwarder({ store, kafka, clientId, logger, metrics: o.metrics, topicMap: Object.fromEntries(Object.entries(TOPICS).map(([k, stored]) => [stored, topics[k as keyof typeof TOPICS]])) }));
+      // The forwarder sleeps when the outbox is empty; a commit is the moment to look again.
+      const committer = (this.committer = new GroupCommitter(store, { maxDelayMs: c.commitMaxDelayMs, maxRecords: c.commitMaxRecords, metrics: o.metrics, onCommitted: () => forwarder.wake(), onError: (err) => logger.error({ err: err.message }, 'commit failed; the readings in it are not acknowledged') }));
+      const submit = (unit: CommitUnit): Promise<void> => new Promise((resolve, reject) => committer.submit(unit, (err) => (err ? reject(err) : resolve())));
+      const m = (new EdgeMetrics(o.metrics, { meters: () => detector.meterCount(), forwarded: () => forwarder.status().forwarded }));
+
+      // MQTT -> intake -> committer.
+      const intake = (this.intake = new Intake({
+        edgeId: c.edgeId,
+        substationId: c.substationId ?? null,
+        detector,
+        committer: commitWhenIdle(committer),
+        authorizer,
+        clock,
+        meters,
+        unknownMeterPolicy: c.unknownMeterPolicy,
+        bounds: { aheadTagMs: c.clockSkewMs, behindTagMs: c.clockBehindMs, rejectAheadMs: c.clockRejectAheadMs, rejectBehindMs: c.clockRejectBehindMs },
+        maxArrayReadings: c.maxArrayReadings,
+        checkpoints,
+        onCommitted: (ms) => m.ackSeconds.observe(ms / 1000),
+      }));
+      const heartbeat = new HeartbeatPublisher({
+        edgeId: c.edgeId,
+        substationId: c.substationId ?? null,
+        clockSkewMs: c.clockSkewMs,
+        version: EDGE_VERSION,
+        startedAt,
+        clock,
+        topic: TOPICS.edgeStatus,
+        submit,
+        sources: {
+          outbox: (now) => outboxStats(store, now),
+          totals: () => ({ accepted: intake.counts.accepted, rejected: intake.counts.rejectedTotal(), forwarded: forwarder.status().forwarded }),
+          medianSkewMs: () => intake.medianSkewMs(),
+          meters: () => detector.meterCount(),
+        },
+      });
+      const chore = (fn: () => unknown) => () => void (this.state === 'running' && store.isOpen() && fn());
+
+      this.parts = [
+        part('ops http', async () => {
+          this.http = await OpsServer.start({ host: c.httpHost, port: c.httpPort, metrics: o.metrics, readiness: () => this.readiness(), beforeScrape: () => m.publish(intake.counts), logger });
+        }, () => this.http?.close()),
+        part('store', () => undefined, () => {
+          m.publish(intake.counts);
+          store.close();
+        }),
+        part('kafka topics', () => {
+          // A Kafka outage must not keep the gateway from taking readings: topics are ensured in the background.
+          if (!c.ensureTopics) return;
+          const { state: _central, ...edgeTopics } = topics;
+          ensureTopicsOn(kafka, topicSpecs(edgeTopics), { partitions: c.kafkaTopicPartitions, replicationFactor: c.kafkaReplicationFactor })
+            .catch((err: Error) => logger.warn({ err: err.message }, 'could not ensure Kafka topics; the forwarder retries'));
+        }),
+        part('forwarder', () => void forwarder.start().catch((err: Error) => logger.error({ err: err.message }, 'forwarder stopped with an error')), async (deadline) => {
+          this.drained = await forwarder.stop({ drainTimeoutMs: Math.max(0, Math.min(c.drainTimeoutMs, deadline - Date.now())) });
+        }),
+        part('committer', () => undefined, async () => {
+          await committer.flush();
+          await committer.close();
+        }),
+        new TopologyPublication(topology, { topic: TOPICS.topology, clock, submit }),
+        intervalPart('dropout timer', c.detectTickMs, () => this.tick()),
+        new Housekeeping(
+          [
+            {
+              name: 'heartbeat',
+              schedule: c.heartbeatCron,
+              run: async () => {
+                if (this.state !== 'running') return;
+                m.publish(intake.counts);
+                await heartbeat.send();
+              },
+            },
+            { name: 'wal-checkpoint', schedule: c.walCheckpointCron, run: chore(() => store.walCheckpoint()) },
+            { name: 'budget', schedule: c.checkpointCron, run: chore(() => store.enforceBudget()) },
+            { name: 'retention', schedule: c.retentionCron, run: chore(() => store.housekeeping({ deadLetterRetentionMs: c.deadLetterRetentionMs, gapRetentionMs: c.gapRetentionMs })) },
+          ],
+          logger,
+        ),
+        part('mqtt intake', async () => {
+          if (c.mqttMode === 'upstream') this.upstream = UpstreamIntake.start({ url: c.mqttUpstreamUrl!, clientId, intake, logger });
+          else this.broker = await EmbeddedBroker.start({ intake, authorizer, logger, limits: brokerLimits(c), listeners: brokerListeners(c) });
+        }, async () => {
+          await this.broker?.close();
+          await this.upstream?.close();
+        }),
+      ];
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+  }
+
+  async start(): Promise<void> {
+    this.state = 'running';
+    try {
+      await startParts(this.parts, this.o.logger);
+    } catch (err) {
+      this.state = 'failed'; // the parts that had started are stopped already
+      throw err;
+    }
+    this.o.logger.info({ mqttMode: this.o.config.mqttMode, mqtt: this.broker?.addresses ?? null, http: this.httpPort }, 'edge gateway started');
+  }
+
+  /**
+   * SIGTERM: stop intake (listeners closed, clients dropped; in-flight publishes finish their
+   * commit), flush the committer, let the forwarder drain within the bound, close the store.
+   */
+  async stop(): Promise<{ drained: boolean; remaining: number }> {
+    if (this.state !== 'running') return { drained: false, remaining: -1 };
+    this.state = 'stopping';
+    await stopParts(this.parts, Date.now() + this.o.config.drainTimeoutMs + 30_000, this.o.logger);
+    this.state = 'stopped';
+    this.o.logger.info(this.drained, 'edge gateway stopped');
+    return this.drained;
+  }
+
+  get mqttAddresses() {
+    return this.broker?.addresses ?? { tcp: 0 };
+  }
+  get httpPort(): number {
+    return this.http?.port ?? 0;
+  }
+
+  readiness(): Readiness {
+    const listening = this.broker?.listening ?? this.upstream?.listening ?? false;
+    const storeOpen = this.store.isOpen();
+    const stopping = this.state !== 'running';
+    return {
+      ready: listening && storeOpen && !stopping,
+      checks: {
+        mqttListening: listening,
+        mqttMode: this.o.config.mqttMode,
+        storeOpen,
+        shuttingDown: stopping,
+        // Reported, never a reason to be unready: the outbox keeps readings while Kafka is away.
+        kafkaConnected: this.forwarder.status().connected,
+      },
+    };
+  }
+
+  /** For systemd (edge/ops/service.ts): the committer's progress, and one status line. */
+  serviceSample(): ServiceSample {
+    const p = this.committer.progress;
+    const progress = { committed: p.committed, failed: p.failed, pending: this.committer.pendingUnits };
+    if (!this.store.isOpen()) return { progress, status: 'stopped' };
+    const ob = outboxStats(this.store, this.clock.now());
+    const kafka = this.forwarder.status().connected ? 'connected' : 'not connected';
+    const status = `outbox ${ob.depth} records, ${(ob.bytes / 1_048_576).toFixed(1)} MiB, oldest ${Math.round(ob.oldestAgeMs / 1000)} s; ${this.detector.meterCount()} meters; Kafka ${kafka}`;
+    return { progress, status };
+  }
+
+  private tick(): void {
+    if (this.state !== 'running') return;
+    const anomalies = this.detector.tick();
+    if (anomalies.length === 0) return;
+    this.intake.commitAnomalies(anomalies, (err) => {
+      if (err) this.o.logger.error({ err: err.message }, 'could not commit dropout anomalies');
+    });
+  }
+}
+
+function brokerLimits(c: EdgeConfig) {
+  return { maxConnections: c.mqttMaxConnections, maxPacketBytes: c.mqttMaxPacketBytes, maxTopicLength: c.mqttMaxTopicLength, maxClientIdLength: c.mqttMaxClientIdLength, socketBufferBytes: c.mqttSocketBufferBytes };
+}
+
+function brokerListeners(c: EdgeConfig) {
+  return {
+    host: c.mqttHost,
+    port: c.mqttPort,
+    ...(c.mqttTlsPort !== undefined && c.mqttTlsCert && c.mqttTlsKey ? { tls: { port: c.mqttTlsPort, certFile: c.mqttTlsCert, keyFile: c.mqttTlsKey } } : {}),
+    ...(c.mqttWsPort !== undefined ? { wsPort: c.mqttWsPort } : {}),
+  };
+}
+
+/** Outbox figures for the heartbeat and the systemd status line. */
+function outboxStats(store: EdgeStore, now: number): { depth: number; bytes: number; oldestAgeMs: number; gaps: { records: number; readings: number } } {
+  const s = store.stats();
+  return { depth: s.depth, bytes: s.bytes, oldestAgeMs: s.oldestTs === null ? 0 : Math.max(0, now - s.oldestTs), gaps: { records: s.gapsRecorded, readings: s.gapReadings } };
+}

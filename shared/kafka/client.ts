@@ -1,0 +1,66 @@
+// The one place a kafkajs client is built, for every program and tool: one retry, timeout and log
+// policy, and the connection security (TLS/SASL, shared/kafka/security.ts) applied in one spot.
+import kafkajs, { type Kafka, type SASLOptions } from 'kafkajs';
+import type { ConnectionOptions } from 'node:tls';
+
+const { Kafka: KafkaClient, logLevel } = kafkajs;
+
+/** How the connection is secured (shared/kafka/security.ts builds one from the settings). */
+export interface KafkaSecurity {
+  ssl?: ConnectionOptions;
+  sasl?: SASLOptions;
+  /** e.g. "SASL_SSL scram-sha-512 as user edge-1" or "PLAINTEXT"; never contains a secret. */
+  describe(): string;
+}
+
+export const PLAINTEXT: KafkaSecurity = { describe: () => 'PLAINTEXT' };
+
+interface KafkaLog {
+  debug(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
+  error(fields: object, msg: string): void;
+}
+
+export interface KafkaClientOptions {
+  brokers: string[];
+  clientId: string;
+  security?: KafkaSecurity;
+  /** Where kafkajs' own lines go; none: they are dropped (tools, tests). */
+  logger?: KafkaLog;
+  /**
+   * kafkajs' warnings and errors are logged at `warn`/`error` by default. 'debug' for a part that
+   * classifies and logs failures itself and expects outages (the edge forwarder: kafkajs would
+   * otherwise log every reconnect of a gateway whose uplink is down).
+   */
+  kafkajsLogs?: 'warn' | 'debug';
+  /**
+   * kafkajs' retries per request before the caller sees the error (default 5, 200 ms doubling to
+   * 2 s). Parts with their own backoff loop pass fewer; a readiness probe passes 0.
+   */
+  retries?: number;
+  /** Connection timeout (default 5 s; a probe may want less). */
+  connectionTimeoutMs?: number;
+}
+
+export function createKafkaClient(o: KafkaClientOptions): Kafka {
+  const log = o.logger;
+  const debugOnly = o.kafkajsLogs === 'debug';
+  return new KafkaClient({
+    clientId: o.clientId,
+    brokers: o.brokers,
+    connectionTimeout: o.connectionTimeoutMs ?? 5000,
+    requestTimeout: 30_000,
+    retry: { retries: o.retries ?? 5, initialRetryTime: 200, maxRetryTime: 2000 },
+    ...(o.security?.ssl ? { ssl: o.security.ssl } : {}),
+    ...(o.security?.sasl ? { sasl: o.security.sasl } : {}),
+    logLevel: log ? logLevel.WARN : logLevel.NOTHING,
+    logCreator: () => (entry) => {
+      if (!log) return;
+      const fields = { kafkajs: entry.namespace, ...entry.log };
+      const msg = `kafkajs: ${entry.log.message}`;
+      if (debugOnly) log.debug(fields, msg);
+      else if (entry.level <= logLevel.ERROR) log.error(fields, msg);
+      else log.warn(fields, msg);
+    },
+  });
+}
