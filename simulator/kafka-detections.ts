@@ -1,15 +1,13 @@
 /**
  * Reads detected anomalies and grid events back from Kafka for the scorer: every partition of
  * `grid.anomalies` and `grid.events` from the beginning up to the high watermark seen at start
- * ("caught up"), with a throwaway consumer group. The only file of the simulator that imports
- * kafkajs.
+ * ("caught up"), with a throwaway consumer group. The only file of the simulator that talks to
+ * Kafka (through shared/kafka).
  */
 import { randomBytes } from 'node:crypto';
-import kafkajs from 'kafkajs';
 import { TOPICS, validators, type Anomaly, type GridEvent } from '../shared/contracts/index.ts';
 import { GridwatchError } from '../shared/errors.ts';
-
-const { Kafka, logLevel } = kafkajs;
+import { createKafkaClient } from '../shared/kafka/client.ts';
 
 export interface KafkaDetections {
   anomalies: Anomaly[];
@@ -20,7 +18,7 @@ export interface KafkaDetections {
 
 export async function readDetectionsFromKafka(opts: { brokers: string[]; timeoutMs?: number; topics?: { anomalies: string; events: string } }): Promise<KafkaDetections> {
   const topics = opts.topics ?? { anomalies: TOPICS.anomalies, events: TOPICS.events };
-  const kafka = new Kafka({ clientId: 'gridwatch-score', brokers: opts.brokers, logLevel: logLevel.NOTHING, connectionTimeout: 3000, retry: { retries: 3 } });
+  const kafka = createKafkaClient({ clientId: 'gridwatch-score', brokers: opts.brokers, connectionTimeoutMs: 3000, retries: 3 });
   const admin = kafka.admin();
   const out: KafkaDetections = { anomalies: [], events: [], invalid: 0 };
   const remaining = new Map<string, number>(); // `${topic}:${partition}` -> high watermark

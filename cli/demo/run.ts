@@ -10,7 +10,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import kafkajs from 'kafkajs';
+import { createKafkaClient, topicNames, type TopicNames } from '../../shared/kafka/index.ts';
 import { writeTopologyFile } from '../../shared/topology/index.ts';
 import { createInfluxDatabase } from '../../deploy/services/influxdb.ts';
 import type { ServiceEndpoints } from '../../deploy/services/index.ts';
@@ -66,7 +66,7 @@ export interface LiveStatus {
 export interface DemoResult {
   runId: string;
   runDir: string;
-  topics: Record<'readings' | 'anomalies' | 'events' | 'edgeStatus' | 'gaps' | 'topology' | 'state', string>;
+  topics: TopicNames;
   truth: TruthRecord[];
   detections: KafkaDetections;
   report: ScoreReport;
@@ -103,16 +103,9 @@ async function text(url: string): Promise<string | null> {
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const logs = join(o.runDir, 'logs');
   mkdirSync(logs, { recursive: true });
+  // Edges and central name their topics the same way: this prefix + the v1 names.
   const prefix = `demo-${o.runId}.`;
-  const topics = {
-    readings: `${prefix}grid.readings`,
-    anomalies: `${prefix}grid.anomalies`,
-    events: `${prefix}grid.events`,
-    edgeStatus: `${prefix}grid.edge-status`,
-    gaps: `${prefix}grid.gaps`,
-    topology: `${prefix}grid.topology`,
-    state: `${prefix}grid.central-state`,
-  };
+  const topics = topicNames({ kafkaTopicPrefix: prefix });
 
   // The grid: the topology file every program loads, written before anything starts.
   const { recorded } = generateTopology({ meters: o.meters, seed: o.seed, substations: o.substations, profile: 'eu', readingIntervalMs: o.intervalMs });
@@ -147,13 +140,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         GRIDWATCH_INSTANCE_ID: 'central-1',
         GRIDWATCH_HTTP_HOST: '127.0.0.1',
         GRIDWATCH_HTTP_PORT: String(centralPort),
-        GRIDWATCH_TOPIC_READINGS: topics.readings,
-        GRIDWATCH_TOPIC_ANOMALIES: topics.anomalies,
-        GRIDWATCH_TOPIC_EVENTS: topics.events,
-        GRIDWATCH_TOPIC_EDGE_STATUS: topics.edgeStatus,
-        GRIDWATCH_TOPIC_GAPS: topics.gaps,
-        GRIDWATCH_TOPIC_TOPOLOGY: topics.topology,
-        GRIDWATCH_TOPIC_STATE: topics.state,
+        GRIDWATCH_KAFKA_TOPIC_PREFIX: prefix,
         // Small and frequent archive objects so that the archive is complete a few seconds after the last record.
         GRIDWATCH_ARCHIVE_MAX_AGE_MS: '5000',
         GRIDWATCH_LAG_INTERVAL_MS: '1000',
@@ -289,7 +276,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
 /** Sum of the end offsets of a topic's partitions: its record count when nothing was deleted. */
 export async function endOffsetsSum(brokers: string[], topic: string): Promise<number> {
-  const kafka = new kafkajs.Kafka({ clientId: 'gridwatch-demo', brokers, logLevel: kafkajs.logLevel.NOTHING });
+  const kafka = createKafkaClient({ clientId: 'gridwatch-demo', brokers });
   const admin = kafka.admin();
   await admin.connect();
   try {

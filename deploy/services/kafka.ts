@@ -3,14 +3,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import kafkajs from 'kafkajs';
 import { GridwatchError } from '../../shared/errors.ts';
+import { createKafkaClient } from '../../shared/kafka/client.ts';
 import { renderKafkaLog4j2, renderKafkaPom, renderKafkaProperties, type KafkaNodeConfig } from './kafka-config.ts';
 import { HOST, PORTS, paths } from './layout.ts';
 import { type Log, runCommand, runningRecord, startDetached, stopByPidFile, waitUntilHealthy } from './process.ts';
 import { KAFKA_VERSION, LOG4J_VERSION, SLF4J_VERSION } from './versions.ts';
 
-const { Kafka, logLevel } = kafkajs;
 
 const START_TIMEOUT_MS = 120_000;
 const STOP_GRACE_MS = 30_000;
@@ -137,7 +136,7 @@ async function launchNode(node: KafkaNode, heap: string, log: Log): Promise<numb
 
 /** True when an admin client connects to these brokers and lists topics (with `expectBrokers` alive). */
 export async function kafkaAnswers(brokers: string[], expectBrokers = 1): Promise<boolean> {
-  const kafka = new Kafka({ clientId: 'gridwatch-services', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 2000, requestTimeout: 5000, retry: { retries: 0 } });
+  const kafka = createKafkaClient({ clientId: 'gridwatch-services', brokers, connectionTimeoutMs: 2000, requestTimeoutMs: 5000, retries: 0 });
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -158,7 +157,7 @@ export async function kafkaAnswers(brokers: string[], expectBrokers = 1): Promis
  * from racing it.
  */
 export async function groupCoordinatorReady(brokers: string[]): Promise<boolean> {
-  const kafka = new Kafka({ clientId: 'gridwatch-services', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 2000, requestTimeout: 5000, retry: { retries: 5, initialRetryTime: 100 } });
+  const kafka = createKafkaClient({ clientId: 'gridwatch-services', brokers, connectionTimeoutMs: 2000, requestTimeoutMs: 5000, retries: 5 });
   const admin = kafka.admin();
   try {
     await admin.connect();

@@ -38,8 +38,9 @@ export interface KafkaClientOptions {
    * 2 s). Parts with their own backoff loop pass fewer; a readiness probe passes 0.
    */
   retries?: number;
-  /** Connection timeout (default 5 s; a probe may want less). */
+  /** Connection and request timeouts (default 5 s and 30 s; a readiness probe wants less). */
   connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
 }
 
 export function createKafkaClient(o: KafkaClientOptions): Kafka {
@@ -49,7 +50,7 @@ export function createKafkaClient(o: KafkaClientOptions): Kafka {
     clientId: o.clientId,
     brokers: o.brokers,
     connectionTimeout: o.connectionTimeoutMs ?? 5000,
-    requestTimeout: 30_000,
+    requestTimeout: o.requestTimeoutMs ?? 30_000,
     retry: { retries: o.retries ?? 5, initialRetryTime: 200, maxRetryTime: 2000 },
     ...(o.security?.ssl ? { ssl: o.security.ssl } : {}),
     ...(o.security?.sasl ? { sasl: o.security.sasl } : {}),

@@ -5,13 +5,14 @@ import { readDetectionsFromKafka } from '../../simulator/kafka-detections.ts';
 import { score, truthToDetections } from '../../simulator/score.ts';
 import { simulateToArrays } from '../../simulator/generate.ts';
 import { generateTopology } from '../../simulator/topology.ts';
+import { createKafkaClient } from '../../shared/kafka/index.ts';
 import { testEndpoints, uniqueName } from '../harness/env.ts';
 
-const { Kafka, Partitioners, logLevel } = kafkajs;
+const { Partitioners } = kafkajs;
 
 describe('readDetectionsFromKafka', () => {
   const brokers = testEndpoints().kafkaBrokers;
-  const kafka = new Kafka({ clientId: 'sim-score-test', brokers, logLevel: logLevel.NOTHING });
+  const kafka = createKafkaClient({ clientId: 'sim-score-test', brokers });
   const admin = kafka.admin();
   const topics = { anomalies: uniqueName('sim-anomalies'), events: uniqueName('sim-events') };
 

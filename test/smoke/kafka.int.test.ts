@@ -1,12 +1,13 @@
 // Produce and consume through the real Kafka (KRaft) that the harness runs.
 import kafkajs from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createKafkaClient } from '../../shared/kafka/index.ts';
 import { testEndpoints, uniqueName } from '../harness/env.ts';
 
-const { Kafka, Partitioners, logLevel } = kafkajs;
+const { Partitioners } = kafkajs;
 
 describe('kafka smoke', () => {
-  const kafka = new Kafka({ clientId: 'smoke', brokers: testEndpoints().kafkaBrokers, logLevel: logLevel.WARN });
+  const kafka = createKafkaClient({ clientId: 'smoke', brokers: testEndpoints().kafkaBrokers });
   const topic = uniqueName('smoke-readings');
   const admin = kafka.admin();
 
