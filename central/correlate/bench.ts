@@ -8,7 +8,7 @@
  */
 import { ManualClock } from '../../shared/clock.ts';
 import type { Anomaly, TopologyEntry } from '../../shared/contracts/index.ts';
-import { Topology } from '../../shared/topology/index.ts';
+import { Topology } from '../../shared/topology/model.ts';
 import { Correlator } from './correlator.ts';
 
 const FEEDERS = 20;

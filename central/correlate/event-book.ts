@@ -1,5 +1,5 @@
 import type { GridEvent, GridEventType } from '../../shared/contracts/index.ts';
-import type { Level, Topology } from '../../shared/topology/index.ts';
+import type { Level, Topology } from '../../shared/topology/model.ts';
 import { eventTypeOf, severityOf, type AnomalyClass, type DeviceLevel, type EventScope } from './classes.ts';
 import type { CorrelateConfig, Severity } from './config.ts';
 import type { SubState } from './device-state.ts';
