@@ -9,24 +9,7 @@ import { centralMetrics, viewMetrics } from '../../../central/metrics.ts';
 import { GridEventOutbox, type SnapshotSource } from '../../../central/publish/outbox.ts';
 import type { OutRecord, ProducerPort } from '../../../central/publish/producer.ts';
 import { Metrics, silentLogger, systemClock, type GridEvent } from '../../../shared/index.ts';
-
-export const event = (eventId: string, over: Partial<GridEvent> = {}): GridEvent => ({
-  eventId,
-  scope: 'transformer',
-  rootId: 'T1',
-  substationId: 'S01',
-  type: 'sag',
-  state: 'open',
-  severity: 'minor',
-  startTs: 1_700_000_000_000,
-  endTs: null,
-  affectedMeters: ['M1', 'M2', 'M3'],
-  affectedCount: 3,
-  version: 1,
-  updatedAt: 1_700_000_000_000,
-  summary: 'test',
-  ...over,
-});
+import { event } from './fixtures.ts';
 
 /** A producer that refuses every request while `failing`, and records what it was sent. */
 class FlakyProducer implements ProducerPort {
