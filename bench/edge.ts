@@ -150,7 +150,7 @@ interface Gateway {
   close(): Promise<void>;
 }
 
-/** The gateway's intake path as edge/pipeline.ts wires it, on its own store in `dir`. */
+/** The gateway's intake path as edge/gateway.ts wires it, on its own store in `dir`. */
 async function startGateway(dir: string, opts: EdgeBenchOptions, synchronous: 'NORMAL' | 'FULL'): Promise<Gateway> {
   // retainForReplay as in the pipeline: forwarded rows after the last checkpoint stay as the journal.
   const store = EdgeStore.open({ dir, edgeId: 'bench', budgetBytes: 64 * 1024 ** 3, synchronous, clock: systemClock, logger: silentLogger(), retainForReplay: true });
