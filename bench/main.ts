@@ -1,15 +1,14 @@
-import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 /**
  * `gridwatch bench [--only edge|central|simulator] [--readings N] [--json FILE]`: runs the
- * benchmarks and prints one JSON object per part (each loaded only when it runs).
+ * benchmarks and prints one JSON object per part (each module loaded only when its part runs).
  */
-type BenchFn = (opts: { log: (line: string) => void; readings?: number }) => Promise<Record<string, unknown>>;
-const PARTS: { name: string; load: () => Promise<BenchFn> }[] = [
-  { name: 'edge', load: async () => (await import('./edge.ts')).benchEdge },
-  { name: 'central', load: async () => (await import('./central.ts')).benchCentral },
-  { name: 'simulator', load: async () => (await import('./simulator.ts')).benchSimulator },
+type Part = { name: string; module: string; fn: string };
+const PARTS: Part[] = [
+  { name: 'edge', module: './edge.ts', fn: 'benchEdge' },
+  { name: 'central', module: './central.ts', fn: 'benchCentral' },
+  { name: 'simulator', module: './simulator.ts', fn: 'benchSimulator' },
 ];
 
 export async function run(argv: string[]): Promise<number> {
@@ -27,10 +26,16 @@ export async function run(argv: string[]): Promise<number> {
   let failed = false;
   for (const part of PARTS) {
     if (only && !only.has(part.name)) continue;
-    const opts: Parameters<BenchFn>[0] = { log: (line: string) => console.error(`[${part.name}] ${line}`) };
+    const mod = (await import(part.module)) as Record<string, (opts: Record<string, unknown>) => Promise<Record<string, unknown>>>;
+    const fn = mod[part.fn];
+    if (typeof fn !== 'function') {
+      console.error(`bench ${part.name}: ${part.module} does not export ${part.fn}`);
+      failed = true;
+      continue;
+    }
+    const opts: Record<string, unknown> = { log: (line: string) => console.error(`[${part.name}] ${line}`) };
     if (values.readings !== undefined) opts.readings = Number(values.readings);
     try {
-      const fn = await part.load();
       results[part.name] = await fn(opts);
       console.log(JSON.stringify({ part: part.name, ...results[part.name] as object }));
     } catch (err) {
@@ -39,6 +44,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   if (values.json) {
+    const { writeFileSync } = await import('node:fs');
     writeFileSync(values.json, JSON.stringify(results, null, 2) + '\n');
   }
   return failed ? 1 : 0;

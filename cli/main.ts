@@ -3,20 +3,20 @@ import { GridwatchError } from '../shared/errors.ts';
 /**
  * `gridwatch <command>`: one command line for every program. Each command lives in its own
  * module exporting `run(argv): Promise<number>` (the exit code); this file only dispatches, and
- * loads only the command that runs (an edge gateway never loads the aggregator, nor its libraries).
+ * loads only the command that runs (an edge gateway never loads the aggregator's libraries).
  */
 interface CommandModule {
   run(argv: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, { load: () => Promise<CommandModule>; summary: string }> = {
-  edge: { load: () => import('../edge/main.ts'), summary: 'run an edge gateway (MQTT in, detection, store-and-forward to Kafka)' },
-  central: { load: () => import('../central/main.ts'), summary: 'run a central aggregator (correlation, archives, API, console)' },
-  simulate: { load: () => import('../simulator/main.ts'), summary: 'simulate a grid with injected faults and flood MQTT' },
-  score: { load: () => import('../simulator/score-main.ts'), summary: 'score detected anomalies and events against ground truth' },
-  demo: { load: () => import('../cli/demo.ts'), summary: 'run the whole pipeline on this machine and score it' },
-  services: { load: () => import('../deploy/services/cli.ts'), summary: 'provision and run Kafka, MinIO, InfluxDB, Mosquitto: up|down|status|env' },
-  bench: { load: () => import('../bench/main.ts'), summary: 'run the benchmarks (edge, central, simulator)' },
+const COMMANDS: Record<string, { module: string; summary: string }> = {
+  edge: { module: '../edge/main.ts', summary: 'run an edge gateway (MQTT in, detection, store-and-forward to Kafka)' },
+  central: { module: '../central/main.ts', summary: 'run a central aggregator (correlation, archives, API, console)' },
+  simulate: { module: '../simulator/main.ts', summary: 'simulate a grid with injected faults and flood MQTT' },
+  score: { module: '../simulator/score-main.ts', summary: 'score detected anomalies and events against ground truth' },
+  demo: { module: '../cli/demo.ts', summary: 'run the whole pipeline on this machine and score it' },
+  services: { module: '../deploy/services/cli.ts', summary: 'provision and run Kafka, MinIO, InfluxDB, Mosquitto: up|down|status|env' },
+  bench: { module: '../bench/main.ts', summary: 'run the benchmarks (edge, central, simulator)' },
 };
 
 function usage(): string {
@@ -36,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const mod = await entry.load();
+    const mod = (await import(entry.module)) as CommandModule;
     return await mod.run(rest);
   } catch (err) {
     if (err instanceof GridwatchError) {
