@@ -179,13 +179,13 @@ export class Correlator {
 
   private afterJoin(sub: SubState, m: Membership, t: Tracked, now: number, out: GridEvent[]): void {
     if (m.keys.length === 0) {
-      if (severityRank(m.maxSev) >= severityRank(this.cfg.meterEventMinSeverity)) this.pub.meterEvent(sub, m, now, out);
+      if (severityRank(m.maxSev) >= severityRank(this.cfg.meterEventMinSeverity)) this.pub.meterEvent(sub, m, t.type, now, out);
       return;
     }
-    const covering = this.pub.covering(sub, m.cls, m.keys);
+    const covering = this.pub.covering(sub, m.meterId, m.cls, m.keys);
     if (covering) this.pub.addMember(covering, m, false, now, out);
-    const created = m.n === 1 ? this.pub.escalate(sub, m.cls, m.keys, covering, now) : false;
-    if (m.cls === 'frequency' && m.n === 1) this.pub.checkGrid(now);
+    const created = m.n === 1 ? this.pub.escalate(sub, m.cls, m.keys, covering, now, out) : false;
+    if (m.cls === 'frequency' && m.n === 1) this.pub.checkGrid(now, out);
     if (!covering && !created && m.n === 1) this.pub.queueMeter(sub, m, now);
   }
 
@@ -195,9 +195,9 @@ export class Correlator {
     while (sub.head < q.length && (q[sub.head] as { dueAt: number }).dueAt <= now) {
       const p = q[sub.head++] as { meterId: string; cls: AnomalyClass };
       const m = sub.membership(p.meterId, p.cls);
-      if (!m || this.pub.covering(sub, m.cls, m.keys) || sub.meterEvents.has(`${m.cls}|${m.meterId}`)) continue;
+      if (!m || this.pub.covering(sub, m.meterId, m.cls, m.keys) || sub.meterEvents.has(`${m.cls}|${m.meterId}`)) continue;
       if (this.cfg.adoptStrays && this.pub.adopt(sub, m, now, out)) continue;
-      if (severityRank(m.maxSev) >= severityRank(this.cfg.meterEventMinSeverity)) this.pub.meterEvent(sub, m, now, out);
+      if (severityRank(m.maxSev) >= severityRank(this.cfg.meterEventMinSeverity)) this.pub.meterEvent(sub, m, undefined, now, out);
     }
     if (sub.head > 1024 && sub.head * 2 > q.length) {
       sub.pendingMeters = q.slice(sub.head);
