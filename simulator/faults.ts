@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { TopologyEntry } from '../shared/contracts/index.ts';
 import { GridwatchError } from '../shared/errors.ts';
+import { parseDuration } from '../shared/duration.ts';
 import { Rng } from './rng.ts';
 
 export type FaultScope = 'meter' | 'transformer' | 'feeder' | 'substation' | 'grid';
@@ -53,7 +54,7 @@ export interface FaultSpec {
   scope?: FaultScope;
   /** Device id at `scope` (a meter, transformer, feeder or substation id; `grid` for grid). Omitted: drawn from the seed. */
   target?: string;
-  /** Offset ("90s", "10m", "1h", ms number) from the simulation start, or an ISO-8601 date-time. */
+  /** Offset ("90s", "10m", "1h"; a number only from code, in ms) from the simulation start, or an ISO-8601 date-time. */
   start: string | number;
   duration: string | number;
   magnitude?: number;
@@ -79,16 +80,7 @@ export interface ResolvedFault {
   magnitude: number;
 }
 
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** "250ms", "90s", "10m", "1.5h", "2d", or a plain number of milliseconds. */
-export function parseDuration(value: string | number, what = 'duration'): number {
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
-  const m = typeof value === 'string' ? DURATION.exec(value.trim()) : null;
-  if (!m) throw new GridwatchError('CONFIG_INVALID', `${what}: expected a duration like 90s, 10m, 1h or milliseconds, got ${JSON.stringify(value)}`);
-  return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!);
-}
+export { parseDuration };
 
 function parseStart(value: string | number, from: number): number {
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value)) {
@@ -96,7 +88,7 @@ function parseStart(value: string | number, from: number): number {
     if (Number.isNaN(t)) throw new GridwatchError('CONFIG_INVALID', `fault start: not a date-time: ${value}`);
     return t;
   }
-  return from + parseDuration(value, 'fault start');
+  return from + (typeof value === 'number' ? value : parseDuration(value, 'fault start'));
 }
 
 export function parseScenario(text: string, format: 'json' | 'yaml', sourceName = 'scenario'): Scenario {
@@ -118,11 +110,22 @@ export function parseScenario(text: string, format: 'json' | 'yaml', sourceName 
     const scope = f.scope ?? FAULT_SCOPES[f.type][0];
     if (!FAULT_SCOPES[f.type].includes(scope!)) problems.push(`${where}: ${f.type} cannot be injected at scope ${scope} (allowed: ${FAULT_SCOPES[f.type].join(', ')})`);
     if (f.start === undefined || f.duration === undefined) problems.push(`${where}: start and duration are required`);
+    // A file's numbers have no unit: refused here (the random mode's specs carry milliseconds from code).
+    if (f.duration !== undefined) checkDuration(f.duration, `${where}: duration`, problems);
+    if (f.start !== undefined && !(typeof f.start === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(f.start))) checkDuration(f.start, `${where}: start (or an ISO-8601 date-time)`, problems);
     if (f.magnitude !== undefined && typeof f.magnitude !== 'number') problems.push(`${where}: magnitude must be a number`);
   });
   if (obj.random !== undefined && !(Number.isInteger(obj.random.count) && obj.random.count >= 0)) problems.push(`${sourceName}: random.count must be a non-negative integer`);
   if (problems.length > 0) throw new GridwatchError('CONFIG_INVALID', problems.join('\n'));
   return { ...(obj.seed !== undefined ? { seed: obj.seed } : {}), faults, ...(obj.random ? { random: obj.random } : {}) };
+}
+
+function checkDuration(value: unknown, what: string, problems: string[]): void {
+  try {
+    parseDuration(value, what);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
 }
 
 export function loadScenarioFile(path: string): Scenario {
@@ -171,7 +174,7 @@ export function resolveFaults(specs: readonly FaultSpec[], topology: readonly To
       entries = found;
     }
     const startTs = parseStart(spec.start, from);
-    const durationMs = parseDuration(spec.duration, 'fault duration');
+    const durationMs = typeof spec.duration === 'number' ? spec.duration : parseDuration(spec.duration, 'fault duration');
     if (durationMs <= 0) throw new GridwatchError('CONFIG_INVALID', `fault ${spec.id ?? i}: duration must be positive`);
     return {
       faultId: spec.id ?? `f${String(i + 1).padStart(3, '0')}-${spec.type}-${scope}`,

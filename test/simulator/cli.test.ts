@@ -68,6 +68,8 @@ describe('gridwatch simulate and score (no broker)', () => {
 
   it('refuses bad flags with a message naming them', async () => {
     await expect(simulate(['--interval', 'often'])).rejects.toThrow(/--interval/);
+    await expect(simulate(['--duration', '120'])).rejects.toThrow(/--duration: a duration needs a unit, like 120s, 2m/);
+    await expect(scoreMain(['--truth', 't.jsonl', '--detected', 'd.jsonl', '--tolerance', '30'])).rejects.toThrow(/--tolerance: a duration needs a unit/);
     await expect(simulate(['--mode', 'slow'])).rejects.toThrow(/--mode/);
     const { code } = await capture(() => scoreMain([]));
     expect(code).toBe(2);
