@@ -209,14 +209,30 @@ export const RANDOM_KINDS: readonly { type: FaultType; scope: FaultScope }[] = [
   { type: 'frequency', scope: 'grid' },
 ];
 
-/**
- * Random mode. The detectable span (after a warm-up of 70 intervals, which the detectors need to
- * learn a baseline) is cut into `count` slots (equal, except that drift gets three), one fault per slot, so faults never overlap
- * and each one is scored on its own. A fault lasts 40-60 % of its slot, at least 25 intervals
- * (stuck needs 20 identical readings) and at least 2 minutes for outages (a last gasp follows
- * 30-45 s of lost voltage). Spikes last one interval.
- */
-export function randomFaults(opts: { count: number; from: number; to: number; intervalMs: number; seed: number; kinds?: readonly { type: FaultType; scope: FaultScope }[] }): FaultSpec[] {
+export interface RandomFaultOptions {
+  count: number;
+  from: number;
+  to: number;
+  intervalMs: number;
+  seed: number;
+  kinds?: readonly { type: FaultType; scope: FaultScope }[];
+}
+
+/** How many of the asked random faults fit in [from, to), and the span all of them would need. */
+export interface RandomFaultFit {
+  asked: number;
+  fit: number;
+  /** Shortest `to - from` in which every asked fault gets its slot (warm-up included). */
+  neededSpanMs: number;
+}
+
+export function randomFaultFit(opts: RandomFaultOptions): RandomFaultFit {
+  const { warmup, minSlot, count, weightOf } = randomPlan(opts);
+  return { asked: Math.max(0, opts.count), fit: count, neededSpanMs: warmup + weightOf(Math.max(0, opts.count)) * minSlot };
+}
+
+/** The seeded order of kinds and how many faults fit: shared by randomFaults and randomFaultFit. */
+function randomPlan(opts: RandomFaultOptions) {
   const rng = new Rng(opts.seed ^ 0x5eed);
   const kinds = opts.kinds ?? RANDOM_KINDS;
   const warmup = 70 * opts.intervalMs;
@@ -234,6 +250,18 @@ export function randomFaults(opts: { count: number; from: number; to: number; in
   const weight = (k: { type: FaultType }) => (k.type === 'drift' ? 3 : 1);
   const weightOf = (n: number) => Array.from({ length: n }, (_, i) => weight(order[i % order.length]!)).reduce((s, w) => s + w, 0);
   while (count > 0 && span / weightOf(count) < minSlot) count--;
+  return { rng, order, warmup, span, minSlot, count, weight, weightOf };
+}
+
+/**
+ * Random mode. The detectable span (after a warm-up of 70 intervals, which the detectors need to
+ * learn a baseline) is cut into `count` slots (equal, except that drift gets three), one fault per slot, so faults never overlap
+ * and each one is scored on its own. A fault lasts 40-60 % of its slot, at least 25 intervals
+ * (stuck needs 20 identical readings) and at least 2 minutes for outages (a last gasp follows
+ * 30-45 s of lost voltage). Spikes last one interval.
+ */
+export function randomFaults(opts: RandomFaultOptions): FaultSpec[] {
+  const { rng, order, warmup, span, count, weight } = randomPlan(opts);
   // Drift goes last, and only where at least DRIFT_BASELINE_INTERVALS readings precede it (a long
   // baseline must exist before a departure from it means anything); otherwise it becomes a stuck fault.
   const chosen = Array.from({ length: count }, (_, i) => order[i % order.length]!);
