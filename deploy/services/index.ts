@@ -146,3 +146,9 @@ export function promtoolPath(): Promise<string> {
 export function kcatPath(): Promise<string> {
   return toolPath('kcat', defaultLog);
 }
+
+/** Java classpath of Kafka's own jars (provisioned from Maven Central if missing), for checking our Kafka logic against Kafka's. */
+export async function kafkaClasspath(): Promise<string> {
+  await kafka.provisionKafka(defaultLog);
+  return `${kafka.kafkaJarDir()}/*`;
+}
