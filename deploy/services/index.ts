@@ -142,6 +142,11 @@ export function promtoolPath(): Promise<string> {
   return toolPath('prometheus', defaultLog);
 }
 
+/** Path of docker-compose (Debian, pinned), which validates docker-compose.yml as a user's machine would (no engine needed). */
+export function composePath(): Promise<string> {
+  return toolPath('docker-compose', defaultLog);
+}
+
 /** Path of kcat (Debian, pinned), for poking at topics by hand or from scripts. */
 export function kcatPath(): Promise<string> {
   return toolPath('kcat', defaultLog);
