@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { GridwatchError, envName, loadConfig, logLevelSetting, type ConfigSource } from '../shared/index.ts';
 import { topicSettings } from '../shared/kafka/topics.ts';
+import { resolveConfig as resolveCorrelateConfig } from './correlate/config.ts';
+import { CorrelateSettingsSchema } from './correlate/settings.ts';
 
 /**
  * Configuration of `gridwatch central`. Every key is the variable GRIDWATCH_<KEY_IN_SNAKE_CASE>
@@ -54,14 +56,22 @@ export const CentralConfigSchema = Type.Object({
   tickMs: Ms('Correlator timer (silence, comms loss, closing)', 1000, 10),
   commitIntervalMs: Ms('How often due archive buffers are flushed and their offsets committed', 1000, 10),
   lagIntervalMs: Ms('How often consumer lag is measured', 15_000, 100),
+
+  // The correlator's thresholds (central/correlate/README.md): GRIDWATCH_CORRELATE_*, file section `correlate`.
+  correlate: CorrelateSettingsSchema,
 });
 export type CentralConfig = Static<typeof CentralConfigSchema>;
 
-/** Reads and checks the configuration, the combinations of settings included, before anything opens. */
+/** Reads and checks the whole configuration, the combinations of settings and the correlator's cross-field rules included, before anything opens. */
 export function loadCentralConfig(source?: ConfigSource): CentralConfig {
   const c = loadConfig(CentralConfigSchema, source);
   if (c.influxUrl && !c.s3Endpoint && !c.archiveDir) {
     throw new GridwatchError('CONFIG_INVALID', `${envName('influxUrl')}: InfluxDB points are written by the archiver; set ${envName('s3Endpoint')} or ${envName('archiveDir')} too`);
   }
-  return c;
+  try {
+    return { ...c, correlate: resolveCorrelateConfig(c.correlate) };
+  } catch (err) {
+    if (!(err instanceof GridwatchError)) throw err;
+    throw new GridwatchError('CONFIG_INVALID', `invalid configuration:\n  correlate (GRIDWATCH_CORRELATE_* or file section "correlate"): ${err.message}`, { cause: err });
+  }
 }

@@ -73,7 +73,7 @@ export class EdgeGateway {
     const store = (this.store = EdgeStore.open({ dir: c.dataDir, edgeId: c.edgeId, budgetBytes: c.diskBudgetBytes, synchronous: c.sqliteSynchronous, clock, logger, deadLetterMax: c.deadLetterMax, retainForReplay: true, metrics: o.metrics }));
     try {
       const meters = new MeterDirectory(c.edgeId, topology, { nominalVoltage: c.defaultNominalVoltage, nominalFrequency: c.defaultNominalFrequency, readingIntervalMs: c.defaultReadingIntervalMs });
-      const detector = (this.detector = new Detector({ edgeId: c.edgeId, context: meters.context, clock }));
+      const detector = (this.detector = new Detector({ edgeId: c.edgeId, context: meters.context, clock, config: c.detect }));
       const checkpoints = new RollingCheckpoints(detector);
       checkpoints.knowMeters(restoreDetector(store, detector, TOPICS.readings, logger));
       // Silence while the gateway was stopped is not the meters' (edge/detect/README.md, "Dropout after a restart").
@@ -158,7 +158,7 @@ export class EdgeGateway {
               },
             },
             { name: 'wal-checkpoint', schedule: c.walCheckpointCron, run: chore(() => store.walCheckpoint()) },
-            { name: 'budget', schedule: c.checkpointCron, run: chore(() => store.enforceBudget()) },
+            { name: 'budget', schedule: c.budgetCron, run: chore(() => store.enforceBudget()) },
             { name: 'retention', schedule: c.retentionCron, run: chore(() => store.housekeeping({ deadLetterRetentionMs: c.deadLetterRetentionMs, gapRetentionMs: c.gapRetentionMs })) },
           ],
           logger,

@@ -10,7 +10,7 @@ export interface Job {
 }
 
 /**
- * Periodic chores on node-cron: the heartbeat, WAL checkpoints, budget enforcement, dead-letter
+ * Periodic chores on node-cron: the heartbeat, WAL checkpoints, outbox disk-budget enforcement, dead-letter
  * and gap retention. A job never overlaps itself, and a failure is logged with its job name and
  * retried at the next tick (none of them is urgent on its own). The schedules are checked when it
  * is built (before anything opens), the jobs run from start() to stop().
