@@ -65,7 +65,7 @@ export async function ensureServices(opts: EnsureOptions = {}): Promise<{ endpoi
     influxdb: () => ensureInfluxdb(log),
     mosquitto: () => ensureMosquitto(log),
   };
-  const tools = ensureDebianPackages(['mosquitto', 'kcat', 'prometheus'], log).then(() => false);
+  const tools = ensureDebianPackages(['mosquitto', 'mosquittoClients', 'kcat', 'prometheus'], log).then(() => false);
   const results = await Promise.allSettled([tools, ...services.map((s) => steps[s]())]);
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (failures.length > 0) {
@@ -140,6 +140,12 @@ export function createInfluxBucket(e: ServiceEndpoints, bucket: string): Promise
 /** Path of promtool (Debian's prometheus package, installed at the pinned version if missing). */
 export function promtoolPath(): Promise<string> {
   return toolPath('prometheus', defaultLog);
+}
+
+/** Paths of mosquitto_pub and mosquitto_sub (Debian's mosquitto-clients, pinned). */
+export async function mosquittoClientPaths(): Promise<{ pub: string; sub: string }> {
+  const pub = await toolPath('mosquittoClients', defaultLog);
+  return { pub, sub: pub.replace(/_pub$/, '_sub') };
 }
 
 /** Path of kcat (Debian, pinned), for poking at topics by hand or from scripts. */
