@@ -47,11 +47,19 @@ function scryptAsync(password: Buffer, salt: Buffer, opts: ScryptOptions): Promi
   return new Promise((resolve, reject) => scrypt(password, salt, KEYLEN, { ...opts, maxmem: 256 * opts.N! * opts.r! }, (err, key) => (err ? reject(err) : resolve(key))));
 }
 
+/**
+ * For secrets the credentials tool generated (128 random bits): N=2^10. A slow hash protects
+ * guessable, human-chosen passwords; a random 128-bit secret cannot be guessed at any hash cost,
+ * and a fleet of thousands of devices then costs milliseconds per device to provision and to
+ * verify at the gateway. Same format, so the verifier needs no special case.
+ */
+export const GENERATED_SECRET_SCRYPT: Required<Pick<ScryptOptions, 'N' | 'r' | 'p'>> = { N: 1024, r: 8, p: 1 };
+
 /** `scrypt$N$r$p$<salt base64>$<key base64>`. */
-export async function hashPassword(password: string): Promise<string> {
+export async function hashPassword(password: string, params: Required<Pick<ScryptOptions, 'N' | 'r' | 'p'>> = SCRYPT): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scryptAsync(Buffer.from(password, 'utf8'), salt, SCRYPT);
-  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+  const key = await scryptAsync(Buffer.from(password, 'utf8'), salt, params);
+  return `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
 export async function verifyPassword(password: Buffer, hash: string): Promise<boolean> {
