@@ -9,6 +9,10 @@
  * event loop), with a bounded window of unacknowledged QoS 1 messages. Kafka is not involved in
  * the intake phases (the forwarder is a separate loop; the outbox budget holds the run).
  *
+ * TLS: the same QoS 1 single-reading publisher over the TLS listener (throwaway CA, RSA 2048
+ * server key, TLS 1.3 as negotiated by Node), right after the plain-TCP phase on the same gateway,
+ * and a bare aedes over TLS next to the bare aedes over TCP: the cost of TLS at the listener.
+ *
  * Forward phase (when GRIDWATCH_KAFKA_BROKERS is set, e.g. by `eval "$(gridwatch services env)"`):
  * the FULL outbox the intake phases filled (real forwarded-reading records) is drained to Kafka by
  * the real Forwarder with the pipeline's settings (retainForReplay, gzip, batchMax 5000). Its
@@ -16,7 +20,8 @@
  * same records from memory, no SQLite.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createTlsServer } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -68,7 +73,7 @@ interface PublisherResult {
 const PUBLISHER = `
 import mqtt from 'mqtt';
 const o = JSON.parse(process.env.BENCH_OPTS);
-const c = mqtt.connect(o.url, { clientId: 'bench-' + process.pid, clean: true, reconnectPeriod: 0 });
+const c = mqtt.connect(o.url, { clientId: 'bench-' + process.pid, clean: true, reconnectPeriod: 0, ...(o.ca ? { ca: o.ca } : {}) });
 await new Promise((res, rej) => { c.once('connect', res); c.once('error', rej); });
 const seq = new Array(o.meters).fill(0);
 let m = 0;
@@ -108,12 +113,26 @@ function runPublisher(opts: Record<string, unknown>): Promise<PublisherResult> {
   });
 }
 
-async function bareAedes(): Promise<{ url: string; close: () => Promise<void> }> {
+async function bareAedes(tls?: BenchTls): Promise<{ url: string; close: () => Promise<void> }> {
   const aedes = await Aedes.createBroker();
-  const server: Server = createServer(aedes.handle);
+  const server: Server = tls ? createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, aedes.handle) : createServer(aedes.handle);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
-  return { url: `mqtt://127.0.0.1:${port}`, close: () => new Promise<void>((r) => aedes.close(() => server.close(() => r()))) };
+  return { url: `${tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`, close: () => new Promise<void>((r) => aedes.close(() => server.close(() => r()))) };
+}
+
+interface BenchTls {
+  certFile: string;
+  keyFile: string;
+  /** PEM of the CA, for the publisher. */
+  ca: string;
+}
+
+/** A throwaway CA and server certificate (node-forge, a devDependency: loaded only here). */
+async function benchTls(dir: string): Promise<BenchTls> {
+  const { writeThrowawayPki } = await import('../shared/throwaway-pki.ts');
+  const files = writeThrowawayPki(dir);
+  return { certFile: files.serverCert, keyFile: files.serverKey, ca: readFileSync(files.caFile, 'utf8') };
 }
 
 /** A committer wrapper that, in the latency phase, measures publish (client sentAt) -> commit. */
@@ -141,6 +160,8 @@ type Results = Record<string, unknown>;
 
 interface Gateway {
   url: string;
+  /** mqtts:// URL of the TLS listener, when started with one. */
+  tlsUrl: string | null;
   intake: Intake;
   timed: TimedCommitter;
   store: EdgeStore;
@@ -149,7 +170,7 @@ interface Gateway {
 }
 
 /** The gateway's intake path as edge/pipeline.ts wires it, on its own store in `dir`. */
-async function startGateway(dir: string, opts: EdgeBenchOptions, synchronous: 'NORMAL' | 'FULL'): Promise<Gateway> {
+async function startGateway(dir: string, opts: EdgeBenchOptions, synchronous: 'NORMAL' | 'FULL', tls?: BenchTls): Promise<Gateway> {
   // retainForReplay as in the pipeline: forwarded rows after the last checkpoint stay as the journal.
   const store = EdgeStore.open({ dir, edgeId: 'bench', budgetBytes: 64 * 1024 ** 3, synchronous, clock: systemClock, logger: silentLogger(), retainForReplay: true });
   if (process.env.BENCH_WAL_AUTOCHECKPOINT !== undefined) store.sqlite().pragma(`wal_autocheckpoint = ${Number(process.env.BENCH_WAL_AUTOCHECKPOINT)}`);
@@ -186,10 +207,11 @@ async function startGateway(dir: string, opts: EdgeBenchOptions, synchronous: 'N
     authorizer,
     logger: silentLogger(),
     limits: { maxConnections: 100, maxPacketBytes: 1 << 20, maxTopicLength: 256, maxClientIdLength: 128, socketBufferBytes: opts.socketBufferBytes ?? 262_144 },
-    listeners: { host: '127.0.0.1', port: 0 },
+    listeners: { host: '127.0.0.1', port: 0, ...(tls ? { tls: { port: 0, certFile: tls.certFile, keyFile: tls.keyFile } } : {}) },
   });
   return {
     url: `mqtt://127.0.0.1:${broker.addresses.tcp}`,
+    tlsUrl: broker.addresses.tls !== undefined ? `mqtts://127.0.0.1:${broker.addresses.tls}` : null,
     intake,
     timed,
     store,
@@ -202,13 +224,13 @@ async function startGateway(dir: string, opts: EdgeBenchOptions, synchronous: 'N
 }
 
 /** One throughput phase: `n` readings as messages of `size`, at `qos`; readings/s into `results[name]`. */
-async function phase(gw: Gateway, results: Results, o: { name: string; qos: 0 | 1; size: number; n: number; meters: number; window: number; log: (l: string) => void }): Promise<void> {
+async function phase(gw: Gateway, results: Results, o: { name: string; qos: 0 | 1; size: number; n: number; meters: number; window: number; log: (l: string) => void; tls?: BenchTls }): Promise<void> {
   const { intake, commits } = gw;
   Object.assign(commits, { n: 0, records: 0, ms: 0 });
   const messages = Math.max(1, Math.floor(o.n / o.size));
   const before = intake.counts.accepted + intake.counts.duplicates;
   const t0 = performance.now();
-  const r = await runPublisher({ url: gw.url, prefix: o.name.replace(/[^A-Za-z0-9]/g, '') + '-m', qos: o.qos, messages, arraySize: o.size, meters: o.meters, window: o.size > 1 ? Math.max(8, Math.floor(o.window / o.size) * 4) : o.window });
+  const r = await runPublisher({ url: o.tls ? gw.tlsUrl : gw.url, ...(o.tls ? { ca: o.tls.ca } : {}), prefix: o.name.replace(/[^A-Za-z0-9]/g, '') + '-m', qos: o.qos, messages, arraySize: o.size, meters: o.meters, window: o.size > 1 ? Math.max(8, Math.floor(o.window / o.size) * 4) : o.window });
   // Committed (QoS 0: the publisher cannot know).
   while (intake.counts.accepted + intake.counts.duplicates < before + messages * o.size) await new Promise((res) => setTimeout(res, 2));
   const wall = o.qos === 1 ? r.elapsedMs : Math.max(r.elapsedMs, performance.now() - t0);
@@ -300,9 +322,20 @@ export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<str
     const bareRate = (n / bareRes.elapsedMs) * 1000;
     results.bareAedesQos1PerSec = Math.round(bareRate);
     log(`bare aedes QoS 1: ${Math.round(bareRate)} msg/s`);
+    const tls = await benchTls(join(dirs[1], 'pki'));
+    const bareTls = await bareAedes(tls);
+    const bareTlsRes = await runPublisher({ url: bareTls.url, ca: tls.ca, prefix: 'baretls-m', qos: 1, messages: n, arraySize: 1, meters, window });
+    await bareTls.close();
+    results.bareAedesQos1TlsPerSec = Math.round((n / bareTlsRes.elapsedMs) * 1000);
+    results.ratioBareTlsVsTcp = Math.round(((results.bareAedesQos1TlsPerSec as number) / bareRate) * 100) / 100;
+    log(`bare aedes QoS 1 over TLS: ${results.bareAedesQos1TlsPerSec} msg/s (${results.ratioBareTlsVsTcp} of TCP)`);
 
-    const gw = await startGateway(dirs[0], opts, synchronous);
+    const gw = await startGateway(dirs[0], opts, synchronous, tls);
     await phase(gw, results, { ...common, name: 'edgeQos1SinglePerSec', qos: 1, size: 1 });
+    // TLS right after TCP on the same gateway: the cost of TLS at the listener for single QoS 1 readings.
+    await phase(gw, results, { ...common, name: 'edgeQos1SingleTlsPerSec', qos: 1, size: 1, tls });
+    results.ratioQos1SingleTlsVsTcp = Math.round(((results.edgeQos1SingleTlsPerSec as number) / (results.edgeQos1SinglePerSec as number)) * 100) / 100;
+    log(`TLS at the listener, QoS 1 single: ${results.edgeQos1SingleTlsPerSec} vs ${results.edgeQos1SinglePerSec} readings/s over TCP (${results.ratioQos1SingleTlsVsTcp})`);
     await phase(gw, results, { ...common, name: 'edgeQos0SinglePerSec', qos: 0, size: 1 });
     await phase(gw, results, { ...common, name: `edgeQos1Array${arraySize}PerSec`, qos: 1, size: arraySize });
     await phase(gw, results, { ...common, name: `edgeQos0Array${arraySize}PerSec`, qos: 0, size: arraySize });
