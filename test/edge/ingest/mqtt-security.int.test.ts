@@ -17,6 +17,7 @@ import { loadCredentialsFile, type Authorizer } from '../../../edge/ingest/auth.
 import { EmbeddedBroker } from '../../../edge/ingest/broker.ts';
 import { CredentialsWatch } from '../../../edge/ingest/credentials-watch.ts';
 import { readDeviceSecrets } from '../../../shared/device-secrets.ts';
+import { flood } from '../../../simulator/flood.ts';
 import { silentLogger, Metrics, systemClock } from '../../../shared/index.ts';
 import { makeThrowawayCa, writeThrowawayPki, type PkiFiles } from '../../../shared/throwaway-pki.ts';
 import { makeIntake, type MemoryCommitter } from './helpers.ts';
@@ -187,6 +188,19 @@ describe('client certificates', () => {
 
   it('a certificate is no identity on a listener that asks for none (plain TCP)', async () => {
     await expect(connect(`mqtt://127.0.0.1:${broker.addresses.tcp}`, { username: 'm-a' })).rejects.toThrow(/Bad username or password|Not authorized|closed/i);
+  });
+});
+
+describe('simulator with per-device credentials', () => {
+  it('flood --device-credentials --ca: each device connects with its own password over TLS; a device missing from the file stops it', async () => {
+    const now = Date.now();
+    const item = (meterId: string, seq: number) => ({ kind: 'reading' as const, at: now, deliverAt: now, meterId, substationId: 's-1', concentratorId: `dc-${meterId}`, reading: { meterId, seq, ts: now, voltage: 230.2 } });
+    const devices = { 'm-p': secrets['meter-p']!, 'm-q': secrets['meter-q']! };
+    const before = [committed('m-p'), committed('m-q')];
+    const report = await flood({ brokers: [tlsUrl()], items: [item('m-p', 100), item('m-q', 100), item('m-p', 101)], from: now, intervalMs: 1000, qos: 1, auth: { perDevice: true, devices }, ca: readFileSync(pki.caFile, 'utf8') });
+    expect(report).toMatchObject({ sent: 3, acked: 3, errors: 0, connections: 2 });
+    expect([committed('m-p') - before[0]!, committed('m-q') - before[1]!]).toEqual([2, 1]);
+    await expect(flood({ brokers: [tlsUrl()], items: [item('m-zz', 1)], from: now, intervalMs: 1000, auth: { perDevice: true, devices }, ca: readFileSync(pki.caFile, 'utf8') })).rejects.toThrow(/no credentials for device m-zz/);
   });
 });
 
