@@ -178,8 +178,9 @@ export class Authorizer {
     const known = this.verified.get(username);
     if (!(known && timingSafeEqual(known, digest))) {
       if (!(await verifyPassword(password, cred.passwordHash))) return null;
-      // The file may have been replaced during the scrypt: remember only what still holds.
-      if (this.lookup(username) !== cred) return null;
+      // The file may have been replaced during the scrypt: admit only what still holds.
+      const now = this.lookup(username);
+      if (!now || !sameCredential(now, cred)) return null;
       this.verified.set(username, digest);
     }
     return { principal: principalOf(cred), username, via: 'password' };
