@@ -231,13 +231,18 @@ async function phase(gw: Gateway, results: Results, o: { name: string; qos: 0 | 
   Object.assign(commits, { n: 0, records: 0, ms: 0 });
   const messages = Math.max(1, Math.floor(o.n / o.size));
   const before = intake.counts.accepted + intake.counts.duplicates;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const r = await runPublisher({ url: o.tls ? gw.tlsUrl : gw.url, ...(o.tls ? { ca: o.tls.ca } : {}), prefix: o.name.replace(/[^A-Za-z0-9]/g, '') + '-m', qos: o.qos, messages, arraySize: o.size, meters: o.meters, window: o.size > 1 ? Math.max(8, Math.floor(o.window / o.size) * 4) : o.window });
   // Committed (QoS 0: the publisher cannot know).
   while (intake.counts.accepted + intake.counts.duplicates < before + messages * o.size) await new Promise((res) => setTimeout(res, 2));
   const wall = o.qos === 1 ? r.elapsedMs : Math.max(r.elapsedMs, performance.now() - t0);
   const rate = ((messages * o.size) / wall) * 1000;
+  const cpu = process.cpuUsage(cpu0);
   results[o.name] = Math.round(rate);
+  // The gateway's CPU per reading (this process: user + system): steadier than the rate when
+  // other work shares the cores, since waiting for a core costs wall time but no CPU time.
+  results[`${o.name.replace(/PerSec$/, '')}CpuUsPerReading`] = Math.round(((cpu.user + cpu.system) / (messages * o.size)) * 100) / 100;
   results[`${o.name.replace(/PerSec$/, '')}Commits`] = { groups: commits.n, recordsPerGroup: Math.round(commits.records / Math.max(1, commits.n)), commitMsShare: Math.round((commits.ms / wall) * 100) / 100 };
   o.log(`${o.name}: ${Math.round(rate)} readings/s; ${commits.n} commits of ${Math.round(commits.records / Math.max(1, commits.n))} records, ${Math.round((commits.ms / wall) * 100)}% of the time in commits`);
 }
@@ -332,17 +337,23 @@ export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<str
       const [tcpB, tlsB] = [await bareAedes(), await bareAedes(tls)];
       const ratios: number[] = [];
       const tlsRates: number[] = [];
+      const cpuRatios: number[] = [];
       for (let i = 0; i < pairs; i++) {
         const half = Math.ceil(n / 2);
+        const c0 = process.cpuUsage();
         const a = await runPublisher({ url: tcpB.url, prefix: `bare${i}-m`, qos: 1, messages: half, arraySize: 1, meters, window });
+        const c1 = process.cpuUsage();
         const b = await runPublisher({ url: tlsB.url, ca: tls.ca, prefix: `baretls${i}-m`, qos: 1, messages: half, arraySize: 1, meters, window });
+        const c2 = process.cpuUsage(c1);
+        const tcpCpu = c1.user + c1.system - c0.user - c0.system;
+        cpuRatios.push(Math.round(((c2.user + c2.system) / tcpCpu) * 100) / 100);
         tlsRates.push(Math.round((half / b.elapsedMs) * 1000));
         ratios.push(Math.round((a.elapsedMs / b.elapsedMs) * 100) / 100);
       }
       await tcpB.close();
       await tlsB.close();
-      Object.assign(results, { bareAedesQos1TlsPairsPerSec: tlsRates, ratioBareTlsVsTcp: median(ratios), ratioBareTlsVsTcpPairs: ratios });
-      log(`bare aedes QoS 1 over TLS, ${pairs} interleaved pairs: ${tlsRates.join(' / ')} msg/s; TLS/TCP ${ratios.join(' / ')} (median ${median(ratios)})`);
+      Object.assign(results, { bareAedesQos1TlsPairsPerSec: tlsRates, ratioBareTlsVsTcp: median(ratios), ratioBareTlsVsTcpPairs: ratios, ratioBareCpuTlsVsTcp: median(cpuRatios), ratioBareCpuTlsVsTcpPairs: cpuRatios });
+      log(`bare aedes QoS 1 over TLS, ${pairs} interleaved pairs: ${tlsRates.join(' / ')} msg/s; TLS/TCP rate ${ratios.join(' / ')} (median ${median(ratios)}), broker CPU ${cpuRatios.join(' / ')} (median ${median(cpuRatios)})`);
     }
 
     const gw = await startGateway(dirs[0], opts, synchronous, tls);
@@ -352,11 +363,15 @@ export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<str
     const scratch: Results = {};
     const tcpRates: number[] = [];
     const tlsRates: number[] = [];
+    const tcpCpu: number[] = [];
+    const tlsCpu: number[] = [];
     for (let i = 0; i < pairs; i++) {
       await phase(gw, scratch, { ...common, n: Math.ceil(n / 2), name: `pair${i}TcpPerSec`, qos: 1, size: 1, log: () => undefined });
       await phase(gw, scratch, { ...common, n: Math.ceil(n / 2), name: `pair${i}TlsPerSec`, qos: 1, size: 1, tls, log: () => undefined });
       tcpRates.push(scratch[`pair${i}TcpPerSec`] as number);
       tlsRates.push(scratch[`pair${i}TlsPerSec`] as number);
+      tcpCpu.push(scratch[`pair${i}TcpCpuUsPerReading`] as number);
+      tlsCpu.push(scratch[`pair${i}TlsCpuUsPerReading`] as number);
     }
     const ratios = tcpRates.map((t, i) => Math.round((tlsRates[i]! / t) * 100) / 100);
     Object.assign(results, {
@@ -365,8 +380,12 @@ export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<str
       edgeQos1SingleTlsPerSec: median(tlsRates),
       ratioQos1SingleTlsVsTcp: median(ratios),
       ratioQos1SingleTlsVsTcpPairs: ratios,
+      gatewayCpuUsPerReadingTcpPairs: tcpCpu,
+      gatewayCpuUsPerReadingTlsPairs: tlsCpu,
+      ratioGatewayCpuTlsVsTcp: median(tcpCpu.map((t, i) => Math.round((tlsCpu[i]! / t) * 100) / 100)),
     });
     log(`TLS at the listener, QoS 1 single, ${pairs} interleaved pairs: TCP ${tcpRates.join(' / ')}, TLS ${tlsRates.join(' / ')} readings/s; TLS/TCP ${ratios.join(' / ')} (median ${median(ratios)})`);
+    log(`gateway CPU per reading: TCP ${tcpCpu.join(' / ')} µs, TLS ${tlsCpu.join(' / ')} µs (median ratio ${results.ratioGatewayCpuTlsVsTcp})`);
     await phase(gw, results, { ...common, name: 'edgeQos0SinglePerSec', qos: 0, size: 1 });
     await phase(gw, results, { ...common, name: `edgeQos1Array${arraySize}PerSec`, qos: 1, size: arraySize });
     await phase(gw, results, { ...common, name: `edgeQos0Array${arraySize}PerSec`, qos: 0, size: arraySize });
