@@ -141,6 +141,7 @@ const TLS_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_REVOKED',
 ]);
 const TLS_TEXT = /self[- ]signed certificate|unable to verify|unable to get (local )?issuer|certificate has expired|certificate is not yet valid|Hostname\/IP does not match|certificate unknown|bad certificate|unknown ca|certificate required/i;
+const AUTH_TEXT = /SASL .*authentication failed|SASL .*Invalid username or password|Authentication failed during authentication due to invalid credentials/i;
 const ACL_TYPES: Record<string, string> = {
   TOPIC_AUTHORIZATION_FAILED: 'access to a topic',
   GROUP_AUTHORIZATION_FAILED: 'access to a consumer group',
@@ -180,9 +181,11 @@ export function classifyKafkaRefusal(err: unknown, ctx: { brokers: string[]; sec
   const how = ctx.security.describe();
   const secret = ctx.security.sasl && 'password' in ctx.security.sasl ? ctx.security.sasl.password : undefined;
   const scrub = (text: string): string => (secret ? text.split(secret).join('***') : text);
-  const detail = (e: Record<string, unknown>): string => scrub(String(e.message ?? '')).slice(0, 300);
+  const detail = (e: Record<string, unknown>): string => scrub(String(e.message ?? '')).trim().slice(0, 300);
 
-  const auth = errors.find((e) => e.name === 'KafkaJSSASLAuthenticationError' || e.type === 'SASL_AUTHENTICATION_FAILED' || e.type === 'ILLEGAL_SASL_STATE' || e.type === 'UNSUPPORTED_SASL_MECHANISM');
+  // By name or type, and by message too: kafkajs' retry wrappers copy the message but may drop the cause.
+  const auth = errors.find((e) => e.name === 'KafkaJSSASLAuthenticationError' || e.type === 'SASL_AUTHENTICATION_FAILED' || e.type === 'ILLEGAL_SASL_STATE'
+    || e.type === 'UNSUPPORTED_SASL_MECHANISM' || (typeof e.message === 'string' && AUTH_TEXT.test(e.message)));
   if (auth) {
     const user = ctx.security.sasl && 'username' in ctx.security.sasl ? ctx.security.sasl.username : '(none)';
     const mech = ctx.security.sasl?.mechanism ?? 'none';
@@ -193,9 +196,14 @@ export function classifyKafkaRefusal(err: unknown, ctx: { brokers: string[]; sec
   }
   const tls = errors.find((e) => (typeof e.code === 'string' && TLS_CODES.has(e.code)) || (typeof e.message === 'string' && TLS_TEXT.test(e.message)));
   if (tls) {
+    // A TLS alert comes from the broker: it refused our client certificate. Otherwise we refused its.
+    const ours = /alert/i.test(String(tls.message ?? ''));
+    const what = ours
+      ? 'the broker did not accept the client certificate (GRIDWATCH_KAFKA_TLS_CERT_FILE must be signed by a CA the broker trusts)'
+      : "the broker's certificate is not trusted (GRIDWATCH_KAFKA_TLS_CA_FILE must name the CA that signs the broker)";
     return {
       code: 'KAFKA_TLS_UNTRUSTED',
-      message: `TLS with Kafka broker ${brokerOf()} failed: certificate not trusted (connecting ${how}): ${detail(tls)}. Check GRIDWATCH_KAFKA_TLS_CA_FILE (the CA that signs the broker) and, for mutual TLS, the client certificate.`,
+      message: `TLS with Kafka broker ${brokerOf()} refused: ${what}; connecting ${how}: ${detail(tls)}`,
     };
   }
   const acl = errors.find((e) => typeof e.type === 'string' && e.type in ACL_TYPES);
@@ -203,7 +211,7 @@ export function classifyKafkaRefusal(err: unknown, ctx: { brokers: string[]; sec
     const type = acl.type as string;
     return {
       code: 'KAFKA_ACL_DENIED',
-      message: `Kafka broker ${brokerOf()} denied ${ACL_TYPES[type]} (${type}) to the principal ${how}: ${detail(acl)}. The principal's ACLs do not allow it.`,
+      message: `Kafka broker ${brokerOf()} denied ${ACL_TYPES[type]} (${type}) when connecting ${how}: ${detail(acl)}. The principal's ACLs do not allow it.`,
     };
   }
   return undefined;
