@@ -104,7 +104,9 @@ describe('classifyKafkaRefusal', () => {
   const ctx = { brokers: ['127.0.0.1:19094', '127.0.0.1:19194'], security };
 
   it('names broker, mechanism and user for a failed SASL authentication, and scrubs the password', () => {
-    const err = new KafkaJSNonRetriableError(new KafkaJSSASLAuthenticationError(`SASL SCRAM SHA512 authentication failed: bad password ${SECRET}`));
+    // kafkajs' type declarations give this error no constructor arguments; its code takes the message.
+    const SaslError = KafkaJSSASLAuthenticationError as unknown as new (message: string) => Error;
+    const err = new KafkaJSNonRetriableError(new SaslError(`SASL SCRAM SHA512 authentication failed: bad password ${SECRET}`));
     const r = classifyKafkaRefusal(err, ctx);
     expect(r?.code).toBe('KAFKA_AUTH_FAILED');
     expect(r?.message).toContain('127.0.0.1:19094');
