@@ -119,6 +119,25 @@ export async function stopServices(names: ServiceName[] = [...ALL_SERVICES], opt
 }
 
 /**
+ * The GRIDWATCH_KAFKA_* variables for one principal over SASL_SSL (SCRAM-SHA-512 and its client
+ * certificate): what an edge (`edge`), central (`central`) or tool (`admin`) is started with.
+ */
+export function kafkaPrincipalEnv(e: ServiceEndpoints, principal: 'admin' | 'edge' | 'central'): Record<string, string> {
+  if (!e.kafkaSecure) throw new GridwatchError('CONFIG_INVALID', 'these endpoints have no SASL_SSL listener');
+  const p = e.kafkaSecure.principals[principal];
+  return {
+    GRIDWATCH_KAFKA_BROKERS: e.kafkaSecure.brokers.join(','),
+    GRIDWATCH_KAFKA_TLS: 'true',
+    GRIDWATCH_KAFKA_TLS_CA_FILE: e.kafkaSecure.caFile,
+    GRIDWATCH_KAFKA_TLS_CERT_FILE: p.certFile,
+    GRIDWATCH_KAFKA_TLS_KEY_FILE: p.keyFile,
+    GRIDWATCH_KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    GRIDWATCH_KAFKA_SASL_USERNAME: p.username,
+    GRIDWATCH_KAFKA_SASL_PASSWORD_FILE: p.passwordFile,
+  };
+}
+
+/**
  * The GRIDWATCH_* variables a program needs to reach the servers. With `kafkaSecure` (TRANSITIONAL
  * default false, until every program and test speaks SASL_SSL) Kafka is the SASL_SSL listener as
  * the admin principal (SCRAM-SHA-512 and its client certificate for mutual TLS), the password by
@@ -127,19 +146,7 @@ export async function stopServices(names: ServiceName[] = [...ALL_SERVICES], opt
 export function endpointsToEnv(e: ServiceEndpoints, opts: { kafkaSecure?: boolean } = {}): Record<string, string> {
   const secure = opts.kafkaSecure ?? false;
   if (secure && !e.kafkaSecure) throw new GridwatchError('CONFIG_INVALID', 'endpointsToEnv: kafkaSecure asked for but these endpoints have no SASL_SSL listener');
-  const admin = e.kafkaSecure?.principals.admin;
-  const kafkaEnv: Record<string, string> = secure && e.kafkaSecure && admin
-    ? {
-        GRIDWATCH_KAFKA_BROKERS: e.kafkaSecure.brokers.join(','),
-        GRIDWATCH_KAFKA_TLS: 'true',
-        GRIDWATCH_KAFKA_TLS_CA_FILE: e.kafkaSecure.caFile,
-        GRIDWATCH_KAFKA_TLS_CERT_FILE: admin.certFile,
-        GRIDWATCH_KAFKA_TLS_KEY_FILE: admin.keyFile,
-        GRIDWATCH_KAFKA_SASL_MECHANISM: 'scram-sha-512',
-        GRIDWATCH_KAFKA_SASL_USERNAME: admin.username,
-        GRIDWATCH_KAFKA_SASL_PASSWORD_FILE: admin.passwordFile,
-      }
-    : { GRIDWATCH_KAFKA_BROKERS: e.kafkaBrokers.join(',') };
+  const kafkaEnv = secure ? kafkaPrincipalEnv(e, 'admin') : { GRIDWATCH_KAFKA_BROKERS: e.kafkaBrokers.join(',') };
   return {
     ...kafkaEnv,
     GRIDWATCH_S3_ENDPOINT: e.s3.url,
