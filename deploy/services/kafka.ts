@@ -282,6 +282,9 @@ export async function ensureKafka(opts: { cluster: boolean; log: Log }): Promise
   const nodes = opts.cluster ? clusterNodes() : [singleNode()];
   const pki = await ensureKafkaPki(opts.log);
   const security = harnessSecurity(pki);
+  // A node restarted for its configuration was running before this call: whoever started it owns
+  // it, so it is not reported as started here (the test setup stops only what it started).
+  const wasRunning = nodes.some((n) => runningRecord(n.name));
   const restarted = await stopStaleNodes(nodes, opts.log);
   if (restarted.length === 0 && nodes.every((n) => runningRecord(n.name)) && (await kafkaAnswers(brokers, expect, security))) {
     const first = nodes[0];
@@ -303,7 +306,7 @@ export async function ensureKafka(opts: { cluster: boolean; log: Log }): Promise
   const t = Date.now();
   const started = await startNodes(nodes, opts.cluster ? '512m' : '768m', opts.log, expect);
   opts.log(`[services] kafka: ready at ${brokers.join(',')} (SASL_SSL) in ${((Date.now() - t) / 1000).toFixed(1)}s`);
-  return started || restarted.length > 0;
+  return started && !wasRunning;
 }
 
 /**
