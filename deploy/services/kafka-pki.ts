@@ -7,8 +7,8 @@
 //   <user>.password                 the SASL password of each principal (random, 0600)
 // The broker certificate names every address clients use: DNS localhost and IP 127.0.0.1.
 import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 // tsyringe (inside @peculiar/x509) needs the Reflect metadata polyfill loaded first.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
@@ -133,6 +133,22 @@ export async function issueCertificate(
  * password. Existing files are kept (rotation is a deliberate act, see docs/security.md).
  */
 export async function ensureKafkaPki(log: Log, dir = pkiDir()): Promise<KafkaPki> {
+  if (!existsSync(dir)) {
+    // First use: build the whole set aside and rename it into place, so two harnesses starting at
+    // once (parallel test runs on a fresh cache) never mix certificates of two different CAs.
+    const staging = `${dir}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
+    await fillKafkaPki(log, staging);
+    mkdirSync(dirname(dir), { recursive: true });
+    try {
+      renameSync(staging, dir);
+    } catch {
+      rmSync(staging, { recursive: true, force: true }); // another harness won the race: use its set
+    }
+  }
+  return fillKafkaPki(log, dir);
+}
+
+async function fillKafkaPki(log: Log, dir: string): Promise<KafkaPki> {
   const pki = kafkaPki(dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const ca = { certFile: pki.caFile, keyFile: join(dir, 'ca.key') };
