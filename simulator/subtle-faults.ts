@@ -31,12 +31,12 @@ export const SUBTLE_FAULT_SCOPES: Record<SubtleFaultType, readonly ('meter' | 't
 };
 
 /**
- * Defaults, each within the voltage limits: neutral swings of 1.5 % (x load, growing by one unit
+ * Defaults, each within the voltage limits: neutral swings of 0.6 % (x load, growing by one unit
  * per day), 35 % of the energy registered, an extra slope of 0.06 pu at full load at the end
  * (healthy: 0.03), a night load of 0.6 x peak.
  */
 export const SUBTLE_DEFAULT_MAGNITUDE: Record<SubtleFaultType, number> = {
-  neutral: 0.015,
+  neutral: 0.006,
   diversion: 0.35,
   pv_inverter: 0,
   transformer_degrading: 0.06,

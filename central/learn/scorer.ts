@@ -3,7 +3,7 @@
  * (`add`), builds feature windows per meter (with transformer and feeder comparisons), scores
  * closed windows in batches in a worker thread (onnxruntime-node), and reports `pattern`
  * anomalies through `onAnomaly`: `open` when a meter's window scores over the model's threshold,
- * `closed` at the first window that falls back. Wiring it into central takes a few lines:
+ * `closed` once it falls back (with hysteresis: see judge). Wiring it into central takes a few lines:
  *
  *   const scorer = new LearnedScorer({ modelDir, intervalMs, onAnomaly: (a) => correlator.add(a) });
  *   await scorer.start();  ...  for each decoded reading: scorer.add(reading);  ...  await scorer.stop();
@@ -31,6 +31,11 @@ export interface ScorerOptions {
   edgeId?: string;
   nominalOf?: (meterId: string) => number | undefined;
   onAnomaly: (a: Anomaly) => void;
+  /** Consecutive windows over the threshold that open an anomaly (default 2), and under it that close one (default 3). */
+  openAfter?: number;
+  closeAfter?: number;
+  /** Every scored window (evaluation, and later shadow comparisons). */
+  onScore?: (row: FeatureRow, score: number) => void;
   clock?: Clock;
   logger?: Logger;
 }
@@ -44,7 +49,8 @@ export interface ScorerCounters extends FeatureCounters {
   closed: number;
 }
 
-interface OpenPattern { anomaly: Anomaly; peak: number }
+interface OpenPattern { anomaly: Anomaly; peak: number; below: number; firstBelow: number }
+interface Pending { since: number; count: number; score: number }
 
 const WORKER_URL = new URL('./infer-worker.mjs', import.meta.url);
 
@@ -59,6 +65,7 @@ export class LearnedScorer {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (s: Float32Array) => void; reject: (e: Error) => void }>();
   private readonly openByMeter = new Map<string, OpenPattern>();
+  private readonly overByMeter = new Map<string, Pending>();
   private readonly substationOf = new Map<string, string | null>();
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -158,50 +165,72 @@ export class LearnedScorer {
     }
     this.batchCounters.batches++;
     this.batchCounters.scored += batch.length;
-    batch.forEach((r, i) => this.judge(r, scores[i]!));
+    batch.forEach((r, i) => {
+      this.opts.onScore?.(r, scores[i]!);
+      this.judge(r, scores[i]!);
+    });
   }
 
+  /**
+   * Hysteresis, so one condition is one anomaly and one noisy window is none: a meter opens after
+   * `openAfter` consecutive windows over the threshold (startTs: the first of them) and closes
+   * after `closeAfter` consecutive windows under it (endTs: the first of those).
+   */
   private judge(r: FeatureRow, score: number): void {
     const open = this.openByMeter.get(r.meterId);
     const { threshold, version } = this.manifest;
-    const end = r.windowStart + this.manifest.windowMs;
     const now = this.clock.now();
-    if (score > threshold) {
-      if (open) {
+    const over = score > threshold;
+    if (open) {
+      if (over) {
         open.peak = Math.max(open.peak, score);
+        open.below = 0;
         return;
       }
-      const anomaly: Anomaly = {
-        anomalyId: `learned:${version.slice(0, 12)}:${r.meterId}:${r.windowStart}`,
-        edgeId: this.opts.edgeId ?? 'central',
-        meterId: r.meterId,
-        substationId: this.substationOf.get(r.meterId) ?? null,
-        feederId: r.feederId,
-        transformerId: r.transformerId,
-        type: 'pattern',
-        channel: 'none',
-        state: 'open',
-        severity: 'minor',
-        startTs: r.windowStart,
-        endTs: null,
-        observed: score,
-        baseline: threshold,
-        peak: score,
-        detectedAt: now,
-        score,
-        threshold,
-        modelVersion: version,
-      };
-      this.openByMeter.set(r.meterId, { anomaly, peak: score });
-      this.batchCounters.opened++;
-      this.delaysMs.push(Math.max(0, now - end));
-      if (this.delaysMs.length > 10_000) this.delaysMs.shift();
-      this.opts.onAnomaly(anomaly);
-    } else if (open) {
+      if (open.below++ === 0) open.firstBelow = r.windowStart;
+      if (open.below < (this.opts.closeAfter ?? 3)) return;
       this.openByMeter.delete(r.meterId);
       this.batchCounters.closed++;
-      this.opts.onAnomaly({ ...open.anomaly, state: 'closed', endTs: r.windowStart, durationMs: Math.max(0, r.windowStart - open.anomaly.startTs), peak: open.peak, observed: score, score, detectedAt: now });
+      const endTs = open.firstBelow;
+      this.opts.onAnomaly({ ...open.anomaly, state: 'closed', endTs, durationMs: Math.max(0, endTs - open.anomaly.startTs), peak: open.peak, observed: score, score, detectedAt: now });
+      return;
     }
+    if (!over) {
+      this.overByMeter.delete(r.meterId);
+      return;
+    }
+    const pending = this.overByMeter.get(r.meterId) ?? { since: r.windowStart, count: 0, score: 0 };
+    pending.count++;
+    pending.score = Math.max(pending.score, score);
+    this.overByMeter.set(r.meterId, pending);
+    if (pending.count < (this.opts.openAfter ?? 2)) return;
+    this.overByMeter.delete(r.meterId);
+    const anomaly: Anomaly = {
+      anomalyId: `learned:${version.slice(0, 12)}:${r.meterId}:${pending.since}`,
+      edgeId: this.opts.edgeId ?? 'central',
+      meterId: r.meterId,
+      substationId: this.substationOf.get(r.meterId) ?? null,
+      feederId: r.feederId,
+      transformerId: r.transformerId,
+      type: 'pattern',
+      channel: 'none',
+      state: 'open',
+      severity: 'minor',
+      startTs: pending.since,
+      endTs: null,
+      observed: score,
+      baseline: threshold,
+      peak: pending.score,
+      detectedAt: now,
+      score,
+      threshold,
+      modelVersion: version,
+    };
+    this.openByMeter.set(r.meterId, { anomaly, peak: pending.score, below: 0, firstBelow: 0 });
+    this.batchCounters.opened++;
+    this.delaysMs.push(Math.max(0, now - (r.windowStart + this.manifest.windowMs)));
+    if (this.delaysMs.length > 10_000) this.delaysMs.shift();
+    this.opts.onAnomaly(anomaly);
   }
 
   private async spawn(): Promise<void> {

@@ -88,7 +88,7 @@ describe('bad input and bad models', () => {
     const dir = join(tmp, 'tampered');
     cpSync(DEFAULT_MODEL_DIR, dir, { recursive: true });
     const bytes = readFileSync(join(dir, 'model.onnx'));
-    bytes[bytes.length - 1] ^= 1;
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
     writeFileSync(join(dir, 'model.onnx'), bytes);
     expect(() => loadModelDir(dir)).toThrow(/sha256 .* refused/);
     const dir2 = join(tmp, 'features');
