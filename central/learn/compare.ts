@@ -5,8 +5,10 @@
  *
  * Figures per detector and subtle fault type, over (fault, meter) pairs like the scorer's recall:
  * a pair is found when the detector opened any anomaly (of any type: the rules never say
- * `pattern`, so they are given every chance) on that meter within [start - tolerance, end +
- * tolerance]. Precision is over the detector's opened anomalies: matching / all. F1 per type uses
+ * `pattern`, so they are given every chance) on that meter within [start - tolerance, end). Not
+ * after the end: the simulator ends a fault as a step back to normal, which a statistical rule
+ * sees as a spike; that is the repair, not a detection, and such an anomaly counts as incidental
+ * (neither right nor false). Precision is over the detector's opened anomalies: matching / all. F1 per type uses
  * that type's recall and the detector's overall precision. ROC-AUC and PR-AUC are the model's
  * over windows, labelled by `subtleVisibleAt`. Coverage is the share of a fault's visible windows
  * during which the detector had an anomaly open on the meter (a transient spike at a fault's onset
@@ -89,13 +91,15 @@ export async function compare(opts: { modelDir: string; plan?: DatasetPlan; tole
       types[who][a.type] = (types[who][a.type] ?? 0) + 1;
       let hit = false;
       for (const f of sim.faults) {
-        if (!f.meters.includes(a.meterId) || a.startTs < f.startTs - tol || a.startTs > f.endTs + tol) continue;
+        if (!f.meters.includes(a.meterId) || a.startTs < f.startTs - tol || a.startTs >= f.endTs) continue;
         hit = true;
         const key = `${grid.seed}:${f.faultId}`;
         const set = found[who].get(f.type) ?? found[who].set(f.type, new Set()).get(f.type)!;
         set.add(`${key}:${a.meterId}`);
       }
       if (hit) matched[who]++;
+      // Within the tolerance after a fault's end on its meter: the step back (incidental), neither right nor false.
+      else if (sim.faults.some((f) => f.meters.includes(a.meterId) && a.startTs >= f.endTs && a.startTs <= f.endTs + tol)) opened[who]--;
     };
     const clock = new ManualClock(plan.from);
     const rules = new Detector({ edgeId: 'compare', clock, context: (id) => { const e = where.get(id)!; return { edgeId: 'compare', substationId: e.substationId, feederId: e.feederId, transformerId: e.transformerId, nominalVoltage: e.nominalVoltage, nominalFrequency: e.nominalFrequency, expectedIntervalMs: plan.intervalMs, ...(e.transformerKva !== undefined ? { transformerKva: e.transformerKva } : {}) }; } });
