@@ -92,8 +92,8 @@ describe('subtle faults', () => {
   });
 
   it('scenario files accept the subtle kinds at their scopes and refuse others', () => {
-    const ok = parseScenario('faults:\n  - { type: neutral, start: 1h, duration: 2d }\n  - { type: transformer_degrading, scope: transformer, start: 0, duration: 1d }\n', 'yaml');
+    const ok = parseScenario('faults:\n  - { type: neutral, start: 1h, duration: 2d }\n  - { type: transformer_degrading, scope: transformer, start: 0s, duration: 1d }\n', 'yaml');
     expect(ok.faults).toHaveLength(2);
-    expect(() => parseScenario('faults:\n  - { type: diversion, scope: feeder, start: 0, duration: 1h }\n', 'yaml')).toThrow(/diversion cannot be injected at scope feeder/);
+    expect(() => parseScenario('faults:\n  - { type: diversion, scope: feeder, start: 0s, duration: 1h }\n', 'yaml')).toThrow(/diversion cannot be injected at scope feeder/);
   });
 });
