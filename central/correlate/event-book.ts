@@ -49,7 +49,7 @@ export class EventBook {
       eventId, scope, rootId, deviceKey, substationId: sub ? sub.substationId : null, ancestors, cls,
       type: cls === 'comms' ? 'comms_loss' : eventTypeOf(cls, { lastGasps: 0, sustained: false }),
       severity: 'info', maxMemberSev: 'info', state: 'pending', members: new Set(), gaspMembers: new Set(),
-      adopted: new Set(), sustained: false, strong: false, interrupted: false, startTs, lastEndTs: null, version: (sub ? sub.retired.get(eventId) : this.gridRetired.get(eventId)) ?? 0,
+      adopted: new Set(), sustained: false, limitMembers: new Set(), deviationLed: false, interrupted: false, startTs, lastEndTs: null, version: (sub ? sub.retired.get(eventId) : this.gridRetired.get(eventId)) ?? 0,
       createdAt: now, publishedAt: null, clearSince: null, dirty: false, note: null,
     };
     this.retype(e);
@@ -66,9 +66,22 @@ export class EventBook {
       return;
     }
     if (e.type === 'momentary') return; // set once, when it is published as one
-    const deviationOnly = !e.strong && e.members.size > 0;
-    e.type = eventTypeOf(e.cls, { lastGasps: e.gaspMembers.size, sustained: e.sustained, deviationOnly: deviationOnly && e.scope === 'meter' }) as GridEventType;
-    e.severity = severityOf(e.scope, e.type, e.maxMemberSev as Severity, deviationOnly);
+    e.deviationLed = this.isDeviationLed(e);
+    e.type = eventTypeOf(e.cls, { lastGasps: e.gaspMembers.size, sustained: e.sustained, deviationOnly: e.deviationLed && e.scope === 'meter' }) as GridEventType;
+    e.severity = severityOf(e.scope, e.type, e.maxMemberSev as Severity, e.deviationLed);
+  }
+
+  /**
+   * An event stands on shared deviations when its limit members alone (crossed limits, last
+   * gasps, silence) would not qualify its device; a meter event when the meter has only those.
+   */
+  private isDeviationLed(e: EventRec): boolean {
+    if (e.members.size === 0 || e.limitMembers.size === e.members.size) return false;
+    const n = e.limitMembers.size;
+    if (e.scope === 'meter' || e.scope === 'grid') return n === 0;
+    const rule = this.cfg[e.scope as DeviceLevel];
+    const total = this.topology.metersUnder(e.scope as Level, e.rootId).size;
+    return !(total > 0 && n >= rule.minCount && n / total >= rule.share);
   }
 
   /**

@@ -26,7 +26,8 @@ export interface EventRec {
   gaspMembers: Set<string>; // members that sent a last gasp
   adopted: Set<string>; // members labelled under another transformer (adopted strays)
   sustained: boolean;
-  strong: boolean; // a member with more than statistical deviations (a crossed limit, a last gasp, silence)
+  limitMembers: Set<string>; // members with more than statistical deviations (a crossed limit, a last gasp, silence)
+  deviationLed: boolean; // the limit members alone would not make this event: it stands on shared deviations
   interrupted: boolean; // a member went to interruption level (interruption anomaly or last gasp)
   startTs: number;
   lastEndTs: number | null; // newest endTs of a member's closed anomaly
@@ -38,22 +39,23 @@ export interface EventRec {
   note: string | null; // extra words for the summary (comms loss: which edges)
 }
 
-export type EventJson = Omit<EventRec, 'members' | 'gaspMembers' | 'adopted' | 'strong' | 'interrupted'> & {
+export type EventJson = Omit<EventRec, 'members' | 'gaspMembers' | 'adopted' | 'limitMembers' | 'deviationLed' | 'interrupted'> & {
   members: string[];
   gaspMembers: string[];
   adopted?: string[];
-  strong?: boolean;
+  limitMembers?: string[];
+  deviationLed?: boolean;
   interrupted?: boolean;
 };
 
 export function eventToJson(e: EventRec): EventJson {
-  return { ...e, members: [...e.members], gaspMembers: [...e.gaspMembers], adopted: [...e.adopted] };
+  return { ...e, members: [...e.members], gaspMembers: [...e.gaspMembers], adopted: [...e.adopted], limitMembers: [...e.limitMembers] };
 }
 
 /** Tolerates state exported before adoption lists, deviations and momentary events existed. */
 export function eventFromJson(j: EventJson): EventRec {
   const { strays: _old, ...rest } = j as EventJson & { strays?: number };
-  return { ...rest, members: new Set(j.members), gaspMembers: new Set(j.gaspMembers), adopted: new Set(j.adopted ?? []), strong: j.strong ?? true, interrupted: j.interrupted ?? false };
+  return { ...rest, members: new Set(j.members), gaspMembers: new Set(j.gaspMembers), adopted: new Set(j.adopted ?? []), limitMembers: new Set(j.limitMembers ?? j.members), deviationLed: j.deviationLed ?? false, interrupted: j.interrupted ?? false };
 }
 
 /**
@@ -88,7 +90,7 @@ export function summaryOf(e: EventRec, totalUnder: number, absorbedBy: string | 
     if (totalUnder > 0) s += ` (${totalUnder} under it)`;
     if (e.cls === 'outage') s += `, ${e.gaspMembers.size} last gasps, ${e.members.size - e.gaspMembers.size} silent`;
     if (e.adopted.size > 0) s += `, ${e.adopted.size} labelled under another transformer`;
-    if (!e.strong) s += ', by deviation from their own average (within limits)';
+    if (e.deviationLed) s += `, ${e.members.size - e.limitMembers.size} by deviation from their own average only`;
   }
   if (e.note) s += `; ${e.note}`;
   if (absorbedBy) s += `; absorbed into ${absorbedBy}`;

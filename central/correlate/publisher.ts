@@ -70,7 +70,10 @@ export class Publisher extends EventBook {
       changed = true;
     }
     if (m.sus > 0 && !e.sustained) changed = e.sustained = true;
-    if (!e.strong && !deviationOnly(m)) changed = e.strong = true;
+    if (!deviationOnly(m) && !e.limitMembers.has(m.meterId)) {
+      e.limitMembers.add(m.meterId);
+      changed = true;
+    }
     if (!e.interrupted && ((m.int ?? 0) > 0 || m.lg > 0)) changed = e.interrupted = true;
     if (severityRank(m.maxSev) > severityRank(e.maxMemberSev)) {
       e.maxMemberSev = m.maxSev;
@@ -170,7 +173,7 @@ export class Publisher extends EventBook {
     e.members.add(m.meterId);
     if (m.lg > 0) e.gaspMembers.add(m.meterId);
     e.sustained = m.sus > 0;
-    e.strong = !deviationOnly(m);
+    if (!deviationOnly(m)) e.limitMembers.add(m.meterId);
     e.maxMemberSev = m.maxSev;
     this.retype(e);
     sub.meterEvents.set(key, e.eventId);
@@ -217,8 +220,8 @@ export class Publisher extends EventBook {
       // Still at interruption level: it may come back inside momentaryHoldMs. Deviations only:
       // an overload or a sag of the same cause may still show (they take a few intervals).
       if (interrupted && e.cls === 'voltage_low' && age < this.cfg.momentaryHoldMs) continue;
-      if (!e.strong && age < this.cfg.deviationHoldMs) continue;
-      if (this.coveredAbove(sub, e) || (!e.strong && this.coveredByAny(sub, [e.deviceKey, ...e.ancestors], e))) {
+      if (e.deviationLed && age < this.cfg.deviationHoldMs) continue;
+      if (this.coveredAbove(sub, e) || (e.deviationLed && this.coveredByAny(sub, [e.deviceKey, ...e.ancestors], e))) {
         this.stats.absorbed++;
         this.forget(sub, e);
       } else {
