@@ -153,6 +153,8 @@ export class GridModel {
       m.kw = m.out ? 0 : m.peakKw * loadShape(m.customer, h) * (1 + this.rng.normal(0, 0.05)) - solar;
       const tamper = m.faults.find((f) => f.type === 'tamper' && at >= f.startTs && at < f.endTs);
       if (tamper) m.kw *= tamper.magnitude;
+      // Without voltage nothing is drawn; the meter keeps reporting (its supply capacitor rides a recloser's dead time).
+      if (m.faults.some((f) => f.type === 'momentary' && at >= f.startTs && at < f.endTs)) m.kw = 0;
     }
     // The feeder drop is taken before any overload: an overload's extra load is left out of it so
     // that the fault stays local to its transformer (otherwise every meter of the feeder dips).
@@ -193,7 +195,10 @@ export class GridModel {
       const active = m.faults.filter((f) => at >= f.startTs && at < f.endTs);
       for (const f of active) {
         if (f.type === 'sag' || f.type === 'swell') vPu = f.magnitude + this.rng.normal(0, 0.002);
+        // A step moves every meter's own level by the same fraction and holds it (a tap change).
+        if (f.type === 'step') vPu *= 1 + f.magnitude;
       }
+      for (const f of active) if (f.type === 'momentary') vPu = f.magnitude + this.rng.normal(0, 0.002);
       for (const f of active) {
         // Drift: ramps to its magnitude over the first third of the fault, then holds, so that a
         // short-window mean (tens of readings) can depart from the long baseline.

@@ -184,7 +184,8 @@ export class Correlator {
       if (severityRank(m.maxSev) >= severityRank(this.cfg.meterEventMinSeverity)) this.pub.meterEvent(sub, m, t.type, now, out);
       return;
     }
-    const covering = this.pub.covering(sub, m.meterId, m.cls, m.keys);
+    // An adopted stray's later anomalies (its last gasp after its silence) update the event it is in.
+    const covering = this.pub.covering(sub, m.meterId, m.cls, m.keys) ?? this.pub.adoptedInto(sub, m);
     if (covering) this.pub.addMember(covering, m, now, out);
     const created = m.n === 1 ? this.pub.escalate(sub, m.cls, m.keys, covering, now, out) : false;
     if (m.cls === 'frequency' && m.n === 1) this.pub.checkGrid(now, out);

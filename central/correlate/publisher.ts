@@ -26,6 +26,9 @@ export class Publisher extends EventBook {
     const all: EventRec[] = [];
     const c = this.covering(sub, meterId, cls, keys);
     if (c) all.push(c);
+    const m = sub.membership(meterId, cls);
+    const adopter = m ? this.adoptedInto(sub, m) : undefined;
+    if (adopter && adopter !== c) all.push(adopter);
     const mid = sub.meterEvents.get(`${cls}|${meterId}`);
     const me = mid === undefined ? undefined : sub.events.get(mid);
     if (me) all.push(me);
@@ -209,7 +212,10 @@ export class Publisher extends EventBook {
       if (age < this.cfg.openHoldMs) continue;
       // Interrupted: a member below 0.1 pu (voltage) or a last gasp (outage, back with power_restored).
       const interrupted = this.cfg.momentaryEvents && e.interrupted && (e.cls === 'voltage_low' || e.cls === 'outage');
-      if (this.isClear(sub, e)) {
+      // A shared deviation is a transition (a step's dip closes once the moving average follows
+      // the new level), so it is not discarded for having cleared: it happened, to the device.
+      if (e.deviationLed && age < this.cfg.deviationHoldMs) continue;
+      if (!e.deviationLed && this.isClear(sub, e)) {
         if (interrupted) this.publishMomentary(sub, e, now, out);
         else {
           this.stats.discarded++;
@@ -220,7 +226,6 @@ export class Publisher extends EventBook {
       // Still at interruption level: it may come back inside momentaryHoldMs. Deviations only:
       // an overload or a sag of the same cause may still show (they take a few intervals).
       if (interrupted && e.cls === 'voltage_low' && age < this.cfg.momentaryHoldMs) continue;
-      if (e.deviationLed && age < this.cfg.deviationHoldMs) continue;
       if (this.coveredAbove(sub, e) || (e.deviationLed && this.coveredByAny(sub, [e.deviceKey, ...e.ancestors], e))) {
         this.stats.absorbed++;
         this.forget(sub, e);

@@ -23,6 +23,8 @@ export interface ReplayOptions {
   correlator?: Partial<CorrelateConfig>;
   /** Delivery delay from meter to central (edge commit + Kafka), ms. */
   latencyMs?: number;
+  /** Another build of the correlator (to compare before/after a change); default this one. */
+  correlatorClass?: typeof Correlator;
 }
 
 export interface Replay {
@@ -36,7 +38,7 @@ export interface Replay {
 export function replay(o: ReplayOptions): Replay {
   const intervalMs = o.intervalMs ?? 1000;
   const seed = o.seed ?? 7;
-  const { actual, recorded } = generateTopology({ meters: o.meters ?? 600, seed, substations: o.substations ?? 3, profile: 'eu', readingIntervalMs: intervalMs, mislabelShare: o.mislabelShare ?? 0 });
+  const { actual, recorded } = generateTopology({ meters: o.meters ?? 600, seed, substations: o.substations ?? 3, profile: 'eu', readingIntervalMs: intervalMs, mislabelShare: o.mislabelShare ?? o.scenario.mislabel ?? 0 });
   const from = Date.UTC(2026, 10, 23, 12, 0, 0);
   const sim = createSimulation({ topology: actual, scenario: o.scenario, from, to: from + (o.durationMs ?? 300_000), intervalMs, seed });
   const topology = new Topology(recorded);
@@ -58,7 +60,7 @@ export function replay(o: ReplayOptions): Replay {
     }
     return d;
   };
-  const correlator = new Correlator({ topology, clock, ...(o.correlator ? { config: o.correlator } : {}) });
+  const correlator = new (o.correlatorClass ?? Correlator)({ topology, clock, ...(o.correlator ? { config: o.correlator } : {}) });
   const anomalies: Anomaly[] = [];
   const events: GridEvent[] = [];
   const latency = o.latencyMs ?? 200;
