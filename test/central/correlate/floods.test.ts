@@ -218,3 +218,33 @@ describe('strays counted at once', () => {
     expect(out.map((e) => [e.rootId, e.affectedCount, e.adoptedMeters ?? []]).sort()).toEqual([['T1', 5, []], ['T2', 3, []]]);
   });
 });
+
+describe('hand-over keeps the flood rules\' state', () => {
+  it('adopted strays, limit members and a passed deviation survive exportState/importState: identical output', () => {
+    const a = setup();
+    for (const m of [...metersOf('T1').slice(0, 4), 'T2.1']) a.c.onAnomaly(anomaly(m, 'outage', T0));
+    const glitch = anomaly('T8.2', 'spike', T0, { observed: 262, baseline: 230, severity: 'major' });
+    a.c.onAnomaly(glitch);
+    a.c.onAnomaly(closed(glitch, T0 + 1_000));
+    a.clock.advance(10_000);
+    expect(a.c.tick().map((e) => e.adoptedMeters)).toEqual([['T2.1']]);
+    const state = JSON.parse(JSON.stringify(a.c.exportState('S1')));
+    const b = setup();
+    b.clock.set(a.clock.now());
+    b.c.importState(state);
+    expect(JSON.parse(JSON.stringify(b.c.exportState('S1')))).toEqual(state);
+    const steps = (x: typeof a) => {
+      const out: GridEvent[] = [];
+      x.clock.advance(5_000);
+      out.push(...x.c.onAnomaly(anomaly('T2.1', 'dropout', T0 + 12_000)));
+      for (let s = 0; s < 6; s++) {
+        x.clock.advance(10_000);
+        out.push(...x.c.tick());
+      }
+      return out;
+    };
+    const outA = steps(a);
+    expect(steps(b)).toEqual(outA);
+    expect(outA.map((e) => [e.scope, e.rootId, e.type, e.state])).toContainEqual(['meter', 'T8.2', 'meter_fault', 'closed']);
+  });
+});
