@@ -20,7 +20,7 @@ grid
   --meters N            meters to generate (default 10000)
   --substations N       substations (default: one per 2,500 meters)
   --profile P           eu (230 V/50 Hz) | na (120-240 V/60 Hz) | mixed (default eu)
-  --mislabel SHARE      share of meters whose recorded transformer is wrong, 0-1 (default 0)
+  --mislabel SHARE      share of meters whose recorded transformer is wrong, 0-1 (default: the scenario's mislabel, else 0)
   --topology FILE       use this topology (CSV/JSON) instead of generating one
   --topology-out FILE   write the (recorded, possibly mislabelled) topology here (.csv or .json)
   --seed N              seed for everything (default 1)
@@ -61,7 +61,7 @@ export async function run(argv: string[]): Promise<number> {
       meters: { type: 'string', default: '10000' },
       substations: { type: 'string' },
       profile: { type: 'string', default: 'eu' },
-      mislabel: { type: 'string', default: '0' },
+      mislabel: { type: 'string' },
       topology: { type: 'string' },
       'topology-out': { type: 'string' },
       seed: { type: 'string', default: '1' },
@@ -121,6 +121,7 @@ export async function run(argv: string[]): Promise<number> {
     from = Math.floor((mode === 'realtime' ? now : now - durationMs) / intervalMs) * intervalMs;
   }
 
+  const scenario = v.scenario ? loadScenarioFile(v.scenario) : undefined;
   let actual;
   let recorded;
   if (v.topology) {
@@ -132,7 +133,7 @@ export async function run(argv: string[]): Promise<number> {
       seed,
       ...(v.substations ? { substations: num('substations', v.substations, 1) } : {}),
       profile: v.profile as GridProfile,
-      mislabelShare: num('mislabel', v.mislabel, 0, 1),
+      mislabelShare: num('mislabel', v.mislabel ?? String(scenario?.mislabel ?? 0), 0, 1),
       readingIntervalMs: intervalMs,
     });
     actual = generated.actual;
@@ -142,8 +143,7 @@ export async function run(argv: string[]): Promise<number> {
 
   let faults: FaultSpec[] = [];
   let randomCount = v.faults !== undefined ? num('faults', v.faults, 0) : v.scenario ? 0 : 10;
-  if (v.scenario) {
-    const scenario = loadScenarioFile(v.scenario);
+  if (scenario) {
     faults = scenario.faults;
     if (scenario.random && v.faults === undefined) randomCount = scenario.random.count;
   }

@@ -160,6 +160,8 @@ export class GridModel {
       const tamper = m.faults.find((f) => f.type === 'tamper' && at >= f.startTs && at < f.endTs);
       if (tamper) m.kw *= tamper.magnitude;
       ({ kw: m.kw, metered: m.metered } = m.faults.length > 0 ? subtleLoad(m.faults, at, m.kw, solar, m.peakKw) : { kw: m.kw, metered: 1 });
+      // Without voltage nothing is drawn; the meter keeps reporting (its supply capacitor rides a recloser's dead time).
+      if (m.faults.some((f) => f.type === 'momentary' && at >= f.startTs && at < f.endTs)) m.kw = 0;
     }
     // The feeder drop is taken before any overload: an overload's extra load is left out of it so
     // that the fault stays local to its transformer (otherwise every meter of the feeder dips).
@@ -201,7 +203,10 @@ export class GridModel {
       const active = m.faults.filter((f) => at >= f.startTs && at < f.endTs);
       for (const f of active) {
         if (f.type === 'sag' || f.type === 'swell') vPu = f.magnitude + this.rng.normal(0, 0.002);
+        // A step moves every meter's own level by the same fraction and holds it (a tap change).
+        if (f.type === 'step') vPu *= 1 + f.magnitude;
       }
+      for (const f of active) if (f.type === 'momentary') vPu = f.magnitude + this.rng.normal(0, 0.002);
       for (const f of active) {
         // Drift: ramps to its magnitude over the first third of the fault, then holds, so that a
         // short-window mean (tens of readings) can depart from the long baseline.
