@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 const ADAPTERS = [
   { lib: 'aedes', files: ['edge/ingest/broker.ts'] },
   { lib: 'better-sqlite3', files: ['edge/store/edge-store.ts', 'edge/store/schema.ts', 'edge/store/statements.ts'] },
-  { lib: 'kafkajs', files: ['shared/kafka/*.ts', 'central/consume/runner.ts', 'central/publish/producer.ts', 'edge/forward/forwarder.ts'] },
+  { lib: 'kafkajs', files: ['shared/kafka/*.ts', 'central/consume/runner.ts', 'central/publish/producer.ts', 'edge/forward/forwarder.ts', 'deploy/services/kafka-acl.ts'] },
   { lib: 'minio', files: ['central/archive/sink-s3.ts'] },
   { lib: '@influxdata/influxdb-client', files: ['central/archive/influx.ts'] },
   { lib: 'mqtt', files: ['edge/ingest/upstream.ts', 'simulator/flood.ts', 'deploy/services/mosquitto.ts'] },

@@ -18,7 +18,8 @@ import type { EdgeConfig } from './config.ts';
 import { Detector } from './detect/index.ts';
 import { Forwarder } from './forward/index.ts';
 import { Authorizer, loadCredentialsFile, type CredentialsFile } from './ingest/auth.ts';
-import { EmbeddedBroker } from './ingest/broker.ts';
+import { EmbeddedBroker, checkMqttTls, mqttTlsListeners } from './ingest/broker.ts';
+import { CredentialsWatch } from './ingest/credentials-watch.ts';
 import { RollingCheckpoints } from './ingest/checkpoints.ts';
 import { Intake } from './ingest/intake.ts';
 import { MeterDirectory } from './ingest/meters.ts';
@@ -65,6 +66,7 @@ export class EdgeGateway {
     if (c.mqttMode === 'embedded' && c.mqttAllowAnonymous) logger.warn('anonymous MQTT access is enabled (GRIDWATCH_MQTT_ALLOW_ANONYMOUS=true): any client may publish readings for any meter');
     const topology: Topology | null = c.topology ? loadTopologyFile(c.topology) : null;
     const credentials: CredentialsFile = c.mqttCredentials ? loadCredentialsFile(c.mqttCredentials) : {};
+    checkMqttTls(c);
     if (c.mqttMode === 'embedded' && !c.mqttAllowAnonymous && Object.keys(credentials).length === 0) {
       throw new GridwatchError('CONFIG_INVALID', 'GRIDWATCH_MQTT_CREDENTIALS: no device credentials and GRIDWATCH_MQTT_ALLOW_ANONYMOUS is not true: no meter could connect');
     }
@@ -120,6 +122,7 @@ export class EdgeGateway {
           meters: () => detector.meterCount(),
         },
       });
+      let credentialsWatch: CredentialsWatch | null = null;
       const chore = (fn: () => unknown) => () => void (this.state === 'running' && store.isOpen() && fn());
 
       this.parts = [
@@ -170,6 +173,13 @@ export class EdgeGateway {
           await this.broker?.close();
           await this.upstream?.close();
         }),
+        // Device credentials reloaded on SIGHUP and on change (embedded broker only).
+        part('credentials watch', () => {
+          if (this.broker && c.mqttCredentials) {
+            const broker = this.broker;
+            credentialsWatch = CredentialsWatch.start({ path: c.mqttCredentials, authorizer, disconnectUsers: (u) => broker.disconnectUsers(u), logger, metrics: o.metrics });
+          }
+        }, () => credentialsWatch?.close()),
       ];
     } catch (err) {
       store.close();
@@ -254,7 +264,7 @@ function brokerListeners(c: EdgeConfig) {
   return {
     host: c.mqttHost,
     port: c.mqttPort,
-    ...(c.mqttTlsPort !== undefined && c.mqttTlsCert && c.mqttTlsKey ? { tls: { port: c.mqttTlsPort, certFile: c.mqttTlsCert, keyFile: c.mqttTlsKey } } : {}),
+    ...mqttTlsListeners(c),
     ...(c.mqttWsPort !== undefined ? { wsPort: c.mqttWsPort } : {}),
   };
 }

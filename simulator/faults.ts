@@ -9,9 +9,10 @@ import type { TopologyEntry } from '../shared/contracts/index.ts';
 import { GridwatchError } from '../shared/errors.ts';
 import { parseDuration } from '../shared/duration.ts';
 import { Rng } from './rng.ts';
+import { SUBTLE_DEFAULT_MAGNITUDE, SUBTLE_FAULT_SCOPES, type SubtleFaultType } from './subtle-faults.ts';
 
 export type FaultScope = 'meter' | 'transformer' | 'feeder' | 'substation' | 'grid';
-export type FaultType = 'spike' | 'stuck' | 'drift' | 'dropout' | 'tamper' | 'overload' | 'sag' | 'swell' | 'outage' | 'frequency';
+export type FaultType = SubtleFaultType | 'spike' | 'stuck' | 'drift' | 'dropout' | 'tamper' | 'overload' | 'sag' | 'swell' | 'outage' | 'frequency' | 'step' | 'momentary';
 
 /** Which scopes each fault type may be injected at (the issue's list; sag/swell/outage also wider). */
 export const FAULT_SCOPES: Record<FaultType, readonly FaultScope[]> = {
@@ -25,6 +26,9 @@ export const FAULT_SCOPES: Record<FaultType, readonly FaultScope[]> = {
   swell: ['transformer', 'feeder'],
   outage: ['transformer', 'feeder', 'substation'],
   frequency: ['grid'],
+  step: ['feeder', 'transformer', 'substation'],
+  momentary: ['transformer', 'feeder', 'substation'],
+  ...SUBTLE_FAULT_SCOPES,
 };
 
 /**
@@ -32,7 +36,11 @@ export const FAULT_SCOPES: Record<FaultType, readonly FaultScope[]> = {
  * meter drifting to +6 % (the detector's drift threshold is 4 %), a sag to 0.82 pu (below the
  * 0.9 pu sag limit, within IEEE 1159 undervoltage 0.8-0.9), a swell to 1.13 pu, a transformer
  * loaded to 1.35 x its rating, a frequency excursion of -1.5 % (EN 50160 band: 1 %), tamper to 2 %
- * of normal consumption.
+ * of normal consumption. A voltage step of -5 % (a regulator tap change, a sagging upstream
+ * supply): this model's meters sit at 0.96-0.98 pu, so it lands at 0.91-0.93 pu, inside the 0.9 pu
+ * sag limit, and only the statistical rules see it (a larger step crosses the limit on the most
+ * loaded meters, which are then sags). A momentary interruption to 0.02 pu (below the 0.1 pu
+ * interruption limit; the meters keep reporting, as they do on a recloser's dead time).
  */
 export const DEFAULT_MAGNITUDE: Record<FaultType, number> = {
   spike: 0.25,
@@ -45,6 +53,9 @@ export const DEFAULT_MAGNITUDE: Record<FaultType, number> = {
   swell: 1.13,
   outage: 0,
   frequency: -0.015,
+  step: -0.05,
+  momentary: 0.02,
+  ...SUBTLE_DEFAULT_MAGNITUDE,
 };
 
 /** A fault as a scenario lists it. Times are offsets from the simulation start unless absolute. */
@@ -65,6 +76,8 @@ export interface Scenario {
   faults: FaultSpec[];
   /** Add this many random faults on top of the listed ones. */
   random?: { count: number; types?: FaultType[] };
+  /** Share of meters recorded under a wrong transformer (the default of `gridwatch simulate --mislabel`). */
+  mislabel?: number;
 }
 
 /** A fault resolved against a topology and a start time: everything the model and the truth need. */
@@ -116,8 +129,9 @@ export function parseScenario(text: string, format: 'json' | 'yaml', sourceName 
     if (f.magnitude !== undefined && typeof f.magnitude !== 'number') problems.push(`${where}: magnitude must be a number`);
   });
   if (obj.random !== undefined && !(Number.isInteger(obj.random.count) && obj.random.count >= 0)) problems.push(`${sourceName}: random.count must be a non-negative integer`);
+  if (obj.mislabel !== undefined && !(typeof obj.mislabel === 'number' && obj.mislabel >= 0 && obj.mislabel <= 1)) problems.push(`${sourceName}: mislabel must be a share in [0, 1]`);
   if (problems.length > 0) throw new GridwatchError('CONFIG_INVALID', problems.join('\n'));
-  return { ...(obj.seed !== undefined ? { seed: obj.seed } : {}), faults, ...(obj.random ? { random: obj.random } : {}) };
+  return { ...(obj.seed !== undefined ? { seed: obj.seed } : {}), faults, ...(obj.random ? { random: obj.random } : {}), ...(obj.mislabel !== undefined ? { mislabel: obj.mislabel } : {}) };
 }
 
 function checkDuration(value: unknown, what: string, problems: string[]): void {

@@ -17,8 +17,12 @@ const USAGE = `usage: gridwatch score --truth FILE [--detected FILE | --brokers 
   --detected FILE     JSONL of v1 Anomaly and GridEvent records (mixed, one per line)
   --brokers LIST      read grid.anomalies and grid.events from Kafka instead (default: GRIDWATCH_KAFKA_BROKERS)
   --tolerance DUR     how far outside the fault window a detection may start (default 120s)
+  --burst-window DUR  window of the largest-burst measure (default 60s)
   --timeout DUR       how long to wait to catch up on Kafka (default 60s)
-  --json              print the report as JSON`;
+  --json              print the report as JSON
+
+       gridwatch score --learned [--model DIR] [--json]
+  rules vs the learned model, per subtle fault type, on the held-out test grids of the training plan`;
 
 /** Splits a mixed JSONL stream into anomalies and grid events; other lines are counted as invalid. */
 export function parseDetectionsJsonl(text: string): { anomalies: Anomaly[]; events: GridEvent[]; invalid: number } {
@@ -61,14 +65,17 @@ export function formatReport(r: ScoreReport): string {
     `root attribution: ${r.rootAttribution.correct}/${r.rootAttribution.matched} ${pct(r.rootAttribution.accuracy)}`,
     `detection delay (event time): p50 ${ms(r.delayMs.p50)}, p95 ${ms(r.delayMs.p95)} over ${r.delayMs.count} faults`,
     `detection latency (detectedAt/updatedAt): p50 ${ms(r.latencyMs.p50)}, p95 ${ms(r.latencyMs.p95)}`,
+    `floods: events per fault ${r.flood.eventsPerFault === null ? '-' : r.flood.eventsPerFault.toFixed(2)} (${r.flood.attributedEvents} events, ${r.flood.faultsWithEvents} faults), meter events under a device event ${r.flood.meterEventsUnderDeviceEvent}, largest burst ${r.flood.largestBurst} events in ${ms(r.flood.burstWindowMs)}`,
     '',
     'per fault',
-    ...r.perFault.map((f) => `  ${f.faultId.padEnd(28)} ${f.detected ? 'detected' : 'MISSED  '} meters ${pct(f.meterRecall)} root ${f.rootCorrect === null ? '-' : f.rootCorrect ? 'ok' : 'wrong'} delay ${ms(f.delayMs)}`),
+    ...r.perFault.map((f) => `  ${f.faultId.padEnd(28)} ${f.detected ? 'detected' : 'MISSED  '} meters ${pct(f.meterRecall)} root ${f.rootCorrect === null ? '-' : f.rootCorrect ? 'ok' : 'wrong'} delay ${ms(f.delayMs)} events ${f.events}${f.eventMeterRecall === null ? '' : ` (listing ${pct(f.eventMeterRecall).trim()} of its meters)`}`),
   ];
   return lines.join('\n');
 }
 
 export async function run(argv: string[]): Promise<number> {
+  // Rules against the learned scorer on held-out simulated grids (central/learn/compare-main.ts).
+  if (argv[0] === '--learned') return (await import('../central/learn/compare-main.ts')).run(argv.slice(1));
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -76,6 +83,7 @@ export async function run(argv: string[]): Promise<number> {
       detected: { type: 'string' },
       brokers: { type: 'string' },
       tolerance: { type: 'string', default: '120s' },
+      'burst-window': { type: 'string', default: '60s' },
       timeout: { type: 'string', default: '60s' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -93,6 +101,7 @@ export async function run(argv: string[]): Promise<number> {
   // Flags first, before any file or server is touched.
   const toleranceMs = parseDuration(values.tolerance, '--tolerance');
   const timeoutMs = parseDuration(values.timeout, '--timeout');
+  const burstWindowMs = parseDuration(values['burst-window'], '--burst-window');
   const truth = readTruthFile(values.truth);
   let detections: { anomalies: Anomaly[]; events: GridEvent[]; invalid: number };
   if (values.detected) {
@@ -109,7 +118,7 @@ export async function run(argv: string[]): Promise<number> {
     const { readDetectionsFromKafka } = await import('./kafka-detections.ts');
     detections = await readDetectionsFromKafka({ brokers, timeoutMs });
   }
-  const report = score(truth, detections.anomalies, detections.events, { toleranceMs });
+  const report = score(truth, detections.anomalies, detections.events, { toleranceMs, burstWindowMs });
   if (values.json) console.log(JSON.stringify({ ...report, invalidRecords: detections.invalid }, null, 2));
   else console.log(formatReport(report) + (detections.invalid > 0 ? `\n\n${detections.invalid} record(s) were not valid v1 anomalies or grid events and were ignored` : ''));
   return 0;

@@ -28,6 +28,7 @@ export const EVENT_CLASSES: readonly (readonly GridEventType[])[] = [
   ['overload'],
   ['meter_fault'],
   ['tamper'],
+  ['momentary'],
 ];
 
 const classOf = (classes: readonly (readonly string[])[], type: string): string => (classes.find((c) => c.includes(type))?.join('/') ?? type);
@@ -37,6 +38,8 @@ export const eventClass = (t: string) => classOf(EVENT_CLASSES, t);
 export interface ScoreOptions {
   /** A detection matches a fault if it starts within [fault start - tolerance, fault end + tolerance]. Default 120 s. */
   toleranceMs?: number;
+  /** The window of the largest-burst measure: most events first published within this span. Default 60 s. */
+  burstWindowMs?: number;
 }
 
 /** One anomaly after merging its open and closed records. */
@@ -55,6 +58,8 @@ interface DetectedEvent {
   meters: Set<string>;
   startTs: number;
   detectedAt: number;
+  /** updatedAt of the first closed version (null: still open at the end). */
+  closedAt: number | null;
 }
 
 export interface Prf {
@@ -85,8 +90,32 @@ export interface ScoreReport {
   delayMs: { count: number; p50: number | null; p95: number | null };
   /** Wall-clock-ish: first matching detection's detectedAt (anomaly) or updatedAt (event) minus fault start; meaningful in realtime mode. */
   latencyMs: { count: number; p50: number | null; p95: number | null };
+  /** Alarm floods: how many events an operator gets per fault, and how many at once. */
+  flood: {
+    /** Grid events attributed to a fault (each event to its best-matching fault), per fault that has any. 1.0 is the goal. */
+    eventsPerFault: number | null;
+    attributedEvents: number;
+    faultsWithEvents: number;
+    /** Meter events (tamper aside) first published while a device event listing that meter was open. */
+    meterEventsUnderDeviceEvent: number;
+    /** Most events first published within any burstWindowMs. */
+    largestBurst: number;
+    burstWindowMs: number;
+  };
   /** Per fault: detected or not, and how. */
-  perFault: { faultId: string; type: string; scope: string; detected: boolean; meterRecall: number | null; rootCorrect: boolean | null; delayMs: number | null }[];
+  perFault: {
+    faultId: string;
+    type: string;
+    scope: string;
+    detected: boolean;
+    meterRecall: number | null;
+    rootCorrect: boolean | null;
+    delayMs: number | null;
+    /** Grid events attributed to this fault. */
+    events: number;
+    /** Share of the fault's meters listed by its matching events (mislabelled meters adopted or not). */
+    eventMeterRecall: number | null;
+  }[];
 }
 
 export function prf(tp: number, fp: number, fn: number): Prf {
@@ -115,11 +144,13 @@ function mergeEvents(events: readonly GridEvent[]): DetectedEvent[] {
   const byId = new Map<string, DetectedEvent & { version: number }>();
   for (const e of events) {
     const d = byId.get(e.eventId);
+    const closedAt = e.state === 'closed' ? e.updatedAt : null;
     if (!d) {
-      byId.set(e.eventId, { id: e.eventId, scope: e.scope, rootId: e.rootId, type: e.type, meters: new Set(e.affectedMeters), startTs: e.startTs, detectedAt: e.updatedAt, version: e.version });
+      byId.set(e.eventId, { id: e.eventId, scope: e.scope, rootId: e.rootId, type: e.type, meters: new Set(e.affectedMeters), startTs: e.startTs, detectedAt: e.updatedAt, closedAt, version: e.version });
       continue;
     }
     for (const m of e.affectedMeters) d.meters.add(m);
+    if (closedAt !== null) d.closedAt = d.closedAt === null ? closedAt : Math.min(d.closedAt, closedAt);
     d.startTs = Math.min(d.startTs, e.startTs);
     d.detectedAt = Math.min(d.detectedAt, e.updatedAt);
     if (e.version >= d.version) Object.assign(d, { scope: e.scope, rootId: e.rootId, type: e.type, version: e.version });
@@ -205,6 +236,7 @@ export function score(truth: readonly TruthRecord[], anomalies: readonly Anomaly
   const matchedEvent = new Set<string>();
   const rootCorrect: (boolean | null)[] = truth.map(() => null);
   const eventHit = truth.map(() => false);
+  const eventMeters = truth.map(() => new Set<string>());
   truth.forEach((f, i) => {
     if (!f.expect.eventType) return;
     const c = eventClass(f.expect.eventType);
@@ -215,6 +247,7 @@ export function score(truth: readonly TruthRecord[], anomalies: readonly Anomaly
       if (!touches) continue;
       matchedEvent.add(e.id);
       eventHit[i] = true;
+      for (const m of e.meters) if (meters.has(m)) eventMeters[i]!.add(m);
       if (e.scope === f.scope && e.rootId === f.rootId) rootCorrect[i] = true;
       else if (rootCorrect[i] === null) rootCorrect[i] = false;
       firstHit[i]!.startTs = Math.min(firstHit[i]!.startTs, e.startTs);
@@ -238,6 +271,7 @@ export function score(truth: readonly TruthRecord[], anomalies: readonly Anomaly
   const strayScopes = evs.filter((e) => !scopes.includes(e.scope as FaultScope) && !matchedEvent.has(e.id)).length;
   const eventTotal = prf(eTp, eFp + strayScopes, eFn);
 
+  const flood = floodMeasures(truth, meterSets, evs, tol, opts.burstWindowMs ?? 60_000);
   const matchedFaults = rootCorrect.filter((r) => r !== null).length;
   const correct = rootCorrect.filter((r) => r === true).length;
   const delays: number[] = [];
@@ -256,6 +290,8 @@ export function score(truth: readonly TruthRecord[], anomalies: readonly Anomaly
       meterRecall: f.expect.anomalyTypes.length > 0 && f.meters.length > 0 ? meterHits[i]!.size / f.meters.length : null,
       rootCorrect: rootCorrect[i] ?? null,
       delayMs: delay,
+      events: flood.perFault[i]!,
+      eventMeterRecall: eventHit[i] && f.meters.length > 0 ? eventMeters[i]!.size / f.meters.length : null,
     };
   });
   return {
@@ -271,6 +307,53 @@ export function score(truth: readonly TruthRecord[], anomalies: readonly Anomaly
     rootAttribution: { correct, matched: matchedFaults, accuracy: matchedFaults > 0 ? correct / matchedFaults : null },
     delayMs: { count: delays.length, p50: percentile(delays, 0.5), p95: percentile(delays, 0.95) },
     latencyMs: { count: latencies.length, p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95) },
+    flood: flood.report,
+    perFault,
+  };
+}
+
+/**
+ * Flood measures. Each event is attributed to one fault: among the faults it touches (same root,
+ * a shared meter, or a grid-wide fault) within the tolerance, the one of its expected event class,
+ * then of its own root, then the nearest start. Events touching no fault are precision's business.
+ */
+function floodMeasures(truth: readonly TruthRecord[], meterSets: readonly Set<string>[], evs: readonly DetectedEvent[], tol: number, burstWindowMs: number): { report: ScoreReport['flood']; perFault: number[] } {
+  const perFault = truth.map(() => 0);
+  let attributed = 0;
+  for (const e of evs) {
+    let best = -1;
+    let bestRank: [number, number, number] = [0, 0, Infinity];
+    truth.forEach((f, i) => {
+      if (!inWindow(e.startTs, f, tol)) return;
+      const sameRoot = e.scope === f.scope && e.rootId === f.rootId;
+      if (!sameRoot && f.scope !== 'grid' && ![...e.meters].some((m) => meterSets[i]!.has(m))) return;
+      const rank: [number, number, number] = [f.expect.eventType && eventClass(f.expect.eventType) === eventClass(e.type) ? 1 : 0, sameRoot ? 1 : 0, Math.abs(e.startTs - f.startTs)];
+      if (best < 0 || rank[0] > bestRank[0] || (rank[0] === bestRank[0] && (rank[1] > bestRank[1] || (rank[1] === bestRank[1] && rank[2] < bestRank[2])))) {
+        best = i;
+        bestRank = rank;
+      }
+    });
+    if (best >= 0) {
+      perFault[best]!++;
+      attributed++;
+    }
+  }
+  const faultsWithEvents = perFault.filter((n) => n > 0).length;
+  // A meter event raised while a device event that lists its meter was open: the flood the roll-up exists to prevent.
+  const devices = evs.filter((e) => e.scope !== 'meter' && e.type !== 'comms_loss');
+  let underDevice = 0;
+  for (const m of evs) {
+    if (m.scope !== 'meter' || m.type === 'tamper') continue;
+    if (devices.some((d) => d.meters.has(m.rootId) && d.detectedAt <= m.detectedAt && (d.closedAt === null || m.detectedAt <= d.closedAt))) underDevice++;
+  }
+  const firsts = evs.map((e) => e.detectedAt).sort((a, b) => a - b);
+  let largestBurst = 0;
+  for (let i = 0, j = 0; j < firsts.length; j++) {
+    while (firsts[j]! - firsts[i]! > burstWindowMs) i++;
+    largestBurst = Math.max(largestBurst, j - i + 1);
+  }
+  return {
+    report: { eventsPerFault: faultsWithEvents > 0 ? attributed / faultsWithEvents : null, attributedEvents: attributed, faultsWithEvents, meterEventsUnderDeviceEvent: underDevice, largestBurst, burstWindowMs },
     perFault,
   };
 }

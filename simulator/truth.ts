@@ -48,6 +48,20 @@ export function expectationOf(f: Pick<ResolvedFault, 'type' | 'scope' | 'magnitu
       return { anomalyTypes: ['outage'], eventType: 'outage' };
     case 'frequency':
       return { anomalyTypes: ['frequency_deviation'], eventType: 'frequency_deviation' };
+    case 'step':
+      // Within the limits the moving average sees it on every meter: one device event of the
+      // voltage class (central rolls the shared deviation up), no meter event.
+      return f.magnitude < 0 ? { anomalyTypes: ['dip'], eventType: 'sag' } : { anomalyTypes: ['spike'], eventType: 'swell' };
+    case 'momentary':
+      return { anomalyTypes: ['interruption'], eventType: 'momentary' };
+    // Subtle faults (simulator/subtle-faults.ts) cross no limit: only a learned scorer sees them,
+    // as a `pattern` anomaly on each affected meter; no grid event is expected of the rules.
+    case 'neutral':
+    case 'diversion':
+    case 'pv_inverter':
+    case 'transformer_degrading':
+    case 'load_profile':
+      return { anomalyTypes: ['pattern'] };
   }
 }
 

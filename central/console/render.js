@@ -116,7 +116,9 @@ export function renderTimeline(el, events, now) {
     const x2 = Math.max(x1 + 3, x(e.endTs ?? now));
     const y = top + i * rowHeight;
     const where = e.scope === 'grid' ? 'grid-wide' : `${e.scope} ${e.rootId}`;
-    const label = `${e.severity} ${e.type.replace(/_/g, ' ')} ${where}${e.state === 'closed' ? ' (closed)' : ''}`;
+    // A momentary event is born closed (seconds long, kept for MAIFI): named in full, marked apart.
+    const what = e.type === 'momentary' ? 'momentary interruption' : e.type.replace(/_/g, ' ');
+    const label = `${e.severity} ${what} ${where}${e.state === 'closed' ? ' (closed)' : ''}`;
     // The label goes right of the bar, else left of it, else inside it (a bar that long has room).
     const textWidth = label.length * charWidth;
     const place = x2 + 4 + textWidth <= width ? 'right' : x1 - 4 - textWidth >= 0 ? 'left' : 'inside';
@@ -124,7 +126,7 @@ export function renderTimeline(el, events, now) {
     Object.assign(labelAttrs, place === 'right' ? { x: x2 + 4 } : place === 'left' ? { x: x1 - 4, 'text-anchor': 'end' } : { x: x1 + 4 });
     return svg(
       'g',
-      { class: `bar sev-${e.severity} state-${e.state}`, 'data-event-id': e.eventId },
+      { class: `bar sev-${e.severity} state-${e.state}${e.type === 'momentary' ? ' momentary' : ''}`, 'data-event-id': e.eventId },
       svg('title', {}, `${label}, ${formatTime(e.startTs)}–${e.endTs ? formatTime(e.endTs) : 'now'}`),
       svg('rect', { x: x1, y: y + 3, width: x2 - x1, height: rowHeight - 6, rx: 2 }),
       svg('text', labelAttrs, label),

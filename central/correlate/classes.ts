@@ -1,5 +1,5 @@
 import type { Severity } from './config.ts';
-import type { AnomalyType, GridEventType } from '../../shared/contracts/index.ts';
+import type { Anomaly, AnomalyType, GridEventType } from '../../shared/contracts/index.ts';
 import { maxSeverity } from './config.ts';
 
 /**
@@ -25,10 +25,36 @@ const CLASS_OF: Record<AnomalyType, AnomalyClass> = {
   stuck: 'meter_fault',
   drift: 'meter_fault',
   tamper: 'tamper',
+  // A learned finding is kept meter-local for now (like a drift): a transformer-wide pattern
+  // still shows as one anomaly per meter; rolling patterns up to devices is left for later.
+  pattern: 'meter_fault',
 };
 
 export function classOf(t: AnomalyType): AnomalyClass {
   return CLASS_OF[t];
+}
+
+/** Statistical deviations: judged against the meter's own moving average, not against a limit. */
+export function isDeviation(t: AnomalyType): boolean {
+  return t === 'spike' || t === 'dip' || t === 'drift';
+}
+
+/**
+ * The class an anomaly counts in. With coincident deviations on, a voltage spike, dip or drift
+ * counts in the voltage class of its direction and a frequency one in frequency: a deviation that
+ * a share of a device's meters share is a grid condition (a tap change, a sagging supply), and
+ * the roll-up decides that, not the meter. Current and power deviations stay meter-local: they
+ * follow each customer's own load (the edge rates them `info`), and a transformer's summed load is
+ * the overload rule's. Stuck is a sensor fault whatever its neighbours do. A deviation without a
+ * direction (no observed value or baseline) stays meter-local too.
+ */
+export function classOfAnomaly(a: Pick<Anomaly, 'type' | 'channel' | 'observed' | 'baseline'>, coincident: boolean): AnomalyClass {
+  if (!coincident || !isDeviation(a.type)) return CLASS_OF[a.type];
+  if (a.channel === 'frequency') return 'frequency';
+  if (a.channel !== 'voltage' || a.observed === null || a.baseline === null) return CLASS_OF[a.type];
+  if (a.type === 'dip') return 'voltage_low';
+  if (a.type === 'spike') return 'voltage_high';
+  return a.observed < a.baseline ? 'voltage_low' : 'voltage_high';
 }
 
 /**
@@ -46,6 +72,8 @@ export function rollupLevels(c: AnomalyClass): readonly DeviceLevel[] {
 export interface MemberFlags {
   lastGasps: number; // members with an `outage` (last gasp) anomaly
   sustained: boolean; // an undervoltage / overvoltage member (IEEE 1159: > 1 min)
+  /** Meter scope only: the meter's evidence is statistical deviations only (a meter_fault, as before coincidence). */
+  deviationOnly?: boolean;
 }
 
 /**
@@ -54,6 +82,7 @@ export interface MemberFlags {
  * and does not send a crew). Voltage: sag/swell until a member is sustained (under/overvoltage).
  */
 export function eventTypeOf(c: AnomalyClass, f: MemberFlags, anomalyType?: AnomalyType): GridEventType {
+  if (f.deviationOnly) return 'meter_fault';
   switch (c) {
     case 'voltage_low':
       return f.sustained ? 'undervoltage' : 'sag';
@@ -86,9 +115,16 @@ export function eventTypeOf(c: AnomalyClass, f: MemberFlags, anomalyType?: Anoma
  * | frequency_deviation | minor | major | major | critical |
  * | overload | major | - | - | - |
  * | comms_loss | - | - | major | - |
+ * | momentary | info | info | info | - |
+ *
+ * A device event whose members are statistical deviations only is `minor` at any scope: no limit
+ * was crossed (the limit rules would have said so), so it is a condition to look at, not to
+ * dispatch for, and below the notifier's default.
  */
-export function severityOf(scope: EventScope, type: GridEventType, maxMember: Severity): Severity {
+export function severityOf(scope: EventScope, type: GridEventType, maxMember: Severity, deviationOnly = false): Severity {
   if (scope === 'meter') return maxMember;
+  if (type === 'momentary') return 'info';
+  if (deviationOnly) return 'minor';
   if (scope === 'grid') return 'critical';
   if (type === 'comms_loss') return 'major';
   if (type === 'outage') return scope === 'transformer' ? 'major' : 'critical';

@@ -42,6 +42,17 @@ export interface CorrelateConfig {
   meterEventMinSeverity: Severity;
   /** Attach an uncovered meter to a sibling transformer's event of the same class (mislabelled meters). */
   adoptStrays: boolean;
+  /**
+   * Statistical voltage/frequency deviations (spike, dip, drift) count towards the device's
+   * voltage/frequency class, so that a shared deviation is one device event, not one per meter.
+   */
+  coincidentDeviations: boolean;
+  /** A device event made of statistical deviations only is held this long (clock), so stronger evidence of the same cause can take it. */
+  deviationHoldMs: number;
+  /** A device event whose meters went to interruption level is held up to this long (clock); cleared by then, it is a `momentary` event. */
+  momentaryHoldMs: number;
+  /** Record momentary interruptions as `momentary` events (else they are discarded, as pending events that cleared). */
+  momentaryEvents: boolean;
   /** Bounds, per substation. Evictions are counted. */
   maxOpenAnomalies: number;
   maxRememberedClosed: number;
@@ -57,6 +68,10 @@ export interface CorrelateConfig {
  *   coincident meters apart, 0.5 tolerates the 10-35 % of mislabelled meters.
  * - feeder and substation share 0.5 with min 5 / 10: "most of" the device, larger counts.
  * - clearShare 0.2: hysteresis below the opening share, so restoring meters do not flap the event.
+ * - deviationHoldMs 30 s: a shared dip is weak evidence; an overload or a sag of the same cause
+ *   needs a few reading intervals to show (overload: 3), and takes the deviations when it does.
+ * - momentaryHoldMs 30 s: reclosers restore within 0.5-30 s; a meter's last gasp follows 30-45 s
+ *   without voltage, so anything longer is reported as an outage by its last gasps anyway.
  */
 export const DEFAULT_CORRELATE_CONFIG: CorrelateConfig = {
   windowMs: 300_000,
@@ -74,6 +89,10 @@ export const DEFAULT_CORRELATE_CONFIG: CorrelateConfig = {
   growthPublishMs: 5_000,
   meterEventMinSeverity: 'major',
   adoptStrays: true,
+  coincidentDeviations: true,
+  deviationHoldMs: 30_000,
+  momentaryHoldMs: 30_000,
+  momentaryEvents: true,
   maxOpenAnomalies: 200_000,
   maxRememberedClosed: 200_000,
   maxEvents: 20_000,
@@ -103,7 +122,7 @@ export function resolveConfig(partial: Partial<CorrelateConfig> = {}): Correlate
     feeder: { ...DEFAULT_CORRELATE_CONFIG.feeder, ...partial.feeder },
     substation: { ...DEFAULT_CORRELATE_CONFIG.substation, ...partial.substation },
   };
-  const ms = ['windowMs', 'latenessMs', 'heartbeatTimeoutMs', 'openHoldMs', 'meterHoldMs', 'closeDelayMs', 'growthPublishMs'] as const;
+  const ms = ['windowMs', 'latenessMs', 'heartbeatTimeoutMs', 'openHoldMs', 'meterHoldMs', 'closeDelayMs', 'growthPublishMs', 'deviationHoldMs', 'momentaryHoldMs'] as const;
   for (const k of ms) if (!Number.isFinite(c[k]) || c[k] < 0) bad(k, 'a number of ms >= 0');
   if (c.windowMs <= 0) bad('windowMs', '> 0');
   const counts = ['windowSlots', 'gridMinSubstations', 'maxOpenAnomalies', 'maxRememberedClosed', 'maxEvents', 'maxPendingMeters'] as const;
@@ -116,5 +135,6 @@ export function resolveConfig(partial: Partial<CorrelateConfig> = {}): Correlate
   }
   if (!(c.gridShare > 0 && c.gridShare <= 1)) bad('gridShare', 'a share in (0, 1]');
   if (!SEVERITIES.includes(c.meterEventMinSeverity)) bad('meterEventMinSeverity', SEVERITIES.join('|'));
+  for (const k of ['adoptStrays', 'coincidentDeviations', 'momentaryEvents'] as const) if (typeof c[k] !== 'boolean') bad(k, 'true or false');
   return c;
 }

@@ -1,9 +1,9 @@
 import type { Anomaly, EdgeStatus, Gap, GridEvent } from '../../shared/contracts/index.ts';
 import type { Topology } from '../../shared/topology/model.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { classOf, rollupLevels, type AnomalyClass } from './classes.ts';
+import { classOfAnomaly, isDeviation, rollupLevels, type AnomalyClass } from './classes.ts';
 import { resolveConfig, severityRank, type CorrelateConfig } from './config.ts';
-import { SubState, type Membership, type SubstationState, type Tracked } from './device-state.ts';
+import { SubState, deviationOnly, type Membership, type SubstationState, type Tracked } from './device-state.ts';
 import { Publisher, type Stats } from './publisher.ts';
 
 /** Substation of anomalies that name none and whose meter the topology does not know. */
@@ -69,7 +69,9 @@ export class Correlator {
         st.lost++;
         return out;
       }
-      const t: Tracked = { anomalyId: id, meterId: a.meterId, cls: classOf(a.type), type: a.type, severity: a.severity, startTs: a.startTs, keys: this.keysFor(a) };
+      const cls = classOfAnomaly(a, this.cfg.coincidentDeviations);
+      const t: Tracked = { anomalyId: id, meterId: a.meterId, cls, type: a.type, severity: a.severity, startTs: a.startTs, keys: this.keysFor(a, cls) };
+      if (isDeviation(a.type) && cls !== 'meter_fault') t.dev = true;
       sub.tracked.set(id, t);
       if (t.type === 'dropout') sub.dropoutOf.set(t.meterId, id);
       if (sub.tracked.size > this.cfg.maxOpenAnomalies) this.evictOldest(sub);
@@ -82,8 +84,9 @@ export class Correlator {
         st.unmatchedClosed++;
         return out;
       }
-      this.untrack(sub, t);
       const endTs = a.endTs ?? a.startTs;
+      this.rememberPassedDeviation(sub, t, endTs);
+      this.untrack(sub, t);
       for (const e of this.pub.coveringAll(sub, t.meterId, t.cls, t.keys)) if (e.lastEndTs === null || endTs > e.lastEndTs) e.lastEndTs = endTs;
     }
     this.pub.flushPending(sub, now, out);
@@ -162,8 +165,7 @@ export class Correlator {
   }
 
   /** Devices a meter counts towards: from the topology registry, else the ids on the record. */
-  private keysFor(a: Anomaly): string[] {
-    const cls = classOf(a.type);
+  private keysFor(a: Anomaly, cls: AnomalyClass): string[] {
     const levels = rollupLevels(cls);
     if (levels.length === 0) return [];
     const e = this.topology.meter(a.meterId);
@@ -182,11 +184,32 @@ export class Correlator {
       if (severityRank(m.maxSev) >= severityRank(this.cfg.meterEventMinSeverity)) this.pub.meterEvent(sub, m, t.type, now, out);
       return;
     }
-    const covering = this.pub.covering(sub, m.meterId, m.cls, m.keys);
-    if (covering) this.pub.addMember(covering, m, false, now, out);
+    // An adopted stray's later anomalies (its last gasp after its silence) update the event it is in.
+    const covering = this.pub.covering(sub, m.meterId, m.cls, m.keys) ?? this.pub.adoptedInto(sub, m);
+    if (covering) this.pub.addMember(covering, m, now, out);
     const created = m.n === 1 ? this.pub.escalate(sub, m.cls, m.keys, covering, now, out) : false;
     if (m.cls === 'frequency' && m.n === 1) this.pub.checkGrid(now, out);
-    if (!covering && !created && m.n === 1) this.pub.queueMeter(sub, m, now);
+    if (covering || created || m.n !== 1) return;
+    // Waits meterHoldMs like any uncovered meter (deviations too: a lone meter's dip may be the
+    // first of a device's). A stray already affected when its sibling's event is published joins
+    // it then (Publisher.adoptStrays); one arriving later waits, because the first meters of a
+    // neighbouring transformer's own condition look the same until that transformer qualifies.
+    this.pub.queueMeter(sub, m, now);
+  }
+
+  /**
+   * A deviation-only meter whose deviation ends while it waits for its neighbours is still the
+   * meter condition it was before coincidence was judged: kept until its turn in the queue.
+   */
+  private rememberPassedDeviation(sub: SubState, t: Tracked, endTs: number): void {
+    if (!t.dev) return;
+    const m = sub.membership(t.meterId, t.cls);
+    if (!m || m.n !== 1 || !deviationOnly(m) || severityRank(m.maxSev) < severityRank(this.cfg.meterEventMinSeverity)) return;
+    if (this.pub.covering(sub, m.meterId, m.cls, m.keys)?.members.has(m.meterId) || this.pub.adoptedInto(sub, m) || sub.meterEvents.has(`${m.cls}|${m.meterId}`)) return;
+    const key = `${m.cls}|${m.meterId}`;
+    sub.passedDeviations.delete(key);
+    sub.passedDeviations.set(key, { meterId: m.meterId, cls: m.cls, startTs: m.startTs, endTs, maxSev: m.maxSev, keys: [...m.keys] });
+    if (sub.passedDeviations.size > this.cfg.maxPendingMeters) sub.passedDeviations.delete(sub.passedDeviations.keys().next().value as string);
   }
 
   /** Meters that waited meterHoldMs uncovered: adopt into a sibling's event, or a meter event. */
@@ -194,9 +217,20 @@ export class Correlator {
     const q = sub.pendingMeters;
     while (sub.head < q.length && (q[sub.head] as { dueAt: number }).dueAt <= now) {
       const p = q[sub.head++] as { meterId: string; cls: AnomalyClass };
+      const key = `${p.cls}|${p.meterId}`;
+      const passed = sub.passedDeviations.get(key);
+      sub.passedDeviations.delete(key);
       const m = sub.membership(p.meterId, p.cls);
-      if (!m || this.pub.covering(sub, m.meterId, m.cls, m.keys) || sub.meterEvents.has(`${m.cls}|${m.meterId}`)) continue;
+      if (!m) {
+        // Its deviation ended while it waited; no device took it: the lone meter's condition.
+        if (passed && !this.pub.coveredByAny(sub, passed.keys)) this.pub.passedMeterEvent(sub, passed, now, out);
+        continue;
+      }
+      if (this.pub.covering(sub, m.meterId, m.cls, m.keys) || sub.meterEvents.has(key) || this.pub.adoptedInto(sub, m)) continue;
       if (this.cfg.adoptStrays && this.pub.adopt(sub, m, now, out)) continue;
+      // A deviation under a device event of another class (an overloaded transformer's voltage
+      // drop) is that event's consequence, not a meter condition.
+      if (deviationOnly(m) && this.pub.coveredByAny(sub, m.keys)) continue;
       if (severityRank(m.maxSev) >= severityRank(this.cfg.meterEventMinSeverity)) this.pub.meterEvent(sub, m, undefined, now, out);
     }
     if (sub.head > 1024 && sub.head * 2 > q.length) {

@@ -20,6 +20,7 @@ export interface Tracked {
   severity: Severity;
   startTs: number;
   keys: string[]; // devices the meter counts towards (empty: meter-local)
+  dev?: boolean; // a statistical deviation counted in a voltage/frequency class (coincident deviations)
 }
 
 /** A meter's standing in one class: affected while it has at least one open anomaly of it. */
@@ -29,6 +30,8 @@ export interface Membership {
   n: number; // open anomalies
   lg: number; // of which last gasps (`outage`)
   sus: number; // of which sustained (undervoltage / overvoltage)
+  dev?: number; // of which statistical deviations (spike, dip, drift); all of them: a deviation-only meter
+  int?: number; // of which interruptions (< 0.1 pu)
   startTs: number; // start of the first open anomaly: the slot it counts in
   maxSev: Severity;
   keys: string[];
@@ -53,6 +56,21 @@ export interface PendingMeter {
   dueAt: number;
 }
 
+/** A deviation-only meter whose deviations ended while it waited: still its meter event, if no device took it. */
+export interface PassedDeviation {
+  meterId: string;
+  cls: AnomalyClass;
+  startTs: number;
+  endTs: number;
+  maxSev: Severity;
+  keys: string[];
+}
+
+/** Open anomalies of a membership that are statistical deviations only. */
+export function deviationOnly(m: Membership): boolean {
+  return (m.dev ?? 0) > 0 && m.dev === m.n;
+}
+
 /** JSON form of one substation's state: what exportState hands over on a rebalance. */
 export interface SubstationState {
   version: 1;
@@ -67,6 +85,7 @@ export interface SubstationState {
   edges: EdgeSeen[];
   gaps: [string, { fromTs: number; toTs: number }][];
   retired: [string, number][];
+  passedDeviations?: PassedDeviation[];
 }
 
 export class SubState {
@@ -85,6 +104,7 @@ export class SubState {
   readonly gaps = new Map<string, { fromTs: number; toTs: number }>(); // meter -> newest lost range
   readonly dropoutOf = new Map<string, string>(); // meter -> its open dropout anomalyId
   readonly retired = new Map<string, number>(); // closed eventId -> last version (ids can recur)
+  readonly passedDeviations = new Map<string, PassedDeviation>(); // `<class>|<meterId>`, FIFO-bounded
 
   constructor(
     readonly substationId: string,
@@ -104,11 +124,13 @@ export class SubState {
     const k = `${t.meterId}|${t.cls}`;
     let m = this.memberships.get(k);
     if (!m) {
-      m = { meterId: t.meterId, cls: t.cls, n: 0, lg: 0, sus: 0, startTs: t.startTs, maxSev: t.severity, keys: t.keys };
+      m = { meterId: t.meterId, cls: t.cls, n: 0, lg: 0, sus: 0, dev: 0, int: 0, startTs: t.startTs, maxSev: t.severity, keys: t.keys };
       this.memberships.set(k, m);
       this.join(m);
     }
     m.n++;
+    if (t.dev) m.dev = (m.dev ?? 0) + 1;
+    if (t.type === 'interruption') m.int = (m.int ?? 0) + 1;
     m.maxSev = maxSeverity(m.maxSev, t.severity);
     if (t.type === 'undervoltage' || t.type === 'overvoltage') m.sus++;
     if (t.type === 'outage') {
@@ -124,6 +146,8 @@ export class SubState {
     const m = this.memberships.get(k);
     if (!m) return undefined;
     m.n--;
+    if (t.dev) m.dev = (m.dev ?? 1) - 1;
+    if (t.type === 'interruption') m.int = (m.int ?? 1) - 1;
     if (t.type === 'undervoltage' || t.type === 'overvoltage') m.sus--;
     if (t.type === 'outage') {
       m.lg--;
@@ -192,6 +216,7 @@ export class SubState {
       edges: [...this.edges.values()].map((e) => ({ ...e })),
       gaps: [...this.gaps].map(([k, v]) => [k, { ...v }] as [string, { fromTs: number; toTs: number }]),
       retired: [...this.retired],
+      passedDeviations: [...this.passedDeviations.values()].map((p) => ({ ...p, keys: [...p.keys] })),
     };
   }
 
@@ -225,6 +250,7 @@ export class SubState {
     for (const e of s.edges) st.edges.set(e.edgeId, { ...e });
     for (const [k, v] of s.gaps) st.gaps.set(k, { ...v });
     for (const [k, v] of s.retired) st.retired.set(k, v);
+    for (const p of s.passedDeviations ?? []) st.passedDeviations.set(`${p.cls}|${p.meterId}`, { ...p, keys: [...p.keys] });
     return st;
   }
 }

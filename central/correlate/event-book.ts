@@ -18,6 +18,7 @@ export interface Stats {
   absorbed: number; // events taken over by a higher level (pending ones never published)
   discarded: number; // pending events whose condition cleared before their hold ended
   adopted: number; // stray (mislabelled) meters attached to a sibling transformer's event
+  momentary: number; // momentary interruption events (cleared inside the hold, published open and closed)
   suppressed: number; // meter events or pending meters refused at their bound
   edgesWithoutSubstation: number;
 }
@@ -26,7 +27,7 @@ export interface Stats {
 export class EventBook {
   readonly stats: Stats = {
     anomalies: 0, duplicates: 0, late: 0, tooLate: 0, events: 0, unmatchedClosed: 0, evicted: 0,
-    lost: 0, gaps: 0, absorbed: 0, discarded: 0, adopted: 0, suppressed: 0, edgesWithoutSubstation: 0,
+    lost: 0, gaps: 0, absorbed: 0, discarded: 0, adopted: 0, momentary: 0, suppressed: 0, edgesWithoutSubstation: 0,
   };
   readonly slotMs: number;
   /** The grid-wide frequency event. Not handed over: each instance derives it from its substations. */
@@ -48,7 +49,7 @@ export class EventBook {
       eventId, scope, rootId, deviceKey, substationId: sub ? sub.substationId : null, ancestors, cls,
       type: cls === 'comms' ? 'comms_loss' : eventTypeOf(cls, { lastGasps: 0, sustained: false }),
       severity: 'info', maxMemberSev: 'info', state: 'pending', members: new Set(), gaspMembers: new Set(),
-      strays: 0, sustained: false, startTs, lastEndTs: null, version: (sub ? sub.retired.get(eventId) : this.gridRetired.get(eventId)) ?? 0,
+      adopted: new Set(), sustained: false, limitMembers: new Set(), deviationLed: false, interrupted: false, startTs, lastEndTs: null, version: (sub ? sub.retired.get(eventId) : this.gridRetired.get(eventId)) ?? 0,
       createdAt: now, publishedAt: null, clearSince: null, dirty: false, note: null,
     };
     this.retype(e);
@@ -64,8 +65,38 @@ export class EventBook {
       e.severity = severityOf('substation', 'comms_loss', 'info');
       return;
     }
-    e.type = eventTypeOf(e.cls, { lastGasps: e.gaspMembers.size, sustained: e.sustained }) as GridEventType;
-    e.severity = severityOf(e.scope, e.type, e.maxMemberSev as Severity);
+    if (e.type === 'momentary') return; // set once, when it is published as one
+    e.deviationLed = this.isDeviationLed(e);
+    e.type = eventTypeOf(e.cls, { lastGasps: e.gaspMembers.size, sustained: e.sustained, deviationOnly: e.deviationLed && e.scope === 'meter' }) as GridEventType;
+    e.severity = severityOf(e.scope, e.type, e.maxMemberSev as Severity, e.deviationLed);
+  }
+
+  /**
+   * An event stands on shared deviations when its limit members alone (crossed limits, last
+   * gasps, silence) would not qualify its device; a meter event when the meter has only those.
+   */
+  private isDeviationLed(e: EventRec): boolean {
+    if (e.members.size === 0 || e.limitMembers.size === e.members.size) return false;
+    const n = e.limitMembers.size;
+    if (e.scope === 'meter' || e.scope === 'grid') return n === 0;
+    const rule = this.cfg[e.scope as DeviceLevel];
+    const total = this.topology.metersUnder(e.scope as Level, e.rootId).size;
+    return !(total > 0 && n >= rule.minCount && n / total >= rule.share);
+  }
+
+  /**
+   * A device whose meters went to interruption level and came back inside the hold: published
+   * once open and once closed, low severity, so reliability indices (MAIFI) can count it.
+   */
+  protected publishMomentary(sub: SubState, e: EventRec, now: number, out: GridEvent[]): void {
+    e.type = 'momentary';
+    e.severity = severityOf(e.scope, 'momentary', 'info');
+    e.state = 'open';
+    sub.pendingIds.delete(e.eventId);
+    this.stats.events++;
+    this.stats.momentary++;
+    this.republish(e, now, out);
+    this.close(sub, e, e.lastEndTs ?? now, now, out, null);
   }
 
   protected publish(sub: SubState | null, e: EventRec, now: number, out: GridEvent[]): void {

@@ -24,8 +24,11 @@ export interface EventRec {
   state: 'pending' | 'open';
   members: Set<string>;
   gaspMembers: Set<string>; // members that sent a last gasp
-  strays: number; // members labelled under another transformer (adopted)
+  adopted: Set<string>; // members labelled under another transformer (adopted strays)
   sustained: boolean;
+  limitMembers: Set<string>; // members with more than statistical deviations (a crossed limit, a last gasp, silence)
+  deviationLed: boolean; // the limit members alone would not make this event: it stands on shared deviations
+  interrupted: boolean; // a member went to interruption level (interruption anomaly or last gasp)
   startTs: number;
   lastEndTs: number | null; // newest endTs of a member's closed anomaly
   version: number; // publications so far
@@ -36,14 +39,23 @@ export interface EventRec {
   note: string | null; // extra words for the summary (comms loss: which edges)
 }
 
-export type EventJson = Omit<EventRec, 'members' | 'gaspMembers'> & { members: string[]; gaspMembers: string[] };
+export type EventJson = Omit<EventRec, 'members' | 'gaspMembers' | 'adopted' | 'limitMembers' | 'deviationLed' | 'interrupted'> & {
+  members: string[];
+  gaspMembers: string[];
+  adopted?: string[];
+  limitMembers?: string[];
+  deviationLed?: boolean;
+  interrupted?: boolean;
+};
 
 export function eventToJson(e: EventRec): EventJson {
-  return { ...e, members: [...e.members], gaspMembers: [...e.gaspMembers] };
+  return { ...e, members: [...e.members], gaspMembers: [...e.gaspMembers], adopted: [...e.adopted], limitMembers: [...e.limitMembers] };
 }
 
+/** Tolerates state exported before adoption lists, deviations and momentary events existed. */
 export function eventFromJson(j: EventJson): EventRec {
-  return { ...j, members: new Set(j.members), gaspMembers: new Set(j.gaspMembers) };
+  const { strays: _old, ...rest } = j as EventJson & { strays?: number };
+  return { ...rest, members: new Set(j.members), gaspMembers: new Set(j.gaspMembers), adopted: new Set(j.adopted ?? []), limitMembers: new Set(j.limitMembers ?? j.members), deviationLed: j.deviationLed ?? false, interrupted: j.interrupted ?? false };
 }
 
 /**
@@ -67,6 +79,7 @@ const WORDS: Record<GridEventType, string> = {
   comms_loss: 'Communications lost',
   meter_fault: 'Meter fault',
   tamper: 'Tamper',
+  momentary: 'Momentary interruption',
 };
 
 export function summaryOf(e: EventRec, totalUnder: number, absorbedBy: string | null): string {
@@ -76,7 +89,8 @@ export function summaryOf(e: EventRec, totalUnder: number, absorbedBy: string | 
     s += `: ${e.members.size} meters affected`;
     if (totalUnder > 0) s += ` (${totalUnder} under it)`;
     if (e.cls === 'outage') s += `, ${e.gaspMembers.size} last gasps, ${e.members.size - e.gaspMembers.size} silent`;
-    if (e.strays > 0) s += `, ${e.strays} labelled under another transformer`;
+    if (e.adopted.size > 0) s += `, ${e.adopted.size} labelled under another transformer`;
+    if (e.deviationLed) s += `, ${e.members.size - e.limitMembers.size} by deviation from their own average only`;
   }
   if (e.note) s += `; ${e.note}`;
   if (absorbedBy) s += `; absorbed into ${absorbedBy}`;
@@ -90,6 +104,7 @@ export function toGridEvent(e: EventRec, state: 'open' | 'closed', endTs: number
     if (listed.length >= MAX_LISTED_METERS) break;
     listed.push(m);
   }
+  const adopted = [...e.adopted].slice(0, MAX_LISTED_METERS);
   return {
     eventId: e.eventId,
     scope: e.scope,
@@ -105,5 +120,6 @@ export function toGridEvent(e: EventRec, state: 'open' | 'closed', endTs: number
     updatedAt,
     version: e.version,
     summary,
+    ...(adopted.length > 0 ? { adoptedMeters: adopted } : {}),
   };
 }

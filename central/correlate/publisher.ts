@@ -1,7 +1,7 @@
 import type { GridEvent } from '../../shared/contracts/index.ts';
 import { type AnomalyClass, type DeviceLevel, type EventScope } from './classes.ts';
 import { severityRank } from './config.ts';
-import type { Membership, SubState } from './device-state.ts';
+import { deviationOnly, type Membership, type PassedDeviation, type SubState } from './device-state.ts';
 import type { EventRec } from './events.ts';
 import { EventBook } from './event-book.ts';
 
@@ -26,6 +26,9 @@ export class Publisher extends EventBook {
     const all: EventRec[] = [];
     const c = this.covering(sub, meterId, cls, keys);
     if (c) all.push(c);
+    const m = sub.membership(meterId, cls);
+    const adopter = m ? this.adoptedInto(sub, m) : undefined;
+    if (adopter && adopter !== c) all.push(adopter);
     const mid = sub.meterEvents.get(`${cls}|${meterId}`);
     const me = mid === undefined ? undefined : sub.events.get(mid);
     if (me) all.push(me);
@@ -59,11 +62,10 @@ export class Publisher extends EventBook {
   }
 
   /** Adds or refreshes a member. Growth is re-published now unless deferred or too soon. */
-  addMember(e: EventRec, m: Membership, stray: boolean, now: number, out: GridEvent[], defer = false): void {
+  addMember(e: EventRec, m: Membership, now: number, out: GridEvent[], defer = false): void {
     let changed = false;
     if (!e.members.has(m.meterId)) {
       e.members.add(m.meterId);
-      if (stray) e.strays++;
       changed = true;
     }
     if (m.lg > 0 && !e.gaspMembers.has(m.meterId)) {
@@ -71,6 +73,11 @@ export class Publisher extends EventBook {
       changed = true;
     }
     if (m.sus > 0 && !e.sustained) changed = e.sustained = true;
+    if (!deviationOnly(m) && !e.limitMembers.has(m.meterId)) {
+      e.limitMembers.add(m.meterId);
+      changed = true;
+    }
+    if (!e.interrupted && ((m.int ?? 0) > 0 || m.lg > 0)) changed = e.interrupted = true;
     if (severityRank(m.maxSev) > severityRank(e.maxMemberSev)) {
       e.maxMemberSev = m.maxSev;
       changed = true;
@@ -91,19 +98,71 @@ export class Publisher extends EventBook {
     sub.pendingMeters.push({ meterId: m.meterId, cls: m.cls, dueAt: now + this.cfg.meterHoldMs });
   }
 
-  /** A stray: the meter's labelled transformer does not qualify, but a sibling's event started with it. */
+  /**
+   * A stray: the meter's labelled transformer shows nothing (no event of the class), but a
+   * sibling transformer under the same feeder has one that started within the window of it.
+   */
   adopt(sub: SubState, m: Membership, now: number, out: GridEvent[]): boolean {
     const feeder = m.keys.find((k) => k.startsWith('f:'));
-    if (!feeder) return false;
+    if (!feeder || !this.mayAdopt(sub, m)) return false;
     for (const id of sub.deviceEvents.values()) {
       const e = sub.events.get(id);
       if (!e || e.scope !== 'transformer' || e.cls !== m.cls || !e.ancestors.includes(feeder)) continue;
       if (Math.abs(e.startTs - m.startTs) > this.cfg.windowMs) continue;
-      this.addMember(e, m, true, now, out, true); // tick's publishGrowth publishes the batch once
-      this.stats.adopted++;
+      this.takeStray(e, m, now, out, true); // tick's publishGrowth publishes the batch once
       return true;
     }
     return false;
+  }
+
+  /** When a transformer event is published: the strays already affected under its feeder join it now. */
+  adoptStrays(sub: SubState, e: EventRec, now: number): void {
+    if (!this.cfg.adoptStrays || e.scope !== 'transformer' || e.cls === 'comms') return;
+    const feeder = e.ancestors.find((k) => k.startsWith('f:'));
+    const affected = feeder === undefined ? undefined : sub.counter(e.cls, feeder)?.affected;
+    for (const mid of affected ?? []) {
+      if (e.members.has(mid)) continue;
+      const m = sub.membership(mid, e.cls);
+      if (!m || m.keys.includes(e.deviceKey) || Math.abs(e.startTs - m.startTs) > this.cfg.windowMs || !this.mayAdopt(sub, m)) continue;
+      this.takeStray(e, m, now, [], true);
+    }
+  }
+
+  /**
+   * What keeps adoption safe: the meter's own transformer has no event of the class (it is the
+   * labelled device that "shows nothing"), the meter has no meter event of its own (an unrelated
+   * fault of that meter: a tamper, a meter fault, a lone outage it had before), and it is not in
+   * another event of the class already.
+   */
+  private mayAdopt(sub: SubState, m: Membership): boolean {
+    const own = m.keys.find((k) => k.startsWith('t:'));
+    if (!own || sub.deviceEvents.has(`${m.cls}|${own}`) || this.covering(sub, m.meterId, m.cls, m.keys)) return false;
+    for (const c of [m.cls, 'meter_fault', 'tamper']) if (sub.meterEvents.has(`${c}|${m.meterId}`)) return false;
+    return !this.adoptedInto(sub, m);
+  }
+
+  /** The event of the meter's class that adopted it, if any. */
+  adoptedInto(sub: SubState, m: Membership): EventRec | undefined {
+    for (const id of sub.deviceEvents.values()) {
+      const e = sub.events.get(id);
+      if (e && e.cls === m.cls && e.adopted.has(m.meterId)) return e;
+    }
+    return undefined;
+  }
+
+  private takeStray(e: EventRec, m: Membership, now: number, out: GridEvent[], defer: boolean): void {
+    e.adopted.add(m.meterId);
+    this.addMember(e, m, now, out, defer);
+    this.stats.adopted++;
+  }
+
+  /** Any device event (any class but comms) at or above the given devices: it explains a deviation there. */
+  coveredByAny(sub: SubState, keys: readonly string[], except?: EventRec): EventRec | undefined {
+    for (const id of sub.deviceEvents.values()) {
+      const e = sub.events.get(id);
+      if (e && e !== except && e.cls !== 'comms' && keys.includes(e.deviceKey)) return e;
+    }
+    return undefined;
   }
 
   meterEvent(sub: SubState, m: Membership, _type: unknown, now: number, out: GridEvent[]): void {
@@ -117,24 +176,63 @@ export class Publisher extends EventBook {
     e.members.add(m.meterId);
     if (m.lg > 0) e.gaspMembers.add(m.meterId);
     e.sustained = m.sus > 0;
+    if (!deviationOnly(m)) e.limitMembers.add(m.meterId);
     e.maxMemberSev = m.maxSev;
     this.retype(e);
     sub.meterEvents.set(key, e.eventId);
     this.publish(sub, e, now, out);
   }
 
+  /** The meter event of a lone deviation that ended while it waited for its neighbours: open and closed. */
+  passedMeterEvent(sub: SubState, p: PassedDeviation, now: number, out: GridEvent[]): void {
+    if (sub.events.size >= this.cfg.maxEvents) {
+      this.stats.suppressed++;
+      return;
+    }
+    const e = this.newEvent(sub, 'meter', p.meterId, p.meterId, p.cls, p.startTs, p.keys, now);
+    e.members.add(p.meterId);
+    e.maxMemberSev = p.maxSev;
+    e.lastEndTs = p.endTs;
+    this.retype(e);
+    this.publish(sub, e, now, out);
+    this.close(sub, e, p.endTs, now, out, null);
+  }
+
+  /**
+   * Pending device events whose hold ended: discarded when cleared (or a momentary event when
+   * its meters were at interruption level), absorbed when covered above (or, made of deviations
+   * only, when any event at or above its device explains them), else published with its strays.
+   */
   flushPending(sub: SubState, now: number, out: GridEvent[]): void {
     if (sub.pendingIds.size === 0) return;
     for (const id of [...sub.pendingIds]) {
       const e = sub.events.get(id);
-      if (!e || now - e.createdAt < this.cfg.openHoldMs) continue;
-      if (this.isClear(sub, e)) {
-        this.stats.discarded++;
-        this.forget(sub, e);
-      } else if (this.coveredAbove(sub, e)) {
+      if (!e) continue;
+      const age = now - e.createdAt;
+      if (age < this.cfg.openHoldMs) continue;
+      // Interrupted: a member below 0.1 pu (voltage) or a last gasp (outage, back with power_restored).
+      const interrupted = this.cfg.momentaryEvents && e.interrupted && (e.cls === 'voltage_low' || e.cls === 'outage');
+      // A shared deviation is a transition (a step's dip closes once the moving average follows
+      // the new level), so it is not discarded for having cleared: it happened, to the device.
+      if (e.deviationLed && age < this.cfg.deviationHoldMs) continue;
+      if (!e.deviationLed && this.isClear(sub, e)) {
+        if (interrupted) this.publishMomentary(sub, e, now, out);
+        else {
+          this.stats.discarded++;
+          this.forget(sub, e);
+        }
+        continue;
+      }
+      // Still at interruption level: it may come back inside momentaryHoldMs. Deviations only:
+      // an overload or a sag of the same cause may still show (they take a few intervals).
+      if (interrupted && e.cls === 'voltage_low' && age < this.cfg.momentaryHoldMs) continue;
+      if (this.coveredAbove(sub, e) || (e.deviationLed && this.coveredByAny(sub, [e.deviceKey, ...e.ancestors], e))) {
         this.stats.absorbed++;
         this.forget(sub, e);
-      } else this.publish(sub, e, now, out);
+      } else {
+        this.adoptStrays(sub, e, now);
+        this.publish(sub, e, now, out);
+      }
     }
   }
 
@@ -197,7 +295,7 @@ export class Publisher extends EventBook {
       }
     }
     const g = this.newEvent(null, 'grid', 'grid', 'g:grid', 'frequency', startTs, [], now);
-    for (const m of members) this.addMember(g, m, false, now, []);
+    for (const m of members) this.addMember(g, m, now, []);
     this.grid = g;
     for (const sub of this.subs.values()) this.absorbPending(sub, g);
   }
@@ -239,7 +337,7 @@ export class Publisher extends EventBook {
     const e = this.newEvent(sub, level, id, key, cls, startTs, ancestors, now);
     for (const mid of affected) {
       const m = sub.membership(mid, cls);
-      if (m) this.addMember(e, m, false, now, []);
+      if (m) this.addMember(e, m, now, []);
     }
     sub.deviceEvents.set(`${cls}|${key}`, e.eventId);
     this.absorbPending(sub, e);

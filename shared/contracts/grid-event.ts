@@ -13,6 +13,9 @@ export const GridEventType = Type.Union([
   Type.Literal('silence'),
   Type.Literal('meter_fault'),
   Type.Literal('tamper'),
+  // v1-additive: a device whose meters went to interruption level and came back inside the
+  // correlator's hold (IEEE 1366 counts these for MAIFI). Low severity, published open and closed.
+  Type.Literal('momentary'),
 ]);
 export type GridEventType = Static<typeof GridEventType>;
 
@@ -40,6 +43,9 @@ export const GridEvent = Type.Object(
     updatedAt: EpochMs,
     version: Type.Integer({ minimum: 1 }),
     summary: Type.Optional(Type.String({ maxLength: 500 })),
+    // v1-additive: meters the topology records under another device that joined this event (a
+    // likely wrong meter-to-transformer record); they are also in affectedMeters and affectedCount.
+    adoptedMeters: Type.Optional(Type.Array(MeterId, { maxItems: MAX_LISTED_METERS, description: 'Meters labelled under another transformer that were adopted into this event (also in affectedMeters)' })),
   },
   { $id: 'gridwatch/v1/grid-event', title: 'GridEvent', additionalProperties: true },
 );

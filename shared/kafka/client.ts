@@ -38,6 +38,8 @@ export interface KafkaClientOptions {
    * 2 s). Parts with their own backoff loop pass fewer; a readiness probe passes 0.
    */
   retries?: number;
+  /** Every kafkajs entry, debug ones included (tests that read what a refusal said). */
+  debugLog?: (entry: object) => void;
   /** Connection and request timeouts (default 5 s and 30 s; a readiness probe wants less). */
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
@@ -54,8 +56,9 @@ export function createKafkaClient(o: KafkaClientOptions): Kafka {
     retry: { retries: o.retries ?? 5, initialRetryTime: 200, maxRetryTime: 2000 },
     ...(o.security?.ssl ? { ssl: o.security.ssl } : {}),
     ...(o.security?.sasl ? { sasl: o.security.sasl } : {}),
-    logLevel: log ? logLevel.WARN : logLevel.NOTHING,
+    logLevel: o.debugLog ? logLevel.DEBUG : log ? logLevel.WARN : logLevel.NOTHING,
     logCreator: () => (entry) => {
+      if (o.debugLog) return o.debugLog(entry.log);
       if (!log) return;
       const fields = { kafkajs: entry.namespace, ...entry.log };
       const msg = `kafkajs: ${entry.log.message}`;

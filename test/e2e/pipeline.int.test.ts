@@ -21,6 +21,8 @@ export const THRESHOLDS = {
   eventPrecision: 0.8, // grid events: at most 1 in 5 without a fault behind it
   anomalyRecall: 0.9, // (fault, meter) pairs with an anomaly of the expected class
   anomalyPrecision: 0.9, // anomalies that belong to a fault
+  eventsPerFault: 1.2, // alarm floods: about one event per fault (1.0 is the goal)
+  meterEventsUnderDeviceEvent: 0, // no meter event while a device event covers its meter
 } as const;
 
 const GRID_SCOPES = new Set(['transformer', 'feeder', 'substation', 'grid']);
@@ -82,6 +84,8 @@ describe('end to end: simulator -> 3 edges -> Kafka -> central -> events, MinIO,
     expect(r.eventTotal.precision ?? 0, why).toBeGreaterThanOrEqual(THRESHOLDS.eventPrecision);
     expect(r.anomalyTotal.recall ?? 0, why).toBeGreaterThanOrEqual(THRESHOLDS.anomalyRecall);
     expect(r.anomalyTotal.precision ?? 0, why).toBeGreaterThanOrEqual(THRESHOLDS.anomalyPrecision);
+    expect(r.flood.eventsPerFault ?? Infinity, why).toBeLessThanOrEqual(THRESHOLDS.eventsPerFault);
+    expect(r.flood.meterEventsUnderDeviceEvent, why).toBeLessThanOrEqual(THRESHOLDS.meterEventsUnderDeviceEvent);
 
     // InfluxDB (a database of this run's own): the per-feeder one-minute aggregates count every
     // reading once, and the grid events are there.

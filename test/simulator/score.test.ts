@@ -134,3 +134,36 @@ describe('score: incidental anomalies', () => {
     expect(r.anomalyTotal).toMatchObject({ falsePositives: 1 });
   });
 });
+
+describe('score: floods', () => {
+  const step: TruthRecord = { ...sag, faultId: 'step', type: 'step', magnitude: -0.05, expect: { anomalyTypes: ['dip'], eventType: 'sag' } };
+  const closedAt = (e: GridEvent, updatedAt: number): GridEvent => ({ ...e, state: 'closed', endTs: updatedAt, updatedAt, version: 2 });
+
+  it('a step reported as one event per meter: events per fault is the meter count, each meter event under the feeder event counted', () => {
+    const feeder = event('feeder', 'sub-01-f01', 'sag', T0, ['m1', 'm2', 'm3', 'm4']);
+    const meterEvents = ['m1', 'm2', 'm3', 'm4'].map((m) => event('meter', m, 'meter_fault', T0 + 1000, [m]));
+    const r = score([step], [], [feeder, closedAt(feeder, T0 + 5 * MIN), ...meterEvents]);
+    expect(r.flood).toEqual({ eventsPerFault: 5, attributedEvents: 5, faultsWithEvents: 1, meterEventsUnderDeviceEvent: 4, largestBurst: 5, burstWindowMs: 60_000 });
+    expect(r.perFault[0]).toMatchObject({ events: 5, eventMeterRecall: 1 });
+  });
+
+  it('one feeder event: 1.0, none under it; a meter event after the device event closed is not under it; bursts by window', () => {
+    const feeder = event('feeder', 'sub-01-f01', 'sag', T0, ['m1', 'm2', 'm3']);
+    const late = event('meter', 'm4', 'meter_fault', T0 + 2 * MIN, ['m4']);
+    const tamper = event('meter', 'm1', 'tamper', T0 + 10_000, ['m1']);
+    const r = score([step], [], [feeder, closedAt(feeder, T0 + 90_000), late, tamper], { burstWindowMs: 30_000 });
+    expect(r.flood).toMatchObject({ eventsPerFault: 3, meterEventsUnderDeviceEvent: 0, largestBurst: 2, burstWindowMs: 30_000 });
+    expect(r.perFault[0]?.eventMeterRecall).toBe(0.75);
+    const alone = score([step], [], [feeder]);
+    expect(alone.flood).toMatchObject({ eventsPerFault: 1, meterEventsUnderDeviceEvent: 0, largestBurst: 1 });
+  });
+
+  it('attributes an event touching two faults to the one of its class, so overlapping windows do not inflate the count', () => {
+    const outage: TruthRecord = { ...sag, faultId: 'out', type: 'outage', scope: 'substation', rootId: 'sub-01', startTs: T0 + MIN, endTs: T0 + 2 * MIN, expect: { anomalyTypes: ['outage'], eventType: 'outage' } };
+    const sagEvent = event('feeder', 'sub-01-f01', 'undervoltage', T0, ['m1', 'm2']);
+    const outageEvent = event('substation', 'sub-01', 'outage', T0 + MIN, ['m1', 'm2', 'm3', 'm4']);
+    const r = score([sag, outage], [], [sagEvent, outageEvent]);
+    expect(r.perFault.map((f) => f.events)).toEqual([1, 1]);
+    expect(r.flood.eventsPerFault).toBe(1);
+  });
+});
