@@ -18,6 +18,7 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
   demo: { module: '../cli/demo.ts', summary: 'run the whole pipeline on this machine and score it' },
   services: { module: '../deploy/services/cli.ts', summary: 'provision and run Kafka, MinIO, InfluxDB, Mosquitto: up|down|status|env' },
   bench: { module: '../bench/main.ts', summary: 'run the benchmarks (edge, central, simulator)' },
+  credentials: { module: '../cli/credentials.ts', summary: 'manage API tokens (add-token|revoke|list)' },
 };
 
 function usage(): string {
