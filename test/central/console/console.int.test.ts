@@ -37,6 +37,14 @@ beforeAll(async () => {
     if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) pageErrors.push(msg.text());
   });
   await page.goto(server.url);
+  // The console asks for a token before it shows anything; a wrong one is refused on the page.
+  await page.locator('#login').waitFor({ timeout: LIVE_WITHIN_MS });
+  expect(await page.locator('#app').isHidden()).toBe(true);
+  await page.fill('#token-input', 'gw_0123456789ab_' + 'A'.repeat(43));
+  await page.click('#login-form button[type="submit"]');
+  await page.locator('#login-error', { hasText: 'This token is not accepted.' }).waitFor({ timeout: LIVE_WITHIN_MS });
+  await page.fill('#token-input', server.token);
+  await page.click('#login-form button[type="submit"]');
   await page.locator('#connection[data-state="live"]').waitFor({ timeout: LIVE_WITHIN_MS });
   await page.locator('#events-body tr[data-event-id]').first().waitFor({ timeout: LIVE_WITHIN_MS });
 }, 600_000);
@@ -145,6 +153,27 @@ describe('live console', () => {
     expect(await page.locator('[data-key="substation:SUB-SOUTH"]').getAttribute('data-severity')).toBe('ok');
     expect(await page.locator('#timeline .bar[data-event-id="ev-uv-south-t1"]').getAttribute('class')).toContain('state-closed');
     await page.screenshot({ path: '/tmp/gridwatch-console-after-reconnect.png', fullPage: true });
+    expect(pageErrors, pageErrors.join("\n")).toEqual([]);
+  });
+  it('keeps the token in this tab only, sends strict security headers, and signs out', async () => {
+    const h = (await page.request.get(server.url)).headers();
+    expect(h['content-security-policy']).toMatch(/script-src 'self'/);
+    expect(h['content-security-policy']).not.toMatch(/unsafe-inline|unsafe-eval/);
+    expect(h['content-security-policy']).toMatch(/frame-ancestors 'none'/);
+    expect(h['x-frame-options']).toBe('DENY');
+    expect(h['x-content-type-options']).toBe('nosniff');
+    expect(h['referrer-policy']).toBe('no-referrer');
+    expect(await page.locator('script:not([src])').count()).toBe(0);
+    expect(await page.evaluate(() => sessionStorage.getItem('gridwatch.token'))).toBe(server.token);
+    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await page.locator('#session-name').textContent()).toBe('test-viewer (viewer)');
+    expect(await page.locator('#auth-none').isHidden()).toBe(true);
+    await page.reload();
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: LIVE_WITHIN_MS });
+    expect(await page.locator('#login').isHidden()).toBe(true);
+    await page.click('#sign-out');
+    await page.locator('#login').waitFor({ timeout: LIVE_WITHIN_MS });
+    expect(await page.evaluate(() => sessionStorage.getItem('gridwatch.token'))).toBeNull();
     expect(pageErrors, pageErrors.join("\n")).toEqual([]);
   });
 });
