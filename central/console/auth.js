@@ -1,4 +1,4 @@
-/* global document, sessionStorage, fetch */
+/* global document, sessionStorage */
 // Signing in to the console. central's API wants a bearer token on every request: an API key
 // (`gridwatch credentials add-token`) or an OIDC token of the configured issuer. The console asks
 // for one, checks it against /api/whoami, and keeps it in sessionStorage: it lives as long as the

@@ -1,4 +1,3 @@
-/* global fetch, TextDecoder */
 // The live grid-event stream (Server-Sent Events), read with fetch rather than EventSource:
 // EventSource cannot send an Authorization header, and a token in the URL would end up in logs
 // and history. Every failure closes the stream and reopens it after an exponential backoff (1 s
