@@ -164,8 +164,8 @@ describe('live console', () => {
     expect(h['x-content-type-options']).toBe('nosniff');
     expect(h['referrer-policy']).toBe('no-referrer');
     expect(await page.locator('script:not([src])').count()).toBe(0);
-    expect(await page.evaluate(() => sessionStorage.getItem('gridwatch.token'))).toBe(server.token);
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await page.evaluate("sessionStorage.getItem('gridwatch.token')")).toBe(server.token);
+    expect(await page.evaluate('localStorage.length')).toBe(0);
     expect(await page.locator('#session-name').textContent()).toBe('test-viewer (viewer)');
     expect(await page.locator('#auth-none').isHidden()).toBe(true);
     await page.reload();
@@ -173,7 +173,7 @@ describe('live console', () => {
     expect(await page.locator('#login').isHidden()).toBe(true);
     await page.click('#sign-out');
     await page.locator('#login').waitFor({ timeout: LIVE_WITHIN_MS });
-    expect(await page.evaluate(() => sessionStorage.getItem('gridwatch.token'))).toBeNull();
+    expect(await page.evaluate("sessionStorage.getItem('gridwatch.token')")).toBeNull();
     expect(pageErrors, pageErrors.join("\n")).toEqual([]);
   });
 });
