@@ -103,6 +103,8 @@ export async function createApiApp(d: ApiDeps): Promise<FastifyInstance> {
   const headers = d.tls ? { ...SECURITY_HEADERS, 'strict-transport-security': 'max-age=31536000' } : SECURITY_HEADERS;
   app.addHook('onRequest', async (req, reply) => {
     reply.headers(headers);
+    // Grid data must not sit in a shared or browser cache (the console's files may, revalidated).
+    if (req.routeOptions.config.role !== 'public' || req.url.startsWith('/healthz') || req.url.startsWith('/readyz')) reply.header('cache-control', 'no-store');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       reply.header('allow', 'GET, HEAD');
       return json(reply, 405, 'method not allowed', 'the API is read-only');

@@ -166,6 +166,7 @@ describe('hostile HTTP', () => {
     expect(index.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(index.headers.get('x-frame-options')).toBe('DENY');
     expect(index.headers.get('x-content-type-options')).toBe('nosniff');
+    expect((await fetch(`${base}/api/events`, { headers: tokens.headers() })).headers.get('cache-control')).toBe('no-store');
     await stillServing();
   });
 
