@@ -77,6 +77,7 @@ export const gridRoutes = (d: ApiDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.get('/api/stream', { config: { role: 'viewer' }, schema: { summary: 'Server-Sent Events: the open events, then every new event version', tags: ['grid'] } }, (req, reply) => {
+      if (req.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').send();
       // The hub writes the response itself; the security headers fastify would add are set here.
       for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) reply.raw.setHeader(k, v);
       reply.hijack();
