@@ -19,6 +19,8 @@ const attrs = (selector: string, name: string) => page.locator(selector).evaluat
 
 beforeAll(async () => {
   const executablePath = await ensureChromium();
+  // The browser first: the heartbeat ages below start counting when the server starts.
+  browser = await chromium.launch({ executablePath, headless: true, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
   const now = Date.now();
   server = await startConsoleServer({
     topology: topologyEntries(),
@@ -28,7 +30,6 @@ beforeAll(async () => {
       { status: edgeStatus(now, 'edge-south', 'SUB-SOUTH', 45_000, 412), ageMs: 45_000 },
     ],
   });
-  browser = await chromium.launch({ executablePath, headless: true, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
   page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
   page.on('pageerror', (err) => pageErrors.push(err.message));
   page.on('console', (msg) => {
@@ -37,12 +38,9 @@ beforeAll(async () => {
     if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) pageErrors.push(msg.text());
   });
   await page.goto(server.url);
-  // The console asks for a token before it shows anything; a wrong one is refused on the page.
+  // The console asks for a token before it shows anything (a wrong one: the last test).
   await page.locator('#login').waitFor({ timeout: LIVE_WITHIN_MS });
   expect(await page.locator('#app').isHidden()).toBe(true);
-  await page.fill('#token-input', 'gw_0123456789ab_' + 'A'.repeat(43));
-  await page.click('#login-form button[type="submit"]');
-  await page.locator('#login-error', { hasText: 'This token is not accepted.' }).waitFor({ timeout: LIVE_WITHIN_MS });
   await page.fill('#token-input', server.token);
   await page.click('#login-form button[type="submit"]');
   await page.locator('#connection[data-state="live"]').waitFor({ timeout: LIVE_WITHIN_MS });
@@ -174,6 +172,11 @@ describe('live console', () => {
     await page.click('#sign-out');
     await page.locator('#login').waitFor({ timeout: LIVE_WITHIN_MS });
     expect(await page.evaluate("sessionStorage.getItem('gridwatch.token')")).toBeNull();
+    expect(await page.locator('#app').isHidden()).toBe(true);
+    await page.fill('#token-input', 'gw_0123456789ab_' + 'A'.repeat(43));
+    await page.click('#login-form button[type="submit"]');
+    await page.locator('#login-error', { hasText: 'This token is not accepted.' }).waitFor({ timeout: LIVE_WITHIN_MS });
+    expect(await page.locator('#app').isHidden()).toBe(true);
     expect(pageErrors, pageErrors.join("\n")).toEqual([]);
   });
 });
