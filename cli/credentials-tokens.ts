@@ -1,5 +1,5 @@
 /**
- * `gridwatch credentials add-token|revoke|list`: the API keys of central's tokens file
+ * `gridwatch credentials add-token|revoke|list-tokens` (also `list --tokens`): the API keys of central's tokens file
  * (GRIDWATCH_API_TOKENS_FILE, or --file). A new token is printed once, on stdout, and only its
  * SHA-256 is stored; a running central picks the change up within a second (or on SIGHUP).
  */
@@ -11,7 +11,7 @@ export const TOKEN_USAGE = `  add-token --name NAME --role ${ROLES.join('|')} [-
                       create an API key; the token is printed once (stdout) and stored hashed
   revoke (--id ID | --name NAME) [--file FILE]
                       remove an API key: refused by central from its next reload (about 1 s)
-  list [--file FILE] [--json]
+  list-tokens (or list --tokens) [--file FILE] [--json]
                       the API keys: id, name, role, created (never a token or a hash)
 
   FILE defaults to GRIDWATCH_API_TOKENS_FILE.`;
@@ -61,4 +61,4 @@ export async function listTokens(argv: string[]): Promise<number> {
   return 0;
 }
 
-export const TOKEN_COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { 'add-token': addToken, revoke: revokeToken, list: listTokens };
+export const TOKEN_COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { 'add-token': addToken, revoke: revokeToken, 'list-tokens': listTokens };

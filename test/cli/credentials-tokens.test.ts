@@ -41,7 +41,7 @@ describe('gridwatch credentials (API keys)', () => {
     expect(new ApiKeys(readTokensFile(file)).verify(token)?.role).toBe('operator');
     expect(new ApiKeys(readTokensFile(file)).verify(token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'))).toBeNull();
 
-    const list = await cli(['list', '--file', file]);
+    const list = await cli(['list', '--tokens', '--file', file]);
     expect(list.status).toBe(0);
     expect(list.stdout).toMatch(/^[0-9a-f]{12}\toperator\t\S+\tgrid-ops\n$/);
     expect(list.stdout).not.toContain(token);
@@ -54,7 +54,7 @@ describe('gridwatch credentials (API keys)', () => {
     const saved = process.env.GRIDWATCH_API_TOKENS_FILE;
     delete process.env.GRIDWATCH_API_TOKENS_FILE;
     try {
-      expect((await cli(['list'])).status).toBe(78); // no file named anywhere
+      expect((await cli(['list-tokens'])).status).toBe(78); // no file named anywhere
     } finally {
       if (saved !== undefined) process.env.GRIDWATCH_API_TOKENS_FILE = saved;
     }
