@@ -32,7 +32,7 @@ import {
   type Logger,
 } from '../shared/index.ts';
 import { Archiver, createInfluxWriter, createSink, S3Sink, type ArchiveBatch, type InfluxWriter } from './archive/index.ts';
-import { AnomalyStore, EdgeStore, EventStore, ReadingStore, SseHub, createApiHandler, listen, type Health } from './api/index.ts';
+import { AnomalyStore, EdgeStore, EventStore, ReadingStore, SseHub, apiAuthFromConfig, createApiHandler, listen, listenOptionsFromConfig, type ApiAuth, type Health } from './api/index.ts';
 import type { CentralConfig } from './config.ts';
 import { CatchUp } from './consume/catch-up.ts';
 import { loadCorrelatorFactory, type CorrelatorFactory, type CorrelatorPort } from './consume/correlator-port.ts';
@@ -109,6 +109,7 @@ export class CentralPipeline {
   private archiver: Archiver | null = null;
   private influx: InfluxWriter | null = null;
   private server: Server | null = null;
+  private auth: ApiAuth | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
   private anomalyPartitions = 0;
   private readonly adopting = new Map<number, Promise<void>>();
@@ -210,7 +211,9 @@ export class CentralPipeline {
     this.anomalyPartitions = await partitionCount(this.admin, c.topicAnomalies);
     await this.startArchive();
     await this.producer.connect();
-    this.server = await listen(this.apiHandler(), c.httpPort, c.httpHost);
+    this.auth = apiAuthFromConfig(c, this.logger, this.metrics);
+    this.auth.start();
+    this.server = await listen(this.apiHandler(this.auth), c.httpPort, c.httpHost, listenOptionsFromConfig(c));
 
     await this.broadcast.start();
     const wait = this.opts.handoverWaitMs ?? 30_000;
@@ -296,6 +299,7 @@ export class CentralPipeline {
     await this.notifier?.stop();
     await this.influx?.close().catch((err: unknown) => this.logger.error({ err }, 'influx close failed'));
     this.sse.close();
+    this.auth?.stop();
     if (this.server) {
       const server = this.server;
       server.closeAllConnections();
@@ -317,6 +321,7 @@ export class CentralPipeline {
     await this.admin.disconnect().catch(() => undefined);
     await this.notifier?.stop(0);
     this.sse.close();
+    this.auth?.stop();
     this.server?.closeAllConnections();
     this.server?.close();
   }
@@ -345,8 +350,10 @@ export class CentralPipeline {
     };
   }
 
-  private apiHandler() {
+  private apiHandler(auth: ApiAuth) {
     return createApiHandler({
+      auth,
+      tls: Boolean(this.config.httpTlsCertFile),
       events: this.events,
       anomalies: this.anomalies,
       readings: this.readings,
