@@ -20,7 +20,7 @@ import type { Server } from 'node:http';
 import { Metrics, createLogger, systemClock, type Clock, type Logger } from '../shared/index.ts';
 import { createKafkaClient, ensureTopics, partitionCount, topicNames, type TopicNames } from '../shared/kafka/index.ts';
 import { intervalPart, part, startParts, stopParts, type Part } from '../shared/lifecycle.ts';
-import { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore, SseHub, createApiHandler, listen, type Health } from './api/index.ts';
+import { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore, SseHub, apiAuthFromConfig, createApiHandler, listen, listenOptionsFromConfig, type ApiAuth, type Health } from './api/index.ts';
 import type { CentralConfig } from './config.ts';
 import { CatchUp } from './consume/catch-up.ts';
 import { realCorrelator, type CorrelatorFactory, type CorrelatorPort } from './consume/correlator-port.ts';
@@ -154,6 +154,7 @@ export class Aggregator {
       if (!ownership.isGridOwner()) this.counters.gridDiscarded += fromGrid.length;
       void outbox.publish(ownership.isGridOwner() ? [...fromLocal, ...fromGrid] : fromLocal, 'tick');
     };
+    let auth: ApiAuth | null = null;
     const running = (fn: () => void) => () => {
       if (this.state === 'running') fn();
     };
@@ -172,8 +173,14 @@ export class Aggregator {
       outbox,
       part('notifier', () => undefined, (deadline) => notifier?.stop(this.state === 'crashing' ? 0 : Math.min(2000, Math.max(0, deadline - Date.now())))),
       part('api', async () => {
-        this.server = await listen(createApiHandler({ events: this.events, anomalies: this.anomalies, readings: this.readings, edges: this.edges, registry: this.registry, sse, metrics, clock, logger, health: () => this.health(), consoleDir: opts.consoleDir ?? CONSOLE_DIR }), c.httpPort, c.httpHost);
-      }, () => closeServer(this.server, sse)),
+        auth = apiAuthFromConfig(c, logger, metrics);
+        auth.start();
+        const handler = createApiHandler({ auth, tls: Boolean(c.httpTlsCertFile), events: this.events, anomalies: this.anomalies, readings: this.readings, edges: this.edges, registry: this.registry, sse, metrics, clock, logger, health: () => this.health(), consoleDir: opts.consoleDir ?? CONSOLE_DIR });
+        this.server = await listen(handler, c.httpPort, c.httpHost, listenOptionsFromConfig(c));
+      }, () => {
+        auth?.stop();
+        return closeServer(this.server, sse);
+      }),
       broadcast,
       part('topology and state read', async () => {
         const [topo, state] = await Promise.all([catchUp.waitFor(t.topology, wait), catchUp.waitFor(t.state, wait)]);

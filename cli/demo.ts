@@ -185,7 +185,8 @@ function summary(r: DemoResult, census: ArchiveCensus | null): string {
     `archived:  ${archived}`,
     `influxdb:  ${r.influxBucket ?? 'not written'}`,
     `topics:    ${r.topics.readings}, ${r.topics.anomalies}, ${r.topics.events}, ...`,
-    `files:     ${r.runDir} (topology.csv, truth.jsonl, flood.json, logs/)`,
+    `files:     ${r.runDir} (topology.csv, truth.jsonl, flood.json, api-tokens.json, logs/)`,
+    `console:   ${r.consoleUrl} (sign in with the token in ${r.consoleTokenFile})`,
     `logs:      ${join(r.runDir, 'logs')}`,
   ].join('\n');
 }

@@ -17,7 +17,7 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
   train: { module: '../central/learn/train-main.ts', summary: 'train the learned scorers on simulated grids and write the default model (Python venv)' },
   demo: { module: '../cli/demo.ts', summary: 'run the whole pipeline on this machine and score it' },
   services: { module: '../deploy/services/cli.ts', summary: 'provision and run Kafka, MinIO, InfluxDB, Mosquitto: up|down|status|env' },
-  credentials: { module: '../cli/credentials.ts', summary: 'MQTT device credentials (add-device|remove|list) and API tokens' },
+  credentials: { module: '../cli/credentials.ts', summary: 'MQTT device credentials (add-device|remove|list) and API tokens (add-token|revoke|list-tokens)' },
   bench: { module: '../bench/main.ts', summary: 'run the benchmarks (edge, central, simulator)' },
 };
 

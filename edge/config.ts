@@ -82,7 +82,7 @@ export const EdgeConfigSchema = Type.Object({
   retentionCron: CronSetting('node-cron schedule of dead-letter and gap retention', '0 */10 * * * *'),
   deadLetterRetentionMs: Ms('Dead letters older than this are deleted (besides the deadLetterMax cap)', 7 * 86_400_000),
   gapRetentionMs: Ms('Gap log rows older than this are deleted (they were forwarded on grid.gaps)', 7 * 86_400_000),
-  httpHost: Type.String({ default: '0.0.0.0', description: 'Address of the /metrics, /healthz, /readyz listener' }),
+  httpHost: Type.String({ default: '127.0.0.1', description: 'Address of the /metrics, /healthz, /readyz listener (unauthenticated: this host only by default; 0.0.0.0 for a remote scraper on a trusted network)' }),
   httpPort: Port('Port of /metrics, /healthz, /readyz (0 = ephemeral)', 9464),
   drainTimeoutMs: Ms('On SIGTERM, how long to keep forwarding the outbox to Kafka', 10_000),
 

@@ -1,10 +1,22 @@
-// The HTTP API (node:http, JSON). Routes only read the stores; nothing here talks to Kafka.
-import { createReadStream, existsSync, statSync } from 'node:fs';
+// The HTTP API on fastify: routes (routes.ts), authentication and roles on every route but the
+// probes and the console's static files, strict security headers, the OpenAPI document, and a
+// node:http(s) listener hardened against slow and oversized requests.
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { extname, join, normalize, resolve, sep } from 'node:path';
-import type { Clock, Logger, Metrics } from '../../shared/index.ts';
+import { createServer as createHttpsServer } from 'node:https';
+import { resolve } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TObject } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { GridwatchError, type Clock, type Logger, type Metrics } from '../../shared/index.ts';
 import type { TopologyRegistry } from '../registry/index.ts';
-import { parseAnomalyQuery, parseEventQuery, parsePathId, parseTopologyQuery } from './query.ts';
+import type { ApiAuth } from './auth/authenticator.ts';
+import type { Principal, Role } from './auth/roles.ts';
+import { compileQuery, Refusal } from './query.ts';
+import { gridRoutes } from './routes.ts';
 import type { SseHub } from './sse.ts';
 import type { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore } from './store.ts';
 
@@ -25,164 +37,182 @@ export interface ApiDeps {
   clock: Clock;
   logger: Logger;
   health: () => Health;
+  /** Who may call what; started and stopped by the owner. */
+  auth: ApiAuth;
   /** Served at `/` when the directory exists (the live console). */
   consoleDir?: string;
+  /** Sent as Strict-Transport-Security when the listener is TLS. */
+  tls?: boolean;
 }
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The role a route needs; `public` only for the probes and the console's static files. */
+    role?: Role | 'public';
+    metricsRoute?: boolean;
+  }
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+/**
+ * Sent with every answer. The console has no inline script or style, so the CSP allows only its
+ * own files; it may not be framed (clickjacking), types are not sniffed, no referrer leaves.
+ */
+export const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=()',
 };
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
+/** Every refusal is JSON `{ error, reason }` (any route's reply, whatever its typed shape). */
+const json = (reply: unknown, status: number, error: string, reason: string) => (reply as FastifyReply).code(status).send({ error, reason });
 
-const bad = (res: ServerResponse, reason: string): void => json(res, 400, { error: 'bad request', reason });
-const notFound = (res: ServerResponse, what: string): void => json(res, 404, { error: 'not found', reason: what });
+export async function createApiApp(d: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    routerOptions: { maxParamLength: 256 },
+    bodyLimit: 1024, // GET and HEAD only: a body is never read
+    return503OnClosing: false,
+    frameworkErrors: (err, _req, reply) => {
+      void json(reply.headers(SECURITY_HEADERS), 400, 'bad request', err.message.slice(0, 200));
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
 
-export function createApiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const consoleRoot = d.consoleDir && existsSync(d.consoleDir) ? resolve(d.consoleDir) : null;
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    if (httpPart === 'querystring') return compileQuery(schema as TObject);
+    const check = TypeCompiler.Compile(schema as TObject);
+    return (value: unknown) => (check.Check(value) ? { value } : { error: new Refusal(`${httpPart}: ${check.Errors(value).First()?.message ?? 'invalid'}`) });
+  });
 
-  const routes = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
-    const p = url.pathname;
-    const q = url.searchParams;
-    if (p === '/healthz') {
-      const h = d.health();
-      return json(res, h.live ? 200 : 503, { status: h.live ? 'ok' : 'failing', ...h.details });
-    }
-    if (p === '/readyz') {
-      const h = d.health();
-      return json(res, h.ready ? 200 : 503, { status: h.ready ? 'ready' : 'not ready', ...h.details });
-    }
-    if (p === '/metrics') {
-      const text = await d.metrics.text();
-      res.writeHead(200, { 'content-type': d.metrics.contentType });
-      res.end(text);
-      return;
-    }
-    if (p === '/api/events') {
-      const f = parseEventQuery(q);
-      if (!f.ok) return bad(res, f.reason);
-      const events = d.events.query(f.value);
-      return json(res, 200, { count: events.length, events, ...d.events.counts() });
-    }
-    if (p.startsWith('/api/events/')) {
-      const id = parsePathId(p.slice('/api/events/'.length), 'event id', 200, /^[^\s/]+$/);
-      if (!id.ok) return bad(res, id.reason);
-      const e = d.events.get(id.value);
-      return e ? json(res, 200, e) : notFound(res, `no event ${id.value} (closed events are kept only while recent)`);
-    }
-    if (p === '/api/anomalies') {
-      const f = parseAnomalyQuery(q);
-      if (!f.ok) return bad(res, f.reason);
-      const anomalies = d.anomalies.query(f.value);
-      return json(res, 200, { count: anomalies.length, anomalies });
-    }
-    if (p.startsWith('/api/meters/')) {
-      const id = parsePathId(p.slice('/api/meters/'.length), 'meter id');
-      if (!id.ok) return bad(res, id.reason);
-      if ([...q.keys()].length > 0) return bad(res, 'this route takes no parameters');
-      const topology = d.registry.topology.meter(id.value) ?? null;
-      const recent = d.readings.recent(id.value);
-      const openAnomalies = d.anomalies.openForMeter(id.value);
-      if (!topology && !recent && openAnomalies.length === 0) return notFound(res, `meter ${id.value} is neither in the topology nor among recent readings`);
-      const now = d.clock.now();
-      const interval = topology?.readingIntervalMs ?? 15_000;
-      const status = recent === null ? 'no recent readings' : now - recent.lastReceivedAt > 3 * interval ? 'quiet' : openAnomalies.length > 0 ? 'abnormal' : 'normal';
-      return json(res, 200, {
-        meterId: id.value,
-        status,
-        topology,
-        openAnomalies,
-        lastReceivedAt: recent?.lastReceivedAt ?? null,
-        received: recent?.received ?? 0,
-        readings: recent?.readings ?? [],
-        note: 'readings are those consumed by this instance (partitions of grid.readings it owns)',
-      });
-    }
-    if (p === '/api/topology') {
-      const f = parseTopologyQuery(q);
-      if (!f.ok) return bad(res, f.reason);
-      if (f.value.substation !== undefined) {
-        const s = d.registry.substation(f.value.substation);
-        return s ? json(res, 200, s) : notFound(res, `substation ${f.value.substation} has no meters in the topology`);
-      }
-      const ids = d.registry.topology.substations().sort();
-      if (f.value.tree) {
-        // The whole tree in one answer (the console's), each substation in the shape of
-        // ?substation=; one pass over the meters in all, each meter being under one substation.
-        const substations = ids.map((id) => d.registry.substation(id)).filter((s) => s !== null);
-        return json(res, 200, { ...d.registry.summary(), substations });
-      }
-      return json(res, 200, { ...d.registry.summary(), substations: ids });
-    }
-    if (p === '/api/edges') {
-      if ([...q.keys()].length > 0) return bad(res, 'this route takes no parameters');
-      const edges = d.edges.list(d.clock.now());
-      return json(res, 200, { count: edges.length, edges });
-    }
-    if (p === '/api/stream') {
-      d.sse.add(req, res, d.events.query({ state: 'open', limit: 1000 }));
-      return;
-    }
-    if (p.startsWith('/api/')) return notFound(res, `no route ${p}`);
-    if (consoleRoot && serveStatic(consoleRoot, p, res)) return;
-    return notFound(res, `no route ${p}`);
-  };
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    if (err instanceof Refusal) return json(reply, 400, 'bad request', err.message);
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) return json(reply, status, 'bad request', err.message.slice(0, 200));
+    d.logger.error({ err, path: req.url.split('?')[0] }, 'API request failed');
+    return json(reply, 500, 'internal error', 'the request failed; the reason is in central\'s log');
+  });
+  app.setNotFoundHandler((req, reply) => json(reply, 404, 'not found', `no route ${req.url.split('?')[0]!.slice(0, 200)}`));
 
-  return (req, res) => {
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://localhost');
-    } catch {
-      return bad(res, 'unparseable URL');
-    }
+  const headers = d.tls ? { ...SECURITY_HEADERS, 'strict-transport-security': 'max-age=31536000' } : SECURITY_HEADERS;
+  app.addHook('onRequest', async (req, reply) => {
+    reply.headers(headers);
+    // Grid data must not sit in a shared or browser cache (the console's files may, revalidated).
+    if (req.routeOptions.config.role !== 'public' || req.url.startsWith('/healthz') || req.url.startsWith('/readyz')) reply.header('cache-control', 'no-store');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      return json(res, 405, { error: 'method not allowed', reason: 'the API is read-only' });
+      reply.header('allow', 'GET, HEAD');
+      return json(reply, 405, 'method not allowed', 'the API is read-only');
     }
-    routes(req, res, url).catch((err: unknown) => {
-      d.logger.error({ err, path: url.pathname }, 'API request failed');
-      if (!res.headersSent) json(res, 500, { error: 'internal error', reason: (err as Error).message });
-      else res.destroy();
+    const role = req.routeOptions.config.role;
+    // A route without a role is refused, never public by omission (only the not-found handler has none).
+    if (role === 'public' || req.routeOptions.url === undefined) return;
+    const r = await d.auth.check(req.headers.authorization, req.ip, role ?? 'admin', { metricsRoute: req.routeOptions.config.metricsRoute === true });
+    if (r.ok) {
+      req.principal = r.principal;
+      return;
+    }
+    if (r.status === 401) reply.header('www-authenticate', `Bearer realm="gridwatch", error="invalid_token"`);
+    if (r.retryAfterSec !== undefined) reply.header('retry-after', String(r.retryAfterSec));
+    return json(reply, r.status, r.status === 403 ? 'forbidden' : r.status === 429 ? 'too many requests' : 'unauthorized', r.reason);
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'gridwatch central API', version: '1', description: 'Read-only views of the grid kept by one central instance. See central/README.md.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key (`gw_...`, `gridwatch credentials add-token`) or an OIDC access/ID token of the configured issuer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  const publicRoute = { config: { role: 'public' as const }, schema: { security: [], tags: ['probes'] } };
+  app.get('/healthz', { ...publicRoute, schema: { ...publicRoute.schema, summary: 'Liveness' } }, async (_req, reply) => {
+    const h = d.health();
+    return reply.code(h.live ? 200 : 503).send({ status: h.live ? 'ok' : 'failing', ...h.details });
+  });
+  app.get('/readyz', { ...publicRoute, schema: { ...publicRoute.schema, summary: 'Readiness' } }, async (_req, reply) => {
+    const h = d.health();
+    return reply.code(h.ready ? 200 : 503).send({ status: h.ready ? 'ready' : 'not ready', ...h.details });
+  });
+  app.get('/metrics', { config: { role: 'viewer', metricsRoute: true }, schema: { summary: 'Prometheus text (a viewer token or GRIDWATCH_METRICS_TOKEN)', tags: ['ops'] } }, async (_req, reply) => {
+    const text = await d.metrics.text();
+    return reply.type(d.metrics.contentType).send(text);
+  });
+  app.get('/api/openapi.json', { config: { role: 'viewer' }, schema: { summary: 'This document (OpenAPI 3.1)', tags: ['ops'] } }, async () => app.swagger());
+  app.get('/api/whoami', { config: { role: 'viewer' }, schema: { summary: 'The caller and its role; `auth` is `none` when authentication is off', tags: ['ops'] } }, async (req) => ({
+    ...req.principal,
+    auth: d.auth.mode,
+  }));
+  app.get('/api/admin/tokens', { config: { role: 'admin' }, schema: { summary: 'The API keys of the tokens file (ids, names, roles; never a hash)', tags: ['admin'] } }, async () => {
+    const tokens = d.auth.keys.list();
+    return { count: tokens.length, tokens };
+  });
+  await app.register(gridRoutes(d));
+
+  const consoleRoot = d.consoleDir && existsSync(d.consoleDir) ? resolve(d.consoleDir) : null;
+  if (consoleRoot) {
+    // The console's files carry no grid data: the page must load before it can ask for a token.
+    await app.register(async (scope) => {
+      scope.addHook('onRoute', (route) => {
+        route.config = { ...(route.config as object), role: 'public' };
+      });
+      await scope.register(fastifyStatic, { root: consoleRoot, prefix: '/', index: ['index.html'], dotfiles: 'deny', cacheControl: false, setHeaders: (res) => res.setHeader('cache-control', 'no-cache') });
     });
+  }
+  await app.ready();
+  return app;
+}
+
+/** A node:http request handler for the API (the listener, or a test's own server, calls it). */
+export function createApiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  let routing: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
+  const ready = createApiApp(d).then((app) => (routing = app.routing.bind(app)));
+  ready.catch((err: unknown) => d.logger.error({ err }, 'API could not be built'));
+  return (req, res) => {
+    if (routing) return routing(req, res);
+    ready.then(
+      (r) => r(req, res),
+      () => res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal error","reason":"the API could not be built"}'),
+    );
   };
 }
 
-/** Static files under root; `..` cannot escape it. Returns false when there is no such file. */
-function serveStatic(root: string, pathname: string, res: ServerResponse): boolean {
-  let rel: string;
-  try {
-    rel = decodeURIComponent(pathname);
-  } catch {
-    return false;
-  }
-  if (rel.includes('\0')) return false;
-  let file = normalize(join(root, rel));
-  if (file !== root && !file.startsWith(root + sep)) return false;
-  try {
-    if (statSync(file).isDirectory()) file = join(file, 'index.html');
-    if (!statSync(file).isFile()) return false;
-  } catch {
-    return false;
-  }
-  res.writeHead(200, { 'content-type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
-  createReadStream(file).pipe(res);
-  return true;
+export interface ListenOptions {
+  /** PEM certificate chain and key files: the listener is HTTPS. */
+  tls?: { certFile: string; keyFile: string };
+  /** A client has this long to send its request headers (slow clients are cut). */
+  headersTimeoutMs?: number;
 }
 
-export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number, host: string): Promise<Server> {
-  const server = createServer(handler);
-  server.keepAliveTimeout = 5000;
+export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number, host: string, o: ListenOptions = {}): Promise<Server> {
+  const limits = {
+    headersTimeout: o.headersTimeoutMs ?? 10_000,
+    requestTimeout: 30_000,
+    maxHeaderSize: 16 * 1024,
+    // How often the timeouts above are checked (Node's default, 30 s, would let a slow client stay that long).
+    connectionsCheckingInterval: 1000,
+    keepAliveTimeout: 5000,
+  };
+  let server: Server;
+  if (o.tls) {
+    let cert: Buffer, key: Buffer;
+    try {
+      cert = readFileSync(o.tls.certFile);
+      key = readFileSync(o.tls.keyFile);
+    } catch (err) {
+      throw new GridwatchError('CONFIG_INVALID', `GRIDWATCH_HTTP_TLS_CERT_FILE / GRIDWATCH_HTTP_TLS_KEY_FILE: ${(err as Error).message}`, { cause: err });
+    }
+    server = createHttpsServer({ ...limits, cert, key, minVersion: 'TLSv1.2' }, handler) as unknown as Server;
+  } else {
+    server = createServer(limits, handler);
+  }
+  server.keepAliveTimeout = limits.keepAliveTimeout;
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(port, host, () => {

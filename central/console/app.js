@@ -3,6 +3,7 @@
 // stream into it, and re-renders. Reading this file tells where each panel's data comes from.
 import { EventStore, buildTree, countBySeverity, indexTree, listFrom, rollUp } from './model.js';
 import { renderConnection, renderCounts, renderEdges, renderEventsTable, renderTimeline, renderTree } from './render.js';
+import { authHeaders, signIn, signOut } from './auth.js';
 import { connectStream } from './stream.js';
 
 const HOUR_MS = 3_600_000;
@@ -23,7 +24,9 @@ const state = {
 state.index = indexTree(state.tree);
 
 async function getJson(path) {
-  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  const res = await fetch(path, { headers: authHeaders({ accept: 'application/json' }), cache: 'no-store' });
+  // The token was revoked or expired while the page was open: ask for a new one.
+  if (res.status === 401) signOut();
   if (!res.ok) throw Object.assign(new Error(`GET ${path}: HTTP ${res.status}`), { status: res.status });
   return res.json();
 }
@@ -113,7 +116,11 @@ function render() {
   });
 }
 
+await signIn();
+
 connectStream('/api/stream', {
+  headers: authHeaders,
+  onUnauthorized: signOut,
   onEvent: (event) => {
     if (state.events.upsert(event)) {
       state.treeDirty = true;

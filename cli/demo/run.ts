@@ -7,10 +7,11 @@
 //
 // Every run gets its own topics (prefix `demo-<runId>.`), consumer group and archive bucket (or
 // directory), so runs never see each other's records and a score is about this run only.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKafkaClient, topicNames, type TopicNames } from '../../shared/kafka/index.ts';
+import { newToken, writeTokensFile } from '../../central/api/auth/index.ts';
 import { writeTopologyFile } from '../../shared/topology/index.ts';
 import { createInfluxDatabase } from '../../deploy/services/influxdb.ts';
 import type { ServiceEndpoints } from '../../deploy/services/index.ts';
@@ -79,6 +80,8 @@ export interface DemoResult {
   archive: { kind: 's3'; bucket: string; url: string } | { kind: 'dir'; dir: string };
   influxBucket: string | null;
   consoleUrl: string;
+  /** File holding the viewer token to sign in to the console with (mode 0600). */
+  consoleTokenFile: string;
   exits: Record<string, number | string>;
 }
 
@@ -92,9 +95,9 @@ interface Edge {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-async function text(url: string): Promise<string | null> {
+async function text(url: string, token?: string): Promise<string | null> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000), ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}) });
     return res.ok ? await res.text() : null;
   } catch {
     return null;
@@ -126,6 +129,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const kafkaEnv = { GRIDWATCH_KAFKA_BROKERS: o.endpoints.kafkaBrokers.join(','), GRIDWATCH_TOPOLOGY: topologyFile };
   const centralPort = o.centralPort || (await freePort());
   const consoleUrl = `http://127.0.0.1:${centralPort}/`;
+  // The API runs with authentication on, as shipped: one viewer key for the person at the console
+  // (its token in a file of the run, never in a log) and one the demo reads the API with.
+  const tokensFile = join(o.runDir, 'api-tokens.json');
+  const consoleToken = newToken('demo-console', 'viewer');
+  const demoToken = newToken('demo-runner', 'viewer');
+  writeTokensFile(tokensFile, [consoleToken.record, demoToken.record]);
+  const consoleTokenFile = join(o.runDir, 'console-token.txt');
+  writeFileSync(consoleTokenFile, consoleToken.token + '\n', { mode: 0o600 });
 
   const stopAll = async () => {
     await Promise.all(programs.map(async (p) => (exits[p.name] = await p.stop())));
@@ -141,6 +152,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         GRIDWATCH_INSTANCE_ID: 'central-1',
         GRIDWATCH_HTTP_HOST: '127.0.0.1',
         GRIDWATCH_HTTP_PORT: String(centralPort),
+        GRIDWATCH_API_TOKENS_FILE: tokensFile,
         GRIDWATCH_KAFKA_TOPIC_PREFIX: prefix,
         // Small and frequent archive objects so that the archive is complete a few seconds after the last record.
         GRIDWATCH_ARCHIVE_MAX_AGE_MS: '5000',
@@ -155,7 +167,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       join(logs, 'central.log'),
     );
     programs.push(central);
-    o.log(`central: starting (API and console ${consoleUrl}, log ${central.logFile})`);
+    o.log(`central: starting (API and console ${consoleUrl}, sign in with the token in ${consoleTokenFile}; log ${central.logFile})`);
     await waitReady(central, `${consoleUrl}readyz`, READY_TIMEOUT_MS);
 
     const devices = await provisionDemoDevices(o.runDir, recorded);
@@ -232,7 +244,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       if (accepted > 0) readingsAccepted = Math.max(readingsAccepted, accepted);
       if (!sim.running || !o.onStatus) continue;
       const now = Date.now();
-      const openJson = await text(`${consoleUrl}api/events?state=open&limit=1`);
+      const openJson = await text(`${consoleUrl}api/events?state=open&limit=1`, demoToken.token);
       o.onStatus({
         elapsedMs: now - started,
         readingsPerSec: ((accepted - lastAccepted) * 1000) / Math.max(1, now - lastAt),
@@ -264,14 +276,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     // Central has everything when its group's lag is zero; then the correlator's holds pass.
     const readingsInKafka = await endOffsetsSum(o.endpoints.kafkaBrokers, topics.readings);
     o.log(`central: catching up (${readingsInKafka} readings in Kafka)`);
-    await waitForLagZero(consoleUrl, 120_000);
+    await waitForLagZero(consoleUrl, demoToken.token, 120_000);
     await sleep(CORRELATOR_SETTLE_MS);
 
     const truth = readTruthFile(truthFile);
     const detections = await readDetectionsFromKafka({ brokers: o.endpoints.kafkaBrokers, topics: { anomalies: topics.anomalies, events: topics.events }, timeoutMs: 60_000 });
     const report = score(truth, detections.anomalies, detections.events, { toleranceMs: o.toleranceMs });
     exits.central = await central.stop();
-    return { runId: o.runId, runDir: o.runDir, topics, truth, detections, report, flood, readingsInKafka, readingsAccepted, archive, influxBucket, consoleUrl, exits };
+    return { runId: o.runId, runDir: o.runDir, topics, truth, detections, report, flood, readingsInKafka, readingsAccepted, archive, influxBucket, consoleUrl, consoleTokenFile, exits };
   } finally {
     await stopAll();
   }
@@ -291,11 +303,11 @@ export async function endOffsetsSum(brokers: string[], topic: string): Promise<n
 }
 
 /** Waits until central reports consumer lag 0 on every partition twice in a row. */
-async function waitForLagZero(centralUrl: string, timeoutMs: number): Promise<void> {
+async function waitForLagZero(centralUrl: string, token: string, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   let zeroes = 0;
   while (Date.now() < end) {
-    const t = await text(`${centralUrl}metrics`);
+    const t = await text(`${centralUrl}metrics`, token);
     const lagLines = t ? t.split('\n').filter((l) => l.startsWith('gridwatch_central_consumer_lag_records{')) : [];
     const lag = t ? sumSamples(t, 'gridwatch_central_consumer_lag_records') : NaN;
     if (lagLines.length > 0 && lag === 0) {

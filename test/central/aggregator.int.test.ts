@@ -6,7 +6,7 @@ import { Aggregator } from '../../central/aggregator.ts';
 import { topicNames } from '../../shared/kafka/index.ts';
 import { silentLogger, Metrics } from '../../shared/index.ts';
 import { FakeCorrelator } from './consume/fake-correlator.ts';
-import { T0, eventReader, kafka, producer, sagAnomaly, sendAnomalies, testConfig, waitFor } from './consume/helpers.ts';
+import { T0, apiTokens, eventReader, kafka, producer, sagAnomaly, sendAnomalies, testConfig, waitFor } from './consume/helpers.ts';
 
 function listFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => d.name);
@@ -44,12 +44,13 @@ describe('central consumption (real Kafka)', () => {
 
     // The API: the event (read back from the events topic), the meter's readings without the duplicate.
     const base = `http://127.0.0.1:${aggregator.httpPort}`;
-    await waitFor(async () => ((await (await fetch(`${base}/api/events?state=open`)).json()) as { count: number }).count === 1, 10_000, 'the API event');
-    await waitFor(async () => (await fetch(`${base}/api/meters/M1`)).status === 200, 10_000, 'the meter');
-    const meter = (await (await fetch(`${base}/api/meters/M1`)).json()) as { readings: unknown[] };
+    await waitFor(async () => ((await (await fetch(`${base}/api/events?state=open`, { headers: apiTokens.headers() })).json()) as { count: number }).count === 1, 10_000, 'the API event');
+    await waitFor(async () => (await fetch(`${base}/api/meters/M1`, { headers: apiTokens.headers() })).status === 200, 10_000, 'the meter');
+    const meter = (await (await fetch(`${base}/api/meters/M1`, { headers: apiTokens.headers() })).json()) as { readings: unknown[] };
     expect(meter.readings).toHaveLength(2);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
-    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/gridwatch_central_duplicates_total\{kind="reading"[^}]*\} 1/);
+    expect((await fetch(`${base}/api/events`)).status).toBe(401); // authentication is on
+    expect(await (await fetch(`${base}/metrics`, { headers: apiTokens.headers() })).text()).toMatch(/gridwatch_central_duplicates_total\{kind="reading"[^}]*\} 1/);
 
     // Offsets: committed once the archive has the records.
     const admin = k.admin();

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Aggregator } from '../../central/aggregator.ts';
 import { topicNames } from '../../shared/kafka/index.ts';
 import { Metrics, silentLogger, writeTopologyFile, type TopologyEntry } from '../../shared/index.ts';
-import { T0, eventReader, kafka, producer, sagAnomaly, sendAnomalies, testConfig, waitFor } from './consume/helpers.ts';
+import { T0, apiTokens, eventReader, kafka, producer, sagAnomaly, sendAnomalies, testConfig, waitFor } from './consume/helpers.ts';
 
 const entry = (meterId: string, transformerId: string, substationId: string): TopologyEntry => ({ meterId, transformerId, feederId: `${substationId}-F1`, substationId, phase: 'A', nominalVoltage: 230, nominalFrequency: 50 });
 
@@ -65,7 +65,7 @@ describe('central with the real correlator (real Kafka)', () => {
     expect(new Set(gridEvents.map((e) => e.eventId)).size).toBe(1);
     expect(gridEvents[0]).toMatchObject({ type: 'frequency_deviation', substationId: null });
     const base = `http://127.0.0.1:${aggregator.httpPort}`;
-    const topo = (await (await fetch(`${base}/api/topology`)).json()) as { meters: number };
+    const topo = (await (await fetch(`${base}/api/topology`, { headers: apiTokens.headers() })).json()) as { meters: number };
     expect(topo.meters).toBe(12);
   });
 });

@@ -9,6 +9,7 @@ describe('edge config', () => {
     expect(c.mqttAllowAnonymous).toBe(false);
     expect(c.unknownMeterPolicy).toBe('accept');
     expect(c.sqliteSynchronous).toBe('FULL');
+    expect(c.httpHost).toBe('127.0.0.1'); // the unauthenticated ops listener answers this host only
   });
   it('reads GRIDWATCH_* variables and names the bad one', () => {
     const c = loadEdgeConfig({ env: { GRIDWATCH_MQTT_PORT: '1884', GRIDWATCH_KAFKA_BROKERS: 'a:1,b:2', GRIDWATCH_MQTT_ALLOW_ANONYMOUS: 'true', GRIDWATCH_UNKNOWN_METER_POLICY: 'reject' } });

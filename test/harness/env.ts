@@ -43,7 +43,7 @@ export function uniqueName(prefix: string): string {
   return `${clean}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
-/** The kafkajs `ssl`/`sasl` for GRIDWATCH_KAFKA_BROKERS (PLAINTEXT unless the setup exported SASL_SSL): spread into `new Kafka({...})`. */
+/** The kafkajs `ssl`/`sasl` for GRIDWATCH_KAFKA_BROKERS (PLAINTEXT unless the setup exported SASL_SSL): pass as `security` to shared/kafka createKafkaClient. */
 export function testKafkaSecurity(): KafkaSecurity {
   return kafkaSecurityFromEnv(process.env);
 }

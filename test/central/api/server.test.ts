@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore, SseHub, createApiHandler, listen } from '../../../central/api/index.ts';
 import { TopologyRegistry } from '../../../central/registry/index.ts';
 import { ManualClock, Metrics, silentLogger, Topology } from '../../../shared/index.ts';
+import { testAuth } from '../../harness/api-tokens.ts';
 import { T0, anomaly, edgeStatus, gridEvent } from './fixtures.ts';
 
 const topology = new Topology(
@@ -22,6 +23,8 @@ describe('central HTTP API', () => {
   const registry = new TopologyRegistry({ logger: silentLogger(), topology });
   const metrics = new Metrics('central-test', { defaultMetrics: false });
   metrics.counter('test_total', 'a test counter').inc();
+  const { auth, tokens } = testAuth({ metrics });
+  const bearer = tokens.headers('viewer');
   let ready = false;
   let server: Server;
   let base: string;
@@ -31,7 +34,7 @@ describe('central HTTP API', () => {
     writeFileSync(join(consoleDir, 'index.html'), '<h1>console</h1>');
     events.onChange((e) => sse.broadcast(e));
     server = await listen(
-      createApiHandler({ events, anomalies, readings, edges, registry, sse, metrics, clock, logger: silentLogger(), health: () => ({ live: true, ready, details: {} }), consoleDir }),
+      createApiHandler({ events, anomalies, readings, edges, registry, sse, metrics, clock, logger: silentLogger(), health: () => ({ live: true, ready, details: {} }), consoleDir, auth }),
       0,
       '127.0.0.1',
     );
@@ -47,12 +50,13 @@ describe('central HTTP API', () => {
   });
   afterAll(async () => {
     sse.close();
+    auth.stop();
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
   });
 
   const get = async (path: string) => {
-    const res = await fetch(base + path);
+    const res = await fetch(base + path, { headers: bearer });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
 
@@ -102,19 +106,19 @@ describe('central HTTP API', () => {
     expect((await get('/readyz')).status).toBe(503);
     ready = true;
     expect((await get('/readyz')).status).toBe(200);
-    const m = await fetch(base + '/metrics');
+    const m = await fetch(base + '/metrics', { headers: bearer });
     expect(await m.text()).toContain('# HELP');
     const c = await fetch(base + '/');
     expect(await c.text()).toContain('console');
     expect((await fetch(base + '/../../etc/passwd')).status).toBe(404);
-    expect((await fetch(base + '/api/events', { method: 'POST' })).status).toBe(405);
+    expect((await fetch(base + '/api/events', { method: 'POST', headers: bearer })).status).toBe(405);
   });
 
   it('streams grid events over SSE with heartbeats, and refuses clients beyond the bound', async () => {
     const ctl = new AbortController();
-    const res = await fetch(base + '/api/stream', { signal: ctl.signal });
+    const res = await fetch(base + '/api/stream', { signal: ctl.signal, headers: bearer });
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
-    expect((await fetch(base + '/api/stream')).status).toBe(503);
+    expect((await fetch(base + '/api/stream', { headers: bearer })).status).toBe(503);
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const dec = new TextDecoder();
     let text = '';

@@ -5,6 +5,7 @@ import { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore, SseHub, create
 import { parseTopologyQuery } from '../../../central/api/query.ts';
 import { TopologyRegistry } from '../../../central/registry/index.ts';
 import { ManualClock, Metrics, silentLogger, Topology, type TopologyEntry } from '../../../shared/index.ts';
+import { testAuth } from '../../harness/api-tokens.ts';
 import { T0 } from './fixtures.ts';
 
 const meter = (meterId: string, transformerId: string, feederId: string, substationId: string): TopologyEntry => ({ meterId, transformerId, feederId, substationId, phase: 'A', nominalVoltage: 230, nominalFrequency: 50 });
@@ -22,6 +23,7 @@ const topology = new Topology([
 
 describe('/api/topology?tree=1', () => {
   const sse = new SseHub({ maxClients: 1 });
+  const { auth, tokens } = testAuth();
   let server: Server;
   let base: string;
 
@@ -38,6 +40,7 @@ describe('/api/topology?tree=1', () => {
         clock: new ManualClock(T0),
         logger: silentLogger(),
         health: () => ({ live: true, ready: true, details: {} }),
+        auth,
       }),
       0,
       '127.0.0.1',
@@ -47,12 +50,13 @@ describe('/api/topology?tree=1', () => {
   });
   afterAll(async () => {
     sse.close();
+    auth.stop();
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
   });
 
   const get = async (path: string) => {
-    const res = await fetch(base + path);
+    const res = await fetch(base + path, { headers: tokens.headers() });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
 

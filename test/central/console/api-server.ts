@@ -7,11 +7,14 @@ import { fileURLToPath } from 'node:url';
 import { AnomalyStore, createApiHandler, EdgeStatusStore, EventStore, ReadingStore, SseHub } from '../../../central/api/index.ts';
 import { TopologyRegistry } from '../../../central/registry/index.ts';
 import { Metrics, silentLogger, systemClock, Topology, type EdgeStatus, type GridEvent, type TopologyEntry } from '../../../shared/index.ts';
+import { testAuth } from '../../harness/api-tokens.ts';
 
 const CONSOLE_DIR = fileURLToPath(new URL('../../../central/console/', import.meta.url));
 
 export interface ConsoleServer {
   url: string;
+  /** A viewer's API key, to sign in with. */
+  token: string;
   /** Hands a grid event to central's event store (and so to the stream, when it is news). */
   publish(event: GridEvent): void;
   /** Writes an event straight onto the stream, bypassing the store: a re-delivered stale copy. */
@@ -37,6 +40,7 @@ export async function startConsoleServer(opts: {
   const edges = new EdgeStatusStore({ lateMs: 30_000, lostMs: 60_000, maxEdges: 100 });
   for (const { status, ageMs } of opts.edges) edges.update(status, now - ageMs);
   const logger = silentLogger();
+  const { auth, tokens } = testAuth();
   const handler = createApiHandler({
     events,
     anomalies: new AnomalyStore(100),
@@ -49,6 +53,7 @@ export async function startConsoleServer(opts: {
     logger,
     health: () => ({ live: true, ready: true, details: {} }),
     consoleDir: CONSOLE_DIR,
+    auth,
   });
 
   // In front of the real handler only to cut the stream on demand.
@@ -66,6 +71,7 @@ export async function startConsoleServer(opts: {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/`,
+    token: tokens.viewer,
     publish: (event) => void events.upsert(event),
     broadcast: (event) => sse.broadcast(event),
     dropStreams() {
@@ -78,6 +84,7 @@ export async function startConsoleServer(opts: {
     close: () =>
       new Promise<void>((resolve) => {
         sse.close();
+        auth.stop();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -7,9 +7,13 @@ import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { CentralConfigSchema, type CentralConfig } from '../../../central/config.ts';
 import { loadConfig, type Anomaly, type GridEvent } from '../../../shared/index.ts';
 import { createKafkaClient } from '../../../shared/kafka/index.ts';
+import { makeTokensFile } from '../../harness/api-tokens.ts';
 import { testEndpoints, uniqueName } from '../../harness/env.ts';
 
 export const T0 = Date.UTC(2026, 10, 23, 6, 0, 0);
+
+/** API keys of the pipelines' API (authentication on, as shipped): `fetch(url, { headers: apiTokens.headers() })`. */
+export const apiTokens = makeTokensFile();
 
 export function testConfig(name: string, over: Partial<CentralConfig> = {}): CentralConfig {
   const u = uniqueName(name);
@@ -20,6 +24,7 @@ export function testConfig(name: string, over: Partial<CentralConfig> = {}): Cen
       centralGroup: `${u}-group`,
       httpHost: '127.0.0.1',
       httpPort: 0,
+      apiTokensFile: apiTokens.file,
       kafkaTopicPrefix: `${u}.`,
       archiveDir: mkdtempSync(join(tmpdir(), 'central-archive-')),
       archiveMaxAgeMs: 300,
