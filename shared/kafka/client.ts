@@ -1,17 +1,11 @@
 // The one place a kafkajs client is built, for every program and tool: one retry, timeout and log
-// policy, and the connection security (TLS/SASL, shared/kafka/security.ts) applied in one spot.
-import kafkajs, { type Kafka, type SASLOptions } from 'kafkajs';
-import type { ConnectionOptions } from 'node:tls';
+// policy, and the connection security (TLS/SASL from shared/kafka/security.ts) applied in one spot.
+import kafkajs, { type Kafka } from 'kafkajs';
+import type { KafkaSecurity } from './security.ts';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
 
-/** How the connection is secured (shared/kafka/security.ts builds one from the settings). */
-export interface KafkaSecurity {
-  ssl?: ConnectionOptions;
-  sasl?: SASLOptions;
-  /** e.g. "SASL_SSL scram-sha-512 as user edge-1" or "PLAINTEXT"; never contains a secret. */
-  describe(): string;
-}
+export type { KafkaSecurity } from './security.ts';
 
 export const PLAINTEXT: KafkaSecurity = { describe: () => 'PLAINTEXT' };
 
