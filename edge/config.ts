@@ -29,7 +29,7 @@ export const EdgeConfigSchema = Type.Object({
   mqttTlsCert: Type.Optional(Type.String({ description: 'PEM certificate file for the TLS listener' })),
   mqttTlsKey: Type.Optional(Type.String({ description: 'PEM private key file for the TLS listener' })),
   mqttWsPort: Type.Optional(Port('MQTT over WebSocket (path any)')),
-  mqttUpstreamUrl: Type.Optional(Type.String({ description: 'mqtt://user:pass@host:port of the upstream broker (mqttMode=upstream)' })),
+  mqttUpstreamUrl: Type.Optional(Type.String({ secret: true, description: 'mqtt://user:pass@host:port of the upstream broker (mqttMode=upstream)' })),
   mqttCredentials: Type.Optional(Type.String({ description: 'JSON credentials file: { "<username>": { passwordHash: "scrypt$...", kind, id } }' })),
   mqttAllowAnonymous: Type.Boolean({ default: false, description: 'Accept clients without credentials (they may publish any meter/concentrator topic). Logged as a warning.' }),
   mqttMaxConnections: Type.Integer({ minimum: 1, default: 20_000, description: 'Concurrent MQTT connections; beyond it new sockets are closed' }),

@@ -12,11 +12,29 @@ import { Validator } from './contracts/validate.ts';
  *
  * A key `mqttPort` in the schema is the variable GRIDWATCH_MQTT_PORT and the file key `mqttPort`.
  * Environment variables win over the file, the file over the schema's defaults.
+ *
+ * A secret setting (`secret: true` on its schema, or a key ending in Password, Secret or Token) is
+ * also read from the file named by `<NAME>_FILE` (Docker and Kubernetes secrets), and an error
+ * about it names the variable, never its value.
  */
 export const ENV_PREFIX = 'GRIDWATCH_';
 
 export function envName(key: string): string {
   return ENV_PREFIX + key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
+/** A secret string setting: `<NAME>_FILE` accepted, never echoed in errors, redacted in logs. */
+export function isSecretSetting(key: string, schema: TSchema): boolean {
+  return schema.secret === true || /(Password|Secret|Token)$/.test(key) || /^(password|secret|token)$/i.test(key);
+}
+
+/** The value of `<NAME>_FILE`: the file's text without its final newline (what `echo > file` adds). */
+function readSecretFile(name: string, path: string): string | Error {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    return new Error(`${name}_FILE: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }
 
 export interface ConfigSource {
@@ -36,10 +54,20 @@ export function loadConfig<S extends TObject>(schema: S, source: ConfigSource = 
 
   for (const [key, prop] of Object.entries(schema.properties) as [string, TSchema][]) {
     const name = envName(key);
-    const text = env[name];
+    const secret = isSecretSetting(key, prop);
+    let text = env[name];
+    const secretFile = secret ? env[`${name}_FILE`] : undefined;
+    if (secretFile !== undefined && secretFile !== '') {
+      const fromSecretFile = text !== undefined && text !== '' ? new Error(`${name} and ${name}_FILE are both set: keep one`) : readSecretFile(name, secretFile);
+      if (fromSecretFile instanceof Error) {
+        problems.push(fromSecretFile.message);
+        continue;
+      }
+      text = fromSecretFile;
+    }
     if (text !== undefined && text !== '') {
       const coerced = coerce(text, prop);
-      if (coerced === INVALID) problems.push(`${name}=${JSON.stringify(text)}: expected ${describe(prop)}`);
+      if (coerced === INVALID) problems.push(`${secret ? name : `${name}=${JSON.stringify(text)}`}: expected ${describe(prop)}`);
       else raw[key] = coerced;
     } else if (key in fromFile) {
       raw[key] = fromFile[key];
@@ -137,6 +165,6 @@ export function configReference(schema: TObject): { variable: string; expected: 
     variable: envName(key),
     expected: describe(prop as TSchema),
     default: (prop as TSchema).default === undefined ? '(none)' : JSON.stringify((prop as TSchema).default),
-    description: String((prop as TSchema).description ?? ''),
+    description: String((prop as TSchema).description ?? '') + (isSecretSetting(key, prop as TSchema) ? ` (secret: also ${envName(key)}_FILE)` : ''),
   }));
 }
