@@ -40,6 +40,7 @@ export const CentralConfigSchema = Type.Object({
   archiveMaxAgeMs: Ms('... or when its oldest record is this old', 60_000, 100),
   influxUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'InfluxDB URL; without it no points are written' })),
   influxToken: Type.Optional(Type.String({ secret: true, description: 'InfluxDB token' })),
+  influxCaFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA bundle that signed the https:// InfluxDB\'s certificate (default: the system CAs)' })),
   influxOrg: Type.String({ default: 'gridwatch', description: 'InfluxDB organisation' }),
   influxBucket: Type.String({ default: 'gridwatch', description: 'InfluxDB bucket' }),
 

@@ -256,7 +256,7 @@ export class CentralPipeline {
       return;
     }
     // An empty or absent token is valid: InfluxDB 1.8 without authentication takes any.
-    if (c.influxUrl) this.influx = createInfluxWriter({ url: c.influxUrl, token: c.influxToken ?? '', org: c.influxOrg, bucket: c.influxBucket, logger: this.logger });
+    if (c.influxUrl) this.influx = createInfluxWriter({ url: c.influxUrl, token: c.influxToken ?? '', org: c.influxOrg, bucket: c.influxBucket, caFile: c.influxCaFile, logger: this.logger });
     this.archiver = new Archiver({
       sink,
       logger: this.logger,
