@@ -20,4 +20,5 @@ export const DEBIAN_PACKAGES = {
   mosquitto: { pkg: 'mosquitto', version: '2.0.11-1.2+deb12u2', binary: '/usr/sbin/mosquitto' },
   kcat: { pkg: 'kcat', version: '1.7.1-2', binary: '/usr/bin/kcat' },
   prometheus: { pkg: 'prometheus', version: '2.42.0+ds-5+deb12u1', binary: '/usr/bin/promtool' },
+  systemd: { pkg: 'systemd', version: '252.38-1~deb12u1', binary: '/usr/bin/systemd-analyze' },
 } as const;
