@@ -241,9 +241,10 @@ function post(url: string, headers: Record<string, string>, body: string, agent:
   return new Promise((resolve, reject) => {
     const request = url.startsWith('https:') ? https.request : http.request;
     const req = request(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, agent, signal }, (res) => {
-      res.on('error', reject);
-      res.on('end', () => resolve(res.statusCode ?? 0));
+      // The status is the answer; the body is drained (so the socket can be reused) but not awaited.
+      res.on('error', () => undefined);
       res.resume();
+      resolve(res.statusCode ?? 0);
     });
     req.on('error', reject);
     req.end(body);
