@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadCredentialsFile, verifyPassword } from '../../edge/ingest/auth.ts';
 
@@ -115,4 +115,30 @@ describe('deploy/compose/init-secrets.sh', () => {
     const passwords = ['kafka-central.password', 'kafka-edge-sub-01.password', 'minio-root-password', 'influx-token'].map((n) => readFileSync(join(secrets, n), 'utf8'));
     expect(new Set(passwords).size).toBe(passwords.length);
   }, 60_000);
+});
+
+describe('deploy/k8s/central.yaml keeps secrets in a Secret, mounted as files', () => {
+  const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy/k8s/central.yaml'), 'utf8'), { version: '1.1' }) // Kubernetes reads YAML 1.1: 0440 is octal.map((d) => d.toJSON() as { kind: string; data?: Record<string, string>; stringData?: unknown; spec?: unknown });
+  const config = docs.find((d) => d.kind === 'ConfigMap')!.data!;
+  const deployment = JSON.stringify(docs.find((d) => d.kind === 'Deployment'));
+
+  it('ships no Secret object with values and no secret in the ConfigMap or the environment', () => {
+    expect(docs.filter((d) => d.kind === 'Secret')).toEqual([]);
+    for (const k of Object.keys(config)) expect(k).not.toMatch(/(PASSWORD|SECRET|TOKEN|SECRET_KEY)$/);
+    expect(deployment).not.toMatch(/secretRef|secretKeyRef/); // no secret as an environment variable
+  });
+
+  it('mounts the Secret read-only where every *_FILE setting points, and uses TLS for Kafka, S3 and InfluxDB', () => {
+    const spec = docs.find((d) => d.kind === 'Deployment')!.spec as { template: { spec: { volumes: { name: string; secret?: { secretName: string; defaultMode: number } }[]; containers: { volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[] }[] } } };
+    const volume = spec.template.spec.volumes.find((v) => v.secret)!;
+    expect(volume.secret).toEqual({ secretName: 'gridwatch-central-secrets', defaultMode: 0o440 });
+    const mount = spec.template.spec.containers[0]!.volumeMounts.find((m) => m.name === volume.name)!;
+    expect(mount.readOnly).toBe(true);
+    const files = Object.entries(config).filter(([k]) => k.endsWith('_FILE'));
+    expect(files.map(([k]) => k).sort()).toEqual(['GRIDWATCH_INFLUX_CA_FILE', 'GRIDWATCH_INFLUX_TOKEN_FILE', 'GRIDWATCH_KAFKA_SASL_PASSWORD_FILE', 'GRIDWATCH_KAFKA_TLS_CA_FILE', 'GRIDWATCH_S3_CA_FILE', 'GRIDWATCH_S3_SECRET_KEY_FILE']);
+    for (const [k, v] of files) expect(v, k).toMatch(new RegExp(`^${mount.mountPath}/[a-z0-9.-]+$`));
+    expect(config.GRIDWATCH_KAFKA_TLS).toBe('true');
+    expect(config.GRIDWATCH_S3_ENDPOINT).toMatch(/^https:/);
+    expect(config.GRIDWATCH_INFLUX_URL).toMatch(/^https:/);
+  });
 });
