@@ -118,7 +118,8 @@ describe('deploy/compose/init-secrets.sh', () => {
 });
 
 describe('deploy/k8s/central.yaml keeps secrets in a Secret, mounted as files', () => {
-  const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy/k8s/central.yaml'), 'utf8'), { version: '1.1' }) // Kubernetes reads YAML 1.1: 0440 is octal.map((d) => d.toJSON() as { kind: string; data?: Record<string, string>; stringData?: unknown; spec?: unknown });
+  // Kubernetes reads YAML 1.1, where 0440 is octal.
+  const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy/k8s/central.yaml'), 'utf8'), { version: '1.1' }).map((d) => d.toJSON() as { kind: string; data?: Record<string, string>; stringData?: unknown; spec?: unknown });
   const config = docs.find((d) => d.kind === 'ConfigMap')!.data!;
   const deployment = JSON.stringify(docs.find((d) => d.kind === 'Deployment'));
 
