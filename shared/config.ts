@@ -56,7 +56,8 @@ export function loadConfig<S extends TObject>(schema: S, source: ConfigSource = 
     const name = envName(key);
     const secret = isSecretSetting(key, prop);
     let text = env[name];
-    const secretFile = secret ? env[`${name}_FILE`] : undefined;
+    // A schema with its own `<key>File` setting (e.g. kafkaSaslPasswordFile) reads that file itself.
+    const secretFile = secret && !(`${key}File` in schema.properties) ? env[`${name}_FILE`] : undefined;
     if (secretFile !== undefined && secretFile !== '') {
       const fromSecretFile = text !== undefined && text !== '' ? new Error(`${name} and ${name}_FILE are both set: keep one`) : readSecretFile(name, secretFile);
       if (fromSecretFile instanceof Error) {

@@ -40,6 +40,12 @@ describe('secret settings', () => {
     expect(() => loadConfig(Schema, { env: { GRIDWATCH_S3_SECRET_KEY_FILE: join(dir, 'missing') } })).toThrow(/GRIDWATCH_S3_SECRET_KEY_FILE: cannot read .*missing: ENOENT/);
   });
 
+  it('leaves <NAME>_FILE to a schema that has its own <key>File setting', () => {
+    const S = Type.Object({ kafkaSaslPassword: Type.Optional(Type.String()), kafkaSaslPasswordFile: Type.Optional(Type.String()) });
+    const path = file('sasl', 'pw\n');
+    expect(loadConfig(S, { env: { GRIDWATCH_KAFKA_SASL_PASSWORD_FILE: path } })).toEqual({ kafkaSaslPasswordFile: path });
+  });
+
   it('does not accept _FILE for a setting that is not secret', () => {
     expect(loadConfig(Schema, { env: { GRIDWATCH_RETRIES_FILE: file('r', '9') } }).retries).toBe(3);
   });
