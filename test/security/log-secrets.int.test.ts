@@ -6,7 +6,7 @@
 // every secret they were given. Secrets come through the environment and through <NAME>_FILE.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,15 +25,20 @@ const SECRETS = {
   s3WrongSecretKey: rnd('s3-wrong'),
   influxToken: rnd('influx-token'),
   webhookSecret: rnd('webhook-secret'),
-  // The harness's real SASL password once Kafka runs SASL_SSL; until then a placeholder that the
-  // programs receive in GRIDWATCH_KAFKA_SASL_PASSWORD all the same.
-  kafkaSaslPassword: process.env.GRIDWATCH_KAFKA_SASL_PASSWORD || rnd('kafka-sasl-placeholder'),
+  // The harness's real SASL password when it runs Kafka over SASL_SSL; else a placeholder that the
+  // programs receive in GRIDWATCH_KAFKA_SASL_PASSWORD(_FILE) all the same.
+  kafkaSaslPassword: harnessSaslPassword() ?? rnd('kafka-sasl-placeholder'),
   apiToken: rnd('gw-api-token'),
   mqttPassword: rnd('mqtt-device-pw'),
   mqttWrongPassword: rnd('mqtt-wrong-pw'),
   upstreamPassword: rnd('upstream-pw'),
   shortWebhookSecret: randomBytes(7).toString('hex'), // 14 characters: below the 16 required
 };
+
+function harnessSaslPassword(): string | undefined {
+  const file = process.env.GRIDWATCH_KAFKA_SASL_PASSWORD_FILE;
+  return process.env.GRIDWATCH_KAFKA_SASL_PASSWORD || (file ? readFileSync(file, 'utf8').replace(/\r?\n$/, '') : undefined);
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-log-secrets-'));
 const secretFile = (name: string, value: string): string => {
@@ -42,10 +47,16 @@ const secretFile = (name: string, value: string): string => {
   return p;
 };
 
-/** The environment without the harness's GRIDWATCH_* (so that only what a test gives is set). */
+/**
+ * The environment without the harness's GRIDWATCH_* (so that only what a test gives is set),
+ * except its Kafka connection settings (TLS, SASL) without the password, which each run passes
+ * its own way.
+ */
 function baseEnv(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('GRIDWATCH_')) out[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && (!k.startsWith('GRIDWATCH_') || k.startsWith('GRIDWATCH_KAFKA_'))) out[k] = v;
+  delete out.GRIDWATCH_KAFKA_SASL_PASSWORD;
+  delete out.GRIDWATCH_KAFKA_SASL_PASSWORD_FILE;
   return { ...out, GRIDWATCH_LOG_LEVEL: 'debug', GRIDWATCH_KAFKA_BROKERS: ep.kafkaBrokers.join(','), GRIDWATCH_CACHE_DIR: ep.cacheDir };
 }
 
