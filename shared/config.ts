@@ -58,6 +58,9 @@ export function loadConfig<S extends TObject>(schema: S, source: ConfigSource = 
     let text = env[name];
     // A schema with its own `<key>File` setting (e.g. kafkaSaslPasswordFile) reads that file itself.
     const secretFile = secret && !(`${key}File` in schema.properties) ? env[`${name}_FILE`] : undefined;
+    if (!secret && !(`${key}File` in schema.properties) && env[`${name}_FILE`]) {
+      problems.push(`${name}_FILE: only secret settings are read from a file; set ${name} itself`);
+    }
     if (secretFile !== undefined && secretFile !== '') {
       const fromSecretFile = text !== undefined && text !== '' ? new Error(`${name} and ${name}_FILE are both set: keep one`) : readSecretFile(name, secretFile);
       if (fromSecretFile instanceof Error) {

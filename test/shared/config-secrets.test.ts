@@ -46,8 +46,8 @@ describe('secret settings', () => {
     expect(loadConfig(S, { env: { GRIDWATCH_KAFKA_SASL_PASSWORD_FILE: path } })).toEqual({ kafkaSaslPasswordFile: path });
   });
 
-  it('does not accept _FILE for a setting that is not secret', () => {
-    expect(loadConfig(Schema, { env: { GRIDWATCH_RETRIES_FILE: file('r', '9') } }).retries).toBe(3);
+  it('refuses <NAME>_FILE for a setting that is not secret, rather than ignore it', () => {
+    expect(() => loadConfig(Schema, { env: { GRIDWATCH_RETRIES_FILE: file('r', '9') } })).toThrow(/GRIDWATCH_RETRIES_FILE: only secret settings are read from a file/);
   });
 
   it('names the variable but never the value of a bad secret, from the environment or a file', () => {
