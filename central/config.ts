@@ -1,5 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { loadConfig, type ConfigSource } from '../shared/index.ts';
+import { GridwatchError, loadConfig, type ConfigSource } from '../shared/index.ts';
+import { resolveConfig as resolveCorrelateConfig } from './correlate/config.ts';
+import { CorrelateSettingsSchema } from './correlate/settings.ts';
 
 /**
  * Configuration of `gridwatch central`. Every key is the variable GRIDWATCH_<KEY_IN_SNAKE_CASE>
@@ -64,9 +66,19 @@ export const CentralConfigSchema = Type.Object({
   tickMs: Ms('Correlator timer (silence, comms loss, closing)', 1000, 10),
   commitIntervalMs: Ms('How often due archive buffers are flushed and their offsets committed', 1000, 10),
   lagIntervalMs: Ms('How often consumer lag is measured', 15_000, 100),
+
+  // The correlator's thresholds (central/correlate/README.md): GRIDWATCH_CORRELATE_*, file section `correlate`.
+  correlate: CorrelateSettingsSchema,
 });
 export type CentralConfig = Static<typeof CentralConfigSchema>;
 
+/** Reads and checks the whole configuration, the correlator's cross-field rules included, before anything opens. */
 export function loadCentralConfig(source?: ConfigSource): CentralConfig {
-  return loadConfig(CentralConfigSchema, source);
+  const c = loadConfig(CentralConfigSchema, source);
+  try {
+    return { ...c, correlate: resolveCorrelateConfig(c.correlate) };
+  } catch (err) {
+    if (!(err instanceof GridwatchError)) throw err;
+    throw new GridwatchError('CONFIG_INVALID', `invalid configuration:\n  correlate (GRIDWATCH_CORRELATE_* or file section "correlate"): ${err.message}`, { cause: err });
+  }
 }

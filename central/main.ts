@@ -30,10 +30,12 @@ export async function run(argv: string[]): Promise<number> {
     for (const r of configReference(CentralConfigSchema)) console.log(`${r.variable}\t${r.expected}\tdefault ${r.default}\t${r.description}`);
     return 0;
   }
-  const config = loadCentralConfig(values.config ? { file: values.config } : {});
+  const warnings: string[] = [];
+  const config = loadCentralConfig({ ...(values.config ? { file: values.config } : {}), warnings });
   const logger = createLogger({ program: 'central', level: config.logLevel });
+  for (const w of warnings) logger.warn(w);
   const metrics = new Metrics('central');
-  const pipeline = await createCentralPipeline({ config, logger, metrics });
+  const pipeline = await createCentralPipeline({ config, logger, metrics, correlate: { ...config.correlate } });
   const stopped = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));

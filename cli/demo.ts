@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { ensureServices, serviceEndpoints, stopServices, type ServiceName } from '../deploy/services/index.ts';
 import { cacheDir } from '../deploy/services/layout.ts';
 import { GridwatchError } from '../shared/errors.ts';
-import { parseDuration } from '../simulator/faults.ts';
+import { parseDuration } from '../shared/duration.ts';
 import { formatReport } from '../simulator/score-main.ts';
 import { archiveCensus, type ArchiveCensus } from './demo/archive-census.ts';
 import { portInUse } from './demo/program.ts';

@@ -1,5 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ID_PATTERN, loadConfig, type ConfigSource } from '../shared/index.ts';
+import { CronSetting, GridwatchError, ID_PATTERN, loadConfig, type ConfigSource } from '../shared/index.ts';
+import { resolveDetectConfig } from './detect/config.ts';
+import { DetectSettingsSchema } from './detect/settings.ts';
 
 /**
  * Configuration of `gridwatch edge`. Every key is the variable GRIDWATCH_<KEY_IN_SNAKE_CASE>
@@ -61,18 +63,34 @@ export const EdgeConfigSchema = Type.Object({
   detectTickMs: Ms('How often the dropout timer runs', 1000, 50),
 
   // Housekeeping and operations
-  heartbeatCron: Type.String({ default: '*/10 * * * * *', description: 'node-cron schedule of the grid.edge-status heartbeat' }),
-  checkpointCron: Type.String({ default: '*/30 * * * * *', description: 'node-cron schedule of detector checkpoints' }),
-  walCheckpointCron: Type.String({ default: '0 * * * * *', description: 'node-cron schedule of SQLite WAL checkpoints and budget enforcement' }),
-  retentionCron: Type.String({ default: '0 */10 * * * *', description: 'node-cron schedule of dead-letter and gap retention' }),
+  heartbeatCron: CronSetting('node-cron schedule of the grid.edge-status heartbeat', '*/10 * * * * *'),
+  // Detector checkpoints are not on a schedule: the intake writes them in the commit of the readings
+  // (a rolling share of the meters every few hundred records, edge/detect/README.md).
+  budgetCron: CronSetting('node-cron schedule of outbox disk-budget enforcement (oldest readings evicted as gaps beyond diskBudgetBytes), besides the check after every group commit', '*/30 * * * * *', { formerly: 'checkpointCron' }),
+  walCheckpointCron: CronSetting('node-cron schedule of passive SQLite WAL checkpoints', '0 * * * * *'),
+  retentionCron: CronSetting('node-cron schedule of dead-letter and gap retention', '0 */10 * * * *'),
   deadLetterRetentionMs: Ms('Dead letters older than this are deleted (besides the deadLetterMax cap)', 7 * 86_400_000),
   gapRetentionMs: Ms('Gap log rows older than this are deleted (they were forwarded on grid.gaps)', 7 * 86_400_000),
   httpHost: Type.String({ default: '0.0.0.0', description: 'Address of the /metrics, /healthz, /readyz listener' }),
   httpPort: Port('Port of /metrics, /healthz, /readyz (0 = ephemeral)', 9464),
   drainTimeoutMs: Ms('On SIGTERM, how long to keep forwarding the outbox to Kafka', 10_000),
+
+  // The detector's thresholds (edge/detect/README.md): GRIDWATCH_DETECT_*, file section `detect`.
+  detect: DetectSettingsSchema,
 });
 export type EdgeConfig = Static<typeof EdgeConfigSchema>;
 
+/** Reads and checks the whole configuration, the detector's cross-field rules included, before anything opens. */
 export function loadEdgeConfig(source?: ConfigSource): EdgeConfig {
-  return loadConfig(EdgeConfigSchema, source);
+  const c = loadConfig(EdgeConfigSchema, source);
+  return { ...c, detect: resolveSection('detect', () => resolveDetectConfig(c.detect)) };
+}
+
+function resolveSection<T>(section: string, resolve: () => T): T {
+  try {
+    return resolve();
+  } catch (err) {
+    if (!(err instanceof GridwatchError)) throw err;
+    throw new GridwatchError('CONFIG_INVALID', `invalid configuration:\n  ${section} (GRIDWATCH_${section.toUpperCase()}_* or file section "${section}"): ${err.message}`, { cause: err });
+  }
 }

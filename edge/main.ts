@@ -34,8 +34,10 @@ export async function run(argv: string[]): Promise<number> {
     console.log(await hashPassword(values['hash-password']));
     return 0;
   }
-  const config = loadEdgeConfig(values.config ? { file: values.config } : {});
+  const warnings: string[] = [];
+  const config = loadEdgeConfig({ ...(values.config ? { file: values.config } : {}), warnings });
   const logger = createLogger({ program: 'edge', base: { edgeId: config.edgeId } });
+  for (const w of warnings) logger.warn(w);
   const metrics = new Metrics('edge', { labels: { edge_id: config.edgeId } });
   const pipeline = await EdgePipeline.start({ config, logger, metrics });
   const service = startServiceNotify(pipeline, logger);

@@ -96,7 +96,7 @@ export class EdgePipeline {
       metrics: o.metrics,
     });
     const meters = new MeterDirectory(c.edgeId, topology, { nominalVoltage: c.defaultNominalVoltage, nominalFrequency: c.defaultNominalFrequency, readingIntervalMs: c.defaultReadingIntervalMs });
-    const detector = new Detector({ edgeId: c.edgeId, context: meters.context, clock });
+    const detector = new Detector({ edgeId: c.edgeId, context: meters.context, clock, config: c.detect });
     const restoredMeters = restoreDetector(store, detector, TOPICS, logger);
     // Silence while the gateway was stopped is not the meters' (edge/detect/README.md, "Dropout after a restart").
     detector.listeningSince(clock.now());
@@ -151,7 +151,7 @@ export class EdgePipeline {
         { name: 'heartbeat', schedule: c.heartbeatCron, run: () => this.sendHeartbeat() },
         // The WAL is checkpointed passively (never blocks the committer); the budget is enforced after every group commit too.
         { name: 'wal-checkpoint', schedule: c.walCheckpointCron, run: () => this.storeChore(() => this.store.sqlite().pragma('wal_checkpoint(PASSIVE)')) },
-        { name: 'budget', schedule: c.checkpointCron, run: () => this.storeChore(() => this.store.enforceBudget()) },
+        { name: 'budget', schedule: c.budgetCron, run: () => this.storeChore(() => this.store.enforceBudget()) },
         { name: 'retention', schedule: c.retentionCron, run: () => this.storeChore(() => this.store.housekeeping({ deadLetterRetentionMs: c.deadLetterRetentionMs, gapRetentionMs: c.gapRetentionMs })) },
       ],
       logger,

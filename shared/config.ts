@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Kind, type TObject, type TSchema, type Static } from '@sinclair/typebox';
+import { FormatRegistry, Kind, Type, type TObject, type TSchema, type Static } from '@sinclair/typebox';
+import cron from 'node-cron';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { GridwatchError } from './errors.ts';
@@ -20,7 +21,30 @@ import { Validator } from './contracts/validate.ts';
 export const ENV_PREFIX = 'GRIDWATCH_';
 
 export function envName(key: string): string {
-  return ENV_PREFIX + key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+  return ENV_PREFIX + snake(key);
+}
+
+/** The variable of a key inside nested sections: ['detect', 'sigmaFloor', 'voltage'] -> GRIDWATCH_DETECT_SIGMA_FLOOR_VOLTAGE. */
+export function envPath(path: readonly string[]): string {
+  return ENV_PREFIX + path.map(snake).join('_');
+}
+
+function snake(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
+/** A schema property that is a section of its own (a nested object of settings, a nested key in the file). */
+function isSection(schema: TSchema): schema is TObject {
+  return schema.type === 'object' && typeof schema.properties === 'object' && schema.properties !== null;
+}
+
+// Cron schedules are checked with the scheduler's own parser when the configuration is read,
+// so that a bad one stops the program before any store, listener or client is opened.
+if (!FormatRegistry.Has('cron')) FormatRegistry.Set('cron', (v) => cron.validate(v));
+
+/** A node-cron schedule setting (seconds field allowed), validated by the loader. */
+export function CronSetting(description: string, dflt: string, options: { formerly?: string } = {}) {
+  return Type.String({ format: 'cron', default: dflt, description, ...options });
 }
 
 /** A secret string setting: `<NAME>_FILE` accepted, never echoed in errors, redacted in logs. */
@@ -37,49 +61,104 @@ function readSecretFile(name: string, path: string): string | Error {
   }
 }
 
+/**
+ * The text of a setting's variable; for a secret, `<NAME>_FILE`'s content when that is set. A
+ * schema with its own `<key>File` setting (kafkaSaslPasswordFile) reads that file itself, and
+ * `_FILE` of a setting that is not secret is refused rather than ignored.
+ */
+function settingText(name: string, key: string, prop: TSchema, siblings: TObject, st: ReadState): string | undefined {
+  const text = st.env[name];
+  const fileVar = st.env[`${name}_FILE`];
+  if (fileVar === undefined || fileVar === '' || `${key}File` in siblings.properties) return text;
+  if (!isSecretSetting(key, prop)) {
+    st.problems.push(`${name}_FILE: only secret settings are read from a file; set ${name} itself`);
+    return text;
+  }
+  if (text !== undefined && text !== '') {
+    st.problems.push(`${name} and ${name}_FILE are both set: keep one`);
+    return undefined;
+  }
+  const fromFile = readSecretFile(name, fileVar);
+  if (fromFile instanceof Error) {
+    st.problems.push(fromFile.message);
+    return undefined;
+  }
+  return fromFile;
+}
+
 export interface ConfigSource {
   env?: NodeJS.ProcessEnv;
   /** Overrides the file named by GRIDWATCH_CONFIG. */
   file?: string;
   /** Values that win over everything (command-line flags). */
   overrides?: Record<string, unknown>;
+  /**
+   * Collects warnings (a setting read under its former name); the program logs them once its
+   * logger exists. Without it they go to process.emitWarning.
+   */
+  warnings?: string[];
+}
+
+interface ReadState {
+  env: NodeJS.ProcessEnv;
+  file: string | undefined;
+  problems: string[];
+  warnings: string[];
+}
+
+/**
+ * Reads one section (the top level or a nested object) from the environment and the file.
+ * A property with `formerly: 'oldKey'` is also read under its old variable and file key, with a warning.
+ */
+function readSection(schema: TObject, path: string[], fromFile: Record<string, unknown>, st: ReadState): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  const known = new Set(Object.keys(schema.properties));
+  for (const [key, prop] of Object.entries(schema.properties) as [string, TSchema][]) {
+    const here = [...path, key];
+    if (isSection(prop)) {
+      const sub = fromFile[key];
+      if (sub !== undefined && (sub === null || typeof sub !== 'object' || Array.isArray(sub))) {
+        st.problems.push(`${st.file}: "${here.join('.')}" must be a section (an object of settings)`);
+        continue;
+      }
+      raw[key] = readSection(prop, here, (sub ?? {}) as Record<string, unknown>, st);
+      continue;
+    }
+    const formerly = typeof prop.formerly === 'string' ? prop.formerly : undefined;
+    if (formerly) known.add(formerly);
+    const candidates: [string, string][] = [[key, envPath(here)], ...(formerly ? [[formerly, envPath([...path, formerly])] as [string, string]] : [])];
+    const secret = isSecretSetting(key, prop);
+    for (const [fileKey, name] of candidates) {
+      const text = settingText(name, key, prop, schema, st);
+      let found = false;
+      if (text !== undefined && text !== '') {
+        const coerced = coerce(text, prop);
+        if (coerced === INVALID) st.problems.push(`${secret ? name : `${name}=${JSON.stringify(text)}`}: expected ${describe(prop)}`);
+        else raw[key] = coerced;
+        found = true;
+      } else if (fileKey in fromFile) {
+        raw[key] = fromFile[fileKey];
+        found = true;
+      }
+      if (found) {
+        if (fileKey !== key) st.warnings.push(`${name} (or file key "${[...path, fileKey].join('.')}") is deprecated: use ${envPath(here)} (file key "${here.join('.')}"), which means the same`);
+        break;
+      }
+    }
+  }
+  for (const key of Object.keys(fromFile)) {
+    if (!known.has(key)) st.problems.push(`${st.file}: unknown key "${[...path, key].join('.')}" (known: ${Object.keys(schema.properties).join(', ')})`);
+  }
+  return raw;
 }
 
 export function loadConfig<S extends TObject>(schema: S, source: ConfigSource = {}): Static<S> {
   const env = source.env ?? process.env;
   const file = source.file ?? env[ENV_PREFIX + 'CONFIG'];
   const fromFile = file ? readConfigFile(file) : {};
-  const problems: string[] = [];
-  const raw: Record<string, unknown> = {};
-
-  for (const [key, prop] of Object.entries(schema.properties) as [string, TSchema][]) {
-    const name = envName(key);
-    const secret = isSecretSetting(key, prop);
-    let text = env[name];
-    // A schema with its own `<key>File` setting (e.g. kafkaSaslPasswordFile) reads that file itself.
-    const secretFile = secret && !(`${key}File` in schema.properties) ? env[`${name}_FILE`] : undefined;
-    if (!secret && !(`${key}File` in schema.properties) && env[`${name}_FILE`]) {
-      problems.push(`${name}_FILE: only secret settings are read from a file; set ${name} itself`);
-    }
-    if (secretFile !== undefined && secretFile !== '') {
-      const fromSecretFile = text !== undefined && text !== '' ? new Error(`${name} and ${name}_FILE are both set: keep one`) : readSecretFile(name, secretFile);
-      if (fromSecretFile instanceof Error) {
-        problems.push(fromSecretFile.message);
-        continue;
-      }
-      text = fromSecretFile;
-    }
-    if (text !== undefined && text !== '') {
-      const coerced = coerce(text, prop);
-      if (coerced === INVALID) problems.push(`${secret ? name : `${name}=${JSON.stringify(text)}`}: expected ${describe(prop)}`);
-      else raw[key] = coerced;
-    } else if (key in fromFile) {
-      raw[key] = fromFile[key];
-    }
-  }
-  for (const key of Object.keys(fromFile)) {
-    if (!(key in schema.properties)) problems.push(`${file}: unknown key "${key}" (known: ${Object.keys(schema.properties).join(', ')})`);
-  }
+  const st: ReadState = { env, file, problems: [], warnings: [] };
+  const raw = readSection(schema, [], fromFile, st);
+  const problems = st.problems;
   Object.assign(raw, source.overrides ?? {});
 
   const withDefaults = Value.Default(schema, raw) as Record<string, unknown>;
@@ -87,16 +166,24 @@ export function loadConfig<S extends TObject>(schema: S, source: ConfigSource = 
     const result = new Validator(schema).validate(withDefaults);
     if (!result.ok) {
       for (const p of result.problems) {
-        const key = p.path.split('/')[1] ?? '';
-        const prop = schema.properties[key] as TSchema | undefined;
-        problems.push(`${key ? envName(key) : 'config'}: ${p.message}${prop ? ` (expected ${describe(prop)})` : ''}`);
+        const path = p.path.split('/').slice(1).filter((k) => k !== '');
+        const prop = propertyAt(schema, path);
+        problems.push(`${path.length > 0 ? envPath(path) : 'config'}: ${p.message}${prop && !isSection(prop) ? ` (expected ${describe(prop)})` : ''}`);
       }
     }
   }
   if (problems.length > 0) {
     throw new GridwatchError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, { details: { problems } });
   }
+  if (source.warnings) source.warnings.push(...st.warnings);
+  else for (const w of st.warnings) process.emitWarning(w, 'DeprecationWarning');
   return withDefaults as Static<S>;
+}
+
+function propertyAt(schema: TObject, path: readonly string[]): TSchema | undefined {
+  let at: TSchema | undefined = schema;
+  for (const key of path) at = at && isSection(at) ? (at.properties[key] as TSchema | undefined) : undefined;
+  return at;
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -157,18 +244,24 @@ export function describe(schema: TSchema): string {
     return item && item.type !== 'string' ? `a comma-separated list of ${describe(item)}` : 'a comma-separated list';
   }
   if (type === 'string') {
+    if (schema.format === 'cron') return 'a node-cron schedule (seconds field allowed)';
     if (schema.pattern) return `a string matching ${schema.pattern}`;
     return 'a string';
   }
   return String(schema[Kind] ?? 'a value');
 }
 
-/** Rows for the configuration reference: variable, accepted values, default, description. */
-export function configReference(schema: TObject): { variable: string; expected: string; default: string; description: string }[] {
-  return Object.entries(schema.properties).map(([key, prop]) => ({
-    variable: envName(key),
-    expected: describe(prop as TSchema),
-    default: (prop as TSchema).default === undefined ? '(none)' : JSON.stringify((prop as TSchema).default),
-    description: String((prop as TSchema).description ?? '') + (isSecretSetting(key, prop as TSchema) ? ` (secret: also ${envName(key)}_FILE)` : ''),
-  }));
+/** Rows for the configuration reference: variable, accepted values, default, description (sections flattened). */
+export function configReference(schema: TObject, path: string[] = []): { variable: string; expected: string; default: string; description: string }[] {
+  return Object.entries(schema.properties).flatMap(([key, prop]) => {
+    const p = prop as TSchema;
+    if (isSection(p)) return configReference(p, [...path, key]);
+    const formerly = typeof p.formerly === 'string' ? ` (formerly ${envPath([...path, p.formerly])}, still read with a warning)` : '';
+    return [{
+      variable: envPath([...path, key]),
+      expected: describe(p),
+      default: p.default === undefined ? '(none)' : JSON.stringify(p.default),
+      description: String(p.description ?? '') + formerly + (isSecretSetting(key, p) ? ` (secret: also ${envPath([...path, key])}_FILE)` : ''),
+    }];
+  });
 }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { TopologyEntry } from '../shared/contracts/index.ts';
 import { GridwatchError } from '../shared/errors.ts';
+import { parseDuration } from '../shared/duration.ts';
 import { Rng } from './rng.ts';
 
 export type FaultScope = 'meter' | 'transformer' | 'feeder' | 'substation' | 'grid';
@@ -53,7 +54,7 @@ export interface FaultSpec {
   scope?: FaultScope;
   /** Device id at `scope` (a meter, transformer, feeder or substation id; `grid` for grid). Omitted: drawn from the seed. */
   target?: string;
-  /** Offset ("90s", "10m", "1h", ms number) from the simulation start, or an ISO-8601 date-time. */
+  /** Offset ("90s", "10m", "1h"; a number only from code, in ms) from the simulation start, or an ISO-8601 date-time. */
   start: string | number;
   duration: string | number;
   magnitude?: number;
@@ -79,16 +80,7 @@ export interface ResolvedFault {
   magnitude: number;
 }
 
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** "250ms", "90s", "10m", "1.5h", "2d", or a plain number of milliseconds. */
-export function parseDuration(value: string | number, what = 'duration'): number {
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
-  const m = typeof value === 'string' ? DURATION.exec(value.trim()) : null;
-  if (!m) throw new GridwatchError('CONFIG_INVALID', `${what}: expected a duration like 90s, 10m, 1h or milliseconds, got ${JSON.stringify(value)}`);
-  return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!);
-}
+export { parseDuration };
 
 function parseStart(value: string | number, from: number): number {
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value)) {
@@ -96,7 +88,7 @@ function parseStart(value: string | number, from: number): number {
     if (Number.isNaN(t)) throw new GridwatchError('CONFIG_INVALID', `fault start: not a date-time: ${value}`);
     return t;
   }
-  return from + parseDuration(value, 'fault start');
+  return from + (typeof value === 'number' ? value : parseDuration(value, 'fault start'));
 }
 
 export function parseScenario(text: string, format: 'json' | 'yaml', sourceName = 'scenario'): Scenario {
@@ -118,11 +110,22 @@ export function parseScenario(text: string, format: 'json' | 'yaml', sourceName 
     const scope = f.scope ?? FAULT_SCOPES[f.type][0];
     if (!FAULT_SCOPES[f.type].includes(scope!)) problems.push(`${where}: ${f.type} cannot be injected at scope ${scope} (allowed: ${FAULT_SCOPES[f.type].join(', ')})`);
     if (f.start === undefined || f.duration === undefined) problems.push(`${where}: start and duration are required`);
+    // A file's numbers have no unit: refused here (the random mode's specs carry milliseconds from code).
+    if (f.duration !== undefined) checkDuration(f.duration, `${where}: duration`, problems);
+    if (f.start !== undefined && !(typeof f.start === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(f.start))) checkDuration(f.start, `${where}: start (or an ISO-8601 date-time)`, problems);
     if (f.magnitude !== undefined && typeof f.magnitude !== 'number') problems.push(`${where}: magnitude must be a number`);
   });
   if (obj.random !== undefined && !(Number.isInteger(obj.random.count) && obj.random.count >= 0)) problems.push(`${sourceName}: random.count must be a non-negative integer`);
   if (problems.length > 0) throw new GridwatchError('CONFIG_INVALID', problems.join('\n'));
   return { ...(obj.seed !== undefined ? { seed: obj.seed } : {}), faults, ...(obj.random ? { random: obj.random } : {}) };
+}
+
+function checkDuration(value: unknown, what: string, problems: string[]): void {
+  try {
+    parseDuration(value, what);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
 }
 
 export function loadScenarioFile(path: string): Scenario {
@@ -171,7 +174,7 @@ export function resolveFaults(specs: readonly FaultSpec[], topology: readonly To
       entries = found;
     }
     const startTs = parseStart(spec.start, from);
-    const durationMs = parseDuration(spec.duration, 'fault duration');
+    const durationMs = typeof spec.duration === 'number' ? spec.duration : parseDuration(spec.duration, 'fault duration');
     if (durationMs <= 0) throw new GridwatchError('CONFIG_INVALID', `fault ${spec.id ?? i}: duration must be positive`);
     return {
       faultId: spec.id ?? `f${String(i + 1).padStart(3, '0')}-${spec.type}-${scope}`,
@@ -206,14 +209,30 @@ export const RANDOM_KINDS: readonly { type: FaultType; scope: FaultScope }[] = [
   { type: 'frequency', scope: 'grid' },
 ];
 
-/**
- * Random mode. The detectable span (after a warm-up of 70 intervals, which the detectors need to
- * learn a baseline) is cut into `count` slots (equal, except that drift gets three), one fault per slot, so faults never overlap
- * and each one is scored on its own. A fault lasts 40-60 % of its slot, at least 25 intervals
- * (stuck needs 20 identical readings) and at least 2 minutes for outages (a last gasp follows
- * 30-45 s of lost voltage). Spikes last one interval.
- */
-export function randomFaults(opts: { count: number; from: number; to: number; intervalMs: number; seed: number; kinds?: readonly { type: FaultType; scope: FaultScope }[] }): FaultSpec[] {
+export interface RandomFaultOptions {
+  count: number;
+  from: number;
+  to: number;
+  intervalMs: number;
+  seed: number;
+  kinds?: readonly { type: FaultType; scope: FaultScope }[];
+}
+
+/** How many of the asked random faults fit in [from, to), and the span all of them would need. */
+export interface RandomFaultFit {
+  asked: number;
+  fit: number;
+  /** Shortest `to - from` in which every asked fault gets its slot (warm-up included). */
+  neededSpanMs: number;
+}
+
+export function randomFaultFit(opts: RandomFaultOptions): RandomFaultFit {
+  const { warmup, minSlot, count, weightOf } = randomPlan(opts);
+  return { asked: Math.max(0, opts.count), fit: count, neededSpanMs: warmup + weightOf(Math.max(0, opts.count)) * minSlot };
+}
+
+/** The seeded order of kinds and how many faults fit: shared by randomFaults and randomFaultFit. */
+function randomPlan(opts: RandomFaultOptions) {
   const rng = new Rng(opts.seed ^ 0x5eed);
   const kinds = opts.kinds ?? RANDOM_KINDS;
   const warmup = 70 * opts.intervalMs;
@@ -231,6 +250,18 @@ export function randomFaults(opts: { count: number; from: number; to: number; in
   const weight = (k: { type: FaultType }) => (k.type === 'drift' ? 3 : 1);
   const weightOf = (n: number) => Array.from({ length: n }, (_, i) => weight(order[i % order.length]!)).reduce((s, w) => s + w, 0);
   while (count > 0 && span / weightOf(count) < minSlot) count--;
+  return { rng, order, warmup, span, minSlot, count, weight, weightOf };
+}
+
+/**
+ * Random mode. The detectable span (after a warm-up of 70 intervals, which the detectors need to
+ * learn a baseline) is cut into `count` slots (equal, except that drift gets three), one fault per slot, so faults never overlap
+ * and each one is scored on its own. A fault lasts 40-60 % of its slot, at least 25 intervals
+ * (stuck needs 20 identical readings) and at least 2 minutes for outages (a last gasp follows
+ * 30-45 s of lost voltage). Spikes last one interval.
+ */
+export function randomFaults(opts: RandomFaultOptions): FaultSpec[] {
+  const { rng, order, warmup, span, count, weight } = randomPlan(opts);
   // Drift goes last, and only where at least DRIFT_BASELINE_INTERVALS readings precede it (a long
   // baseline must exist before a departure from it means anything); otherwise it becomes a stuck fault.
   const chosen = Array.from({ length: count }, (_, i) => order[i % order.length]!);

@@ -4,7 +4,7 @@
  * duplicate delivery is switched on). Edge, central and demo tests use this directly.
  */
 import type { MeterEvent, Reading, TopologyEntry } from '../shared/contracts/index.ts';
-import { resolveFaults, randomFaults, type FaultSpec, type ResolvedFault, type Scenario } from './faults.ts';
+import { resolveFaults, randomFaults, randomFaultFit, type FaultSpec, type RandomFaultFit, type ResolvedFault, type Scenario } from './faults.ts';
 import { GridModel, type SimItem } from './model.ts';
 import { Rng, hashSeed } from './rng.ts';
 import { toTruth, type TruthRecord } from './truth.ts';
@@ -39,6 +39,8 @@ export interface Simulation {
   /** Faults of the scenario that start at or after `to`: not injected, not in the truth. */
   skipped: ResolvedFault[];
   truth: TruthRecord[];
+  /** Random faults asked, how many fit in the span, and the span all of them need (null: none asked). */
+  randomFit: RandomFaultFit | null;
   /** Number of ticks (reading intervals) in [from, to). */
   ticks: number;
   /** Messages in delivery order; `deliverAt` is the event time the message leaves the meter. */
@@ -50,7 +52,8 @@ export type DeliveredItem = SimItem & { deliverAt: number };
 export function createSimulation(opts: SimulationOptions): Simulation {
   const specs = [...(opts.faults ?? []), ...(opts.scenario?.faults ?? [])];
   const randomCount = opts.randomFaults ?? opts.scenario?.random?.count ?? 0;
-  if (randomCount > 0) specs.push(...randomFaults({ count: randomCount, from: opts.from, to: opts.to, intervalMs: opts.intervalMs, seed: opts.seed }));
+  const random = { count: randomCount, from: opts.from, to: opts.to, intervalMs: opts.intervalMs, seed: opts.seed };
+  if (randomCount > 0) specs.push(...randomFaults(random));
   // A fault that starts after the simulated span is never injected, so it is not in the truth
   // either (a scenario longer than --duration); `skipped` says which.
   const resolved = resolveFaults(specs, opts.topology, opts.from, opts.seed);
@@ -61,6 +64,7 @@ export function createSimulation(opts: SimulationOptions): Simulation {
     faults,
     skipped,
     truth: faults.map(toTruth),
+    randomFit: randomCount > 0 ? randomFaultFit(random) : null,
     ticks,
     items: () => deliver(opts, faults, ticks),
   };

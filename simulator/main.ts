@@ -7,7 +7,8 @@ import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadTopologyFile, writeTopologyFile } from '../shared/topology/index.ts';
 import { GridwatchError } from '../shared/errors.ts';
-import { loadScenarioFile, parseDuration, type FaultSpec } from './faults.ts';
+import { loadScenarioFile, type FaultSpec } from './faults.ts';
+import { formatDuration, parseDuration } from '../shared/duration.ts';
 import { createSimulation } from './generate.ts';
 import { generateTopology, type GridProfile } from './topology.ts';
 import { writeTruthFile } from './truth.ts';
@@ -151,6 +152,11 @@ export async function run(argv: string[]): Promise<number> {
     delivery: { lateShare: num('late', v.late, 0, 1), duplicateShare: num('duplicates', v.duplicates, 0, 1) },
   });
   if (sim.skipped.length > 0) process.stderr.write(`simulate: ${sim.skipped.length} fault(s) start after the simulated span and are left out: ${sim.skipped.map((f) => f.faultId).join(', ')}\n`);
+  const fit = sim.randomFit;
+  if (fit && fit.fit < fit.asked) {
+    // Each random fault needs a slot of its own after the detectors' warm-up: say why fewer came out.
+    process.stderr.write(`simulate: only ${fit.fit} of the ${fit.asked} random faults asked for fit in ${formatDuration(durationMs)} at a ${formatDuration(intervalMs)} interval (a warm-up of 70 intervals, then a slot of at least 5 minutes or 50 intervals per fault); all ${fit.asked} need --duration ${formatDuration(Math.ceil(fit.neededSpanMs / 1000) * 1000)} or more\n`);
+  }
   if (v.truth) writeTruthFile(v.truth, sim.truth);
   process.stderr.write(`simulate: ${actual.length} meters, ${sim.ticks} intervals of ${intervalMs} ms from ${new Date(from).toISOString()}, ${sim.truth.length} faults\n`);
 

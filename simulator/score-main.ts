@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { validators, type Anomaly, type GridEvent } from '../shared/contracts/index.ts';
 import { GridwatchError } from '../shared/errors.ts';
-import { parseDuration } from './faults.ts';
+import { parseDuration } from '../shared/duration.ts';
 import { score, type Prf, type ScoreReport } from './score.ts';
 import { readTruthFile } from './truth.ts';
 
@@ -90,6 +90,9 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`gridwatch score: --truth is required\n\n${USAGE}`);
     return 2;
   }
+  // Flags first, before any file or server is touched.
+  const toleranceMs = parseDuration(values.tolerance, '--tolerance');
+  const timeoutMs = parseDuration(values.timeout, '--timeout');
   const truth = readTruthFile(values.truth);
   let detections: { anomalies: Anomaly[]; events: GridEvent[]; invalid: number };
   if (values.detected) {
@@ -104,9 +107,9 @@ export async function run(argv: string[]): Promise<number> {
     const brokers = (values.brokers ?? process.env.GRIDWATCH_KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter((b) => b !== '');
     if (brokers.length === 0) throw new GridwatchError('CONFIG_INVALID', 'give --detected FILE, or Kafka brokers with --brokers or GRIDWATCH_KAFKA_BROKERS');
     const { readDetectionsFromKafka } = await import('./kafka-detections.ts');
-    detections = await readDetectionsFromKafka({ brokers, timeoutMs: parseDuration(values.timeout, '--timeout') });
+    detections = await readDetectionsFromKafka({ brokers, timeoutMs });
   }
-  const report = score(truth, detections.anomalies, detections.events, { toleranceMs: parseDuration(values.tolerance, '--tolerance') });
+  const report = score(truth, detections.anomalies, detections.events, { toleranceMs });
   if (values.json) console.log(JSON.stringify({ ...report, invalidRecords: detections.invalid }, null, 2));
   else console.log(formatReport(report) + (detections.invalid > 0 ? `\n\n${detections.invalid} record(s) were not valid v1 anomalies or grid events and were ignored` : ''));
   return 0;

@@ -5,6 +5,7 @@ import { GridwatchError, systemClock, toGridwatchError, type Anomaly, type Clock
 import { DEFAULT_TOPIC_KINDS, buildObjects, dedupe, parseMessage, type ArchiveKind, type ArchiveObject, type ArchiveRecord } from './layout.ts';
 import { archiveMetrics, type ArchiveMetrics } from './metrics.ts';
 import { readProgress, writeProgress, type Progress } from './progress.ts';
+import { SeenIndex, type SeenJson } from './seen.ts';
 import type { ArchiveBatch, ArchiveSink, CommittableOffset, InfluxWriter } from './types.ts';
 
 export interface ArchiverOptions {
@@ -35,6 +36,8 @@ interface Flush {
   objects: ArchiveObject[];
   kept: ArchiveRecord[];
   duplicates: number;
+  /** The partition's identity index once this flush is archived. */
+  seenAfter: SeenIndex;
 }
 
 interface PartitionState {
@@ -50,6 +53,10 @@ interface PartitionState {
   boundary: bigint | null;
   /** A built flush that failed; it is retried with exactly the same range before anything else. */
   inFlight: Flush | null;
+  /** Identities archived through progress.archivedThrough: a repeat in a later flush is dropped. */
+  seen: SeenIndex;
+  /** The index after the unfinished flush (`boundary`), for when it turns out complete. */
+  pendingSeen: SeenJson | null;
   /** Records dropped as already archived since the last flush: their offsets may be committed. */
   skippedArchived: boolean;
   chain: Promise<unknown>;
@@ -86,7 +93,7 @@ export class Archiver {
     const k = tpKey(topic, partition);
     let s = this.parts.get(k);
     if (s === undefined) {
-      s = { topic, partition, buffer: [], lastSeen: null, firstAddedAt: null, progress: null, boundary: null, inFlight: null, skippedArchived: false, chain: Promise.resolve(), revoked: false };
+      s = { topic, partition, buffer: [], lastSeen: null, firstAddedAt: null, progress: null, boundary: null, seen: SeenIndex.empty(), pendingSeen: null, inFlight: null, skippedArchived: false, chain: Promise.resolve(), revoked: false };
       this.parts.set(k, s);
     }
     return s;
@@ -190,13 +197,17 @@ export class Archiver {
   private async ensureLoaded(s: PartitionState): Promise<void> {
     if (s.progress !== null) return;
     const p = await readProgress(this.sink, s.topic, s.partition);
+    s.seen = SeenIndex.fromJson(p.seen);
     if (p.pending !== null && (p.archivedThrough === null || p.pending.last > p.archivedThrough)) {
       // A flush was started. If every one of its objects exists it finished (only the marker update
-      // is missing); otherwise the next flush must reproduce exactly its range, same keys, same bytes.
+      // is missing); otherwise the next flush must reproduce exactly its range, same keys, same bytes,
+      // starting from the identity index the original started from.
       if (await this.allExist(p.pending.keys)) {
         p.archivedThrough = p.pending.last;
+        s.seen = SeenIndex.fromJson(p.pending.seen ?? p.seen);
       } else {
         s.boundary = p.pending.last;
+        s.pendingSeen = p.pending.seen ?? null;
         this.logger.warn({ topic: s.topic, partition: s.partition, first: p.pending.first.toString(), last: p.pending.last.toString() }, 'unfinished flush found; it will be replayed with the same range');
       }
     }
@@ -229,6 +240,8 @@ export class Archiver {
       // We were handed records past the unfinished flush: the offsets of that flush were committed,
       // which happens only after all its objects were written. It is complete.
       s.boundary = null;
+      if (s.pendingSeen !== null) s.seen = SeenIndex.fromJson(s.pendingSeen);
+      s.pendingSeen = null;
     }
     if (s.boundary !== null) {
       const boundary = s.boundary;
@@ -238,6 +251,7 @@ export class Archiver {
       const taken = s.buffer.slice(0, cut);
       s.buffer = s.buffer.slice(cut);
       s.boundary = null;
+      s.pendingSeen = null;
       return taken;
     }
     const taken = s.buffer;
@@ -248,10 +262,13 @@ export class Archiver {
   private build(s: PartitionState, taken: { offset: bigint; m: Message }[]): Flush {
     const kind = this.kinds[s.topic] ?? null;
     const records = taken.map((r) => parseMessage(s.topic, r.m, kind));
-    const { kept, duplicates } = dedupe(records);
+    // Repeats are dropped within the flush and against what earlier flushes archived (the index).
+    const { kept, duplicates } = dedupe(records, { has: (r) => s.seen.has(r, kind) });
+    const seenAfter = s.seen.clone();
+    for (const r of kept) seenAfter.add(r, kind);
     const first = (taken[0] as { offset: bigint }).offset;
     const last = (taken[taken.length - 1] as { offset: bigint }).offset;
-    return { first, last, objects: buildObjects(s.topic, s.partition, first, last, kept), kept, duplicates };
+    return { first, last, objects: buildObjects(s.topic, s.partition, first, last, kept), kept, duplicates, seenAfter };
   }
 
   private async flushPartition(s: PartitionState): Promise<CommittableOffset | null> {
@@ -274,7 +291,11 @@ export class Archiver {
     const started = performance.now();
     try {
       // 1. Intent: name the range before any of its objects exists (see docs/archive.md).
-      await writeProgress(this.sink, s.topic, s.partition, { archivedThrough: progress.archivedThrough, pending: { first: f.first, last: f.last, keys: f.objects.map((o) => o.key) } });
+      await writeProgress(this.sink, s.topic, s.partition, {
+        archivedThrough: progress.archivedThrough,
+        seen: s.seen.toJson(),
+        pending: { first: f.first, last: f.last, keys: f.objects.map((o) => o.key), seen: f.seenAfter.toJson() },
+      });
       // 2. Data objects; a retry writes the same bytes under the same keys.
       await this.putAll(f.objects, { 'x-amz-meta-gridwatch-first-offset': f.first.toString(), 'x-amz-meta-gridwatch-last-offset': f.last.toString() });
       // 3. InfluxDB points; overwrite semantics make a repeat harmless.
@@ -287,6 +308,7 @@ export class Archiver {
     }
     progress.archivedThrough = f.last;
     progress.pending = null;
+    s.seen = f.seenAfter;
     s.inFlight = null;
     s.skippedArchived = false;
     const seconds = (performance.now() - started) / 1000;

@@ -128,13 +128,16 @@ export function parseMessage(topic: string, m: { offset: string; timestamp: stri
   };
 }
 
-/** Drops records whose identity was already seen in this list (first one wins). */
-export function dedupe(records: ArchiveRecord[]): { kept: ArchiveRecord[]; duplicates: number } {
+/**
+ * Drops records whose identity was already seen in this list (first one wins) or, given the
+ * partition's index of what earlier flushes archived, there (a repeat that landed in a later flush).
+ */
+export function dedupe(records: ArchiveRecord[], archived?: { has(r: ArchiveRecord): boolean }): { kept: ArchiveRecord[]; duplicates: number } {
   const seen = new Set<string>();
   const kept: ArchiveRecord[] = [];
   for (const r of records) {
     if (r.identity !== null) {
-      if (seen.has(r.identity)) continue;
+      if (seen.has(r.identity) || archived?.has(r)) continue;
       seen.add(r.identity);
     }
     kept.push(r);

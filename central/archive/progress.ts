@@ -3,12 +3,15 @@
 // every earlier flush got (`archivedThrough`). See docs/archive.md for why this gives exactly once.
 import { GridwatchError } from '../../shared/index.ts';
 import { progressKey } from './layout.ts';
+import type { SeenJson } from './seen.ts';
 import type { ArchiveSink } from './types.ts';
 
 export interface PendingFlush {
   first: bigint;
   last: bigint;
   keys: string[];
+  /** The identity index after this flush (used when it turns out complete). */
+  seen?: SeenJson;
 }
 
 export interface Progress {
@@ -16,6 +19,8 @@ export interface Progress {
   archivedThrough: bigint | null;
   /** The flush that was started last; its objects may be all, some or none written. */
   pending: PendingFlush | null;
+  /** The identity index as of archivedThrough (what a replay of `pending` starts from). */
+  seen?: SeenJson;
 }
 
 interface ProgressJson {
@@ -23,7 +28,8 @@ interface ProgressJson {
   topic: string;
   partition: number;
   archivedThrough: string | null;
-  pending: { first: string; last: string; keys: string[] } | null;
+  pending: { first: string; last: string; keys: string[]; seen?: SeenJson } | null;
+  seen?: SeenJson;
 }
 
 export async function readProgress(sink: ArchiveSink, topic: string, partition: number): Promise<Progress> {
@@ -33,7 +39,8 @@ export async function readProgress(sink: ArchiveSink, topic: string, partition: 
     const j = JSON.parse(body.toString('utf8')) as ProgressJson;
     return {
       archivedThrough: j.archivedThrough === null ? null : BigInt(j.archivedThrough),
-      pending: j.pending === null ? null : { first: BigInt(j.pending.first), last: BigInt(j.pending.last), keys: j.pending.keys },
+      pending: j.pending === null ? null : { first: BigInt(j.pending.first), last: BigInt(j.pending.last), keys: j.pending.keys, ...(j.pending.seen ? { seen: j.pending.seen } : {}) },
+      ...(j.seen ? { seen: j.seen } : {}),
     };
   } catch (err) {
     // A marker we cannot read must stop the partition: guessing could duplicate or lose records.
@@ -47,7 +54,8 @@ export async function writeProgress(sink: ArchiveSink, topic: string, partition:
     topic,
     partition,
     archivedThrough: p.archivedThrough === null ? null : p.archivedThrough.toString(),
-    pending: p.pending === null ? null : { first: p.pending.first.toString(), last: p.pending.last.toString(), keys: p.pending.keys },
+    pending: p.pending === null ? null : { first: p.pending.first.toString(), last: p.pending.last.toString(), keys: p.pending.keys, ...(p.pending.seen ? { seen: p.pending.seen } : {}) },
+    ...(p.seen ? { seen: p.seen } : {}),
   };
   await sink.put(progressKey(topic, partition), Buffer.from(JSON.stringify(j)), { 'Content-Type': 'application/json' });
 }

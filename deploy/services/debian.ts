@@ -1,4 +1,4 @@
-// Mosquitto, kcat and Prometheus (promtool) from Debian, installed at the versions pinned in versions.ts.
+// Mosquitto, kcat, Prometheus (promtool) and docker-compose from Debian, installed at the versions pinned in versions.ts.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';

@@ -142,7 +142,18 @@ export function promtoolPath(): Promise<string> {
   return toolPath('prometheus', defaultLog);
 }
 
+/** Path of docker-compose (Debian, pinned), which validates docker-compose.yml as a user's machine would (no engine needed). */
+export function composePath(): Promise<string> {
+  return toolPath('docker-compose', defaultLog);
+}
+
 /** Path of kcat (Debian, pinned), for poking at topics by hand or from scripts. */
 export function kcatPath(): Promise<string> {
   return toolPath('kcat', defaultLog);
+}
+
+/** Java classpath of Kafka's own jars (provisioned from Maven Central if missing), for checking our Kafka logic against Kafka's. */
+export async function kafkaClasspath(): Promise<string> {
+  await kafka.provisionKafka(defaultLog);
+  return `${kafka.kafkaJarDir()}/*`;
 }

@@ -43,8 +43,6 @@ export interface BrokerOptions {
   logger: Logger;
   limits: BrokerLimits;
   listeners: BrokerListeners;
-  /** Called for each publish that was refused (reason label) - for metrics. */
-  onRefused?: (reason: string) => void;
 }
 
 export interface BrokerAddresses {
@@ -97,7 +95,14 @@ export class EmbeddedBroker {
     this.connections++;
     stream.once('close', () => this.connections--);
     const client = this.aedes.handle(stream as Socket);
-    limitPacketSize(client, this.o.limits.maxPacketBytes, destroy);
+    // Refusals are counted in the intake's counts, which the gateway exports as
+    // edge_readings_rejected_total{reason="payload_too_large"}.
+    let refused = false;
+    limitPacketSize(client, this.o.limits.maxPacketBytes, () => {
+      if (!refused) this.o.intake.countRefused('payload_too_large');
+      refused = true;
+      destroy();
+    });
   }
 
   private async listen(): Promise<void> {
@@ -165,7 +170,7 @@ function limitPacketSize(client: Client, max: number, destroy: () => void): void
 }
 
 /** aedes options carrying the policy: authentication, publish and subscribe authorisation. */
-export function brokerPolicy(o: Pick<BrokerOptions, 'intake' | 'authorizer' | 'limits' | 'logger' | 'onRefused'>): ConstructorParameters<typeof Aedes>[0] {
+export function brokerPolicy(o: Pick<BrokerOptions, 'intake' | 'authorizer' | 'limits' | 'logger'>): ConstructorParameters<typeof Aedes>[0] {
   const { intake, authorizer, limits } = o;
   return {
     maxClientsIdLength: limits.maxClientIdLength,
@@ -194,7 +199,7 @@ export function brokerPolicy(o: Pick<BrokerOptions, 'intake' | 'authorizer' | 'l
       const topic = packet.topic;
       const payload = packet.payload as Buffer | string;
       if (topic.length > limits.maxTopicLength || payload.length > limits.maxPacketBytes) {
-        o.onRefused?.('payload_too_large');
+        intake.countRefused('payload_too_large');
         return callback(new UnauthorizedPublish('payload_too_large', `topic or payload over the limit on ${topic.slice(0, 64)}`));
       }
       // Retained messages would be kept in broker memory for any subscriber: devices never need them.

@@ -290,6 +290,11 @@ export class Intake {
     }
   }
 
+  /** Counts a publish the broker refused before it reached the intake (an oversized packet). */
+  countRefused(reason: RejectReason): void {
+    this.counts.rejected[reason]++;
+  }
+
   private deny(reason: RejectReason, message: string, done: IntakeDone): void {
     this.counts.rejected[reason]++;
     done(new UnauthorizedPublish(reason, message));

@@ -9,7 +9,7 @@ export interface Job {
 }
 
 /**
- * Periodic chores on node-cron: detector checkpoints, WAL checkpoints and budget enforcement,
+ * Periodic chores on node-cron: WAL checkpoints, outbox disk-budget enforcement,
  * dead-letter and gap retention, the heartbeat. A job never overlaps itself, and a failure is
  * logged with its job name and retried at the next tick (none of them is urgent on its own).
  */

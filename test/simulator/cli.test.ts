@@ -66,8 +66,34 @@ describe('gridwatch simulate and score (no broker)', () => {
     expect(table.out).toContain('root attribution: 2/2');
   });
 
+  it('says how many random faults fit in a short span, and the span all of them need', async () => {
+    const stderr: string[] = [];
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => stderr.push(String(chunk)) > 0);
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const truth = join(dir, 'few.jsonl');
+    const args = ['--meters', '40', '--seed', '5', '--interval', '10s', '--from', '2026-11-23T12:00:00Z', '--faults', '10', '--truth', truth];
+    try {
+      await simulate([...args, '--duration', '20m']);
+      const said = stderr.join('');
+      const m = /only (\d+) of the 10 random faults asked for fit in 20m .*; all 10 need --duration (\S+) or more/.exec(said);
+      expect(m, said).not.toBeNull();
+      expect(Number(m![1])).toBe(readTruthFile(truth).length);
+      expect(Number(m![1])).toBeLessThan(10);
+      // The span it names is enough for all ten, and nothing is said then.
+      stderr.length = 0;
+      await simulate([...args, '--duration', m![2]!]);
+      expect(readTruthFile(truth)).toHaveLength(10);
+      expect(stderr.join('')).not.toContain('random faults asked');
+    } finally {
+      err.mockRestore();
+      log.mockRestore();
+    }
+  });
+
   it('refuses bad flags with a message naming them', async () => {
     await expect(simulate(['--interval', 'often'])).rejects.toThrow(/--interval/);
+    await expect(simulate(['--duration', '120'])).rejects.toThrow(/--duration: a duration needs a unit, like 120s, 2m/);
+    await expect(scoreMain(['--truth', 't.jsonl', '--detected', 'd.jsonl', '--tolerance', '30'])).rejects.toThrow(/--tolerance: a duration needs a unit/);
     await expect(simulate(['--mode', 'slow'])).rejects.toThrow(/--mode/);
     const { code } = await capture(() => scoreMain([]));
     expect(code).toBe(2);

@@ -55,9 +55,17 @@ random:
   it('parses durations', () => {
     expect(parseDuration('90s')).toBe(90_000);
     expect(parseDuration('1.5h')).toBe(5_400_000);
-    expect(parseDuration(250)).toBe(250);
     expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration(' 2m ')).toBe(120_000);
     expect(() => parseDuration('soon')).toThrow(GridwatchError);
+  });
+
+  it('refuses a duration without a unit, showing the accepted forms', () => {
+    // `--duration 120` used to run 120 ms.
+    expect(() => parseDuration('120', '--duration')).toThrow(/--duration: a duration needs a unit, like 120s, 2m/);
+    expect(() => parseDuration(250, 'fault duration')).toThrow(/needs a unit, like 120s, 2m/);
+    expect(() => parseScenario('faults:\n  - { type: sag, scope: feeder, start: 10s, duration: 40 }\n', 'yaml')).toThrow(/faults\[0\]: duration: a duration needs a unit, like 120s, 2m/);
+    expect(() => parseScenario('faults:\n  - { type: sag, scope: feeder, start: 10, duration: 40s }\n', 'yaml')).toThrow(/faults\[0\]: start .*needs a unit/);
   });
 });
 

@@ -237,7 +237,8 @@ describe('Archiver exactly once across a crash before the offset commit', () => 
       if (keysRun1.length > 0) sawPartialReplay = true;
     }
     expect(sawPartialReplay).toBe(true);
-  });
+    // 41 crash-and-restart runs; each flush now also carries the identity index in its marker.
+  }, 60_000);
 
   it('replays an unfinished flush with the same keys and bytes', async () => {
     const inner = await freshSink();

@@ -108,6 +108,32 @@ describe('InfluxDB writer', () => {
     expect(rows.reduce((n, r) => n + (r.readings as number), 0)).toBe(600);
   });
 
+  it('counts a reading once when its repeat (an edge re-sending after a crash) lands in a later flush or after a restart', async () => {
+    const bucket = await freshBucket('archive_repeats');
+    const sink = new DirSink(await mkdtemp(join(tmpdir(), 'gw-influx-rep-')));
+    const recs = Array.from({ length: 300 }, (_, i) => reading(i, { stepMs: 500 }));
+    const w1 = writer(bucket);
+    const run1 = new Archiver({ sink, influx: w1, logger });
+    run1.add(batch(TOPICS.readings, 0, 0, recs.slice(0, 150)));
+    await run1.flushAll();
+    // The edge re-sent its last 30 readings: new offsets, a later flush.
+    run1.add(batch(TOPICS.readings, 0, 150, [...recs.slice(120, 150), ...recs.slice(150, 200)]));
+    await run1.flushAll();
+    await w1.close();
+    // Central restarts; more repeats of readings archived before the restart arrive with new ones.
+    const w2 = writer(bucket);
+    const run2 = new Archiver({ sink, influx: w2, logger, maxRecords: 40 });
+    const tail = [...recs.slice(180, 200), ...recs.slice(200, 300)];
+    for (let i = 0; i < tail.length; i += 30) {
+      run2.add(batch(TOPICS.readings, 0, 230 + i, tail.slice(i, i + 30)));
+      await run2.flushDue();
+    }
+    await run2.flushAll();
+    await w2.close();
+    const rows = await query(bucket, 'r._measurement == "feeder_1m"', PIVOT);
+    expect(rows.reduce((n, r) => n + (r.readings as number), 0)).toBe(300);
+  });
+
   it('a replay of the same readings (same partition and offsets) by a fresh writer overwrites instead of adding', async () => {
     const bucket = await freshBucket('archive_replay');
     const recs = Array.from({ length: 120 }, (_, i) => reading(i, { stepMs: 1000 }));

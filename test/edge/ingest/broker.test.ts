@@ -122,4 +122,19 @@ describe('embedded broker: security', () => {
     expect(b.committer.units).toHaveLength(0);
     await expect(connect(b.url, { clientId: 'c'.repeat(100) })).rejects.toBeDefined();
   });
+
+  it('counts every refused oversized packet or topic as payload_too_large', async () => {
+    const b = await startBroker();
+    open.push(b.broker);
+    const big = await connect(b.url);
+    void big.publishAsync('meters/m-1/reading', 'x'.repeat(100 * 1024), { qos: 1 }).catch(() => undefined);
+    await new Promise<void>((resolve) => big.once('close', () => resolve()));
+    expect(b.intake.counts.rejected.payload_too_large).toBe(1);
+    const long = await connect(b.url);
+    void long.publishAsync(`meters/${'m'.repeat(200)}/reading`, reading('m-1', 1), { qos: 1 }).catch(() => undefined);
+    await new Promise<void>((resolve) => long.once('close', () => resolve()));
+    expect(b.intake.counts.rejected.payload_too_large).toBe(2);
+    expect(b.intake.counts.rejectedTotal()).toBe(2);
+    expect(b.committer.units).toHaveLength(0);
+  });
 });
