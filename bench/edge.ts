@@ -9,6 +9,10 @@
  * event loop), with a bounded window of unacknowledged QoS 1 messages. Kafka is not involved in
  * the intake phases (the forwarder is a separate loop; the outbox budget holds the run).
  *
+ * TLS: the same QoS 1 single-reading publisher over the TLS listener (throwaway CA, RSA 2048
+ * server key, TLS 1.3 as negotiated by Node), right after the plain-TCP phase on the same gateway,
+ * and a bare aedes over TLS next to the bare aedes over TCP: the cost of TLS at the listener.
+ *
  * Forward phase (when GRIDWATCH_KAFKA_BROKERS is set, e.g. by `eval "$(gridwatch services env)"`):
  * the FULL outbox the intake phases filled (real forwarded-reading records) is drained to Kafka by
  * the real Forwarder with the pipeline's settings (retainForReplay, gzip, batchMax 5000). Its
@@ -16,7 +20,8 @@
  * same records from memory, no SQLite.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createTlsServer } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -52,6 +57,8 @@ export interface EdgeBenchOptions {
   socketBufferBytes?: number;
   /** Kafka for the forward phase; default GRIDWATCH_KAFKA_BROKERS, none: the phase is skipped. */
   kafkaBrokers?: string[];
+  /** Interleaved TCP/TLS pairs of QoS 1 single-reading phases (readings/2 each). Default 3. */
+  tlsPairs?: number;
   /** Forwarder batchMax (the gateway's default: 5000). */
   forwardBatchMax?: number;
   log?: (line: string) => void;
@@ -68,7 +75,7 @@ interface PublisherResult {
 const PUBLISHER = `
 import mqtt from 'mqtt';
 const o = JSON.parse(process.env.BENCH_OPTS);
-const c = mqtt.connect(o.url, { clientId: 'bench-' + process.pid, clean: true, reconnectPeriod: 0 });
+const c = mqtt.connect(o.url, { clientId: 'bench-' + process.pid, clean: true, reconnectPeriod: 0, ...(o.ca ? { ca: o.ca } : {}) });
 await new Promise((res, rej) => { c.once('connect', res); c.once('error', rej); });
 const seq = new Array(o.meters).fill(0);
 let m = 0;
@@ -108,12 +115,26 @@ function runPublisher(opts: Record<string, unknown>): Promise<PublisherResult> {
   });
 }
 
-async function bareAedes(): Promise<{ url: string; close: () => Promise<void> }> {
+async function bareAedes(tls?: BenchTls): Promise<{ url: string; close: () => Promise<void> }> {
   const aedes = await Aedes.createBroker();
-  const server: Server = createServer(aedes.handle);
+  const server: Server = tls ? createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, aedes.handle) : createServer(aedes.handle);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
-  return { url: `mqtt://127.0.0.1:${port}`, close: () => new Promise<void>((r) => aedes.close(() => server.close(() => r()))) };
+  return { url: `${tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`, close: () => new Promise<void>((r) => aedes.close(() => server.close(() => r()))) };
+}
+
+interface BenchTls {
+  certFile: string;
+  keyFile: string;
+  /** PEM of the CA, for the publisher. */
+  ca: string;
+}
+
+/** A throwaway CA and server certificate (node-forge, a devDependency: loaded only here). */
+async function benchTls(dir: string): Promise<BenchTls> {
+  const { writeThrowawayPki } = await import('../shared/throwaway-pki.ts');
+  const files = writeThrowawayPki(dir);
+  return { certFile: files.serverCert, keyFile: files.serverKey, ca: readFileSync(files.caFile, 'utf8') };
 }
 
 /** A committer wrapper that, in the latency phase, measures publish (client sentAt) -> commit. */
@@ -141,6 +162,8 @@ type Results = Record<string, unknown>;
 
 interface Gateway {
   url: string;
+  /** mqtts:// URL of the TLS listener, when started with one. */
+  tlsUrl: string | null;
   intake: Intake;
   timed: TimedCommitter;
   store: EdgeStore;
@@ -149,7 +172,7 @@ interface Gateway {
 }
 
 /** The gateway's intake path as edge/pipeline.ts wires it, on its own store in `dir`. */
-async function startGateway(dir: string, opts: EdgeBenchOptions, synchronous: 'NORMAL' | 'FULL'): Promise<Gateway> {
+async function startGateway(dir: string, opts: EdgeBenchOptions, synchronous: 'NORMAL' | 'FULL', tls?: BenchTls): Promise<Gateway> {
   // retainForReplay as in the pipeline: forwarded rows after the last checkpoint stay as the journal.
   const store = EdgeStore.open({ dir, edgeId: 'bench', budgetBytes: 64 * 1024 ** 3, synchronous, clock: systemClock, logger: silentLogger(), retainForReplay: true });
   if (process.env.BENCH_WAL_AUTOCHECKPOINT !== undefined) store.sqlite().pragma(`wal_autocheckpoint = ${Number(process.env.BENCH_WAL_AUTOCHECKPOINT)}`);
@@ -186,10 +209,11 @@ async function startGateway(dir: string, opts: EdgeBenchOptions, synchronous: 'N
     authorizer,
     logger: silentLogger(),
     limits: { maxConnections: 100, maxPacketBytes: 1 << 20, maxTopicLength: 256, maxClientIdLength: 128, socketBufferBytes: opts.socketBufferBytes ?? 262_144 },
-    listeners: { host: '127.0.0.1', port: 0 },
+    listeners: { host: '127.0.0.1', port: 0, ...(tls ? { tls: { port: 0, certFile: tls.certFile, keyFile: tls.keyFile } } : {}) },
   });
   return {
     url: `mqtt://127.0.0.1:${broker.addresses.tcp}`,
+    tlsUrl: broker.addresses.tls !== undefined ? `mqtts://127.0.0.1:${broker.addresses.tls}` : null,
     intake,
     timed,
     store,
@@ -202,18 +226,23 @@ async function startGateway(dir: string, opts: EdgeBenchOptions, synchronous: 'N
 }
 
 /** One throughput phase: `n` readings as messages of `size`, at `qos`; readings/s into `results[name]`. */
-async function phase(gw: Gateway, results: Results, o: { name: string; qos: 0 | 1; size: number; n: number; meters: number; window: number; log: (l: string) => void }): Promise<void> {
+async function phase(gw: Gateway, results: Results, o: { name: string; qos: 0 | 1; size: number; n: number; meters: number; window: number; log: (l: string) => void; tls?: BenchTls }): Promise<void> {
   const { intake, commits } = gw;
   Object.assign(commits, { n: 0, records: 0, ms: 0 });
   const messages = Math.max(1, Math.floor(o.n / o.size));
   const before = intake.counts.accepted + intake.counts.duplicates;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const r = await runPublisher({ url: gw.url, prefix: o.name.replace(/[^A-Za-z0-9]/g, '') + '-m', qos: o.qos, messages, arraySize: o.size, meters: o.meters, window: o.size > 1 ? Math.max(8, Math.floor(o.window / o.size) * 4) : o.window });
+  const r = await runPublisher({ url: o.tls ? gw.tlsUrl : gw.url, ...(o.tls ? { ca: o.tls.ca } : {}), prefix: o.name.replace(/[^A-Za-z0-9]/g, '') + '-m', qos: o.qos, messages, arraySize: o.size, meters: o.meters, window: o.size > 1 ? Math.max(8, Math.floor(o.window / o.size) * 4) : o.window });
   // Committed (QoS 0: the publisher cannot know).
   while (intake.counts.accepted + intake.counts.duplicates < before + messages * o.size) await new Promise((res) => setTimeout(res, 2));
   const wall = o.qos === 1 ? r.elapsedMs : Math.max(r.elapsedMs, performance.now() - t0);
   const rate = ((messages * o.size) / wall) * 1000;
+  const cpu = process.cpuUsage(cpu0);
   results[o.name] = Math.round(rate);
+  // The gateway's CPU per reading (this process: user + system): steadier than the rate when
+  // other work shares the cores, since waiting for a core costs wall time but no CPU time.
+  results[`${o.name.replace(/PerSec$/, '')}CpuUsPerReading`] = Math.round(((cpu.user + cpu.system) / (messages * o.size)) * 100) / 100;
   results[`${o.name.replace(/PerSec$/, '')}Commits`] = { groups: commits.n, recordsPerGroup: Math.round(commits.records / Math.max(1, commits.n)), commitMsShare: Math.round((commits.ms / wall) * 100) / 100 };
   o.log(`${o.name}: ${Math.round(rate)} readings/s; ${commits.n} commits of ${Math.round(commits.records / Math.max(1, commits.n))} records, ${Math.round((commits.ms / wall) * 100)}% of the time in commits`);
 }
@@ -300,9 +329,63 @@ export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<str
     const bareRate = (n / bareRes.elapsedMs) * 1000;
     results.bareAedesQos1PerSec = Math.round(bareRate);
     log(`bare aedes QoS 1: ${Math.round(bareRate)} msg/s`);
+    const pairs = opts.tlsPairs ?? 3;
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const tls = await benchTls(join(dirs[1], 'pki'));
+    {
+      // Bare aedes over TCP and over TLS, interleaved: TLS's own cost without the gateway's work.
+      const [tcpB, tlsB] = [await bareAedes(), await bareAedes(tls)];
+      const ratios: number[] = [];
+      const tlsRates: number[] = [];
+      const cpuRatios: number[] = [];
+      for (let i = 0; i < pairs; i++) {
+        const half = Math.ceil(n / 2);
+        const c0 = process.cpuUsage();
+        const a = await runPublisher({ url: tcpB.url, prefix: `bare${i}-m`, qos: 1, messages: half, arraySize: 1, meters, window });
+        const c1 = process.cpuUsage();
+        const b = await runPublisher({ url: tlsB.url, ca: tls.ca, prefix: `baretls${i}-m`, qos: 1, messages: half, arraySize: 1, meters, window });
+        const c2 = process.cpuUsage(c1);
+        const tcpCpu = c1.user + c1.system - c0.user - c0.system;
+        cpuRatios.push(Math.round(((c2.user + c2.system) / tcpCpu) * 100) / 100);
+        tlsRates.push(Math.round((half / b.elapsedMs) * 1000));
+        ratios.push(Math.round((a.elapsedMs / b.elapsedMs) * 100) / 100);
+      }
+      await tcpB.close();
+      await tlsB.close();
+      Object.assign(results, { bareAedesQos1TlsPairsPerSec: tlsRates, ratioBareTlsVsTcp: median(ratios), ratioBareTlsVsTcpPairs: ratios, ratioBareCpuTlsVsTcp: median(cpuRatios), ratioBareCpuTlsVsTcpPairs: cpuRatios });
+      log(`bare aedes QoS 1 over TLS, ${pairs} interleaved pairs: ${tlsRates.join(' / ')} msg/s; TLS/TCP rate ${ratios.join(' / ')} (median ${median(ratios)}), broker CPU ${cpuRatios.join(' / ')} (median ${median(cpuRatios)})`);
+    }
 
-    const gw = await startGateway(dirs[0], opts, synchronous);
+    const gw = await startGateway(dirs[0], opts, synchronous, tls);
     await phase(gw, results, { ...common, name: 'edgeQos1SinglePerSec', qos: 1, size: 1 });
+    // The cost of TLS at the listener for single QoS 1 readings: interleaved pairs (TCP, then TLS)
+    // on the same gateway, so that a burst of other work on the machine hits both sides alike.
+    const scratch: Results = {};
+    const tcpRates: number[] = [];
+    const tlsRates: number[] = [];
+    const tcpCpu: number[] = [];
+    const tlsCpu: number[] = [];
+    for (let i = 0; i < pairs; i++) {
+      await phase(gw, scratch, { ...common, n: Math.ceil(n / 2), name: `pair${i}TcpPerSec`, qos: 1, size: 1, log: () => undefined });
+      await phase(gw, scratch, { ...common, n: Math.ceil(n / 2), name: `pair${i}TlsPerSec`, qos: 1, size: 1, tls, log: () => undefined });
+      tcpRates.push(scratch[`pair${i}TcpPerSec`] as number);
+      tlsRates.push(scratch[`pair${i}TlsPerSec`] as number);
+      tcpCpu.push(scratch[`pair${i}TcpCpuUsPerReading`] as number);
+      tlsCpu.push(scratch[`pair${i}TlsCpuUsPerReading`] as number);
+    }
+    const ratios = tcpRates.map((t, i) => Math.round((tlsRates[i]! / t) * 100) / 100);
+    Object.assign(results, {
+      edgeQos1SingleTcpPairsPerSec: tcpRates,
+      edgeQos1SingleTlsPairsPerSec: tlsRates,
+      edgeQos1SingleTlsPerSec: median(tlsRates),
+      ratioQos1SingleTlsVsTcp: median(ratios),
+      ratioQos1SingleTlsVsTcpPairs: ratios,
+      gatewayCpuUsPerReadingTcpPairs: tcpCpu,
+      gatewayCpuUsPerReadingTlsPairs: tlsCpu,
+      ratioGatewayCpuTlsVsTcp: median(tcpCpu.map((t, i) => Math.round((tlsCpu[i]! / t) * 100) / 100)),
+    });
+    log(`TLS at the listener, QoS 1 single, ${pairs} interleaved pairs: TCP ${tcpRates.join(' / ')}, TLS ${tlsRates.join(' / ')} readings/s; TLS/TCP ${ratios.join(' / ')} (median ${median(ratios)})`);
+    log(`gateway CPU per reading: TCP ${tcpCpu.join(' / ')} µs, TLS ${tlsCpu.join(' / ')} µs (median ratio ${results.ratioGatewayCpuTlsVsTcp})`);
     await phase(gw, results, { ...common, name: 'edgeQos0SinglePerSec', qos: 0, size: 1 });
     await phase(gw, results, { ...common, name: `edgeQos1Array${arraySize}PerSec`, qos: 1, size: arraySize });
     await phase(gw, results, { ...common, name: `edgeQos0Array${arraySize}PerSec`, qos: 0, size: arraySize });

@@ -17,6 +17,7 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
   score: { module: '../simulator/score-main.ts', summary: 'score detected anomalies and events against ground truth' },
   demo: { module: '../cli/demo.ts', summary: 'run the whole pipeline on this machine and score it' },
   services: { module: '../deploy/services/cli.ts', summary: 'provision and run Kafka, MinIO, InfluxDB, Mosquitto: up|down|status|env' },
+  credentials: { module: '../cli/credentials.ts', summary: 'MQTT device credentials (add-device|remove|list) and API tokens' },
   bench: { module: '../bench/main.ts', summary: 'run the benchmarks (edge, central, simulator)' },
 };
 

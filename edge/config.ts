@@ -31,6 +31,12 @@ export const EdgeConfigSchema = Type.Object({
   mqttTlsCert: Type.Optional(Type.String({ description: 'PEM certificate file for the TLS listener' })),
   mqttTlsKey: Type.Optional(Type.String({ description: 'PEM private key file for the TLS listener' })),
   mqttWsPort: Type.Optional(Port('MQTT over WebSocket (path any)')),
+  mqttWssPort: Type.Optional(Port('MQTT over WebSocket over TLS (path any); uses mqttTlsCert, mqttTlsKey and the client-certificate settings')),
+  mqttTlsCa: Type.Optional(Type.String({ description: 'PEM CA bundle that device client certificates must chain to (with mqttTlsClientCerts optional or required)' })),
+  mqttTlsClientCerts: Type.Union([Type.Literal('off'), Type.Literal('optional'), Type.Literal('required')], {
+    default: 'off',
+    description: 'Client certificates on the TLS listeners: off; optional (a certificate from mqttTlsCa whose CN is a credentials entry with clientCert: true identifies the device, others use their password); required (no TLS session without one)',
+  }),
   mqttUpstreamUrl: Type.Optional(Type.String({ secret: true, description: 'mqtt://user:pass@host:port of the upstream broker (mqttMode=upstream)' })),
   mqttCredentials: Type.Optional(Type.String({ description: 'JSON credentials file: { "<username>": { passwordHash: "scrypt$...", kind, id } }' })),
   mqttAllowAnonymous: Type.Boolean({ default: false, description: 'Accept clients without credentials (they may publish any meter/concentrator topic). Logged as a warning.' }),

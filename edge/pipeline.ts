@@ -3,7 +3,8 @@ import { Detector } from './detect/index.ts';
 import { EdgeStore, GroupCommitter } from './store/index.ts';
 import { ensureTopics, Forwarder } from './forward/index.ts';
 import { Authorizer, loadCredentialsFile, type CredentialsFile } from './ingest/auth.ts';
-import { EmbeddedBroker } from './ingest/broker.ts';
+import { EmbeddedBroker, checkMqttTls, mqttTlsListeners } from './ingest/broker.ts';
+import { CredentialsWatch } from './ingest/credentials-watch.ts';
 import { UpstreamIntake } from './ingest/upstream.ts';
 import { Intake } from './ingest/intake.ts';
 import { MeterDirectory } from './ingest/meters.ts';
@@ -47,6 +48,7 @@ export interface EdgeOptions {
 export class EdgePipeline {
   private broker: EmbeddedBroker | null = null;
   private upstream: UpstreamIntake | null = null;
+  private credentialsWatch: CredentialsWatch | null = null;
   private http: OpsServer | null = null;
   private housekeeping: Housekeeping | null = null;
   private tickTimer: NodeJS.Timeout | null = null;
@@ -78,7 +80,7 @@ export class EdgePipeline {
     const credentials: CredentialsFile = c.mqttCredentials ? loadCredentialsFile(c.mqttCredentials) : {};
     if (c.mqttMode === 'upstream' && !c.mqttUpstreamUrl) throw new GridwatchError('CONFIG_INVALID', 'GRIDWATCH_MQTT_UPSTREAM_URL: required with GRIDWATCH_MQTT_MODE=upstream');
     if (c.mqttMode === 'upstream' && (c.mqttTlsPort !== undefined || c.mqttWsPort !== undefined)) logger.warn('GRIDWATCH_MQTT_TLS_PORT / GRIDWATCH_MQTT_WS_PORT are ignored with GRIDWATCH_MQTT_MODE=upstream');
-    if (c.mqttTlsPort !== undefined && !(c.mqttTlsCert && c.mqttTlsKey)) throw new GridwatchError('CONFIG_INVALID', 'GRIDWATCH_MQTT_TLS_PORT needs GRIDWATCH_MQTT_TLS_CERT and GRIDWATCH_MQTT_TLS_KEY');
+    checkMqttTls(c);
     if (c.mqttMode === 'embedded' && !c.mqttAllowAnonymous && Object.keys(credentials).length === 0) {
       throw new GridwatchError('CONFIG_INVALID', 'GRIDWATCH_MQTT_CREDENTIALS: no device credentials and GRIDWATCH_MQTT_ALLOW_ANONYMOUS is not true: no meter could connect');
     }
@@ -173,10 +175,14 @@ export class EdgePipeline {
         listeners: {
           host: c.mqttHost,
           port: c.mqttPort,
-          ...(c.mqttTlsPort !== undefined && c.mqttTlsCert && c.mqttTlsKey ? { tls: { port: c.mqttTlsPort, certFile: c.mqttTlsCert, keyFile: c.mqttTlsKey } } : {}),
+          ...mqttTlsListeners(c),
           ...(c.mqttWsPort !== undefined ? { wsPort: c.mqttWsPort } : {}),
         },
       });
+    }
+    if (this.broker && c.mqttCredentials) {
+      const broker = this.broker;
+      this.credentialsWatch = CredentialsWatch.start({ path: c.mqttCredentials, authorizer, disconnectUsers: (u) => broker.disconnectUsers(u), logger, metrics: this.o.metrics });
     }
     this.http = await OpsServer.start({ host: c.httpHost, port: c.httpPort, metrics: this.o.metrics, readiness: () => this.readiness(), beforeScrape: () => this.publishCounts(), logger });
     logger.info({ mqttMode: c.mqttMode, mqtt: this.broker?.addresses ?? null, http: this.http.port }, 'edge gateway started');
@@ -302,6 +308,7 @@ export class EdgePipeline {
     this.stopping = true;
     const log = this.o.logger;
     if (this.tickTimer) clearInterval(this.tickTimer);
+    this.credentialsWatch?.close();
     await this.broker?.close();
     await this.upstream?.close();
     await this.housekeeping?.stop();

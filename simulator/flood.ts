@@ -13,6 +13,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Reading } from '../shared/contracts/index.ts';
 import { GridwatchError } from '../shared/errors.ts';
+import type { DeviceSecretsFile } from '../shared/device-secrets.ts';
 import type { DeliveredItem } from './generate.ts';
 import { percentile } from './score.ts';
 import { Rng } from './rng.ts';
@@ -23,6 +24,8 @@ export interface FloodAuth {
   password?: string;
   /** Username = the device's id (meterId or concentratorId), password = `password`. */
   perDevice?: boolean;
+  /** With perDevice: each device's own username and password, by device id (shared/device-secrets.ts). */
+  devices?: DeviceSecretsFile;
 }
 
 export interface FloodOptions {
@@ -51,6 +54,8 @@ export interface FloodOptions {
   maxWallMs?: number;
   maxMessages?: number;
   auth?: FloodAuth;
+  /** PEM CA the brokers' certificates must chain to (mqtts:// and wss:// URLs). */
+  ca?: string;
   clientIdPrefix?: string;
   /** Called about once a second with the running totals (the CLI prints a progress line). */
   onProgress?: (p: FloodProgress) => void;
@@ -128,6 +133,7 @@ export async function flood(opts: FloodOptions): Promise<FloodReport> {
       }
       const n = devicesPerBroker[b]!++;
       if (opts.auth?.perDevice && n >= cap) throw new GridwatchError('CONFIG_INVALID', `flood: per-device credentials need one connection per device; raise --connections above ${cap}`);
+      if (opts.auth?.devices && !Object.hasOwn(opts.auth.devices, device)) throw new GridwatchError('CONFIG_INVALID', `flood: no credentials for device ${device} in the device credentials file`);
       key = `${b}:${opts.auth?.perDevice ? device : n % cap}`;
       deviceSlot.set(device, key);
     }
@@ -139,7 +145,8 @@ export async function flood(opts: FloodOptions): Promise<FloodReport> {
           clientId: `${prefix}-${key.replace(':', '-')}`.slice(0, 64),
           reconnectPeriod: 1000,
           connectTimeout: 10_000,
-          ...(opts.auth?.perDevice ? { username: device, password: opts.auth.password ?? '' } : opts.auth?.username ? { username: opts.auth.username, password: opts.auth.password ?? '' } : {}),
+          ...(opts.ca ? { ca: opts.ca } : {}),
+          ...(opts.auth?.perDevice ? deviceLogin(opts.auth, device) : opts.auth?.username ? { username: opts.auth.username, password: opts.auth.password ?? '' } : {}),
         })
         .then((client) => {
           opened.push(client);
@@ -278,3 +285,8 @@ export async function flood(opts: FloodOptions): Promise<FloodReport> {
 }
 
 const round3 = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);
+
+function deviceLogin(auth: FloodAuth, device: string): { username: string; password: string } {
+  const own = auth.devices?.[device];
+  return own ? { username: own.username, password: own.password } : { username: device, password: auth.password ?? '' };
+}

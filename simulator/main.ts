@@ -3,8 +3,9 @@
  * resolves the scenario's faults, writes the topology file and the ground truth, then either
  * floods MQTT brokers with the readings or, without --broker, writes the messages as JSONL.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { readDeviceSecrets } from '../shared/device-secrets.ts';
 import { loadTopologyFile, writeTopologyFile } from '../shared/topology/index.ts';
 import { GridwatchError } from '../shared/errors.ts';
 import { loadScenarioFile, type FaultSpec } from './faults.ts';
@@ -35,7 +36,7 @@ faults
   --faults N            random faults drawn from the seed (default 10 without --scenario)
   --truth FILE          write the ground truth (JSONL, one record per fault)
 flood (without --broker the messages are written to --output as JSONL, or only counted)
-  --broker URL          mqtt://host:port, repeatable; substation i goes to broker i mod n
+  --broker URL          mqtt://, mqtts:// or wss://host:port, repeatable; substation i goes to broker i mod n
   --qos 0|1             (default 1)
   --concentrators       one connection per data concentrator sending arrays (default: per meter)
   --connections N       connection cap per broker (default 200; see docs/simulator.md)
@@ -45,7 +46,11 @@ flood (without --broker the messages are written to --output as JSONL, or only c
   --in-flight N         unacknowledged publishes allowed (default 1000)
   --max-wall DUR        stop after this much wall time
   --username U --password P   MQTT credentials for every connection
-  --device-auth         username = meterId or concentratorId, password = --password
+  --ca FILE             PEM CA for mqtts:// and wss:// brokers (the edge's TLS listeners)
+  --device-auth         one connection per device, each with its own credentials: from
+                        --device-credentials FILE (the device half \`gridwatch credentials
+                        add-device --device-file\` writes: {"<device id>": {username, password}}),
+                        or else username = meterId or concentratorId, password = --password
   --output FILE         without --broker: write {topic, payload} lines here
   --quiet               no progress line`;
 
@@ -81,6 +86,8 @@ export async function run(argv: string[]): Promise<number> {
       username: { type: 'string' },
       password: { type: 'string' },
       'device-auth': { type: 'boolean', default: false },
+      'device-credentials': { type: 'string' },
+      ca: { type: 'string' },
       output: { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -199,7 +206,8 @@ export async function run(argv: string[]): Promise<number> {
       rate: num('rate', v.rate, 0),
       inFlight: num('in-flight', v['in-flight'], 1),
       ...(v['max-wall'] ? { maxWallMs: parseDuration(v['max-wall'], '--max-wall') } : {}),
-      auth: { ...(v.username ? { username: v.username } : {}), ...(v.password !== undefined ? { password: v.password } : {}), perDevice: v['device-auth'] },
+      ...(v.ca ? { ca: readFileSync(v.ca, 'utf8') } : {}),
+      auth: { ...(v.username ? { username: v.username } : {}), ...(v.password !== undefined ? { password: v.password } : {}), perDevice: v['device-auth'] || v['device-credentials'] !== undefined, ...(v['device-credentials'] ? { devices: readDeviceSecrets(v['device-credentials']) } : {}) },
       signal: abort.signal,
       ...(showProgress
         ? { onProgress: (p) => process.stderr.write(`\rsent ${p.sent}  acked ${p.acked}  ${Math.round(p.ratePerSec)}/s  in flight ${p.inFlight}  errors ${p.errors}   `) }

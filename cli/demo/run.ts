@@ -20,6 +20,7 @@ import { score, type ScoreReport } from '../../simulator/score.ts';
 import { readDetectionsFromKafka, type KafkaDetections } from '../../simulator/kafka-detections.ts';
 import type { FloodReport } from '../../simulator/flood.ts';
 import { Program, freePort, waitReady } from './program.ts';
+import { provisionDemoDevices } from './devices.ts';
 import { sumSamples } from './prom-text.ts';
 
 export const DEFAULT_SCENARIO = fileURLToPath(new URL('../../deploy/scenarios/demo.yaml', import.meta.url));
@@ -170,6 +171,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     o.log(`central: starting (API and console ${consoleUrl}, log ${central.logFile})`);
     await waitReady(central, `${consoleUrl}readyz`, READY_TIMEOUT_MS);
 
+    const devices = await provisionDemoDevices(o.runDir, recorded);
     const edges: Edge[] = await Promise.all(
       substations.map(async (substationId) => {
         const [mqttPort, httpPort] = [await freePort(), await freePort()];
@@ -185,7 +187,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
             GRIDWATCH_KAFKA_TOPIC_PREFIX: prefix,
             GRIDWATCH_MQTT_HOST: '127.0.0.1',
             GRIDWATCH_MQTT_PORT: String(mqttPort),
-            GRIDWATCH_MQTT_ALLOW_ANONYMOUS: 'true',
+            GRIDWATCH_MQTT_CREDENTIALS: devices.credentialsFile.get(substationId)!,
             GRIDWATCH_HTTP_HOST: '127.0.0.1',
             GRIDWATCH_HTTP_PORT: String(httpPort),
           },
@@ -213,6 +215,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         '--interval', `${o.intervalMs}ms`,
         '--duration', `${o.durationMs}ms`,
         '--concentrators',
+        '--device-credentials', devices.deviceFile,
         '--qos', '1',
         '--seed', String(o.seed),
         '--quiet',

@@ -45,7 +45,7 @@ async function status(cluster: boolean): Promise<void> {
   rows.push(['influxdb', INFLUXD_VERSION, yes(existsSync(influxdBinary())), yes(await influxAnswers()), yes(!!runningRecord('influxdb')), 'http://127.0.0.1:18086']);
   const mosq = await installedVersion(DEBIAN_PACKAGES.mosquitto.pkg);
   rows.push(['mosquitto', mosq ?? DEBIAN_PACKAGES.mosquitto.version, yes(mosq !== undefined), yes(await mqttAnswers()), yes(!!runningRecord('mosquitto')), mqttUrl]);
-  for (const tool of ['kcat', 'prometheus', 'docker-compose'] as const) {
+  for (const tool of ['mosquittoClients', 'kcat', 'prometheus', 'docker-compose'] as const) {
     const v = await installedVersion(DEBIAN_PACKAGES[tool].pkg);
     rows.push([tool === 'prometheus' ? 'promtool' : tool, v ?? DEBIAN_PACKAGES[tool].version, yes(v !== undefined), '-', '-', DEBIAN_PACKAGES[tool].binary]);
   }

@@ -65,7 +65,7 @@ export async function ensureServices(opts: EnsureOptions = {}): Promise<{ endpoi
     influxdb: () => ensureInfluxdb(log),
     mosquitto: () => ensureMosquitto(log),
   };
-  const tools = ensureDebianPackages(['mosquitto', 'kcat', 'prometheus'], log).then(() => false);
+  const tools = ensureDebianPackages(['mosquitto', 'mosquittoClients', 'kcat', 'prometheus'], log).then(() => false);
   const results = await Promise.allSettled([tools, ...services.map((s) => steps[s]())]);
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (failures.length > 0) {
@@ -145,6 +145,12 @@ export function promtoolPath(): Promise<string> {
 /** Path of docker-compose (Debian, pinned), which validates docker-compose.yml as a user's machine would (no engine needed). */
 export function composePath(): Promise<string> {
   return toolPath('docker-compose', defaultLog);
+}
+
+/** Paths of mosquitto_pub and mosquitto_sub (Debian's mosquitto-clients, pinned). */
+export async function mosquittoClientPaths(): Promise<{ pub: string; sub: string }> {
+  const pub = await toolPath('mosquittoClients', defaultLog);
+  return { pub, sub: pub.replace(/_pub$/, '_sub') };
 }
 
 /** Path of kcat (Debian, pinned), for poking at topics by hand or from scripts. */

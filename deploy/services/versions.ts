@@ -18,6 +18,8 @@ export const INFLUXD_VERSION = 'v1.8.10';
 /** Debian bookworm packages (apt-get). Versions are Debian's; checked at provisioning and reported by `status`. */
 export const DEBIAN_PACKAGES = {
   mosquitto: { pkg: 'mosquitto', version: '2.0.11-1.2+deb12u2', binary: '/usr/sbin/mosquitto' },
+  // mosquitto_pub/mosquitto_sub: real MQTT clients for the edge's TLS and client-certificate tests.
+  mosquittoClients: { pkg: 'mosquitto-clients', version: '2.0.11-1.2+deb12u2', binary: '/usr/bin/mosquitto_pub' },
   kcat: { pkg: 'kcat', version: '1.7.1-2', binary: '/usr/bin/kcat' },
   prometheus: { pkg: 'prometheus', version: '2.42.0+ds-5+deb12u1', binary: '/usr/bin/promtool' },
   systemd: { pkg: 'systemd', version: '252.38-1~deb12u1', binary: '/usr/bin/systemd-analyze' },

@@ -1,12 +1,14 @@
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { createServer as createTlsServer } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import type { Logger } from '../../shared/index.ts';
-import type { Authorizer, Principal } from './auth.ts';
+import { GridwatchError, type Logger } from '../../shared/index.ts';
+import type { EdgeConfig } from '../config.ts';
+import type { Authenticated, Authorizer, Principal } from './auth.ts';
 import { UnauthorizedPublish, type Intake } from './intake.ts';
 
 /**
@@ -30,11 +32,29 @@ export interface BrokerLimits {
   socketBufferBytes: number;
 }
 
+/**
+ * Client certificates on the TLS listeners: `off` asks for none; `optional` asks, and a certificate
+ * that chains to `caFile` identifies the device (others fall back to user name and password);
+ * `required` refuses the TLS handshake without a certificate from `caFile`.
+ */
+export type ClientCertMode = 'off' | 'optional' | 'required';
+
+export interface BrokerTls {
+  certFile: string;
+  keyFile: string;
+  /** CA for client certificates (needed unless clientCerts is off). */
+  caFile?: string;
+  clientCerts?: ClientCertMode;
+}
+
 export interface BrokerListeners {
   host: string;
   port: number;
-  tls?: { port: number; certFile: string; keyFile: string };
+  /** TLS settings; a TLS listener is opened when `port` is set. */
+  tls?: BrokerTls & { port?: number };
   wsPort?: number;
+  /** MQTT over WebSocket over TLS, with the TLS listener's certificate and client-certificate mode. */
+  wssPort?: number;
 }
 
 export interface BrokerOptions {
@@ -49,13 +69,27 @@ export interface BrokerAddresses {
   tcp: number;
   tls?: number;
   ws?: number;
+  wss?: number;
 }
 
 const principals = new WeakMap<Client, Principal>();
+/** Who each client authenticated as: to disconnect exactly the removed devices on a reload. */
+const identities = new WeakMap<Client, Authenticated>();
+/** Subject CN of the verified client certificate a connection came with (null: none). */
+const certificates = new WeakMap<Client, string | null>();
+
+/** The subject CN of a client certificate that chained to the listener's CA, or null. */
+function verifiedCn(socket: TLSSocket): string | null {
+  if (!socket.authorized) return null;
+  const cn = socket.getPeerCertificate()?.subject?.CN as unknown;
+  return typeof cn === 'string' && cn.length > 0 ? cn : null;
+}
 
 export class EmbeddedBroker {
   private servers: (NetServer | HttpServer)[] = [];
-  private wss: WebSocketServer | null = null;
+  private wss: WebSocketServer[] = [];
+  /** Live connections (aedes' own client map is not in its typings). */
+  private readonly clients = new Set<Client>();
   private connections = 0;
   private open = false;
   readonly addresses: BrokerAddresses = { tcp: 0 };
@@ -87,7 +121,7 @@ export class EmbeddedBroker {
   }
 
   /** Hands one accepted stream to aedes, applying the connection and packet-size limits. */
-  private handle(stream: Duplex, destroy: () => void): void {
+  private handle(stream: Duplex, destroy: () => void, certCn: string | null = null): void {
     if (!this.open || this.connections >= this.o.limits.maxConnections) {
       destroy();
       return;
@@ -95,6 +129,10 @@ export class EmbeddedBroker {
     this.connections++;
     stream.once('close', () => this.connections--);
     const client = this.aedes.handle(stream as Socket);
+    this.clients.add(client);
+    stream.once('close', () => this.clients.delete(client));
+    // Set before aedes reads CONNECT: handle() only attaches listeners, data comes on a later tick.
+    certificates.set(client, certCn);
     // Refusals are counted in the intake's counts, which the gateway exports as
     // edge_readings_rejected_total{reason="payload_too_large"}.
     let refused = false;
@@ -105,39 +143,83 @@ export class EmbeddedBroker {
     });
   }
 
+  /**
+   * Disconnects the clients that authenticated as one of `usernames` (a credentials reload
+   * removed or changed them); every other client stays. Returns how many were disconnected.
+   */
+  disconnectUsers(usernames: ReadonlySet<string>): number {
+    if (usernames.size === 0) return 0;
+    let n = 0;
+    for (const client of this.clients) {
+      const who = identities.get(client);
+      if (who?.username != null && usernames.has(who.username)) {
+        n++;
+        this.o.logger.info({ clientId: client.id, username: who.username, via: who.via }, 'credentials removed or changed; client disconnected');
+        client.close();
+      }
+    }
+    return n;
+  }
+
+  private tlsOptions(t: BrokerTls): TlsOptions {
+    const mode = t.clientCerts ?? 'off';
+    return {
+      cert: readFileSync(t.certFile),
+      key: readFileSync(t.keyFile),
+      ...(mode !== 'off' ? { ca: readFileSync(t.caFile!), requestCert: true, rejectUnauthorized: mode === 'required' } : {}),
+      minVersion: 'TLSv1.2',
+      highWaterMark: this.o.limits.socketBufferBytes,
+    };
+  }
+
   private async listen(): Promise<void> {
-    const { host, port, tls, wsPort } = this.o.listeners;
+    const { host, port, tls, wsPort, wssPort } = this.o.listeners;
     // A bigger read buffer lets one read hand aedes more packets, so one commit group holds more
     // readings (aedes reads a client's next chunk only after every publish in the current one is
     // done): the group size, not the fsync, is what bounds a single fast publisher.
     const tcp = createNetServer({ highWaterMark: this.o.limits.socketBufferBytes }, (s) => this.handle(s, () => s.destroy()));
     this.addresses.tcp = await listenOn(tcp, host, port);
     this.servers.push(tcp);
-    if (tls) {
-      const server = createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), highWaterMark: this.o.limits.socketBufferBytes }, (s) => this.handle(s, () => s.destroy()));
+    if (tls?.port !== undefined) {
+      const server = createTlsServer(this.tlsOptions(tls), (s) => this.handle(s, () => s.destroy(), verifiedCn(s)));
+      // A refused handshake (wrong CA, no client certificate when required) is a debug line, not noise.
+      server.on('tlsClientError', (err) => this.o.logger.debug({ err: err.message }, 'mqtt tls handshake refused'));
       this.addresses.tls = await listenOn(server, host, tls.port);
       this.servers.push(server);
     }
+    const upgradeOnly = (_req: IncomingMessage, res: ServerResponse) => res.writeHead(426).end('MQTT over WebSocket only\n');
     if (wsPort !== undefined) {
-      const http = createHttpServer((_req, res) => res.writeHead(426).end('MQTT over WebSocket only\n'));
-      this.wss = new WebSocketServer({ server: http, maxPayload: this.o.limits.maxPacketBytes + 16 });
-      this.wss.on('connection', (ws) => {
-        const stream = createWebSocketStream(ws);
-        stream.on('error', () => ws.terminate());
-        this.handle(stream, () => ws.terminate());
-      });
+      const http = createHttpServer(upgradeOnly);
+      this.acceptWebSockets(http, () => null);
       this.addresses.ws = await listenOn(http, host, wsPort);
       this.servers.push(http);
     }
+    if (wssPort !== undefined && tls) {
+      const https = createHttpsServer(this.tlsOptions(tls), upgradeOnly);
+      https.on('tlsClientError', (err) => this.o.logger.debug({ err: err.message }, 'mqtt wss handshake refused'));
+      this.acceptWebSockets(https, (req) => verifiedCn(req.socket as TLSSocket));
+      this.addresses.wss = await listenOn(https, host, wssPort);
+      this.servers.push(https);
+    }
     this.open = true;
     this.o.logger.info({ ...this.addresses, host }, 'mqtt listening');
+  }
+
+  private acceptWebSockets(server: HttpServer, cnOf: (req: IncomingMessage) => string | null): void {
+    const wss = new WebSocketServer({ server, maxPayload: this.o.limits.maxPacketBytes + 16 });
+    wss.on('connection', (ws, req) => {
+      const stream = createWebSocketStream(ws);
+      stream.on('error', () => ws.terminate());
+      this.handle(stream, () => ws.terminate(), cnOf(req));
+    });
+    this.wss.push(wss);
   }
 
   /** Stops intake: no new connections, existing clients disconnected; in-flight publishes finish their commit. */
   async close(): Promise<void> {
     this.open = false;
     const closing = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
-    this.wss?.close();
+    for (const w of this.wss) w.close();
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
     await Promise.all(closing);
   }
@@ -180,13 +262,14 @@ export function brokerPolicy(o: Pick<BrokerOptions, 'intake' | 'authorizer' | 'l
       callback(null, typeof packet.clientId === 'string' && packet.clientId.length <= limits.maxClientIdLength);
     },
     authenticate(client, username, password, callback) {
-      authorizer.authenticate(username, password).then(
-        (principal) => {
-          if (principal === null) {
+      authorizer.identify(username, password, certificates.get(client) ?? null).then(
+        (who) => {
+          if (who === null) {
             const err = Object.assign(new Error('bad user name or password'), { returnCode: 4 as const });
             return callback(err, false);
           }
-          principals.set(client, principal);
+          principals.set(client, who.principal);
+          identities.set(client, who);
           callback(null, true);
         },
         (err: Error) => callback(Object.assign(err, { returnCode: 3 as const }), false),
@@ -211,5 +294,30 @@ export function brokerPolicy(o: Pick<BrokerOptions, 'intake' | 'authorizer' | 'l
       // Negated (SUBACK 0x80) rather than an error: the client learns it, and stays connected.
       callback(null, principal && authorizer.maySubscribe(principal, sub.topic) ? sub : null);
     },
+  };
+}
+
+type TlsSettings = Pick<EdgeConfig, 'mqttMode' | 'mqttTlsPort' | 'mqttWssPort' | 'mqttTlsCert' | 'mqttTlsKey' | 'mqttTlsCa' | 'mqttTlsClientCerts'>;
+
+/** The TLS settings make sense together (or the gateway does not start: exit 78). */
+export function checkMqttTls(c: TlsSettings): void {
+  const listener = c.mqttTlsPort !== undefined ? 'GRIDWATCH_MQTT_TLS_PORT' : c.mqttWssPort !== undefined ? 'GRIDWATCH_MQTT_WSS_PORT' : null;
+  if (listener && !(c.mqttTlsCert && c.mqttTlsKey)) throw new GridwatchError('CONFIG_INVALID', `${listener} needs GRIDWATCH_MQTT_TLS_CERT and GRIDWATCH_MQTT_TLS_KEY`);
+  if (c.mqttTlsClientCerts !== 'off' && !c.mqttTlsCa) throw new GridwatchError('CONFIG_INVALID', `GRIDWATCH_MQTT_TLS_CLIENT_CERTS=${c.mqttTlsClientCerts} needs GRIDWATCH_MQTT_TLS_CA (the CA device certificates chain to)`);
+  if (c.mqttTlsClientCerts !== 'off' && !listener) throw new GridwatchError('CONFIG_INVALID', `GRIDWATCH_MQTT_TLS_CLIENT_CERTS=${c.mqttTlsClientCerts} needs a TLS listener (GRIDWATCH_MQTT_TLS_PORT or GRIDWATCH_MQTT_WSS_PORT)`);
+}
+
+/** The broker's TLS and WebSocket-over-TLS listeners from the gateway's settings. */
+export function mqttTlsListeners(c: TlsSettings): Pick<BrokerListeners, 'tls' | 'wssPort'> {
+  if (!(c.mqttTlsCert && c.mqttTlsKey) || (c.mqttTlsPort === undefined && c.mqttWssPort === undefined)) return {};
+  return {
+    tls: {
+      ...(c.mqttTlsPort !== undefined ? { port: c.mqttTlsPort } : {}),
+      certFile: c.mqttTlsCert,
+      keyFile: c.mqttTlsKey,
+      clientCerts: c.mqttTlsClientCerts,
+      ...(c.mqttTlsCa ? { caFile: c.mqttTlsCa } : {}),
+    },
+    ...(c.mqttWssPort !== undefined ? { wssPort: c.mqttWssPort } : {}),
   };
 }

@@ -107,8 +107,8 @@ describe('deploy/compose/init-secrets.sh', () => {
     expect(password).toMatch(/^[0-9a-f]{64}$/);
     const creds = loadCredentialsFile(join(secrets, 'mqtt-credentials.json'));
     expect(Object.keys(creds)).toEqual(['m-1', 'm-2']);
-    expect(await verifyPassword(Buffer.from(password), creds['m-1']!.passwordHash)).toBe(true);
-    expect(await verifyPassword(Buffer.from('other'), creds['m-1']!.passwordHash)).toBe(false);
+    expect(await verifyPassword(Buffer.from(password), creds['m-1']!.passwordHash!)).toBe(true);
+    expect(await verifyPassword(Buffer.from('other'), creds['m-1']!.passwordHash!)).toBe(false);
     const before = readFileSync(join(secrets, 'kafka-central.password'), 'utf8');
     expect(run()).toMatch(/initialised already/);
     expect(readFileSync(join(secrets, 'kafka-central.password'), 'utf8')).toBe(before);
