@@ -12,6 +12,9 @@ const PARTS: Part[] = [
   { name: 'edge', module: './edge.ts', fn: 'benchEdge' },
   { name: 'central', module: './central.ts', fn: 'benchCentral' },
   { name: 'simulator', module: './simulator.ts', fn: 'benchSimulator' },
+  // Kafka PLAINTEXT vs SASL_SSL (producer and consumer), side by side.
+  { name: 'kafka-security', module: './kafka-security.ts', fn: 'benchKafkaSecurity' },
+  { name: 'learn', module: './learn.ts', fn: 'benchLearn' },
 ];
 
 export async function run(argv: string[]): Promise<number> {
@@ -21,7 +24,7 @@ export async function run(argv: string[]): Promise<number> {
     strict: true,
   });
   if (values.help) {
-    console.log('usage: gridwatch bench [--only edge|central|simulator]... [--readings N] [--json FILE]');
+    console.log('usage: gridwatch bench [--only edge|central|simulator|kafka-security|learn]... [--readings N] [--json FILE]');
     return 0;
   }
   const only = values.only && values.only.length > 0 ? new Set(values.only) : null;

@@ -9,9 +9,10 @@ import type { TopologyEntry } from '../shared/contracts/index.ts';
 import { GridwatchError } from '../shared/errors.ts';
 import { parseDuration } from '../shared/duration.ts';
 import { Rng } from './rng.ts';
+import { SUBTLE_DEFAULT_MAGNITUDE, SUBTLE_FAULT_SCOPES, type SubtleFaultType } from './subtle-faults.ts';
 
 export type FaultScope = 'meter' | 'transformer' | 'feeder' | 'substation' | 'grid';
-export type FaultType = 'spike' | 'stuck' | 'drift' | 'dropout' | 'tamper' | 'overload' | 'sag' | 'swell' | 'outage' | 'frequency';
+export type FaultType = SubtleFaultType | 'spike' | 'stuck' | 'drift' | 'dropout' | 'tamper' | 'overload' | 'sag' | 'swell' | 'outage' | 'frequency';
 
 /** Which scopes each fault type may be injected at (the list; sag/swell/outage also wider). */
 export const FAULT_SCOPES: Record<FaultType, readonly FaultScope[]> = {
@@ -25,6 +26,7 @@ export const FAULT_SCOPES: Record<FaultType, readonly FaultScope[]> = {
   swell: ['transformer', 'feeder'],
   outage: ['transformer', 'feeder', 'substation'],
   frequency: ['grid'],
+  ...SUBTLE_FAULT_SCOPES,
 };
 
 /**
@@ -45,6 +47,7 @@ export const DEFAULT_MAGNITUDE: Record<FaultType, number> = {
   swell: 1.13,
   outage: 0,
   frequency: -0.015,
+  ...SUBTLE_DEFAULT_MAGNITUDE,
 };
 
 /** A fault as a scenario lists it. Times are offsets from the simulation start unless absolute. */

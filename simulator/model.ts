@@ -17,6 +17,7 @@ import type { MeterEvent, MeterEventType, Reading, TopologyEntry } from '../shar
 import type { ResolvedFault } from './faults.ts';
 import { Rng, hashSeed } from './rng.ts';
 import { concentratorOf } from './topology.ts';
+import { pvForFailedInverter, subtleLoad, subtleVoltage } from './subtle-faults.ts';
 
 /** One message a meter (or its concentrator) sends; `at` is the true event time it was produced. */
 export type SimItem =
@@ -52,6 +53,8 @@ interface MeterState {
   frozen: Reading | undefined;
   out: boolean;
   kw: number;
+  /** Share of the load the meter registers (below 1 under energy diversion). */
+  metered: number;
 }
 
 const HOUR = 3_600_000;
@@ -112,7 +115,10 @@ export class GridModel {
         frozen: undefined,
         out: false,
         kw: 0,
+        metered: 1,
       };
+      const failedPv = state.faults.find((f) => f.type === 'pv_inverter');
+      if (failedPv && state.pvKw === 0) state.pvKw = pvForFailedInverter(failedPv.faultId, opts.seed);
       push(this.byTransformer, entry.transformerId, state);
       push(this.byFeeder, entry.feederId, state);
       if (!this.subPhase.has(entry.substationId)) this.subPhase.set(entry.substationId, setup.uniform(0, 2 * Math.PI));
@@ -153,6 +159,7 @@ export class GridModel {
       m.kw = m.out ? 0 : m.peakKw * loadShape(m.customer, h) * (1 + this.rng.normal(0, 0.05)) - solar;
       const tamper = m.faults.find((f) => f.type === 'tamper' && at >= f.startTs && at < f.endTs);
       if (tamper) m.kw *= tamper.magnitude;
+      ({ kw: m.kw, metered: m.metered } = m.faults.length > 0 ? subtleLoad(m.faults, at, m.kw, solar, m.peakKw) : { kw: m.kw, metered: 1 });
     }
     // The feeder drop is taken before any overload: an overload's extra load is left out of it so
     // that the fault stays local to its transformer (otherwise every meter of the feeder dips).
@@ -190,6 +197,7 @@ export class GridModel {
 
       const bus = 1.01 + 0.004 * Math.sin((2 * Math.PI * at) / (3 * HOUR) + this.subPhase.get(e.substationId)!);
       let vPu = bus - 0.025 * feederPu.get(e.feederId)! - 0.03 * transformerPu.get(e.transformerId)! - 0.004 * (Math.abs(m.kw) / m.peakKw) + this.rng.normal(0, 0.0015);
+      if (m.faults.length > 0) vPu = subtleVoltage(m.faults, at, vPu, Math.abs(m.kw) / m.peakKw, transformerPu.get(e.transformerId)!, () => this.rng.normal(0, 1));
       const active = m.faults.filter((f) => at >= f.startTs && at < f.endTs);
       for (const f of active) {
         if (f.type === 'sag' || f.type === 'swell') vPu = f.magnitude + this.rng.normal(0, 0.002);
@@ -202,9 +210,11 @@ export class GridModel {
       }
       const voltage = vPu * e.nominalVoltage;
       const pf = Math.min(1, Math.max(0.5, m.pf + this.rng.normal(0, 0.003)));
-      const kva = Math.abs(m.kw) / pf;
+      // Diversion: the meter registers only part of the load; the voltage above used all of it.
+      const kwMetered = m.kw * m.metered;
+      const kva = Math.abs(kwMetered) / pf;
       const frequency = freqPu * e.nominalFrequency + this.rng.normal(0, 0.001);
-      m.energyKwh += (Math.max(0, m.kw) * intervalMs) / HOUR;
+      m.energyKwh += (Math.max(0, kwMetered) * intervalMs) / HOUR;
       m.seq++;
       const stuck = active.find((f) => f.type === 'stuck');
       if (!stuck) m.frozen = undefined;
@@ -220,8 +230,8 @@ export class GridModel {
               seq: m.seq,
               voltage: round(voltage, 2),
               current: round((kva * 1000) / voltage, 3),
-              power: round(m.kw, 3),
-              reactivePower: round(Math.sign(m.kw || 1) * Math.sqrt(Math.max(0, kva * kva - m.kw * m.kw)), 3),
+              power: round(kwMetered, 3),
+              reactivePower: round(Math.sign(kwMetered || 1) * Math.sqrt(Math.max(0, kva * kva - kwMetered * kwMetered)), 3),
               powerFactor: round(pf, 3),
               frequency: round(frequency, 3),
               energy: round(m.energyKwh, 3),

@@ -18,7 +18,10 @@ const USAGE = `usage: gridwatch score --truth FILE [--detected FILE | --brokers 
   --brokers LIST      read grid.anomalies and grid.events from Kafka instead (default: GRIDWATCH_KAFKA_BROKERS)
   --tolerance DUR     how far outside the fault window a detection may start (default 120s)
   --timeout DUR       how long to wait to catch up on Kafka (default 60s)
-  --json              print the report as JSON`;
+  --json              print the report as JSON
+
+       gridwatch score --learned [--model DIR] [--json]
+  rules vs the learned model, per subtle fault type, on the held-out test grids of the training plan`;
 
 /** Splits a mixed JSONL stream into anomalies and grid events; other lines are counted as invalid. */
 export function parseDetectionsJsonl(text: string): { anomalies: Anomaly[]; events: GridEvent[]; invalid: number } {
@@ -69,6 +72,8 @@ export function formatReport(r: ScoreReport): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
+  // Rules against the learned scorer on held-out simulated grids (central/learn/compare-main.ts).
+  if (argv[0] === '--learned') return (await import('../central/learn/compare-main.ts')).run(argv.slice(1));
   const { values } = parseArgs({
     args: argv,
     options: {

@@ -48,6 +48,14 @@ export function expectationOf(f: Pick<ResolvedFault, 'type' | 'scope' | 'magnitu
       return { anomalyTypes: ['outage'], eventType: 'outage' };
     case 'frequency':
       return { anomalyTypes: ['frequency_deviation'], eventType: 'frequency_deviation' };
+    // Subtle faults (simulator/subtle-faults.ts) cross no limit: only a learned scorer sees them,
+    // as a `pattern` anomaly on each affected meter; no grid event is expected of the rules.
+    case 'neutral':
+    case 'diversion':
+    case 'pv_inverter':
+    case 'transformer_degrading':
+    case 'load_profile':
+      return { anomalyTypes: ['pattern'] };
   }
 }
 

@@ -25,6 +25,9 @@ const CLASS_OF: Record<AnomalyType, AnomalyClass> = {
   stuck: 'meter_fault',
   drift: 'meter_fault',
   tamper: 'tamper',
+  // A learned finding is kept meter-local for now (like a drift): a transformer-wide pattern
+  // still shows as one anomaly per meter; rolling patterns up to devices is left for later.
+  pattern: 'meter_fault',
 };
 
 export function classOf(t: AnomalyType): AnomalyClass {

@@ -2,14 +2,16 @@
 import { existsSync } from 'node:fs';
 import { installedVersion } from './debian.ts';
 import { influxAnswers, influxdBinary } from './influxdb.ts';
+import { harnessSecurity } from './kafka-acl.ts';
+import { kafkaPki } from './kafka-pki.ts';
 import { kafkaAnswers, kafkaProvisioned, kafkaStatus } from './kafka.ts';
-import { ALL_SERVICES, type ServiceName, cacheDir, paths } from './layout.ts';
+import { ALL_SERVICES, KAFKA_PLAINTEXT_LISTENER, type ServiceName, cacheDir, paths } from './layout.ts';
 import { minioAnswers, minioBinary } from './minio.ts';
 import { mqttAnswers, mqttUrl } from './mosquitto.ts';
 import { runningRecord } from './process.ts';
 import { DEBIAN_PACKAGES, INFLUXD_VERSION, KAFKA_VERSION, MINIO_VERSION } from './versions.ts';
 
-const USAGE = `usage: gridwatch services <up|down|status|env> [--cluster] [kafka|minio|influxdb|mosquitto ...]
+const USAGE = `usage: gridwatch services <up|down|status|env> [--cluster] [--kafka-secure] [kafka|minio|influxdb|mosquitto ...]
 
   up       provision (first time) and start the servers on loopback; waits until each answers
   down     stop the servers that \`up\` started (pid files in the cache)
@@ -17,19 +19,24 @@ const USAGE = `usage: gridwatch services <up|down|status|env> [--cluster] [kafka
   env      print export lines:  eval "$(gridwatch services env)"
 
   --cluster  Kafka as a three-node cluster (127.0.0.1:19192,19292,19392) instead of one node
+  --kafka-secure  env/up: Kafka over SASL_SSL (127.0.0.1:19094) as the admin principal, with the
+             local CA and the admin's client certificate, instead of the plaintext listener
+  Kafka certificates, CA and principals' passwords: <cache>/etc/kafka-pki
   cache: $GRIDWATCH_CACHE_DIR or ~/.cache/gridwatch (logs in <cache>/logs)`;
 
-function parse(argv: string[]): { command: string | undefined; cluster: boolean; services: ServiceName[]; bad: string[] } {
+function parse(argv: string[]): { command: string | undefined; cluster: boolean; kafkaSecure: boolean; services: ServiceName[]; bad: string[] } {
   const [command, ...rest] = argv;
   const services: ServiceName[] = [];
   const bad: string[] = [];
   let cluster = false;
+  let kafkaSecure = false;
   for (const arg of rest) {
     if (arg === '--cluster') cluster = true;
+    else if (arg === '--kafka-secure') kafkaSecure = true;
     else if ((ALL_SERVICES as readonly string[]).includes(arg)) services.push(arg as ServiceName);
     else bad.push(arg);
   }
-  return { command, cluster, services: services.length ? services : [...ALL_SERVICES], bad };
+  return { command, cluster, kafkaSecure, services: services.length ? services : [...ALL_SERVICES], bad };
 }
 
 const shellQuote = (v: string): string => `'${v.replace(/'/g, `'\\''`)}'`;
@@ -38,8 +45,10 @@ async function status(cluster: boolean): Promise<void> {
   const yes = (b: boolean): string => (b ? 'yes' : 'no');
   const rows: string[][] = [['service', 'version', 'provisioned', 'running', 'started by gridwatch', 'endpoint']];
   const kafkaNodes = kafkaStatus().filter((n) => (cluster ? n.name !== 'kafka' : n.name === 'kafka' || n.running));
+  const security = existsSync(kafkaPki().caFile) ? harnessSecurity(kafkaPki()) : undefined;
   for (const n of kafkaNodes) {
-    rows.push([n.name, KAFKA_VERSION, yes(kafkaProvisioned()), yes(await kafkaAnswers([n.endpoint])), yes(n.running), n.endpoint]);
+    const answers = security ? await kafkaAnswers([n.endpoint], 1, security) : false;
+    rows.push([n.name, KAFKA_VERSION, yes(kafkaProvisioned()), yes(answers), yes(n.running), `${n.endpoint} (SASL_SSL), ${n.plaintextEndpoint} (plaintext, ${KAFKA_PLAINTEXT_LISTENER})`]);
   }
   rows.push(['minio', MINIO_VERSION, yes(existsSync(minioBinary())), yes(await minioAnswers()), yes(!!runningRecord('minio')), 'http://127.0.0.1:19000']);
   rows.push(['influxdb', INFLUXD_VERSION, yes(existsSync(influxdBinary())), yes(await influxAnswers()), yes(!!runningRecord('influxdb')), 'http://127.0.0.1:18086']);
@@ -55,7 +64,7 @@ async function status(cluster: boolean): Promise<void> {
 }
 
 export async function servicesCommand(argv: string[]): Promise<number> {
-  const { command, cluster, services, bad } = parse(argv);
+  const { command, cluster, kafkaSecure, services, bad } = parse(argv);
   // `gridwatch services status | head` closes the pipe early; that is not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
@@ -73,7 +82,7 @@ export async function servicesCommand(argv: string[]): Promise<number> {
   switch (command) {
     case 'up': {
       const { endpoints } = await ensureServices({ services, kafkaCluster: cluster });
-      for (const [k, v] of Object.entries(endpointsToEnv(endpoints))) console.error(`  ${k}=${v}`);
+      for (const [k, v] of Object.entries(endpointsToEnv(endpoints, { kafkaSecure }))) console.error(`  ${k}=${v}`);
       return 0;
     }
     case 'down':
@@ -84,7 +93,7 @@ export async function servicesCommand(argv: string[]): Promise<number> {
       await status(cluster);
       return 0;
     case 'env':
-      for (const [k, v] of Object.entries(endpointsToEnv(serviceEndpoints({ kafkaCluster: cluster })))) console.log(`export ${k}=${shellQuote(v)}`);
+      for (const [k, v] of Object.entries(endpointsToEnv(serviceEndpoints({ kafkaCluster: cluster }), { kafkaSecure }))) console.log(`export ${k}=${shellQuote(v)}`);
       return 0;
     default:
       console.error(`gridwatch services: unknown subcommand "${command}"\n\n${USAGE}`);

@@ -5,6 +5,8 @@
 import { GridwatchError } from '../../shared/errors.ts';
 import { ensureDebianPackages, toolPath } from './debian.ts';
 import { createInfluxDatabase, ensureInfluxdb, influxUrl, stopInfluxdb } from './influxdb.ts';
+import { grantKafkaAcls } from './kafka-acl.ts';
+import { kafkaPki } from './kafka-pki.ts';
 import * as kafka from './kafka.ts';
 import { ALL_SERVICES, HOST, INFLUX_AUTH, MINIO_CREDENTIALS, PORTS, cacheDir, type ServiceName } from './layout.ts';
 import { ensureMinio, stopMinio } from './minio.ts';
@@ -15,8 +17,19 @@ export type { ServiceName } from './layout.ts';
 export { ALL_SERVICES } from './layout.ts';
 export { servicesCommand } from './cli.ts';
 
+/** One Kafka principal of the harness: SASL user and password file, and its client certificate (mTLS). */
+export interface KafkaPrincipal {
+  username: string;
+  passwordFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
 export interface ServiceEndpoints {
+  /** The PLAINTEXT listener (transitional, see KAFKA_PLAINTEXT_LISTENER in layout.ts). */
   kafkaBrokers: string[];
+  /** The SASL_SSL listener, its CA, and the principals' credentials (files in <cache>/etc/kafka-pki). */
+  kafkaSecure?: { brokers: string[]; caFile: string; principals: Record<'admin' | 'edge' | 'central', KafkaPrincipal> };
   s3: { endPoint: string; port: number; useSSL: boolean; accessKey: string; secretKey: string; url: string };
   influx: { url: string; token: string; org: string };
   mqttUrl: string;
@@ -32,9 +45,16 @@ export interface EnsureOptions {
 
 const defaultLog: Log = (line) => process.stderr.write(`${line}\n`);
 
+function kafkaPrincipals(): Record<'admin' | 'edge' | 'central', KafkaPrincipal> {
+  const pki = kafkaPki();
+  const one = (username: 'admin' | 'edge' | 'central'): KafkaPrincipal => ({ username, ...pki.user(username) });
+  return { admin: one('admin'), edge: one('edge'), central: one('central') };
+}
+
 export function serviceEndpoints(opts: { kafkaCluster?: boolean } = {}): ServiceEndpoints {
   return {
     kafkaBrokers: kafka.kafkaBrokers(opts.kafkaCluster ?? false),
+    kafkaSecure: { brokers: kafka.kafkaSecureBrokers(opts.kafkaCluster ?? false), caFile: kafkaPki().caFile, principals: kafkaPrincipals() },
     s3: {
       endPoint: HOST,
       port: PORTS.minio.api,
@@ -98,9 +118,37 @@ export async function stopServices(names: ServiceName[] = [...ALL_SERVICES], opt
   await Promise.all(names.map((n) => stops[n]()));
 }
 
-export function endpointsToEnv(e: ServiceEndpoints): Record<string, string> {
+/**
+ * The GRIDWATCH_KAFKA_* variables for one principal over SASL_SSL (SCRAM-SHA-512 and its client
+ * certificate): what an edge (`edge`), central (`central`) or tool (`admin`) is started with.
+ */
+export function kafkaPrincipalEnv(e: ServiceEndpoints, principal: 'admin' | 'edge' | 'central'): Record<string, string> {
+  if (!e.kafkaSecure) throw new GridwatchError('CONFIG_INVALID', 'these endpoints have no SASL_SSL listener');
+  const p = e.kafkaSecure.principals[principal];
   return {
-    GRIDWATCH_KAFKA_BROKERS: e.kafkaBrokers.join(','),
+    GRIDWATCH_KAFKA_BROKERS: e.kafkaSecure.brokers.join(','),
+    GRIDWATCH_KAFKA_TLS: 'true',
+    GRIDWATCH_KAFKA_TLS_CA_FILE: e.kafkaSecure.caFile,
+    GRIDWATCH_KAFKA_TLS_CERT_FILE: p.certFile,
+    GRIDWATCH_KAFKA_TLS_KEY_FILE: p.keyFile,
+    GRIDWATCH_KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    GRIDWATCH_KAFKA_SASL_USERNAME: p.username,
+    GRIDWATCH_KAFKA_SASL_PASSWORD_FILE: p.passwordFile,
+  };
+}
+
+/**
+ * The GRIDWATCH_* variables a program needs to reach the servers. With `kafkaSecure` (TRANSITIONAL
+ * default false, until every program and test speaks SASL_SSL) Kafka is the SASL_SSL listener as
+ * the admin principal (SCRAM-SHA-512 and its client certificate for mutual TLS), the password by
+ * file so it never sits in the environment.
+ */
+export function endpointsToEnv(e: ServiceEndpoints, opts: { kafkaSecure?: boolean } = {}): Record<string, string> {
+  const secure = opts.kafkaSecure ?? false;
+  if (secure && !e.kafkaSecure) throw new GridwatchError('CONFIG_INVALID', 'endpointsToEnv: kafkaSecure asked for but these endpoints have no SASL_SSL listener');
+  const kafkaEnv = secure ? kafkaPrincipalEnv(e, 'admin') : { GRIDWATCH_KAFKA_BROKERS: e.kafkaBrokers.join(',') };
+  return {
+    ...kafkaEnv,
     GRIDWATCH_S3_ENDPOINT: e.s3.url,
     GRIDWATCH_S3_ACCESS_KEY: e.s3.accessKey,
     GRIDWATCH_S3_SECRET_KEY: e.s3.secretKey,
@@ -110,6 +158,20 @@ export function endpointsToEnv(e: ServiceEndpoints): Record<string, string> {
     GRIDWATCH_MQTT_URL: e.mqttUrl,
     GRIDWATCH_CACHE_DIR: e.cacheDir,
   };
+}
+
+export { kafkaAcls } from './kafka-acl.ts';
+export { KAFKA_PLAINTEXT_LISTENER } from './layout.ts';
+export { issueCertificate, makeCertificateAuthority } from './kafka-pki.ts';
+export { startStandaloneKafka } from './kafka.ts';
+
+/**
+ * Grants the edge and central principals their ACLs for topics named `<topicPrefix>grid.*` and
+ * central's consumer group `centralGroup` (prefixed: `<group>.instance.<id>` is covered). What an
+ * operator does once per deployment prefix; the plain names are granted at provisioning.
+ */
+export async function grantKafkaPrefix(opts: { topicPrefix: string; centralGroup?: string; kafkaCluster?: boolean }): Promise<void> {
+  await grantKafkaAcls(kafka.kafkaSecureBrokers(opts.kafkaCluster ?? false), kafkaPki(), { topicPrefix: opts.topicPrefix, ...(opts.centralGroup ? { centralGroup: opts.centralGroup } : {}) });
 }
 
 /** Stops the single Kafka node with a controlled shutdown; its data stays for `startKafka`. */

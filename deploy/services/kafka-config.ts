@@ -11,6 +11,82 @@ export interface KafkaNodeConfig {
   /** 1 for the single node; 3 for the fault-test cluster. */
   replicationFactor: number;
   minInsyncReplicas: number;
+  security: KafkaNodeSecurity;
+}
+
+/**
+ * What the harness's brokers secure, and how. Clients use the SASL_SSL listener (SCRAM-SHA-512,
+ * SCRAM-SHA-256, or PLAIN, always inside TLS; a client certificate is checked when offered). The
+ * controller listener is TLS with client certificates required: brokers are the principal of their
+ * certificate (User:broker). Brokers talk to each other over SASL_SSL as User:broker with PLAIN,
+ * whose users live in the broker's JAAS config (SCRAM users live in the cluster metadata, which a
+ * broker must reach before it can check them).
+ */
+export interface KafkaNodeSecurity {
+  saslSslPort: number;
+  /**
+   * Transitional: 'open' keeps the old PLAINTEXT listener with User:ANONYMOUS as a super user, so
+   * clients that know no TLS/SASL keep working; 'refused' keeps the listener but grants ANONYMOUS
+   * nothing (every request is refused by the authorizer).
+   */
+  plaintextListener: 'open' | 'refused';
+  caFile: string;
+  /** The broker's unencrypted PKCS#8 key and its certificate chain, inline (Java 17 cannot read PBES2-encrypted PEM files). */
+  keyPem: string;
+  certificateChainPem: string;
+  /** user -> password for the PLAIN mechanism (the same passwords the SCRAM credentials have). */
+  plainUsers: Record<string, string>;
+  /** The inter-broker principal (a super user), one of plainUsers. */
+  brokerUser: string;
+  superUsers: readonly string[];
+}
+
+/** Distinguished name -> principal: CN=<name>,O=gridwatch (either order) becomes User:<name>. */
+export const SSL_PRINCIPAL_MAPPING = 'RULE:^CN=([^,]+),O=gridwatch$/$1/,RULE:^O=gridwatch,CN=([^,]+)$/$1/,DEFAULT';
+
+const jaasQuote = (v: string): string => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
+/** A PEM block as one properties value (java.util.Properties turns \\n back into newlines). */
+const pemValue = (pem: string): string => pem.trim().split(/\r?\n/).join('\\n');
+
+export function superUsersOf(s: Pick<KafkaNodeSecurity, 'superUsers' | 'plaintextListener'>): string[] {
+  return [...s.superUsers, ...(s.plaintextListener === 'open' ? ['ANONYMOUS'] : [])];
+}
+
+function securityLines(c: KafkaNodeConfig): [string, string | number | boolean][] {
+  const s = c.security;
+  const plainJaas = [
+    'org.apache.kafka.common.security.plain.PlainLoginModule required',
+    `username=${jaasQuote(s.brokerUser)}`,
+    `password=${jaasQuote(s.plainUsers[s.brokerUser] ?? '')}`,
+    ...Object.entries(s.plainUsers).map(([u, pw]) => `user_${u}=${jaasQuote(pw)}`),
+  ].join(' ') + ';';
+  return [
+    ['listeners', `PLAINTEXT://${HOST}:${c.brokerPort},SASL_SSL://${HOST}:${s.saslSslPort},CONTROLLER://${HOST}:${c.controllerPort}`],
+    ['advertised.listeners', `PLAINTEXT://${HOST}:${c.brokerPort},SASL_SSL://${HOST}:${s.saslSslPort}`],
+    ['controller.listener.names', 'CONTROLLER'],
+    ['inter.broker.listener.name', 'SASL_SSL'],
+    ['listener.security.protocol.map', 'PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:SSL'],
+    ['sasl.enabled.mechanisms', 'SCRAM-SHA-512,SCRAM-SHA-256,PLAIN'],
+    ['sasl.mechanism.inter.broker.protocol', 'PLAIN'],
+    ['listener.name.sasl_ssl.plain.sasl.jaas.config', plainJaas],
+    ['listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config', 'org.apache.kafka.common.security.scram.ScramLoginModule required;'],
+    ['listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config', 'org.apache.kafka.common.security.scram.ScramLoginModule required;'],
+    // A client certificate is verified when offered (mTLS); SASL still names the principal.
+    ['listener.name.sasl_ssl.ssl.client.auth', 'requested'],
+    ['listener.name.controller.ssl.client.auth', 'required'],
+    ['ssl.keystore.type', 'PEM'],
+    ['ssl.keystore.key', pemValue(s.keyPem)],
+    ['ssl.keystore.certificate.chain', pemValue(s.certificateChainPem)],
+    ['ssl.truststore.type', 'PEM'],
+    ['ssl.truststore.location', s.caFile],
+    ['ssl.endpoint.identification.algorithm', 'https'],
+    ['ssl.enabled.protocols', 'TLSv1.3,TLSv1.2'],
+    ['ssl.principal.mapping.rules', SSL_PRINCIPAL_MAPPING],
+    ['authorizer.class.name', 'org.apache.kafka.metadata.authorizer.StandardAuthorizer'],
+    ['allow.everyone.if.no.acl.found', false],
+    ['super.users', superUsersOf(s).map((u) => `User:${u}`).join(';')],
+  ];
 }
 
 /**
@@ -26,11 +102,7 @@ export function renderKafkaProperties(c: KafkaNodeConfig): string {
     ['process.roles', 'broker,controller'],
     ['node.id', c.nodeId],
     ['controller.quorum.voters', voters],
-    ['listeners', `PLAINTEXT://${HOST}:${c.brokerPort},CONTROLLER://${HOST}:${c.controllerPort}`],
-    ['advertised.listeners', `PLAINTEXT://${HOST}:${c.brokerPort}`],
-    ['controller.listener.names', 'CONTROLLER'],
-    ['inter.broker.listener.name', 'PLAINTEXT'],
-    ['listener.security.protocol.map', 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT'],
+    ...securityLines(c),
     ['log.dirs', c.logDir],
     ['auto.create.topics.enable', false],
     ['num.partitions', 1],
@@ -50,7 +122,7 @@ export function renderKafkaProperties(c: KafkaNodeConfig): string {
     ['num.io.threads', 4],
     ['log.retention.hours', 24],
   ];
-  return `# Written by gridwatch deploy/services (do not edit: rewritten on every start)\n${lines.map(([k, v]) => `${k}=${v}`).join('\n')}\n`;
+  return `# Written by gridwatch deploy/services (do not edit: rewritten on every start). Holds secrets: mode 0600.\n${lines.map(([k, v]) => `${k}=${v}`).join('\n')}\n`;
 }
 
 /** log4j2 configuration: everything to stdout, which the harness redirects to the service's log file. */

@@ -1,12 +1,16 @@
 // Apache Kafka in KRaft mode from the broker's jars on Maven Central, run with `java`.
 // Single node (the default) or a three-node cluster of combined broker+controller nodes for fault tests.
+// Every node has a SASL_SSL listener (see kafka-config.ts, kafka-acl.ts) and, for now, a plaintext one.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { GridwatchError } from '../../shared/errors.ts';
-import { renderKafkaLog4j2, renderKafkaPom, renderKafkaProperties, type KafkaNodeConfig } from './kafka-config.ts';
-import { HOST, PORTS, paths } from './layout.ts';
+import type { KafkaSecurity } from '../../shared/kafka/security.ts';
+import { applyKafkaSecurity, harnessSecurity } from './kafka-acl.ts';
+import { renderKafkaLog4j2, renderKafkaPom, renderKafkaProperties, type KafkaNodeConfig, type KafkaNodeSecurity } from './kafka-config.ts';
+import { KAFKA_USERS, ensureKafkaPki, readSecret, type KafkaPki } from './kafka-pki.ts';
+import { HOST, KAFKA_PLAINTEXT_LISTENER, PORTS, paths } from './layout.ts';
 import { type Log, runCommand, runningRecord, startDetached, stopByPidFile, waitUntilHealthy } from './process.ts';
 import { KAFKA_VERSION, LOG4J_VERSION, SLF4J_VERSION } from './versions.ts';
 
@@ -49,21 +53,31 @@ export async function provisionKafka(log: Log): Promise<void> {
 interface KafkaNode {
   /** pid/log name: `kafka` for the single node, `kafka-<id>` for cluster nodes. */
   name: string;
-  config: KafkaNodeConfig;
+  config: Omit<KafkaNodeConfig, 'security'>;
+  saslSslPort: number;
+  plaintextListener: 'open' | 'refused';
   /** Directory with cluster-id (shared by the cluster's nodes). */
   clusterDir: string;
 }
 
-function singleNode(): KafkaNode {
-  const clusterDir = join(paths.data(), 'kafka');
+/** Ports of one node: the plaintext listener, the controller, the SASL_SSL listener. */
+export interface KafkaNodePorts {
+  broker: number;
+  controller: number;
+  saslSsl: number;
+}
+
+function standaloneNode(name: string, clusterDir: string, ports: KafkaNodePorts, plaintextListener: 'open' | 'refused'): KafkaNode {
   return {
-    name: 'kafka',
+    name,
     clusterDir,
+    saslSslPort: ports.saslSsl,
+    plaintextListener,
     config: {
       nodeId: 1,
-      brokerPort: PORTS.kafka.broker,
-      controllerPort: PORTS.kafka.controller,
-      voters: [{ nodeId: 1, controllerPort: PORTS.kafka.controller }],
+      brokerPort: ports.broker,
+      controllerPort: ports.controller,
+      voters: [{ nodeId: 1, controllerPort: ports.controller }],
       logDir: join(clusterDir, 'node-1'),
       replicationFactor: 1,
       minInsyncReplicas: 1,
@@ -71,12 +85,16 @@ function singleNode(): KafkaNode {
   };
 }
 
+const singleNode = (): KafkaNode => standaloneNode('kafka', join(paths.data(), 'kafka'), PORTS.kafka, KAFKA_PLAINTEXT_LISTENER);
+
 function clusterNodes(): KafkaNode[] {
   const clusterDir = join(paths.data(), 'kafka-cluster');
   const voters = PORTS.kafkaCluster.map((n) => ({ nodeId: n.nodeId, controllerPort: n.controller }));
   return PORTS.kafkaCluster.map((n) => ({
     name: `kafka-${n.nodeId}`,
     clusterDir,
+    saslSslPort: n.saslSsl,
+    plaintextListener: KAFKA_PLAINTEXT_LISTENER,
     config: {
       nodeId: n.nodeId,
       brokerPort: n.broker,
@@ -95,8 +113,31 @@ function clusterNode(nodeId: number): KafkaNode {
   return node;
 }
 
+/** The PLAINTEXT endpoints (transitional; see KAFKA_PLAINTEXT_LISTENER). */
 export const kafkaBrokers = (cluster: boolean): string[] =>
   cluster ? PORTS.kafkaCluster.map((n) => `${HOST}:${n.broker}`) : [`${HOST}:${PORTS.kafka.broker}`];
+
+/** The SASL_SSL endpoints. */
+export const kafkaSecureBrokers = (cluster: boolean): string[] =>
+  cluster ? PORTS.kafkaCluster.map((n) => `${HOST}:${n.saslSsl}`) : [`${HOST}:${PORTS.kafka.saslSsl}`];
+
+const secureEndpoints = (nodes: KafkaNode[]): string[] => nodes.map((n) => `${HOST}:${n.saslSslPort}`);
+
+function nodeSecurity(node: KafkaNode, pki: KafkaPki): KafkaNodeSecurity {
+  return {
+    saslSslPort: node.saslSslPort,
+    plaintextListener: node.plaintextListener,
+    caFile: pki.caFile,
+    keyPem: readFileSync(pki.user('broker').keyFile, 'utf8'),
+    certificateChainPem: readFileSync(pki.user('broker').certFile, 'utf8') + readFileSync(pki.caFile, 'utf8'),
+    plainUsers: Object.fromEntries(KAFKA_USERS.map((u) => [u, readSecret(pki.user(u).passwordFile)])),
+    brokerUser: 'broker',
+    superUsers: ['broker', 'admin'],
+  };
+}
+
+const renderNode = (node: KafkaNode, pki: KafkaPki): string => renderKafkaProperties({ ...node.config, security: nodeSecurity(node, pki) });
+const propertiesFile = (node: KafkaNode): string => join(paths.etc(), node.name, 'server.properties');
 
 function clusterId(dir: string): string {
   const file = join(dir, 'cluster-id');
@@ -118,11 +159,13 @@ function javaArgs(node: KafkaNode, heap: string, mainClass: string, rest: string
 }
 
 /** Writes the node's config, formats its storage on first use, starts it detached. No waiting. */
-async function launchNode(node: KafkaNode, heap: string, log: Log): Promise<number> {
+async function launchNode(node: KafkaNode, pki: KafkaPki, heap: string, log: Log): Promise<number> {
   const etc = join(paths.etc(), node.name);
-  mkdirSync(etc, { recursive: true });
-  const props = join(etc, 'server.properties');
-  writeFileSync(props, renderKafkaProperties(node.config));
+  mkdirSync(etc, { recursive: true, mode: 0o700 });
+  const props = propertiesFile(node);
+  // The file holds the broker's key password and the PLAIN users' passwords.
+  writeFileSync(props, renderNode(node, pki), { mode: 0o600 });
+  chmodSync(props, 0o600);
   writeFileSync(join(etc, 'log4j2.properties'), renderKafkaLog4j2());
   if (!existsSync(join(node.config.logDir, 'meta.properties'))) {
     log(`[services] ${node.name}: formatting KRaft storage in ${node.config.logDir}`);
@@ -135,9 +178,12 @@ async function launchNode(node: KafkaNode, heap: string, log: Log): Promise<numb
   return record.pid;
 }
 
-/** True when an admin client connects to these brokers and lists topics (with `expectBrokers` alive). */
-export async function kafkaAnswers(brokers: string[], expectBrokers = 1): Promise<boolean> {
-  const kafka = new Kafka({ clientId: 'gridwatch-services', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 2000, requestTimeout: 5000, retry: { retries: 0 } });
+/**
+ * True when an admin client connects to these brokers and lists topics (with `expectBrokers` alive).
+ * `security` (the harness's admin, see harnessSecurity) for the SASL_SSL endpoints.
+ */
+export async function kafkaAnswers(brokers: string[], expectBrokers = 1, security?: KafkaSecurity): Promise<boolean> {
+  const kafka = new Kafka({ clientId: 'gridwatch-services', brokers, ...security, logLevel: logLevel.NOTHING, connectionTimeout: 2000, requestTimeout: 5000, retry: { retries: 0 } });
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -157,8 +203,8 @@ export async function kafkaAnswers(brokers: string[], expectBrokers = 1): Promis
  * loading"; doing that once here (and once for the transaction coordinator) keeps the first test
  * from racing it.
  */
-export async function groupCoordinatorReady(brokers: string[]): Promise<boolean> {
-  const kafka = new Kafka({ clientId: 'gridwatch-services', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 2000, requestTimeout: 5000, retry: { retries: 5, initialRetryTime: 100 } });
+export async function groupCoordinatorReady(brokers: string[], security?: KafkaSecurity): Promise<boolean> {
+  const kafka = new Kafka({ clientId: 'gridwatch-services', brokers, ...security, logLevel: logLevel.NOTHING, connectionTimeout: 2000, requestTimeout: 5000, retry: { retries: 5, initialRetryTime: 100 } });
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -183,6 +229,8 @@ export async function groupCoordinatorReady(brokers: string[]): Promise<boolean>
 }
 
 async function startNodes(nodes: KafkaNode[], heap: string, log: Log, expectBrokers: number): Promise<boolean> {
+  const pki = await ensureKafkaPki(log);
+  const security = harnessSecurity(pki);
   const pids: { node: KafkaNode; pid: number }[] = [];
   let startedAny = false;
   for (const node of nodes) {
@@ -191,12 +239,12 @@ async function startNodes(nodes: KafkaNode[], heap: string, log: Log, expectBrok
       pids.push({ node, pid: running.pid });
       continue;
     }
-    log(`[services] ${node.name}: starting broker ${HOST}:${node.config.brokerPort} (log ${paths.log(node.name)})`);
-    pids.push({ node, pid: await launchNode(node, heap, log) });
+    log(`[services] ${node.name}: starting broker ${HOST}:${node.saslSslPort} (SASL_SSL), ${HOST}:${node.config.brokerPort} (plaintext, ${node.plaintextListener}) (log ${paths.log(node.name)})`);
+    pids.push({ node, pid: await launchNode(node, pki, heap, log) });
     startedAny = true;
   }
   for (const { node, pid } of pids) {
-    await waitUntilHealthy(node.name, () => kafkaAnswers([`${HOST}:${node.config.brokerPort}`], expectBrokers), {
+    await waitUntilHealthy(node.name, () => kafkaAnswers([`${HOST}:${node.saslSslPort}`], expectBrokers, security), {
       timeoutMs: START_TIMEOUT_MS,
       pid,
       command: runningRecord(node.name)?.command ?? 'java kafka.Kafka',
@@ -204,33 +252,81 @@ async function startNodes(nodes: KafkaNode[], heap: string, log: Log, expectBrok
   }
   const first = nodes[0];
   if (startedAny && first) {
-    const brokers = nodes.map((n) => `${HOST}:${n.config.brokerPort}`);
-    await waitUntilHealthy(first.name, () => groupCoordinatorReady(brokers), { timeoutMs: START_TIMEOUT_MS, command: 'kafkajs admin.describeGroups (group coordinator ready)' });
+    const brokers = secureEndpoints(nodes);
+    await waitUntilHealthy(first.name, () => groupCoordinatorReady(brokers, security), { timeoutMs: START_TIMEOUT_MS, command: 'kafkajs admin.describeGroups (group coordinator ready)' });
   }
+  if (first) await applyKafkaSecurity({ brokers: secureEndpoints(nodes), pki, jarDir: kafkaJarDir(), clusterDir: first.clusterDir, log });
   return startedAny;
 }
 
 /**
- * Makes sure Kafka runs and answers; returns true when this call started it. A broker already
- * answering on the port (started by `gridwatch services up` or another run) is reused.
+ * Nodes running with another configuration than the one this code renders (for example from before
+ * the SASL_SSL listener, or before KAFKA_PLAINTEXT_LISTENER flipped) are stopped so they start
+ * again with it: a controlled shutdown, data kept. Returns the names restarted.
+ */
+async function stopStaleNodes(nodes: KafkaNode[], log: Log): Promise<string[]> {
+  const pki = await ensureKafkaPki(log);
+  const stale = nodes.filter((n) => runningRecord(n.name) && (!existsSync(propertiesFile(n)) || readFileSync(propertiesFile(n), 'utf8') !== renderNode(n, pki)));
+  for (const n of stale) log(`[services] ${n.name}: running with an older configuration; restarting it once with the current one (data kept)`);
+  await Promise.all(stale.map((n) => stopByPidFile(n.name, STOP_GRACE_MS)));
+  return stale.map((n) => n.name);
+}
+
+/**
+ * Makes sure Kafka runs and answers on its SASL_SSL listener; returns true when this call started
+ * it. A broker already answering (started by `gridwatch services up` or another run) is reused.
  */
 export async function ensureKafka(opts: { cluster: boolean; log: Log }): Promise<boolean> {
-  const brokers = kafkaBrokers(opts.cluster);
+  const brokers = kafkaSecureBrokers(opts.cluster);
   const expect = opts.cluster ? 3 : 1;
   const nodes = opts.cluster ? clusterNodes() : [singleNode()];
-  if (nodes.every((n) => runningRecord(n.name)) && (await kafkaAnswers(brokers, expect))) {
+  const pki = await ensureKafkaPki(opts.log);
+  const security = harnessSecurity(pki);
+  // A node restarted for its configuration was running before this call: whoever started it owns
+  // it, so it is not reported as started here (the test setup stops only what it started).
+  const wasRunning = nodes.some((n) => runningRecord(n.name));
+  const restarted = await stopStaleNodes(nodes, opts.log);
+  if (restarted.length === 0 && nodes.every((n) => runningRecord(n.name)) && (await kafkaAnswers(brokers, expect, security))) {
+    const first = nodes[0];
+    if (first) await applyKafkaSecurity({ brokers, pki, jarDir: kafkaJarDir(), clusterDir: first.clusterDir, log: opts.log });
     opts.log(`[services] kafka: already running at ${brokers.join(',')}`);
     return false;
   }
-  if (!nodes.some((n) => runningRecord(n.name)) && (await kafkaAnswers(brokers, expect))) {
-    opts.log(`[services] kafka: a broker not started by gridwatch answers at ${brokers.join(',')}; using it`);
-    return false;
+  if (!nodes.some((n) => runningRecord(n.name))) {
+    if (await kafkaAnswers(brokers, expect, security)) {
+      opts.log(`[services] kafka: a broker not started by gridwatch answers at ${brokers.join(',')}; using it`);
+      return false;
+    }
+    const plain = kafkaBrokers(opts.cluster);
+    if (await kafkaAnswers(plain, expect)) {
+      throw new GridwatchError('PROVISION_FAILED', `kafka: a broker not started by gridwatch answers at ${plain.join(',')} but not with SASL_SSL at ${brokers.join(',')} (CA ${pki.caFile}); stop it so the harness can start its own`);
+    }
   }
   await provisionKafka(opts.log);
   const t = Date.now();
   const started = await startNodes(nodes, opts.cluster ? '512m' : '768m', opts.log, expect);
-  opts.log(`[services] kafka: ready at ${brokers.join(',')} in ${((Date.now() - t) / 1000).toFixed(1)}s`);
-  return started;
+  opts.log(`[services] kafka: ready at ${brokers.join(',')} (SASL_SSL) in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+  return started && !wasRunning;
+}
+
+/**
+ * A single node of its own in `dir` on other ports, for tests that need a broker configured
+ * differently from the shared one (for example with the plaintext listener refused). Same CA and
+ * users as the shared broker. `stop()` ends it; the caller removes `dir`.
+ */
+export async function startStandaloneKafka(opts: { name: string; dir: string; ports: KafkaNodePorts; plaintextListener: 'open' | 'refused'; log?: Log }): Promise<{
+  plaintextBrokers: string[]; secureBrokers: string[]; stop: () => Promise<void>;
+}> {
+  const node = standaloneNode(opts.name, opts.dir, opts.ports, opts.plaintextListener);
+  if (!kafkaProvisioned()) await provisionKafka(opts.log ?? (() => undefined));
+  await startNodes([node], '384m', opts.log ?? (() => undefined), 1);
+  return {
+    plaintextBrokers: [`${HOST}:${opts.ports.broker}`],
+    secureBrokers: [`${HOST}:${opts.ports.saslSsl}`],
+    stop: async () => {
+      await stopByPidFile(node.name, STOP_GRACE_MS);
+    },
+  };
 }
 
 /** Stops the single node (SIGTERM: controlled shutdown, data kept) or, with `cluster`, all three nodes. */
@@ -261,10 +357,11 @@ export async function startKafkaBroker(nodeId: number, log: Log = () => undefine
   await startNodes([clusterNode(nodeId)], '512m', log, 1);
 }
 
-export function kafkaStatus(): { name: string; running: boolean; endpoint: string }[] {
+export function kafkaStatus(): { name: string; running: boolean; endpoint: string; plaintextEndpoint: string }[] {
   return [singleNode(), ...clusterNodes()].map((n) => ({
     name: n.name,
     running: runningRecord(n.name) !== undefined,
-    endpoint: `${HOST}:${n.config.brokerPort}`,
+    endpoint: `${HOST}:${n.saslSslPort}`,
+    plaintextEndpoint: `${HOST}:${n.config.brokerPort}`,
   }));
 }

@@ -9,17 +9,27 @@ export const ALL_SERVICES: readonly ServiceName[] = ['kafka', 'minio', 'influxdb
 export const HOST = '127.0.0.1';
 
 export const PORTS = {
-  kafka: { broker: 19092, controller: 19093 },
-  /** Cluster node n (1..3) listens on 19n92 (broker) and 19n93 (controller). */
+  /** broker: the PLAINTEXT listener; saslSsl: SASL_SSL (TLS + SCRAM/PLAIN); controller: TLS with client certificates. */
+  kafka: { broker: 19092, controller: 19093, saslSsl: 19094 },
+  /** Cluster node n (1..3) listens on 19n92 (plaintext), 19n93 (controller) and 19n94 (SASL_SSL). */
   kafkaCluster: [
-    { nodeId: 1, broker: 19192, controller: 19193 },
-    { nodeId: 2, broker: 19292, controller: 19293 },
-    { nodeId: 3, broker: 19392, controller: 19393 },
+    { nodeId: 1, broker: 19192, controller: 19193, saslSsl: 19194 },
+    { nodeId: 2, broker: 19292, controller: 19293, saslSsl: 19294 },
+    { nodeId: 3, broker: 19392, controller: 19393, saslSsl: 19394 },
   ],
   minio: { api: 19000, console: 19001 },
   influxdb: { http: 18086, rpc: 18088 },
   mosquitto: { mqtt: 11883 },
 } as const;
+
+/**
+ * TRANSITIONAL: what the PLAINTEXT Kafka listener (19092, 19n92) grants. 'open' makes
+ * User:ANONYMOUS a super user there, for clients that know no TLS/SASL yet; 'refused' grants it
+ * nothing (every request is refused). Only the plaintext listener yields User:ANONYMOUS: SASL_SSL
+ * names the SASL user and the controller listener the certificate's CN. Flip to 'refused' once
+ * every program and test speaks SASL_SSL; changing it restarts Kafka once on the next `services up`.
+ */
+export const KAFKA_PLAINTEXT_LISTENER: 'open' | 'refused' = 'open';
 
 export const MINIO_CREDENTIALS = { accessKey: 'gridwatch', secretKey: 'gridwatch-secret' } as const;
 /** InfluxDB 1.8 runs with auth disabled; the client still needs some org and token, which 1.8 ignores. */

@@ -16,6 +16,8 @@ export const AnomalyType = Type.Union([
   Type.Literal('overcurrent'),
   Type.Literal('outage'),
   Type.Literal('tamper'),
+  // v1-additive (issue 11): a learned scorer's finding, a change of pattern rather than a crossed limit.
+  Type.Literal('pattern'),
 ]);
 export type AnomalyType = Static<typeof AnomalyType>;
 
@@ -46,6 +48,11 @@ export const Anomaly = Type.Object(
     peak: Type.Optional(Type.Union([Type.Number(), Type.Null()], { description: 'Most extreme value while open' })),
     durationMs: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
     detectedAt: EpochMs,
+    // v1-additive (issue 11), set on `pattern` anomalies only: the model's score, the threshold it
+    // crossed, and the model file's version (sha256) so a finding can be traced to its model.
+    score: Type.Optional(Type.Number({ description: 'Learned anomaly score of the window that opened (or last kept open) the anomaly' })),
+    threshold: Type.Optional(Type.Number({ description: 'Score threshold of the model (from its manifest)' })),
+    modelVersion: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$', description: 'sha256 of the model file that scored' })),
   },
   { $id: 'gridwatch/v1/anomaly', title: 'Anomaly', additionalProperties: true },
 );

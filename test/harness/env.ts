@@ -1,6 +1,7 @@
 // What an integration test needs to reach the servers the global setup provided.
 import { randomBytes } from 'node:crypto';
 import type { ServiceEndpoints } from '../../deploy/services/index.ts';
+import { kafkaSecurityFromEnv, type KafkaSecurity } from '../../shared/kafka/security.ts';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -40,4 +41,9 @@ export function testEndpoints(): ServiceEndpoints {
 export function uniqueName(prefix: string): string {
   const clean = prefix.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'test';
   return `${clean}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+/** The kafkajs `ssl`/`sasl` for GRIDWATCH_KAFKA_BROKERS (PLAINTEXT unless the setup exported SASL_SSL): spread into `new Kafka({...})`. */
+export function testKafkaSecurity(): KafkaSecurity {
+  return kafkaSecurityFromEnv(process.env);
 }

@@ -10,7 +10,8 @@ export default async function setup(): Promise<() => Promise<void>> {
     log: (line) => process.stderr.write(`${line}\n`),
   });
   // Workers are started after global setup and inherit this environment; tests read it via testEndpoints().
-  Object.assign(process.env, endpointsToEnv(endpoints));
+  // GRIDWATCH_TEST_KAFKA_SECURE=true: Kafka over SASL_SSL as the admin principal (the flip; see docs/services.md).
+  Object.assign(process.env, endpointsToEnv(endpoints, { kafkaSecure: process.env.GRIDWATCH_TEST_KAFKA_SECURE === 'true' }));
   process.stderr.write(`[harness] services ready in ${((Date.now() - t) / 1000).toFixed(1)}s; started by this run: ${started.join(', ') || 'none'}\n`);
   return async () => {
     if (started.length === 0) return;

@@ -37,7 +37,7 @@ export function setup(config: Partial<CorrelateConfig> = {}): { c: Correlator; c
 const SEVERITY: Record<AnomalyType, Anomaly['severity']> = {
   spike: 'minor', dip: 'minor', stuck: 'minor', drift: 'minor', dropout: 'minor', sag: 'minor', swell: 'minor',
   interruption: 'critical', undervoltage: 'major', overvoltage: 'major', frequency_deviation: 'major',
-  overcurrent: 'minor', outage: 'critical', tamper: 'major',
+  overcurrent: 'minor', outage: 'critical', tamper: 'major', pattern: 'minor',
 };
 
 /** An anomaly record as an edge sends it; the topology ids are the edge's (labelled) view. */
