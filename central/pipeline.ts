@@ -153,7 +153,7 @@ export class CentralPipeline {
     this.events.onChange((e) => this.sse.broadcast(e));
     this.viewMetrics();
     this.notifier = c.webhookUrl
-      ? new WebhookNotifier({ url: c.webhookUrl, minSeverity: c.webhookMinSeverity, queueSize: c.webhookQueueSize, maxAttempts: c.webhookMaxAttempts, timeoutMs: c.webhookTimeoutMs, logger: this.logger, metrics: this.metrics })
+      ? new WebhookNotifier({ url: c.webhookUrl, minSeverity: c.webhookMinSeverity, queueSize: c.webhookQueueSize, maxAttempts: c.webhookMaxAttempts, timeoutMs: c.webhookTimeoutMs, secret: c.webhookSecret, caFile: c.webhookCaFile, logger: this.logger, metrics: this.metrics })
       : null;
 
     this.kafka = createKafka({ brokers: c.kafkaBrokers, clientId: `gridwatch-central-${this.instanceId}`, logger: this.logger });
@@ -249,9 +249,7 @@ export class CentralPipeline {
     const c = this.config;
     let sink;
     if (c.s3Endpoint) {
-      const u = new URL(c.s3Endpoint);
-      const useSSL = u.protocol === 'https:';
-      const s3 = new S3Sink({ endPoint: u.hostname, port: u.port ? Number(u.port) : useSSL ? 443 : 80, useSSL, accessKey: c.s3AccessKey ?? '', secretKey: c.s3SecretKey ?? '', bucket: c.s3Bucket });
+      const s3 = S3Sink.fromSettings({ ...c, s3Endpoint: c.s3Endpoint }, this.logger);
       await s3.ensureBucket();
       sink = s3;
     } else if (c.archiveDir) {
@@ -261,7 +259,7 @@ export class CentralPipeline {
       return;
     }
     // An empty or absent token is valid: InfluxDB 1.8 without authentication takes any.
-    if (c.influxUrl) this.influx = createInfluxWriter({ url: c.influxUrl, token: c.influxToken ?? '', org: c.influxOrg, bucket: c.influxBucket, logger: this.logger });
+    if (c.influxUrl) this.influx = createInfluxWriter({ url: c.influxUrl, token: c.influxToken ?? '', org: c.influxOrg, bucket: c.influxBucket, caFile: c.influxCaFile, logger: this.logger });
     this.archiver = new Archiver({
       sink,
       logger: this.logger,
