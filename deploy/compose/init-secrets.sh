@@ -11,6 +11,8 @@
 #   InfluxDB 2   influxdb.crt/.key, influx-admin-password, influx-token
 #   MQTT (edges) edge-mqtt.crt/.key, mqtt-device-password, mqtt-credentials.json (scrypt, one entry per meter)
 #   Grafana      grafana-admin-password
+#   central API  api-tokens.json (hashed API keys), api-admin-token (the first admin key, shown
+#                nowhere else), metrics-token (Prometheus' scrape token for central's /metrics)
 # Idempotent: an initialised directory (.done) is left as it is. Rotation: docs/security.md.
 set -eu
 S=${SECRETS_DIR:-/secrets}
@@ -50,7 +52,11 @@ leaf edge-mqtt edge "DNS:edge-s01,DNS:edge-s02,DNS:edge-s03,DNS:localhost" "serv
 # 256 random bits, hex: no character that a shell, a URL or a JAAS line would need to escape.
 secret() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$1"; }
 for name in kafka-central kafka-edge-sub-01 kafka-edge-sub-02 kafka-edge-sub-03; do secret "$name.password"; done
-for name in minio-root-password influx-admin-password influx-token grafana-admin-password mqtt-device-password; do secret "$name"; done
+for name in minio-root-password influx-admin-password influx-token grafana-admin-password mqtt-device-password metrics-token; do secret "$name"; done
+
+# Central's API keys (hashed; `gridwatch credentials add-token` prints the token once): one admin
+# key to sign in to the console and to make the operators' own keys with.
+(cd "$APP" && node --import tsx bin/gridwatch.js credentials add-token --name compose-admin --role admin --file "$S/api-tokens.json" 2>/dev/null) > api-admin-token
 
 # One MQTT credential per meter of the topology (username = meterId, scrypt hash of the device
 # password), the file the edges read (GRIDWATCH_MQTT_CREDENTIALS) and the simulator's --device-auth.
@@ -58,8 +64,8 @@ for name in minio-root-password influx-admin-password influx-token grafana-admin
 
 # Inside the containers every file is read by the service's own (non-root) user; on the host the
 # directory stays its owner's alone. The CA key is for signing only: no service mounts it.
-chmod 0444 ./*.crt ./*.key ./*.pem ./*.password ./*-password influx-token mqtt-credentials.json minio-certs/public.crt minio-certs/private.key minio-certs/CAs/ca.crt
-chmod 0400 ca.key
+chmod 0444 ./*.crt ./*.key ./*.pem ./*.password ./*-password influx-token metrics-token api-tokens.json mqtt-credentials.json minio-certs/public.crt minio-certs/private.key minio-certs/CAs/ca.crt
+chmod 0400 ca.key api-admin-token
 chmod 0755 minio-certs minio-certs/CAs
 chmod 0700 .
 touch .done

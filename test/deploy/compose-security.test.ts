@@ -9,6 +9,8 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadCredentialsFile, verifyPassword } from '../../edge/ingest/auth.ts';
+import { createHash } from 'node:crypto';
+import { readTokensFile, TOKEN_PATTERN } from '../../central/api/auth/index.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 type Service = { environment?: Record<string, unknown>; secrets?: string[]; command?: string | string[]; entrypoint?: string[] };
@@ -109,6 +111,14 @@ describe('deploy/compose/init-secrets.sh', () => {
     expect(Object.keys(creds)).toEqual(['m-1', 'm-2']);
     expect(await verifyPassword(Buffer.from(password), creds['m-1']!.passwordHash!)).toBe(true);
     expect(await verifyPassword(Buffer.from('other'), creds['m-1']!.passwordHash!)).toBe(false);
+    // Central's API: one admin key, stored hashed; the token itself only in api-admin-token.
+    const adminToken = readFileSync(join(secrets, 'api-admin-token'), 'utf8').trim();
+    expect(adminToken).toMatch(TOKEN_PATTERN);
+    const keys = readTokensFile(join(secrets, 'api-tokens.json'));
+    expect(keys.map((k) => [k.name, k.role])).toEqual([['compose-admin', 'admin']]);
+    expect(keys[0]!.sha256).toBe(createHash('sha256').update(adminToken).digest('hex'));
+    expect(readFileSync(join(secrets, 'api-tokens.json'), 'utf8')).not.toContain(adminToken);
+    expect(readFileSync(join(secrets, 'metrics-token'), 'utf8')).toMatch(/^[0-9a-f]{64}$/);
     const before = readFileSync(join(secrets, 'kafka-central.password'), 'utf8');
     expect(run()).toMatch(/initialised already/);
     expect(readFileSync(join(secrets, 'kafka-central.password'), 'utf8')).toBe(before);
@@ -136,7 +146,7 @@ describe('deploy/k8s/central.yaml keeps secrets in a Secret, mounted as files', 
     const mount = spec.template.spec.containers[0]!.volumeMounts.find((m) => m.name === volume.name)!;
     expect(mount.readOnly).toBe(true);
     const files = Object.entries(config).filter(([k]) => k.endsWith('_FILE'));
-    expect(files.map(([k]) => k).sort()).toEqual(['GRIDWATCH_INFLUX_CA_FILE', 'GRIDWATCH_INFLUX_TOKEN_FILE', 'GRIDWATCH_KAFKA_SASL_PASSWORD_FILE', 'GRIDWATCH_KAFKA_TLS_CA_FILE', 'GRIDWATCH_S3_CA_FILE', 'GRIDWATCH_S3_SECRET_KEY_FILE']);
+    expect(files.map(([k]) => k).sort()).toEqual(['GRIDWATCH_API_TOKENS_FILE', 'GRIDWATCH_INFLUX_CA_FILE', 'GRIDWATCH_INFLUX_TOKEN_FILE', 'GRIDWATCH_KAFKA_SASL_PASSWORD_FILE', 'GRIDWATCH_KAFKA_TLS_CA_FILE', 'GRIDWATCH_METRICS_TOKEN_FILE', 'GRIDWATCH_S3_CA_FILE', 'GRIDWATCH_S3_SECRET_KEY_FILE']);
     for (const [k, v] of files) expect(v, k).toMatch(new RegExp(`^${mount.mountPath}/[a-z0-9.-]+$`));
     expect(config.GRIDWATCH_KAFKA_TLS).toBe('true');
     expect(config.GRIDWATCH_S3_ENDPOINT).toMatch(/^https:/);

@@ -34,7 +34,7 @@ const withSecrets = (env: Record<string, string>): Record<string, string> =>
     Object.entries(env).map(([k, v]) => {
       const m = /^\/run\/secrets\/([A-Za-z0-9._-]+)$/.exec(v);
       if (!m) return [k, v];
-      writeFileSync(join(secretsDir, m[1]!), 'stand-in-secret\n');
+      writeFileSync(join(secretsDir, m[1]!), 'stand-in-secret-0123456789abcdef\n');
       return [k, join(secretsDir, m[1]!)];
     }),
   );
