@@ -18,6 +18,8 @@ COPY tsconfig.json ./
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production GRIDWATCH_DATA_DIR=/var/lib/gridwatch
+# openssl: the compose init service makes the deployment's CA and certificates with it.
+RUN apt-get update && apt-get install -y --no-install-recommends openssl && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --home /var/lib/gridwatch gridwatch && mkdir -p /var/lib/gridwatch && chown gridwatch /var/lib/gridwatch
 COPY --from=build /app /app
 USER gridwatch

@@ -102,7 +102,7 @@ export class Aggregator {
     const sse = (this.sse = new SseHub({ maxClients: c.sseMaxClients }));
     this.events.onChange((e) => sse.broadcast(e));
     const notifier = (this.notifier = c.webhookUrl
-      ? new WebhookNotifier({ url: c.webhookUrl, minSeverity: c.webhookMinSeverity, queueSize: c.webhookQueueSize, maxAttempts: c.webhookMaxAttempts, timeoutMs: c.webhookTimeoutMs, logger, metrics })
+      ? new WebhookNotifier({ url: c.webhookUrl, minSeverity: c.webhookMinSeverity, queueSize: c.webhookQueueSize, maxAttempts: c.webhookMaxAttempts, timeoutMs: c.webhookTimeoutMs, secret: c.webhookSecret, caFile: c.webhookCaFile, logger, metrics })
       : null);
 
     // Kafka, in data-flow order.

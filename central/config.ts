@@ -41,19 +41,23 @@ export const CentralConfigSchema = Type.Object({
 
   // Archive: S3/MinIO when s3Endpoint is set, else a local directory when archiveDir is set, else none.
   s3Endpoint: Type.Optional(Type.String({ pattern: '^https?://', description: 'MinIO/S3 endpoint URL, http(s)://host:port' })),
-  s3AccessKey: Type.Optional(Type.String({ description: 'S3 access key' })),
-  s3SecretKey: Type.Optional(Type.String({ description: 'S3 secret key' })),
+  s3AccessKey: Type.Optional(Type.String({ secret: true, description: 'S3 access key' })),
+  s3SecretKey: Type.Optional(Type.String({ secret: true, description: 'S3 secret key' })),
+  s3CaFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA bundle that signed the https:// S3 endpoint\'s certificate (default: the system CAs)' })),
   s3Bucket: Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', default: 'gridwatch-archive', description: 'S3 bucket of the archive' }),
   archiveDir: Type.Optional(Type.String({ minLength: 1, description: 'Local directory archive, used when no S3 endpoint is set' })),
   archiveMaxRecords: Count('Flush a partition\'s archive buffer at this many records', 50_000),
   archiveMaxAgeMs: Ms('... or when its oldest record is this old', 60_000, 100),
   influxUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'InfluxDB URL; without it no points are written' })),
-  influxToken: Type.Optional(Type.String({ description: 'InfluxDB token' })),
+  influxToken: Type.Optional(Type.String({ secret: true, description: 'InfluxDB token' })),
+  influxCaFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA bundle that signed the https:// InfluxDB\'s certificate (default: the system CAs)' })),
   influxOrg: Type.String({ default: 'gridwatch', description: 'InfluxDB organisation' }),
   influxBucket: Type.String({ default: 'gridwatch', description: 'InfluxDB bucket' }),
 
   // Notifier
   webhookUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'POST grid events here (JSON); none = no notifications' })),
+  webhookSecret: Type.Optional(Type.String({ secret: true, minLength: 16, description: 'HMAC-SHA256 key signing every delivery (X-Gridwatch-Signature: t=<unix>,v1=<hex>); without it deliveries are unsigned, logged as a warning' })),
+  webhookCaFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA bundle that signed the https:// webhook receiver\'s certificate (default: the system CAs)' })),
   webhookMinSeverity: Type.Union([Type.Literal('info'), Type.Literal('minor'), Type.Literal('major'), Type.Literal('critical')], { default: 'major', description: 'Lowest severity notified' }),
   webhookQueueSize: Count('Notifications waiting; when full the oldest is dropped and counted', 1000),
   webhookMaxAttempts: Count('Attempts per notification (exponential backoff between)', 6),

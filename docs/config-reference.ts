@@ -50,6 +50,7 @@ export function renderConfigReference(): string {
     '| `GRIDWATCH_CONFIG` | a path | | JSON or YAML file with settings |',
     '| `GRIDWATCH_LOG_LEVEL` | trace, debug, info, warn, error, fatal | `info` | structured JSON log level |',
     '| `GRIDWATCH_CACHE_DIR` | a path | `~/.cache/gridwatch` | where `gridwatch services` provisions and runs the local servers |',
+    '| `<NAME>_FILE` | a path | | for every setting marked secret: read its value from this file (Docker/Kubernetes secrets; a final newline is dropped). Setting both `<NAME>` and `<NAME>_FILE` is an error; errors name the variable, never the value ([security.md](security.md)) |',
     '',
   ].join('\n');
 }

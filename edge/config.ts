@@ -42,7 +42,7 @@ export const EdgeConfigSchema = Type.Object({
     default: 'off',
     description: 'Client certificates on the TLS listeners: off; optional (a certificate from mqttTlsCa whose CN is a credentials entry with clientCert: true identifies the device, others use their password); required (no TLS session without one)',
   }),
-  mqttUpstreamUrl: Type.Optional(Type.String({ description: 'mqtt://user:pass@host:port of the upstream broker (mqttMode=upstream)' })),
+  mqttUpstreamUrl: Type.Optional(Type.String({ secret: true, description: 'mqtt://user:pass@host:port of the upstream broker (mqttMode=upstream)' })),
   mqttCredentials: Type.Optional(Type.String({ description: 'JSON credentials file: { "<username>": { passwordHash: "scrypt$...", kind, id } }' })),
   mqttAllowAnonymous: Type.Boolean({ default: false, description: 'Accept clients without credentials (they may publish any meter/concentrator topic). Logged as a warning.' }),
   mqttMaxConnections: Type.Integer({ minimum: 1, default: 20_000, description: 'Concurrent MQTT connections; beyond it new sockets are closed' }),

@@ -13,6 +13,10 @@ import { Validator } from './contracts/validate.ts';
  *
  * A key `mqttPort` in the schema is the variable GRIDWATCH_MQTT_PORT and the file key `mqttPort`.
  * Environment variables win over the file, the file over the schema's defaults.
+ *
+ * A secret setting (`secret: true` on its schema, or a key ending in Password, Secret or Token) is
+ * also read from the file named by `<NAME>_FILE` (Docker and Kubernetes secrets), and an error
+ * about it names the variable, never its value.
  */
 export const ENV_PREFIX = 'GRIDWATCH_';
 
@@ -45,6 +49,45 @@ export function CronSetting(description: string, dflt: string, options: { former
 
 /** The `logLevel` setting of every program (GRIDWATCH_LOG_LEVEL), read by the same loader as the rest. */
 export const logLevelSetting = Type.Union(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'Log level (pino)' });
+
+/** A secret string setting: `<NAME>_FILE` accepted, never echoed in errors, redacted in logs. */
+export function isSecretSetting(key: string, schema: TSchema): boolean {
+  return schema.secret === true || /(Password|Secret|Token)$/.test(key) || /^(password|secret|token)$/i.test(key);
+}
+
+/** The value of `<NAME>_FILE`: the file's text without its final newline (what `echo > file` adds). */
+function readSecretFile(name: string, path: string): string | Error {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    return new Error(`${name}_FILE: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/**
+ * The text of a setting's variable; for a secret, `<NAME>_FILE`'s content when that is set. A
+ * schema with its own `<key>File` setting (kafkaSaslPasswordFile) reads that file itself, and
+ * `_FILE` of a setting that is not secret is refused rather than ignored.
+ */
+function settingText(name: string, key: string, prop: TSchema, siblings: TObject, st: ReadState): string | undefined {
+  const text = st.env[name];
+  const fileVar = st.env[`${name}_FILE`];
+  if (fileVar === undefined || fileVar === '' || `${key}File` in siblings.properties) return text;
+  if (!isSecretSetting(key, prop)) {
+    st.problems.push(`${name}_FILE: only secret settings are read from a file; set ${name} itself`);
+    return text;
+  }
+  if (text !== undefined && text !== '') {
+    st.problems.push(`${name} and ${name}_FILE are both set: keep one`);
+    return undefined;
+  }
+  const fromFile = readSecretFile(name, fileVar);
+  if (fromFile instanceof Error) {
+    st.problems.push(fromFile.message);
+    return undefined;
+  }
+  return fromFile;
+}
 
 export interface ConfigSource {
   env?: NodeJS.ProcessEnv;
@@ -87,12 +130,13 @@ function readSection(schema: TObject, path: string[], fromFile: Record<string, u
     const formerly = typeof prop.formerly === 'string' ? prop.formerly : undefined;
     if (formerly) known.add(formerly);
     const candidates: [string, string][] = [[key, envPath(here)], ...(formerly ? [[formerly, envPath([...path, formerly])] as [string, string]] : [])];
+    const secret = isSecretSetting(key, prop);
     for (const [fileKey, name] of candidates) {
-      const text = st.env[name];
+      const text = settingText(name, key, prop, schema, st);
       let found = false;
       if (text !== undefined && text !== '') {
         const coerced = coerce(text, prop);
-        if (coerced === INVALID) st.problems.push(`${name}=${JSON.stringify(text)}: expected ${describe(prop)}`);
+        if (coerced === INVALID) st.problems.push(`${secret ? name : `${name}=${JSON.stringify(text)}`}: expected ${describe(prop)}`);
         else raw[key] = coerced;
         found = true;
       } else if (fileKey in fromFile) {
@@ -220,7 +264,7 @@ export function configReference(schema: TObject, path: string[] = []): { variabl
       variable: envPath([...path, key]),
       expected: describe(p),
       default: p.default === undefined ? '(none)' : JSON.stringify(p.default),
-      description: String(p.description ?? '') + formerly,
+      description: String(p.description ?? '') + formerly + (isSecretSetting(key, p) ? ` (secret: also ${envPath([...path, key])}_FILE)` : ''),
     }];
   });
 }

@@ -1,6 +1,7 @@
 // InfluxDB adapter: anomalies, grid events and per-feeder one-minute aggregates. The only archive
 // file that imports the InfluxDB client. Tags are the few low-cardinality dimensions Grafana
 // groups by; identities (meterId, anomalyId, eventId) are fields.
+import { readFileSync } from 'node:fs';
 import { HttpError, InfluxDB, Point, type WriteApi } from '@influxdata/influxdb-client';
 import { GridwatchError, type Anomaly, type ForwardedReading, type GridEvent, type Logger } from '../../shared/index.ts';
 import { MINUTE_MS, feederMinuteKey, foldReadings, mergeInto, pointTimeNs, type FeederMinute } from './aggregate.ts';
@@ -12,6 +13,8 @@ export interface InfluxWriterOptions {
   org: string;
   bucket: string;
   logger: Logger;
+  /** PEM CA bundle file trusted for an https:// InfluxDB instead of the system CAs. */
+  caFile?: string;
   /** Points per write request (default 5,000). */
   batchSize?: number;
   /** Aggregates of minutes older than this (behind the newest seen per partition) leave memory (default 3 h). */
@@ -105,7 +108,8 @@ class InfluxWriterImpl implements InfluxWriter {
   constructor(opts: InfluxWriterOptions) {
     this.opts = opts;
     this.logger = opts.logger.child({ component: 'influx-writer', bucket: opts.bucket });
-    this.influx = new InfluxDB({ url: opts.url, token: opts.token });
+    this.influx = new InfluxDB({ url: opts.url, token: opts.token, ...(opts.caFile ? { transportOptions: { ca: readCa(opts.url, opts.caFile) } } : {}) });
+    if (!opts.url.startsWith('https:')) opts.logger.warn({ url: opts.url }, 'InfluxDB URL is plain http: points and the token cross the network unencrypted');
     // No retries inside the client: a failed write fails flush(), and the Archiver retries the
     // whole flush (same points, overwrite semantics), so there is one retry loop, not two.
     this.write = this.influx.getWriteApi(opts.org, opts.bucket, 'ns', {
@@ -236,6 +240,15 @@ class InfluxWriterImpl implements InfluxWriter {
       const newest = this.newestMinute.get(a.partition) ?? a.minute;
       if (a.minute < newest - keep && !this.dirty.has(k)) this.aggregates.delete(k);
     }
+  }
+}
+
+function readCa(url: string, file: string): string {
+  if (!url.startsWith('https:')) throw new GridwatchError('CONFIG_INVALID', 'GRIDWATCH_INFLUX_CA_FILE is set but GRIDWATCH_INFLUX_URL is not https://');
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new GridwatchError('CONFIG_INVALID', `GRIDWATCH_INFLUX_CA_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
   }
 }
 

@@ -1,6 +1,8 @@
 // Archive sink on S3 (MinIO in tests and the demo). The only file that imports the minio client.
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
 import { Client, S3Error } from 'minio';
-import { GridwatchError } from '../../shared/index.ts';
+import { GridwatchError, type Logger } from '../../shared/index.ts';
 import type { ArchiveSink, S3SinkOptions } from './types.ts';
 
 /** S3 error codes that a retry cannot fix: credentials, permissions, a missing bucket, a bad key. */
@@ -24,7 +26,30 @@ export class S3Sink implements ArchiveSink {
 
   constructor(opts: S3SinkOptions) {
     this.opts = opts;
-    this.client = new Client({ endPoint: opts.endPoint, port: opts.port, useSSL: opts.useSSL, accessKey: opts.accessKey, secretKey: opts.secretKey });
+    // With a CA the certificate is checked against it (and the host name) instead of the system
+    // CAs; verification is never turned off, so a wrong CA fails the first request, loudly.
+    const transportAgent = opts.useSSL && opts.ca ? new Agent({ keepAlive: true, ca: opts.ca }) : undefined;
+    this.client = new Client({ endPoint: opts.endPoint, port: opts.port, useSSL: opts.useSSL, accessKey: opts.accessKey, secretKey: opts.secretKey, ...(transportAgent ? { transportAgent } : {}) });
+  }
+
+  /**
+   * The sink central's settings describe: GRIDWATCH_S3_ENDPOINT (https:// with
+   * GRIDWATCH_S3_CA_FILE for a private CA), keys and bucket. Plain http is allowed, logged.
+   */
+  static fromSettings(c: { s3Endpoint: string; s3AccessKey?: string; s3SecretKey?: string; s3Bucket: string; s3CaFile?: string }, logger: Logger): S3Sink {
+    const u = new URL(c.s3Endpoint);
+    const useSSL = u.protocol === 'https:';
+    let ca: string | undefined;
+    if (c.s3CaFile) {
+      if (!useSSL) throw new GridwatchError('CONFIG_INVALID', 'GRIDWATCH_S3_CA_FILE is set but GRIDWATCH_S3_ENDPOINT is not https://');
+      try {
+        ca = readFileSync(c.s3CaFile, 'utf8');
+      } catch (err) {
+        throw new GridwatchError('CONFIG_INVALID', `GRIDWATCH_S3_CA_FILE: cannot read ${c.s3CaFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+      }
+    }
+    if (!useSSL) logger.warn({ endpoint: u.origin }, 'S3 endpoint is plain http: archive objects and request signatures cross the network unencrypted');
+    return new S3Sink({ endPoint: u.hostname, port: u.port ? Number(u.port) : useSSL ? 443 : 80, useSSL, accessKey: c.s3AccessKey ?? '', secretKey: c.s3SecretKey ?? '', bucket: c.s3Bucket, ...(ca ? { ca } : {}) });
   }
 
   describe(): string {

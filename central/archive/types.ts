@@ -36,6 +36,8 @@ export interface S3SinkOptions {
   accessKey: string;
   secretKey: string;
   bucket: string;
+  /** PEM CA bundle (its text) trusted for an https endpoint instead of the system CAs. */
+  ca?: string;
 }
 
 /** Writes anomalies, grid events and per-feeder one-minute aggregates to InfluxDB. */

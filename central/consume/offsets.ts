@@ -111,9 +111,7 @@ export class ArchiveGate implements OffsetGate {
 export function createOffsetGate(c: CentralConfig, topics: { readings: string; anomalies: string; events: string }, deps: { logger: Logger; metrics: Metrics; clock: Clock }): OffsetGate {
   let sink: ArchiveSink;
   if (c.s3Endpoint) {
-    const u = new URL(c.s3Endpoint);
-    const useSSL = u.protocol === 'https:';
-    sink = new S3Sink({ endPoint: u.hostname, port: u.port ? Number(u.port) : useSSL ? 443 : 80, useSSL, accessKey: c.s3AccessKey ?? '', secretKey: c.s3SecretKey ?? '', bucket: c.s3Bucket });
+    sink = S3Sink.fromSettings({ ...c, s3Endpoint: c.s3Endpoint }, deps.logger);
   } else if (c.archiveDir) {
     sink = createSink({ dir: c.archiveDir });
   } else {
@@ -121,7 +119,7 @@ export function createOffsetGate(c: CentralConfig, topics: { readings: string; a
     return new DirectCommitGate();
   }
   // An empty or absent token is valid: InfluxDB 1.8 without authentication takes any.
-  const influx = c.influxUrl ? createInfluxWriter({ url: c.influxUrl, token: c.influxToken ?? '', org: c.influxOrg, bucket: c.influxBucket, logger: deps.logger }) : null;
+  const influx = c.influxUrl ? createInfluxWriter({ url: c.influxUrl, token: c.influxToken ?? '', org: c.influxOrg, bucket: c.influxBucket, caFile: c.influxCaFile, logger: deps.logger }) : null;
   const archiver = new Archiver({
     sink,
     logger: deps.logger,

@@ -1,8 +1,12 @@
 // Webhook notifier: POSTs grid events at or above a severity to one URL. Delivery lives here (one
 // place that queues and retries) so the pipeline only calls notify(). The queue is bounded: when it
 // is full the oldest notification is dropped and counted, never silently.
-import type { GridEvent, Logger, Metrics } from '../../shared/index.ts';
+import { readFileSync } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { GridwatchError, type GridEvent, type Logger, type Metrics } from '../../shared/index.ts';
 import type { Counter, Gauge } from 'prom-client';
+import { SIGNATURE_HEADER, signWebhook } from './signature.ts';
 
 export type Severity = GridEvent['severity'];
 const RANK: Record<Severity, number> = { info: 0, minor: 1, major: 2, critical: 3 };
@@ -20,6 +24,11 @@ export interface WebhookNotifierOptions {
   /** Backoff: baseDelayMs * 2^(attempt-1), capped, with +-20 % jitter (default 500 ms .. 30 s). */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** HMAC-SHA256 key: every delivery carries X-Gridwatch-Signature (signature.ts). */
+  secret?: string;
+  /** PEM CA bundle file trusted for an https:// receiver instead of the system CAs. */
+  caFile?: string;
+  /** Replaces the built-in node:http(s) transport (then caFile does not apply). */
   fetchImpl?: typeof fetch;
 }
 
@@ -41,7 +50,8 @@ interface Item {
 const MAX_REMEMBERED = 20_000;
 
 export class WebhookNotifier {
-  private readonly opts: Required<Omit<WebhookNotifierOptions, 'metrics' | 'fetchImpl'>> & { fetchImpl: typeof fetch };
+  private readonly opts: Required<Omit<WebhookNotifierOptions, 'metrics' | 'fetchImpl' | 'secret' | 'caFile'>> & { fetchImpl?: typeof fetch; secret?: string };
+  private readonly agent: http.Agent;
   private readonly logger: Logger;
   private readonly queue: Item[] = [];
   private readonly lastNotified = new Map<string, { state: string; rank: number }>();
@@ -61,9 +71,23 @@ export class WebhookNotifier {
       timeoutMs: opts.timeoutMs ?? 5000,
       baseDelayMs: opts.baseDelayMs ?? 500,
       maxDelayMs: opts.maxDelayMs ?? 30_000,
-      fetchImpl: opts.fetchImpl ?? fetch,
+      ...(opts.fetchImpl ? { fetchImpl: opts.fetchImpl } : {}),
+      ...(opts.secret ? { secret: opts.secret } : {}),
     };
     this.logger = opts.logger.child({ component: 'webhook', url: redact(opts.url) });
+    const tls = opts.url.startsWith('https:');
+    if (opts.caFile && !tls) throw new GridwatchError('CONFIG_INVALID', 'GRIDWATCH_WEBHOOK_CA_FILE is set but GRIDWATCH_WEBHOOK_URL is not https://');
+    let ca: string | undefined;
+    try {
+      ca = opts.caFile ? readFileSync(opts.caFile, 'utf8') : undefined;
+    } catch (err) {
+      throw new GridwatchError('CONFIG_INVALID', `GRIDWATCH_WEBHOOK_CA_FILE: cannot read ${opts.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    }
+    // Certificates are always verified (against the CA file or the system CAs); there is no
+    // switch to turn that off, so a wrong CA is a failed, retried, logged delivery.
+    this.agent = tls ? new https.Agent({ keepAlive: true, ...(ca ? { ca } : {}) }) : new http.Agent({ keepAlive: true });
+    if (!tls) this.logger.warn('webhook URL is plain http: grid events cross the network unencrypted');
+    if (!opts.secret) this.logger.warn('GRIDWATCH_WEBHOOK_SECRET is not set: webhook deliveries are unsigned and a receiver cannot tell them from forgeries');
     const queue = this.queue;
     this.m = opts.metrics
       ? {
@@ -174,17 +198,16 @@ export class WebhookNotifier {
   /** 2xx ok; 408, 429, 5xx and network errors retry; any other status will not get better. */
   private async send(event: GridEvent): Promise<'ok' | 'retry' | 'fail'> {
     const timeout = AbortSignal.timeout(this.opts.timeoutMs);
+    const body = JSON.stringify(event);
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-gridwatch-event-id': event.eventId, 'x-gridwatch-event-version': String(event.version) };
+    // Signed at each attempt, so that a retry after minutes is not refused as a replay.
+    if (this.opts.secret) headers[SIGNATURE_HEADER] = signWebhook(this.opts.secret, body);
     try {
-      const res = await this.opts.fetchImpl(this.opts.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-gridwatch-event-id': event.eventId, 'x-gridwatch-event-version': String(event.version) },
-        body: JSON.stringify(event),
-        signal: AbortSignal.any([timeout, this.abort.signal]),
-      });
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.ok) return 'ok';
-      const retry = res.status === 408 || res.status === 429 || res.status >= 500;
-      this.logger.warn({ eventId: event.eventId, status: res.status, retry }, 'webhook refused notification');
+      const signal = AbortSignal.any([timeout, this.abort.signal]);
+      const status = this.opts.fetchImpl ? await viaFetch(this.opts.fetchImpl, this.opts.url, headers, body, signal) : await post(this.opts.url, headers, body, this.agent, signal);
+      if (status >= 200 && status < 300) return 'ok';
+      const retry = status === 408 || status === 429 || status >= 500;
+      this.logger.warn({ eventId: event.eventId, status, retry }, 'webhook refused notification');
       return retry ? 'retry' : 'fail';
     } catch (err) {
       this.logger.warn({ eventId: event.eventId, err: (err as Error).message }, 'webhook request failed');
@@ -202,8 +225,30 @@ export class WebhookNotifier {
     this.stopping = true;
     this.abort.abort();
     await this.worker;
+    this.agent.destroy();
     if (this.queue.length > 0) this.logger.warn({ undelivered: this.queue.length }, 'webhook notifier stopped with notifications undelivered');
   }
+}
+
+async function viaFetch(f: typeof fetch, url: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<number> {
+  const res = await f(url, { method: 'POST', headers, body, signal });
+  await res.arrayBuffer().catch(() => undefined);
+  return res.status;
+}
+
+/** One POST over node:http(s) (fetch cannot take a CA without undici's Agent); redirects are not followed. */
+function post(url: string, headers: Record<string, string>, body: string, agent: http.Agent, signal: AbortSignal): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = url.startsWith('https:') ? https.request : http.request;
+    const req = request(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, agent, signal }, (res) => {
+      // The status is the answer; the body is drained (so the socket can be reused) but not awaited.
+      res.on('error', () => undefined);
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 function redact(url: string): string {

@@ -22,6 +22,7 @@ export const DEBIAN_PACKAGES = {
   mosquittoClients: { pkg: 'mosquitto-clients', version: '2.0.11-1.2+deb12u2', binary: '/usr/bin/mosquitto_pub' },
   kcat: { pkg: 'kcat', version: '1.7.1-2', binary: '/usr/bin/kcat' },
   prometheus: { pkg: 'prometheus', version: '2.42.0+ds-5+deb12u1', binary: '/usr/bin/promtool' },
+  systemd: { pkg: 'systemd', version: '252.38-1~deb12u1', binary: '/usr/bin/systemd-analyze' },
   /** Compose 1.29 (the Compose Specification); only `config` is used, to validate docker-compose.yml without an engine. */
   'docker-compose': { pkg: 'docker-compose', version: '1.29.2-3', binary: '/usr/bin/docker-compose' },
 } as const;

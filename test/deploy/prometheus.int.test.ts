@@ -43,7 +43,9 @@ describe('Prometheus configuration', () => {
     const promtool = await promtoolPath();
     const dir = mkdtempSync(join(tmpdir(), 'gw-prom-'));
     copyFileSync(join(ROOT, 'deploy/prometheus/alerts.yml'), join(dir, 'alerts.yml'));
-    const config = readFileSync(join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8').replace('/etc/prometheus/alerts.yml', join(dir, 'alerts.yml'));
+    const config = readFileSync(join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8').replace('/etc/prometheus/alerts.yml', join(dir, 'alerts.yml'))
+      .replace('/run/secrets/metrics-token', join(dir, 'metrics-token'));
+    writeFileSync(join(dir, 'metrics-token'), 'scrape-token-for-the-test\n');
     writeFileSync(join(dir, 'prometheus.yml'), config);
     const out = execFileSync(promtool, ['check', 'config', join(dir, 'prometheus.yml')], { encoding: 'utf8' });
     expect(out).toMatch(/SUCCESS/);

@@ -56,7 +56,8 @@ describe('WebhookNotifier', () => {
     n.notify(gridEvent({ eventId: 'e1', version: 2, affectedCount: 5 })); // growth only: not news
     n.notify(gridEvent({ eventId: 'e1', version: 3, severity: 'critical' }));
     n.notify(gridEvent({ eventId: 'e1', version: 4, state: 'closed', endTs: 1 }));
-    await waitFor(() => r.got.length === 3);
+    // The receiver records a delivery before it answers: wait for the notifier to have the answer too.
+    await waitFor(() => r.got.length === 3 && n.stats().sent === 3);
     expect(r.got.map((g) => `${g.eventId}:${g.version}:${g.state}`)).toEqual(['e1:1:open', 'e1:3:open', 'e1:4:closed']);
     expect(r.got[0]?.header).toBe('e1');
     expect(n.stats()).toMatchObject({ sent: 3, skipped: 1, failed: 0, dropped: 0 });
