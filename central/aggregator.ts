@@ -19,6 +19,7 @@ import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { Metrics, createLogger, systemClock, type Clock, type Logger } from '../shared/index.ts';
 import { createKafkaClient, ensureTopics, partitionCount, topicNames, type TopicNames } from '../shared/kafka/index.ts';
+import { kafkaSecurity, refusalAtStart } from '../shared/kafka/security.ts';
 import { intervalPart, part, startParts, stopParts, type Part } from '../shared/lifecycle.ts';
 import { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore, SseHub, apiAuthFromConfig, createApiHandler, listen, listenOptionsFromConfig, type ApiAuth, type Health } from './api/index.ts';
 import type { CentralConfig } from './config.ts';
@@ -106,7 +107,9 @@ export class Aggregator {
       : null);
 
     // Kafka, in data-flow order.
-    const kafka = createKafkaClient({ brokers: c.kafkaBrokers, clientId: `gridwatch-central-${this.instanceId}`, logger });
+    const security = kafkaSecurity(c);
+    logger.info({ brokers: c.kafkaBrokers, kafka: security.describe() }, 'Kafka connection');
+    const kafka = createKafkaClient({ brokers: c.kafkaBrokers, clientId: `gridwatch-central-${this.instanceId}`, logger, security });
     const admin = kafka.admin();
     const catchUp = new CatchUp(admin);
     const wait = opts.handoverWaitMs ?? 30_000;
@@ -161,13 +164,18 @@ export class Aggregator {
 
     this.parts = [
       part('kafka admin', async () => {
-        await admin.connect();
-        if (c.ensureTopics) {
-          const compacted = new Set([t.topology, t.state]);
-          const created = await ensureTopics(admin, Object.values(t).map((topic) => ({ topic, compacted: compacted.has(topic) })), { partitions: opts.topicPartitions ?? 6 });
-          if (created.length > 0) logger.info({ created }, 'topics created');
+        try {
+          await admin.connect();
+          if (c.ensureTopics) {
+            const compacted = new Set([t.topology, t.state]);
+            const created = await ensureTopics(admin, Object.values(t).map((topic) => ({ topic, compacted: compacted.has(topic) })), { partitions: opts.topicPartitions ?? 6 });
+            if (created.length > 0) logger.info({ created }, 'topics created');
+          }
+          ownership.setPartitionCount(await partitionCount(admin, t.anomalies));
+        } catch (err) {
+          // A refused login, an untrusted certificate or a denied ACL stops central at start (exit 78).
+          throw refusalAtStart(err, { brokers: c.kafkaBrokers, security }) ?? err;
         }
-        ownership.setPartitionCount(await partitionCount(admin, t.anomalies));
       }, () => admin.disconnect().catch(() => undefined)),
       gate,
       outbox,

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { GridwatchError, envName, loadConfig, logLevelSetting, type ConfigSource } from '../shared/index.ts';
 import { topicSettings } from '../shared/kafka/topics.ts';
+import { kafkaSecuritySettings } from '../shared/kafka/security.ts';
 import { resolveConfig as resolveCorrelateConfig } from './correlate/config.ts';
 import { CorrelateSettingsSchema } from './correlate/settings.ts';
 
@@ -14,6 +15,8 @@ const Count = (description: string, dflt: number, min = 1) => Type.Integer({ min
 
 export const CentralConfigSchema = Type.Object({
   kafkaBrokers: Type.Array(Type.String({ minLength: 1 }), { default: ['127.0.0.1:9092'], description: 'Kafka bootstrap brokers, host:port,...' }),
+  // TLS and SASL to Kafka (shared/kafka/security.ts; docs/security.md, "Kafka").
+  ...kafkaSecuritySettings,
   centralGroup: Type.String({ minLength: 1, maxLength: 200, default: 'gridwatch-central', description: 'Consumer group shared by all central instances' }),
   instanceId: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'This instance\'s name (client id, per-instance broadcast group); default host-pid' })),
   httpHost: Type.String({ default: '0.0.0.0', description: 'Address the HTTP API binds to' }),

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { CronSetting, GridwatchError, ID_PATTERN, envName, loadConfig, logLevelSetting, type ConfigSource } from '../shared/index.ts';
 import { topicSettings } from '../shared/kafka/topics.ts';
+import { kafkaSecuritySettings } from '../shared/kafka/security.ts';
 import { resolveDetectConfig } from './detect/config.ts';
 import { DetectSettingsSchema } from './detect/settings.ts';
 
@@ -23,6 +24,8 @@ export const EdgeConfigSchema = Type.Object({
   dataDir: Type.String({ minLength: 1, default: './data/edge', description: 'Directory of the SQLite outbox and detector state' }),
   topology: Type.Optional(Type.String({ minLength: 1, description: 'Topology file (CSV or JSON); without it every meter is unassigned' })),
   kafkaBrokers: Type.Array(Type.String({ minLength: 1 }), { default: ['127.0.0.1:9092'], description: 'Kafka bootstrap brokers, host:port,...' }),
+  // TLS and SASL to Kafka (shared/kafka/security.ts; docs/security.md, "Kafka").
+  ...kafkaSecuritySettings,
   ...edgeTopicSettings,
   kafkaTopicPartitions: Type.Integer({ minimum: 1, maximum: 1000, default: 6, description: 'Partitions of topics this gateway creates' }),
   kafkaReplicationFactor: Type.Integer({ minimum: 1, maximum: 10, default: 1, description: 'Replication factor of topics this gateway creates' }),

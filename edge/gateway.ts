@@ -13,6 +13,8 @@
 // store closed, ops server last (so /readyz says "not ready" throughout).
 import { GridwatchError, loadTopologyFile, systemClock, TOPICS, type Clock, type Logger, type Metrics, type Topology } from '../shared/index.ts';
 import { createKafkaClient, ensureTopicsOn, topicNames, topicSpecs } from '../shared/kafka/index.ts';
+import { kafkaSecurity, refusalAtStart } from '../shared/kafka/security.ts';
+
 import { intervalPart, part, startParts, stopParts, type Part } from '../shared/lifecycle.ts';
 import type { EdgeConfig } from './config.ts';
 import { Detector } from './detect/index.ts';
@@ -33,6 +35,9 @@ import type { ServiceSample } from './ops/service.ts';
 import { TopologyPublication } from './ops/topology.ts';
 import { EdgeStore, GroupCommitter } from './store/index.ts';
 import { restoreDetector } from './store/restore.ts';
+
+/** How long the start waits for Kafka's answer before going on without it. */
+const KAFKA_CHECK_MS = 3000;
 
 export const EDGE_VERSION = '0.1.0';
 
@@ -84,7 +89,9 @@ export class EdgeGateway {
       // Outbox -> Kafka. One client per program, built from its configuration.
       const topics = topicNames(c);
       const clientId = `gridwatch-edge-${c.edgeId}`;
-      const kafka = createKafkaClient({ brokers: c.kafkaBrokers, clientId, logger, kafkajsLogs: 'debug', retries: 3 });
+      const security = kafkaSecurity(c);
+      logger.info({ brokers: c.kafkaBrokers, kafka: security.describe() }, 'Kafka connection');
+      const kafka = createKafkaClient({ brokers: c.kafkaBrokers, clientId, logger, kafkajsLogs: 'debug', retries: 3, security });
       const forwarder = (this.forwarder = new Forwarder({ store, kafka, clientId, logger, metrics: o.metrics, topicMap: Object.fromEntries(Object.entries(TOPICS).map(([k, stored]) => [stored, topics[k as keyof typeof TOPICS]])) }));
       // The forwarder sleeps when the outbox is empty; a commit is the moment to look again.
       const committer = (this.committer = new GroupCommitter(store, { maxDelayMs: c.commitMaxDelayMs, maxRecords: c.commitMaxRecords, metrics: o.metrics, onCommitted: () => forwarder.wake(), onError: (err) => logger.error({ err: err.message }, 'commit failed; the readings in it are not acknowledged') }));
@@ -132,6 +139,24 @@ export class EdgeGateway {
         part('store', () => undefined, () => {
           m.publish(intake.counts);
           store.close();
+        }),
+        part('kafka check', async () => {
+          // A refused login, an untrusted certificate or a denied ACL is a configuration error: the
+          // gateway stops at start (exit 78) instead of filling its outbox for nobody. An unreachable
+          // Kafka is not: the gateway takes readings and the forwarder retries. Bounded so a dead
+          // link does not hold up the start.
+          const admin = kafka.admin();
+          const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, KAFKA_CHECK_MS, 'timeout').unref());
+          try {
+            const r = await Promise.race([admin.connect().then(() => 'ok' as const), timeout]);
+            if (r === 'timeout') logger.warn({ brokers: c.kafkaBrokers }, `Kafka did not answer within ${KAFKA_CHECK_MS} ms at start; taking readings, the forwarder retries`);
+          } catch (err) {
+            const refused = refusalAtStart(err, { brokers: c.kafkaBrokers, security });
+            if (refused) throw refused;
+            logger.warn({ err: (err as Error).message }, 'Kafka unreachable at start; taking readings, the forwarder retries');
+          } finally {
+            void admin.disconnect().catch(() => undefined);
+          }
         }),
         part('kafka topics', () => {
           // A Kafka outage must not keep the gateway from taking readings: topics are ensured in the background.

@@ -16,7 +16,7 @@ export const EXIT_CONFIG = 78;
 export const SASL_MECHANISMS = ['scram-sha-512', 'scram-sha-256', 'plain'] as const;
 export type KafkaSaslMechanism = (typeof SASL_MECHANISMS)[number];
 
-const path = (description: string): TSchema => Type.Optional(Type.String({ minLength: 1, description }));
+const path = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
 
 /** Spread into a program's config schema: GRIDWATCH_KAFKA_TLS, GRIDWATCH_KAFKA_TLS_CA_FILE, ..., GRIDWATCH_KAFKA_SASL_PASSWORD(_FILE). */
 export const kafkaSecuritySettings = {
@@ -215,4 +215,14 @@ export function classifyKafkaRefusal(err: unknown, ctx: { brokers: string[]; sec
     };
   }
   return undefined;
+}
+
+/**
+ * At start, a refusal (bad password, untrusted certificate, denied ACL) is a configuration problem:
+ * a CONFIG_INVALID error (the command exits 78) carrying the refusal's message, which names the
+ * broker and the mechanism and never the secret. Anything else (Kafka unreachable): undefined.
+ */
+export function refusalAtStart(err: unknown, ctx: { brokers: string[]; security: KafkaSecurity }): GridwatchError | undefined {
+  const r = classifyKafkaRefusal(err, ctx);
+  return r ? new GridwatchError('CONFIG_INVALID', `${r.code}: ${r.message}`) : undefined;
 }

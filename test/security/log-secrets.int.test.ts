@@ -16,18 +16,20 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { S3Sink } from '../../central/archive/index.ts';
 import { topicPrefix } from '../../central/archive/layout.ts';
 import { hashPassword } from '../../edge/ingest/auth.ts';
+import { kafkaPrincipalEnv, serviceEndpoints } from '../../deploy/services/index.ts';
 import { testEndpoints, uniqueName } from '../harness/env.ts';
 
 const ep = testEndpoints();
+// The SASL_SSL listener of the harness's Kafka and its admin principal (deploy/services).
+const KAFKA = kafkaPrincipalEnv(serviceEndpoints(), 'admin');
 const rnd = (label: string): string => `${label}-${randomBytes(12).toString('hex')}`;
 const SECRETS = {
   s3SecretKey: ep.s3.secretKey, // the real one: the archive must work
   s3WrongSecretKey: rnd('s3-wrong'),
   influxToken: rnd('influx-token'),
   webhookSecret: rnd('webhook-secret'),
-  // The harness's real SASL password when it runs Kafka over SASL_SSL; else a placeholder that the
-  // programs receive in GRIDWATCH_KAFKA_SASL_PASSWORD(_FILE) all the same.
-  kafkaSaslPassword: harnessSaslPassword() ?? rnd('kafka-sasl-placeholder'),
+  // Kafka over SASL_SSL (SCRAM-SHA-512, mutual TLS) as the harness's admin principal: the real password.
+  kafkaSaslPassword: readFileSync(KAFKA.GRIDWATCH_KAFKA_SASL_PASSWORD_FILE!, 'utf8').replace(/\r?\n$/, ''),
   apiToken: rnd('gw-api-token'),
   mqttPassword: rnd('mqtt-device-pw'),
   mqttWrongPassword: rnd('mqtt-wrong-pw'),
@@ -35,10 +37,6 @@ const SECRETS = {
   shortWebhookSecret: randomBytes(7).toString('hex'), // 14 characters: below the 16 required
 };
 
-function harnessSaslPassword(): string | undefined {
-  const file = process.env.GRIDWATCH_KAFKA_SASL_PASSWORD_FILE;
-  return process.env.GRIDWATCH_KAFKA_SASL_PASSWORD || (file ? readFileSync(file, 'utf8').replace(/\r?\n$/, '') : undefined);
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-log-secrets-'));
 const secretFile = (name: string, value: string): string => {
@@ -49,15 +47,14 @@ const secretFile = (name: string, value: string): string => {
 
 /**
  * The environment without the harness's GRIDWATCH_* (so that only what a test gives is set),
- * except its Kafka connection settings (TLS, SASL) without the password, which each run passes
- * its own way.
+ * plus the SASL_SSL connection settings of the admin principal without the password, which each
+ * run passes its own way.
  */
 function baseEnv(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && (!k.startsWith('GRIDWATCH_') || k.startsWith('GRIDWATCH_KAFKA_'))) out[k] = v;
-  delete out.GRIDWATCH_KAFKA_SASL_PASSWORD;
-  delete out.GRIDWATCH_KAFKA_SASL_PASSWORD_FILE;
-  return { ...out, GRIDWATCH_LOG_LEVEL: 'debug', GRIDWATCH_KAFKA_BROKERS: ep.kafkaBrokers.join(','), GRIDWATCH_CACHE_DIR: ep.cacheDir };
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('GRIDWATCH_')) out[k] = v;
+  const { GRIDWATCH_KAFKA_SASL_PASSWORD_FILE: _password, ...kafka } = KAFKA;
+  return { ...out, ...kafka, GRIDWATCH_LOG_LEVEL: 'debug', GRIDWATCH_CACHE_DIR: ep.cacheDir };
 }
 
 interface Run {
