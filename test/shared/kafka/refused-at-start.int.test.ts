@@ -25,11 +25,16 @@ function runProgram(program: 'edge' | 'central', env: Record<string, string>, op
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('GRIDWATCH_')) base[k] = v;
   const child = spawn(process.execPath, [join(ROOT, 'bin/gridwatch.js'), program], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  let stopping = false;
   return new Promise((done) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     const seen = (b: Buffer) => {
       output += b.toString();
-      if (opts.untilText?.test(output)) child.kill('SIGTERM');
+      // Past the start (its signal handlers are installed right after it), then a graceful stop.
+      if (!stopping && opts.untilText?.test(output)) {
+        stopping = true;
+        setTimeout(() => child.kill('SIGTERM'), 1000);
+      }
     };
     child.stdout.on('data', seen);
     child.stderr.on('data', seen);
