@@ -1,6 +1,25 @@
-import type { Anomaly, EdgeStatus, GridEvent } from '../../../shared/index.ts';
+import { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore, SseHub, type ApiDeps } from '../../../central/api/index.ts';
+import { TopologyRegistry } from '../../../central/registry/index.ts';
+import { ManualClock, Metrics, silentLogger, Topology, type Anomaly, type EdgeStatus, type GridEvent } from '../../../shared/index.ts';
 
 export const T0 = Date.UTC(2026, 10, 23, 6, 0, 0);
+
+/** What an API test server needs: small empty stores, an empty topology, a fixed clock; `over` replaces any part (auth is required). */
+export function apiDeps(over: Partial<ApiDeps> & Pick<ApiDeps, 'auth'>): ApiDeps {
+  return {
+    events: new EventStore(10),
+    anomalies: new AnomalyStore(10),
+    readings: new ReadingStore(2, 10),
+    edges: new EdgeStatusStore({ lateMs: 30_000, lostMs: 60_000, maxEdges: 10 }),
+    registry: new TopologyRegistry({ logger: silentLogger(), topology: new Topology([]) }),
+    sse: new SseHub({ maxClients: 1 }),
+    metrics: new Metrics('central-test', { defaultMetrics: false }),
+    clock: new ManualClock(T0),
+    logger: silentLogger(),
+    health: () => ({ live: true, ready: true, details: {} }),
+    ...over,
+  };
+}
 
 export function gridEvent(over: Partial<GridEvent> = {}): GridEvent {
   return {

@@ -9,11 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore, SseHub, createApiHandler, listen } from '../../../central/api/index.ts';
+import { EventStore, SseHub, createApiHandler, listen } from '../../../central/api/index.ts';
 import { TopologyRegistry } from '../../../central/registry/index.ts';
-import { ManualClock, Metrics, silentLogger, Topology } from '../../../shared/index.ts';
+import { silentLogger, Topology } from '../../../shared/index.ts';
 import { testAuth } from '../../harness/api-tokens.ts';
-import { T0, gridEvent } from './fixtures.ts';
+import { apiDeps, gridEvent } from './fixtures.ts';
 
 const HEADERS_TIMEOUT_MS = 1500;
 
@@ -71,20 +71,13 @@ describe('hostile HTTP', () => {
     writeFileSync(join(root, 'outside.txt'), 'OUTSIDE-THE-CONSOLE');
     events.upsert(gridEvent());
     server = await listen(
-      createApiHandler({
+      createApiHandler(apiDeps({
         events,
-        anomalies: new AnomalyStore(10),
-        readings: new ReadingStore(2, 10),
-        edges: new EdgeStatusStore({ lateMs: 30_000, lostMs: 60_000, maxEdges: 10 }),
         registry: new TopologyRegistry({ logger: silentLogger(), topology: new Topology([{ meterId: 'M1', transformerId: 'T1', feederId: 'F1', substationId: 'S01', phase: 'A', nominalVoltage: 230, nominalFrequency: 50 }]) }),
         sse,
-        metrics: new Metrics('central-test', { defaultMetrics: false }),
-        clock: new ManualClock(T0),
-        logger: silentLogger(),
-        health: () => ({ live: true, ready: true, details: {} }),
         auth,
         consoleDir,
-      }),
+      })),
       0,
       '127.0.0.1',
       { headersTimeoutMs: HEADERS_TIMEOUT_MS },

@@ -4,11 +4,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore, SseHub, createApiHandler, listen } from '../../../central/api/index.ts';
-import { TopologyRegistry } from '../../../central/registry/index.ts';
-import { ManualClock, Metrics, silentLogger, Topology } from '../../../shared/index.ts';
+import { SseHub, createApiHandler, listen } from '../../../central/api/index.ts';
 import { testAuth } from '../../harness/api-tokens.ts';
-import { T0 } from './fixtures.ts';
+import { apiDeps } from './fixtures.ts';
 
 describe('/api/openapi.json', () => {
   const { auth, tokens } = testAuth();
@@ -18,19 +16,10 @@ describe('/api/openapi.json', () => {
 
   beforeAll(async () => {
     server = await listen(
-      createApiHandler({
-        events: new EventStore(10),
-        anomalies: new AnomalyStore(10),
-        readings: new ReadingStore(2, 10),
-        edges: new EdgeStatusStore({ lateMs: 30_000, lostMs: 60_000, maxEdges: 10 }),
-        registry: new TopologyRegistry({ logger: silentLogger(), topology: new Topology([]) }),
+      createApiHandler(apiDeps({
         sse,
-        metrics: new Metrics('central-test', { defaultMetrics: false }),
-        clock: new ManualClock(T0),
-        logger: silentLogger(),
-        health: () => ({ live: true, ready: true, details: {} }),
         auth,
-      }),
+      })),
       0,
       '127.0.0.1',
     );

@@ -9,11 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore, SseHub, createApiHandler, listen } from '../../../central/api/index.ts';
-import { TopologyRegistry } from '../../../central/registry/index.ts';
-import { ManualClock, Metrics, silentLogger, Topology } from '../../../shared/index.ts';
+import { SseHub, createApiHandler, listen } from '../../../central/api/index.ts';
 import { testAuth } from '../../harness/api-tokens.ts';
-import { T0 } from './fixtures.ts';
+import { apiDeps } from './fixtures.ts';
 
 function httpsGet(url: string, o: { ca?: Buffer; headers?: Record<string, string> }): Promise<{ status: number; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
@@ -37,20 +35,11 @@ describe('the API over TLS', () => {
   beforeAll(async () => {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
     server = await listen(
-      createApiHandler({
-        events: new EventStore(10),
-        anomalies: new AnomalyStore(10),
-        readings: new ReadingStore(2, 10),
-        edges: new EdgeStatusStore({ lateMs: 30_000, lostMs: 60_000, maxEdges: 10 }),
-        registry: new TopologyRegistry({ logger: silentLogger(), topology: new Topology([]) }),
+      createApiHandler(apiDeps({
         sse,
-        metrics: new Metrics('central-test', { defaultMetrics: false }),
-        clock: new ManualClock(T0),
-        logger: silentLogger(),
-        health: () => ({ live: true, ready: true, details: {} }),
         auth,
         tls: true,
-      }),
+      })),
       0,
       '127.0.0.1',
       { tls: { certFile, keyFile } },

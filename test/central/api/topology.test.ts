@@ -1,12 +1,12 @@
 // /api/topology?tree=1: the substation -> feeder -> transformer tree with meter counts in one answer.
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore, SseHub, createApiHandler, listen } from '../../../central/api/index.ts';
+import { SseHub, createApiHandler, listen } from '../../../central/api/index.ts';
 import { parseTopologyQuery } from '../../../central/api/query.ts';
 import { TopologyRegistry } from '../../../central/registry/index.ts';
-import { ManualClock, Metrics, silentLogger, Topology, type TopologyEntry } from '../../../shared/index.ts';
+import { silentLogger, Topology, type TopologyEntry } from '../../../shared/index.ts';
 import { testAuth } from '../../harness/api-tokens.ts';
-import { T0 } from './fixtures.ts';
+import { apiDeps } from './fixtures.ts';
 
 const meter = (meterId: string, transformerId: string, feederId: string, substationId: string): TopologyEntry => ({ meterId, transformerId, feederId, substationId, phase: 'A', nominalVoltage: 230, nominalFrequency: 50 });
 
@@ -29,19 +29,11 @@ describe('/api/topology?tree=1', () => {
 
   beforeAll(async () => {
     server = await listen(
-      createApiHandler({
-        events: new EventStore(10),
-        anomalies: new AnomalyStore(10),
-        readings: new ReadingStore(2, 10),
-        edges: new EdgeStatusStore({ lateMs: 30_000, lostMs: 60_000, maxEdges: 10 }),
+      createApiHandler(apiDeps({
         registry: new TopologyRegistry({ logger: silentLogger(), topology }),
         sse,
-        metrics: new Metrics('central-test', { defaultMetrics: false }),
-        clock: new ManualClock(T0),
-        logger: silentLogger(),
-        health: () => ({ live: true, ready: true, details: {} }),
         auth,
-      }),
+      })),
       0,
       '127.0.0.1',
     );
