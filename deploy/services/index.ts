@@ -122,7 +122,7 @@ export async function stopServices(names: ServiceName[] = [...ALL_SERVICES], opt
  * The GRIDWATCH_KAFKA_* variables for one principal over SASL_SSL (SCRAM-SHA-512 and its client
  * certificate): what an edge (`edge`), central (`central`) or tool (`admin`) is started with.
  */
-export function kafkaPrincipalEnv(e: ServiceEndpoints, principal: 'admin' | 'edge' | 'central'): Record<string, string> {
+export function kafkaPrincipalEnv(e: Pick<ServiceEndpoints, 'kafkaSecure'>, principal: 'admin' | 'edge' | 'central'): Record<string, string> {
   if (!e.kafkaSecure) throw new GridwatchError('CONFIG_INVALID', 'these endpoints have no SASL_SSL listener');
   const p = e.kafkaSecure.principals[principal];
   return {
