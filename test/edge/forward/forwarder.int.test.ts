@@ -69,7 +69,7 @@ describe('Forwarder against the real Kafka', () => {
     // run beside this one), reached over SASL_SSL as the admin principal; stopped and started on
     // the same data directory, as a broker restart is.
     const dir = mkdtempSync(join(tmpdir(), 'gw-fw-outage-kafka-'));
-    const startOwn = () => startStandaloneKafka({ name: 'kafka-forwarder-outage', dir, ports: { broker: 19692, controller: 19693, saslSsl: 19694 }, plaintextListener: 'refused' });
+    const startOwn = () => startStandaloneKafka({ name: 'kafka-forwarder-outage', dir, ports: { broker: 19792, controller: 19793, saslSsl: 19794 }, plaintextListener: 'refused' });
     let broker = await startOwn();
     cleanups.push(async () => {
       await broker.stop();
