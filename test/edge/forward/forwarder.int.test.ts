@@ -110,7 +110,7 @@ describe('Forwarder against the real Kafka', () => {
     expect(byMeter.size).toBe(meters);
     for (const seqs of byMeter.values()) expect(dedupe(seqs)).toEqual(Array.from({ length: 300 }, (_, i) => i));
     expect(forwarder.status().errors).toBeGreaterThan(0);
-  });
+  }, 480_000); // two starts of a broker of its own (KRaft format, SCRAM users, ACLs), each up to a few minutes on a loaded machine
 
   it('(d) disk budget reached: anomalies kept, gaps recorded and forwarded to grid.gaps', async () => {
     const { topics, store, forwarder } = setup('fw-budget', { budgetBytes: 300_000 });
