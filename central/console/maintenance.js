@@ -41,7 +41,16 @@ export class Maintenance {
 
   async load() {
     // From a day ago: a window that just ended stays visible.
-    const answer = await this.o.getJson(`/api/maintenance?from=${Date.now() - DAY_MS}`);
+    let answer;
+    try {
+      answer = await this.o.getJson(`/api/maintenance?from=${Date.now() - DAY_MS}`);
+    } catch (err) {
+      // A central without the workflow (an older version): the calendar says so, nothing failed.
+      if (err.status !== 404) throw err;
+      $('maintenance-list').replaceChildren(h('p', { class: 'empty' }, 'This central has no maintenance calendar.'));
+      $('maintenance-form').hidden = true;
+      return;
+    }
     this.windows = Array.isArray(answer.windows) ? answer.windows : [];
     this.render();
   }

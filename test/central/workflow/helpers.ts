@@ -16,7 +16,7 @@ export function kafkaEnv(): Record<string, string> {
 
 export const METERS: TopologyEntry[] = ['M1', 'M2', 'M3', 'M4'].map((meterId, i) => ({
   meterId,
-  transformerId: i < 2 ? 'WF-T1' : 'WF-T2',
+  transformerId: i < 3 ? 'WF-T1' : 'WF-T2',
   feederId: 'WF-F1',
   substationId: 'WF-S1',
   phase: 'A',
