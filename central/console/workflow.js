@@ -18,7 +18,8 @@ function h(tag, attrs = {}, ...children) {
 export async function postJson(path, body, method = 'POST') {
   const res = await fetch(path, {
     method,
-    headers: authHeaders({ 'content-type': 'application/json', accept: 'application/json', 'idempotency-key': crypto.randomUUID() }),
+    // No content type without a body (a DELETE): the server would refuse an empty JSON body.
+    headers: authHeaders({ ...(body === undefined ? {} : { 'content-type': 'application/json' }), accept: 'application/json', 'idempotency-key': crypto.randomUUID() }),
     body: body === undefined ? undefined : JSON.stringify(body),
     cache: 'no-store',
   });

@@ -14,10 +14,11 @@ export function kafkaEnv(): Record<string, string> {
   return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('GRIDWATCH_KAFKA_') && e[1] !== undefined));
 }
 
-export const METERS: TopologyEntry[] = ['M1', 'M2', 'M3', 'M4'].map((meterId, i) => ({
+// WF-F1: WF-T1 (M1-M3), WF-T2 (M4); WF-F2: WF-T3 (M5-M7); all under WF-S1.
+export const METERS: TopologyEntry[] = ['M1', 'M2', 'M3', 'M4', 'M5', 'M6', 'M7'].map((meterId, i) => ({
   meterId,
-  transformerId: i < 3 ? 'WF-T1' : 'WF-T2',
-  feederId: 'WF-F1',
+  transformerId: i < 3 ? 'WF-T1' : i < 4 ? 'WF-T2' : 'WF-T3',
+  feederId: i < 4 ? 'WF-F1' : 'WF-F2',
   substationId: 'WF-S1',
   phase: 'A',
   nominalVoltage: 230,

@@ -92,7 +92,7 @@ describe('event actions and maintenance windows across a kill -9 of central', ()
     expect(kept.status).toBe(201);
     const keptWindow = (await kept.json()) as MaintenanceWindow;
     const gone = (await (await post(`${base}/api/maintenance`, { ...windowBody, reason: 'postponed' })).json()) as MaintenanceWindow;
-    expect((await fetch(`${base}/api/maintenance/${gone.windowId}`, { method: 'DELETE', headers: as('operator') })).status).toBe(200);
+    expect((await fetch(`${base}/api/maintenance/${gone.windowId}`, { method: 'DELETE', headers: tokens.headers('operator') })).status).toBe(200);
     const nowhere = await post(`${base}/api/maintenance`, { ...windowBody, device: { level: 'feeder', id: 'NO-SUCH-FEEDER' } });
     expect(nowhere.status).toBe(400);
     expect(((await nowhere.json()) as { reason: string }).reason).toBe('feeder NO-SUCH-FEEDER is not in the topology');
