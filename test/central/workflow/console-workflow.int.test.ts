@@ -53,7 +53,11 @@ async function streamClient(): Promise<{ next: (pred: (e: GridEvent) => boolean)
           const data = frame.split('\n').find((l) => l.startsWith('data: '));
           if (!data) continue;
           const e = JSON.parse(data.slice(6)) as GridEvent;
-          for (const w of [...waiters]) if (e.eventId === event.eventId && w.pred(e)) waiters.splice(waiters.indexOf(w), 1) && w.done();
+          for (const w of [...waiters]) {
+            if (e.eventId !== event.eventId || !w.pred(e)) continue;
+            waiters.splice(waiters.indexOf(w), 1);
+            w.done();
+          }
         }
       }
     } catch {
