@@ -170,7 +170,7 @@ describe('authorisation matrix', () => {
       for (const [caller, token] of Object.entries(callers)) got[route][caller] = await status(base + route, token);
     }
     expect(got).toEqual(expected);
-  });
+  }, 60_000); // ~300 requests, each JWT verified: slow on a loaded machine
 
   it('covers every route the server has', async () => {
     const doc = (await (await fetch(`${base}/api/openapi.json`, { headers: tokens.headers() })).json()) as { paths: Record<string, unknown> };
