@@ -81,7 +81,7 @@ describe('learned scoring in central (real Kafka)', () => {
       const e = where.get(item.meterId)!;
       const ts = item.reading.ts as number;
       batch.push({ key: item.meterId, value: JSON.stringify({ ...item.reading, readingId: `${item.meterId}:${++seq}`, seq, edgeId: 'edge-sub-01', substationId: e.substationId, feederId: e.feederId, transformerId: e.transformerId, receivedAt: ts }) });
-      if (batch.length >= 5000) await send();
+      if (batch.length >= 1000) await send();
     }
     await send();
 
