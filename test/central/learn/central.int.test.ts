@@ -85,7 +85,7 @@ describe('learned scoring in central (real Kafka)', () => {
     }
     await send();
 
-    await waitFor(() => seen.some((a) => a.meterId === target && a.type === 'pattern' && a.state === 'open'), 90_000, 'the learned anomaly of the night load');
+    await waitFor(() => seen.some((a) => a.meterId === target && a.type === 'pattern' && a.state === 'open'), 180_000, 'the learned anomaly of the night load');
     const opened = seen.filter((a) => a.type === 'pattern' && a.state === 'open');
     for (const a of opened) {
       expect(validators.anomaly.check(a)).toBe(true);
@@ -114,7 +114,7 @@ describe('learned scoring in central (real Kafka)', () => {
     expect(metrics).toMatch(/gridwatch_learned_windows_skipped\{reason="invalid"[^}]*\} 1/);
     expect(aggregator.learned!.counters.produceFailures).toBe(0);
     expect(aggregator.learned!.scorer.counters).toMatchObject({ inferenceFailures: 0, bad: 0 });
-  }, 150_000);
+  }, 240_000);
 
   it('learnedScoring off: no scorer; a model directory that is refused stops central at start with the reason', async () => {
     const off = new Aggregator({ config: config('central-learned-off', { learnedScoring: 'off' }), logger: silentLogger(), metrics: new Metrics('central', { defaultMetrics: false }), topicPartitions: 1 });
