@@ -77,7 +77,7 @@ export class LearnedPart implements Part {
       },
       onAnomaly: (a) => {
         anomalies.inc({ model_version: (a.modelVersion ?? '').slice(0, 12), state: a.state });
-        this.enqueue(a);
+        this.produce(a);
       },
     });
     const scorerCounters = (): Partial<ScorerCounters> => (this.started ? this.scorer.counters : {});
@@ -158,7 +158,8 @@ export class LearnedPart implements Part {
     this.started = false;
   }
 
-  private enqueue(a: Anomaly): void {
+  /** Queues one anomaly for grid.anomalies (the scorer's onAnomaly); an invalid one is counted and logged, never produced. */
+  produce(a: Anomaly): void {
     const anomalyId = a.anomalyId;
     if (!validators.anomaly.check(a)) {
       // A bug, not bad input: the scorer built a record the contract refuses. Logged, never produced.
