@@ -76,7 +76,7 @@ export async function benchLearn(opts: { readings?: number; log?: (s: string) =>
   const centralNoModel = readings.length / ((performance.now() - t) / 1000);
   let lastTs = 0;
   let lastWall = performance.now();
-  const clock: Clock = { now: () => lastTs + (performance.now() - lastWall) };
+  const clock: Clock = { now: () => Math.round(lastTs + (performance.now() - lastWall)) };
   let produced = 0;
   const part = new LearnedPart({ modelDir: DEFAULT_MODEL_DIR, anomaliesTopic: 'bench.grid.anomalies', producer: { connect: async () => {}, disconnect: async () => {}, send: async (tr) => void (produced += tr[0]!.records.length) }, instanceId: 'bench', logger: silentLogger(), metrics: new Metrics('bench', { defaultMetrics: false }), clock });
   await part.start();
@@ -99,14 +99,15 @@ export async function benchLearn(opts: { readings?: number; log?: (s: string) =>
     { id: 'learn.central.readings_with_model', figure: 'central reading path with learned scoring (store + parse + features + batched inference)', value: Math.round(centralWithModel), unit: 'readings/s', higherIsBetter: true, yardstick: { name: 'central reading path without a model (same run)', value: Math.round(centralNoModel) }, ratio: Math.round((centralWithModel / centralNoModel) * 1000) / 1000, goal: { text: '>= 100,000 feature updates/s per instance', on: 'value', min: 100_000 } },
     { id: 'learn.features', figure: 'feature updates alone (FeatureBuilder)', value: Math.round(features), unit: 'readings/s', higherIsBetter: true, yardstick: { name: 'per-meter running sums', value: Math.round(yardstick) }, ratio: Math.round((features / yardstick) * 1000) / 1000, goal: { text: '>= 100,000 readings/s', on: 'value', min: 100_000 } },
   ];
-  if (p95 !== null) figures.push({ id: 'learn.window_to_anomaly_p95', figure: 'end of the window that opened a learned anomaly to the anomaly, p95 (event-time clock; lateMs 2 min included)', value: Math.round(p95), unit: 'ms', higherIsBetter: false });
+  // Not a figure: the feed here runs flat out, far faster than event time, so the scorer's backlog
+  // (not a live feed's delay) dominates; kept in the details for comparison between runs.
   const out = {
     figures,
     load: { loadavg1Start: load0, loadavg1End: loadavg()[0]!, cpus: cpus().length },
     centralNoModelReadingsPerSec: Math.round(centralNoModel),
     centralWithModelReadingsPerSec: Math.round(centralWithModel),
     learnedAnomaliesProduced: produced,
-    windowToAnomalyP95Ms: p95,
+    backlogWindowToAnomalyP95Ms: p95 === null ? null : Math.round(p95),
     readings: readings.length,
     windows: rows,
     yardstickReadingsPerSec: Math.round(yardstick),

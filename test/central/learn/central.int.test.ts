@@ -4,35 +4,17 @@
 // grid.anomalies (valid v1, with score, threshold and model version), into the API like any other.
 // One partition: the feature windows close on event time, so the test keeps the readings in order.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Kafka } from 'kafkajs';
 import { Aggregator } from '../../../central/aggregator.ts';
-import { CentralConfigSchema, type CentralConfig } from '../../../central/config.ts';
 import { DEFAULT_MODEL_DIR, loadModelDir } from '../../../central/learn/model-file.ts';
-import { Metrics, envName, loadConfig, silentLogger, validators, type Anomaly } from '../../../shared/index.ts';
-import { createKafkaClient, topicNames } from '../../../shared/kafka/index.ts';
-import { kafkaSecuritySettings } from '../../../shared/kafka/security.ts';
+import { Metrics, silentLogger, validators, type Anomaly } from '../../../shared/index.ts';
+import { topicNames } from '../../../shared/kafka/index.ts';
 import { createSimulation } from '../../../simulator/generate.ts';
 import { generateTopology } from '../../../simulator/topology.ts';
-import { testEndpoints, testKafkaSecurity, uniqueName } from '../../harness/env.ts';
-import { apiTokens, testConfig, waitFor } from '../consume/helpers.ts';
+import { uniqueName } from '../../harness/env.ts';
+import { apiTokens, kafka, testConfig as config, waitFor } from '../consume/helpers.ts';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
-
-/** testConfig, with the Kafka security of the environment (SASL_SSL once the harness exports it). */
-function config(name: string, over: Partial<CentralConfig> = {}): CentralConfig {
-  const base: Record<string, unknown> = { ...testConfig(name, over) };
-  const env: NodeJS.ProcessEnv = {};
-  for (const key of Object.keys(kafkaSecuritySettings)) {
-    delete base[key];
-    if (process.env[envName(key)] !== undefined) env[envName(key)] = process.env[envName(key)];
-  }
-  return loadConfig(CentralConfigSchema, { env, file: '', overrides: base });
-}
-
-function kafka(): Kafka {
-  return createKafkaClient({ clientId: uniqueName('learned-test'), brokers: testEndpoints().kafkaBrokers, security: testKafkaSecurity() });
-}
 
 describe('learned scoring in central (real Kafka)', () => {
   const cleanup: (() => Promise<void>)[] = [];
