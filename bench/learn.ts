@@ -66,8 +66,7 @@ export async function benchLearn(opts: { readings?: number; log?: (s: string) =>
   // every grid.readings value into the recent-readings store; with learned scoring on it also
   // hands it to the learned part (JSON parse, features, batched inference in the worker). The
   // part's producer here only counts (Kafka is the central bench's). The clock follows event
-  // time (the newest reading plus the wall time since), so the delay from the end of the window
-  // that opened an anomaly to the anomaly is what a live feed would see (lateMs included).
+  // time (the newest reading plus the wall time since), so the anomalies' detectedAt is plausible.
   const values = readings.map((r, i) => JSON.stringify({ ...r, readingId: `${r.meterId}:${i}`, seq: i, edgeId: 'edge-1', receivedAt: r.ts }));
   const load0 = loadavg()[0]!;
   const noModel = new ReadingStore(32, 200_000);
