@@ -4,7 +4,8 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json ./
+# .npmrc: onnxruntime-node-install=skip keeps the CPU binaries the package ships (no GPU download).
+COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev
 COPY bin ./bin
 COPY cli ./cli
@@ -13,6 +14,8 @@ COPY edge ./edge
 COPY central ./central
 COPY simulator ./simulator
 COPY contracts ./contracts
+# The shipped default model of central's learned scorer (central/learn).
+COPY models ./models
 COPY tsconfig.json ./
 
 FROM node:20-bookworm-slim

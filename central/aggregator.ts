@@ -6,6 +6,8 @@
 //   grid-event outbox ... grid.events + grid.central-state (the only producer)
 //   workflow ............ operators' actions and maintenance windows: written to their topics
 //                         (acks=all) before the API answers, read back whole by the broadcast consumer
+//   learned scorer ...... (learnedScoring on) windows of this instance's readings scored by a model
+//                         in a worker thread; `pattern` anomalies produced to grid.anomalies
 //   notifier ............ webhook of published grid events
 //   API ................. HTTP, SSE, console, /metrics, /healthz, /readyz over the in-memory stores
 //   broadcast consumer .. every partition of topology, state, events, anomalies, edge-status, gaps,
@@ -36,6 +38,8 @@ import { BroadcastFlow } from './flows/broadcast.ts';
 import { GroupFlow } from './flows/group.ts';
 import { centralMetrics, viewMetrics } from './metrics.ts';
 import { WebhookNotifier } from './notify/index.ts';
+import { DEFAULT_MODEL_DIR } from './learn/model-file.ts';
+import { LearnedPart } from './learn/part.ts';
 import { GridEventOutbox } from './publish/outbox.ts';
 import { kafkaProducer, kafkaRecordWriter } from './publish/producer.ts';
 import { TopologyRegistry } from './registry/index.ts';
@@ -81,6 +85,8 @@ export class Aggregator {
   private readonly broadcast: ConsumerRunner;
   private readonly gate: OffsetGate;
   private readonly notifier: WebhookNotifier | null;
+  /** The learned scorer; null with learnedScoring off. */
+  readonly learned: LearnedPart | null;
   private readonly parts: Part[];
   private readonly counters = { gridDiscarded: 0 };
   private server: Server | null = null;
@@ -140,7 +146,11 @@ export class Aggregator {
     }));
     viewMetrics(metrics, { events: this.events, edges: this.edges, clock, unpublished: () => outbox.pending });
     const broadcastFlow = new BroadcastFlow({ topics: t, metrics: m, clock, registry: this.registry, events: this.events, anomalies: this.anomalies, edges: this.edges, ownership, local, grid, catchUp, outbox, counters: this.counters, workflow: { topics: wt, workflow } });
-    const groupFlow = new GroupFlow({ topics: t, metrics: m, clock, readings: this.readings, ownership, local, outbox, gate });
+    const learned = (this.learned = c.learnedScoring === 'on'
+      ? new LearnedPart({ modelDir: c.learnedModelDir ?? DEFAULT_MODEL_DIR, anomaliesTopic: t.anomalies, producer: kafkaProducer(kafka), nominalOf: (id) => this.registry.topology.meter(id)?.nominalVoltage, instanceId: this.instanceId, logger, metrics, clock })
+      : null);
+    if (!learned) logger.info('learned scoring off (learnedScoring=off): rules only');
+    const groupFlow = new GroupFlow({ topics: t, metrics: m, clock, readings: this.readings, ownership, local, outbox, gate, ...(learned ? { onReading: (v: string) => learned.onReading(v) } : {}) });
     // One group per instance: every instance reads every partition of these topics. Nothing is
     // committed, so the group leaves no offsets behind.
     const broadcast = (this.broadcast = new ConsumerRunner({ name: 'broadcast consumer', kafka, groupId: `${c.centralGroup}.instance.${this.instanceId}`, logger, subscriptions: broadcastFlow.subscriptions, onBatch: (b) => broadcastFlow.onBatch(b), partitionsConsumedConcurrently: 3 }));
@@ -193,6 +203,7 @@ export class Aggregator {
       gate,
       outbox,
       workflow,
+      ...(learned ? [learned] : []),
       part('notifier', () => undefined, (deadline) => notifier?.stop(this.state === 'crashing' ? 0 : Math.min(2000, Math.max(0, deadline - Date.now())))),
       part('api', async () => {
         auth = apiAuthFromConfig(c, logger, metrics);
@@ -291,6 +302,7 @@ export class Aggregator {
         notifier: this.notifier?.stats() ?? null,
         workflow: { eventsActedOn: this.workflow.actions.size, maintenanceWindows: this.workflow.maintenance.size },
         correlator: this.local.stats(),
+        learned: this.learned ? { modelVersion: this.learned.scorer.version, ...this.learned.counters } : null,
         stores: { events: this.events.counts(), anomalies: this.anomalies.size, meters: this.readings.size, sseClients: this.sse.size },
       },
     };

@@ -80,6 +80,10 @@ export const CentralConfigSchema = Type.Object({
   commitIntervalMs: Ms('How often due archive buffers are flushed and their offsets committed', 1000, 10),
   lagIntervalMs: Ms('How often consumer lag is measured', 15_000, 100),
 
+  // Learned scoring beside the rules (central/learn/README.md): a model scores windows of readings.
+  learnedScoring: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'on: the model in learnedModelDir scores grid.readings and produces `pattern` anomalies to grid.anomalies; off: rules only' }),
+  learnedModelDir: Type.Optional(Type.String({ minLength: 1, description: 'Directory with model.onnx and manifest.json; default the model shipped in models/default' })),
+
   // The correlator's thresholds (central/correlate/README.md): GRIDWATCH_CORRELATE_*, file section `correlate`.
   correlate: CorrelateSettingsSchema,
 });

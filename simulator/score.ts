@@ -29,6 +29,7 @@ export const EVENT_CLASSES: readonly (readonly GridEventType[])[] = [
   ['meter_fault'],
   ['tamper'],
   ['momentary'],
+  ['pattern'],
 ];
 
 const classOf = (classes: readonly (readonly string[])[], type: string): string => (classes.find((c) => c.includes(type))?.join('/') ?? type);

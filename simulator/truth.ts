@@ -55,11 +55,14 @@ export function expectationOf(f: Pick<ResolvedFault, 'type' | 'scope' | 'magnitu
     case 'momentary':
       return { anomalyTypes: ['interruption'], eventType: 'momentary' };
     // Subtle faults (simulator/subtle-faults.ts) cross no limit: only a learned scorer sees them,
-    // as a `pattern` anomaly on each affected meter; no grid event is expected of the rules.
+    // as a `pattern` anomaly on each affected meter. A degrading transformer's meters roll up to a
+    // transformer `pattern` event in central; a meter's own pattern is minor, below the severity
+    // of published meter events (correlate meterEventMinSeverity), so no event is expected of it.
+    case 'transformer_degrading':
+      return { anomalyTypes: ['pattern'], eventType: 'pattern' };
     case 'neutral':
     case 'diversion':
     case 'pv_inverter':
-    case 'transformer_degrading':
     case 'load_profile':
       return { anomalyTypes: ['pattern'] };
   }

@@ -6,7 +6,7 @@ import { maxSeverity } from './config.ts';
  * Classes of anomaly for the roll-up. Anomalies of one class under one device are one condition;
  * `meter_fault` and `tamper` are meter-local (a sensor or a customer, never a device upstream).
  */
-export type AnomalyClass = 'voltage_low' | 'voltage_high' | 'outage' | 'frequency' | 'overload' | 'meter_fault' | 'tamper';
+export type AnomalyClass = 'voltage_low' | 'voltage_high' | 'outage' | 'frequency' | 'overload' | 'meter_fault' | 'tamper' | 'pattern';
 export type DeviceLevel = 'transformer' | 'feeder' | 'substation';
 export type EventScope = 'meter' | DeviceLevel | 'grid';
 
@@ -25,9 +25,9 @@ const CLASS_OF: Record<AnomalyType, AnomalyClass> = {
   stuck: 'meter_fault',
   drift: 'meter_fault',
   tamper: 'tamper',
-  // A learned finding is kept meter-local for now (like a drift): a transformer-wide pattern
-  // still shows as one anomaly per meter; rolling patterns up to devices is left for later.
-  pattern: 'meter_fault',
+  // A learned finding (central/learn): its own class, so that a transformer whose meters change
+  // pattern together (a degrading transformer) is one transformer event (rollupLevels).
+  pattern: 'pattern',
 };
 
 export function classOf(t: AnomalyType): AnomalyClass {
@@ -65,6 +65,10 @@ export function classOfAnomaly(a: Pick<Anomaly, 'type' | 'channel' | 'observed' 
 export function rollupLevels(c: AnomalyClass): readonly DeviceLevel[] {
   if (c === 'meter_fault' || c === 'tamper') return [];
   if (c === 'overload') return ['transformer'];
+  // Conservative: a shared change of pattern names the transformer its meters hang on and stops
+  // there. The model judges each meter against its transformer's neighbours, so a feeder or a
+  // substation pattern is not evidence it was trained to give.
+  if (c === 'pattern') return ['transformer'];
   return ['transformer', 'feeder', 'substation'];
 }
 
@@ -98,6 +102,8 @@ export function eventTypeOf(c: AnomalyClass, f: MemberFlags, anomalyType?: Anoma
       return 'tamper';
     case 'meter_fault':
       return anomalyType === 'tamper' ? 'tamper' : 'meter_fault';
+    case 'pattern':
+      return 'pattern';
   }
 }
 
@@ -116,6 +122,7 @@ export function eventTypeOf(c: AnomalyClass, f: MemberFlags, anomalyType?: Anoma
  * | overload | major | - | - | - |
  * | comms_loss | - | - | major | - |
  * | momentary | info | info | info | - |
+ * | pattern (learned) | minor | - | - | - |
  *
  * A device event whose members are statistical deviations only is `minor` at any scope: no limit
  * was crossed (the limit rules would have said so), so it is a condition to look at, not to
@@ -124,6 +131,8 @@ export function eventTypeOf(c: AnomalyClass, f: MemberFlags, anomalyType?: Anoma
 export function severityOf(scope: EventScope, type: GridEventType, maxMember: Severity, deviationOnly = false): Severity {
   if (scope === 'meter') return maxMember;
   if (type === 'momentary') return 'info';
+  // A model's finding crossed no limit: a condition to look at, never one to dispatch for.
+  if (type === 'pattern') return 'minor';
   if (deviationOnly) return 'minor';
   if (scope === 'grid') return 'critical';
   if (type === 'comms_loss') return 'major';

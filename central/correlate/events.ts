@@ -80,6 +80,7 @@ const WORDS: Record<GridEventType, string> = {
   meter_fault: 'Meter fault',
   tamper: 'Tamper',
   momentary: 'Momentary interruption',
+  pattern: 'Change of pattern (learned)',
 };
 
 export function summaryOf(e: EventRec, totalUnder: number, absorbedBy: string | null): string {

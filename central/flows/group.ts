@@ -1,6 +1,6 @@
 // The group consumer's flow: the records of the partitions the group assigns this instance.
 //   anomalies -> local correlator (owned substations; replays of an imported state skipped)
-//   readings  -> recent readings (API)
+//   readings  -> recent readings (API); the learned scorer (its anomalies come back through grid.anomalies)
 //   all four  -> offset gate (archive); grid events and snapshots -> outbox before the batch returns
 import type { Batch } from 'kafkajs';
 import { validators, type Anomaly, type Clock, type GridEvent } from '../../shared/index.ts';
@@ -22,6 +22,8 @@ export interface GroupFlowOptions {
   local: CorrelatorPort;
   outbox: GridEventOutbox;
   gate: OffsetGate;
+  /** Every reading value of this instance's partitions (the learned scorer, when on). */
+  onReading?: (value: string) => void;
 }
 
 interface Ctx {
@@ -86,6 +88,7 @@ export class GroupFlow {
     const { metrics } = this.o;
     if (r.key === null) metrics.invalid.inc({ topic: this.o.topics.readings });
     else if (!this.o.readings.add(r.key, r.value, ctx.now)) metrics.duplicates.inc({ kind: 'reading' });
+    else this.o.onReading?.(r.value);
   }
 
   private onAnomaly(r: InRecord<Anomaly>, ctx: Ctx): void {

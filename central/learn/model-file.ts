@@ -6,8 +6,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { GridwatchError } from '../../shared/errors.ts';
 import { FEATURES } from './features.ts';
+
+/** The model the repository ships (`gridwatch train` writes it): central's default. */
+export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../models/default', import.meta.url));
 
 export interface ModelManifest {
   version: string;

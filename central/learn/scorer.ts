@@ -36,6 +36,8 @@ export interface ScorerOptions {
   closeAfter?: number;
   /** Every scored window (evaluation, and later shadow comparisons). */
   onScore?: (row: FeatureRow, score: number) => void;
+  /** Every batch inferred: its rows and the round trip to the worker, seconds (metrics). */
+  onBatch?: (rows: number, seconds: number) => void;
   clock?: Clock;
   logger?: Logger;
 }
@@ -154,7 +156,9 @@ export class LearnedScorer {
     let scores: Float32Array;
     try {
       if (!this.worker) await this.spawn();
+      const t0 = performance.now();
       scores = await this.infer(data, batch.length);
+      this.opts.onBatch?.(batch.length, (performance.now() - t0) / 1000);
     } catch (err) {
       this.batchCounters.inferenceFailures++;
       this.batchCounters.rowsDropped += batch.length;

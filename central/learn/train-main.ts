@@ -16,7 +16,8 @@ import { FULL_PLAN, QUICK_PLAN, writeDataset } from './dataset.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(HERE, '..', '..');
-export const DEFAULT_MODEL_DIR = join(REPO, 'models', 'default');
+export { DEFAULT_MODEL_DIR } from './model-file.ts';
+import { DEFAULT_MODEL_DIR } from './model-file.ts';
 
 const USAGE = `usage: gridwatch train [--quick] [--out DIR] [--fpr 0.002] [--keep-data DIR]
 

@@ -20,6 +20,9 @@ export const GridEventType = Type.Union([
   // v1-additive: a device whose meters went to interruption level and came back inside the
   // correlator's hold (IEEE 1366 counts these for MAIFI). Low severity, published open and closed.
   Type.Literal('momentary'),
+  // v1-additive (issue 11): a learned change of pattern (anomaly type `pattern`) shared by a
+  // transformer's meters, or one meter's own. Severity minor: no limit was crossed.
+  Type.Literal('pattern'),
 ]);
 export type GridEventType = Static<typeof GridEventType>;
 

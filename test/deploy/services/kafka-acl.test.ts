@@ -34,6 +34,8 @@ describe('kafkaAcls', () => {
     }
     expect(central.topic.get('grid.readings')?.has(Op.WRITE)).toBe(false);
     expect(central.topic.get('grid.readings')?.has(Op.READ)).toBe(true);
+    // The learned scorer produces its pattern anomalies beside the edges'.
+    expect([...(central.topic.get('grid.anomalies') ?? [])].sort()).toEqual([Op.READ, Op.WRITE, Op.CREATE].sort());
     expect(central.groups).toEqual([`gw-central:${ResourcePatternTypes.PREFIXED}:${Op.READ}`]);
   });
 

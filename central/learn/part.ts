@@ -1,0 +1,180 @@
+/**
+ * The learned scorer as a part of central (central/aggregator.ts). The group consumer hands it
+ * every `grid.readings` record of this instance's partitions (`onReading`); the scorer builds
+ * feature windows and scores them in its worker thread; the `pattern` anomalies it opens and
+ * closes are produced to `grid.anomalies`, keyed by substation like an edge's, so the instance
+ * that owns the substation correlates them and every instance's API lists them, as any other.
+ *
+ * Why through Kafka and not straight into the local correlator: readings are keyed by meter and
+ * anomalies by substation, so the instance that scores a meter is not, in general, the one that
+ * owns its substation.
+ *
+ * Nothing silent: a record that is not a reading is counted (`invalid`), a partial window is
+ * skipped and counted by the feature builder, a failed inference batch is dropped, counted and
+ * logged with the model version (scorer.ts), and an anomaly that cannot be produced stays queued
+ * (bounded; the oldest dropped and counted) and is retried on the next flush.
+ */
+import { validators, type Anomaly, type ForwardedReading } from '../../shared/contracts/index.ts';
+import type { Clock } from '../../shared/clock.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { Metrics } from '../../shared/metrics.ts';
+import type { Part } from '../../shared/lifecycle.ts';
+import type { ProducerPort } from '../publish/producer.ts';
+import { LearnedScorer, type ScorerCounters } from './scorer.ts';
+
+export interface LearnedPartOptions {
+  modelDir: string;
+  /** Topic the anomalies go to (grid.anomalies with the deployment's prefix). */
+  anomaliesTopic: string;
+  producer: ProducerPort;
+  /** Nominal voltage of a meter from the topology, when known. */
+  nominalOf?: (meterId: string) => number | undefined;
+  instanceId: string;
+  logger: Logger;
+  metrics: Metrics;
+  clock?: Clock;
+  /** How often queued anomalies are produced (default 200 ms). */
+  flushMs?: number;
+  /** Anomalies kept while Kafka refuses them (default 10,000). */
+  maxQueued?: number;
+  batchSize?: number;
+  maxWaitMs?: number;
+}
+
+const SCORE_BUCKETS = [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1];
+const INFER_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+export class LearnedPart implements Part {
+  readonly name = 'learned scorer';
+  readonly scorer: LearnedScorer;
+  private queue: Anomaly[] = [];
+  private sending: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private started = false;
+  private readonly log: Logger;
+  readonly counters = { invalid: 0, produced: 0, produceFailures: 0, queueDropped: 0 };
+
+  constructor(private readonly o: LearnedPartOptions) {
+    this.log = o.logger.child({ part: 'learned' });
+    const m = o.metrics;
+    const scored = m.counter('learned_windows_scored_total', 'Feature windows scored by the learned model, by model version', ['model_version']);
+    const scores = m.histogram('learned_score', 'Scores of the windows, by model version (distribution, for drift)', SCORE_BUCKETS, ['model_version']);
+    const infer = m.histogram('learned_inference_seconds', 'Time of one batch of inference in the worker thread (round trip), by model version', INFER_BUCKETS_S, ['model_version']);
+    const anomalies = m.counter('learned_anomalies_total', 'Pattern anomalies the model opened and closed, by model version and state', ['model_version', 'state']);
+    this.scorer = new LearnedScorer({
+      modelDir: o.modelDir,
+      edgeId: 'central',
+      ...(o.nominalOf ? { nominalOf: o.nominalOf } : {}),
+      ...(o.batchSize ? { batchSize: o.batchSize } : {}),
+      ...(o.maxWaitMs ? { maxWaitMs: o.maxWaitMs } : {}),
+      ...(o.clock ? { clock: o.clock } : {}),
+      logger: this.log,
+      onScore: (_row, score) => scores.observe({ model_version: this.scorer.version.slice(0, 12) }, score),
+      onBatch: (rows, seconds) => {
+        const v = this.scorer.version.slice(0, 12);
+        scored.inc({ model_version: v }, rows);
+        infer.observe({ model_version: v }, seconds);
+      },
+      onAnomaly: (a) => {
+        anomalies.inc({ model_version: (a.modelVersion ?? '').slice(0, 12), state: a.state });
+        this.produce(a);
+      },
+    });
+    const scorerCounters = (): Partial<ScorerCounters> => (this.started ? this.scorer.counters : {});
+    const invalid = () => this.counters.invalid;
+    const queued = () => this.queue.length;
+    m.gauge('learned_windows_skipped', 'Readings and windows the learned scorer did not score, by reason (bad: non-finite voltage; late: window closed; partial: under 30 % of its readings; inference_failure: rows of failed batches; invalid: not a reading)', ['reason'], function collect() {
+      const c = scorerCounters();
+      this.set({ reason: 'bad' }, c.bad ?? 0);
+      this.set({ reason: 'late' }, c.late ?? 0);
+      this.set({ reason: 'partial' }, c.partial ?? 0);
+      this.set({ reason: 'inference_failure' }, c.rowsDropped ?? 0);
+      this.set({ reason: 'invalid' }, invalid());
+    });
+    m.gauge('learned_anomalies_unproduced', 'Learned anomalies waiting for grid.anomalies (Kafka refused or not yet sent)', [], function collect() {
+      this.set(queued());
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.scorer.start();
+    this.started = true;
+    await this.o.producer.connect();
+    this.timer = setInterval(() => void this.flush(), this.o.flushMs ?? 200);
+    this.timer.unref();
+    this.log.info({ modelVersion: this.scorer.version, threshold: this.scorer.threshold, modelDir: this.o.modelDir }, 'learned scoring on');
+  }
+
+  /** One `grid.readings` record's value (JSON); a value that is not a reading is counted. */
+  onReading(value: string): void {
+    if (!this.started) return;
+    let r: ForwardedReading;
+    try {
+      r = JSON.parse(value) as ForwardedReading;
+    } catch {
+      this.counters.invalid++;
+      return;
+    }
+    if (typeof r?.meterId !== 'string' || typeof r.ts !== 'number') {
+      this.counters.invalid++;
+      return;
+    }
+    this.scorer.add({ meterId: r.meterId, ts: r.ts, voltage: r.voltage, power: r.power, transformerId: r.transformerId ?? null, feederId: r.feederId ?? null, substationId: r.substationId ?? null });
+  }
+
+  /** Produces what is queued; one request at a time; a failure keeps the records for the next try. */
+  flush(): Promise<void> {
+    if (this.sending) return this.sending;
+    if (this.queue.length === 0) return Promise.resolve();
+    const batch = this.queue.slice(0, 500);
+    const records = batch.map((a) => ({ key: a.substationId ?? a.meterId, value: JSON.stringify(a) }));
+    this.sending = this.o.producer
+      .send([{ topic: this.o.anomaliesTopic, records }])
+      .then(
+        () => {
+          this.queue.splice(0, batch.length);
+          this.counters.produced += batch.length;
+        },
+        (err: Error) => {
+          this.counters.produceFailures++;
+          this.log.warn({ err: err.message, queued: this.queue.length }, 'learned anomalies not produced; kept for the next try');
+        },
+      )
+      .finally(() => (this.sending = null));
+    return this.sending;
+  }
+
+  async stop(deadline: number): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    // Open windows are not scored at stop (they are partial); the next owner of the meters builds its own.
+    await this.scorer.stop();
+    while (this.queue.length > 0 && Date.now() < deadline) {
+      const before = this.queue.length;
+      await this.flush();
+      if (this.queue.length >= before) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (this.queue.length > 0) this.log.error({ lost: this.queue.length }, 'learned anomalies not produced by the stop deadline');
+    await this.o.producer.disconnect().catch(() => undefined);
+    this.started = false;
+  }
+
+  /** Queues one anomaly for grid.anomalies (the scorer's onAnomaly); an invalid one is counted and logged, never produced. */
+  produce(a: Anomaly): void {
+    const anomalyId = a.anomalyId;
+    if (!validators.anomaly.check(a)) {
+      // A bug, not bad input: the scorer built a record the contract refuses. Logged, never produced.
+      const v = validators.anomaly.validate(a);
+      this.counters.invalid++;
+      this.log.error({ anomalyId, problems: v.ok ? [] : v.problems }, 'learned anomaly is not a valid v1 anomaly; not produced');
+      return;
+    }
+    this.queue.push(a);
+    const max = this.o.maxQueued ?? 10_000;
+    if (this.queue.length > max) {
+      const n = this.queue.length - max;
+      this.queue.splice(0, n);
+      this.counters.queueDropped += n;
+      this.log.error({ max }, 'learned anomaly queue full; oldest dropped');
+    }
+  }
+}
