@@ -16,6 +16,7 @@ import type { TopologyRegistry } from '../registry/index.ts';
 import type { ApiAuth } from './auth/authenticator.ts';
 import type { Principal, Role } from './auth/roles.ts';
 import { compileQuery, Refusal } from './query.ts';
+import { historyRoutes, type HistoryDeps } from './history-routes.ts';
 import { gridRoutes } from './routes.ts';
 import type { SseHub } from './sse.ts';
 import type { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore } from './store.ts';
@@ -43,6 +44,8 @@ export interface ApiDeps {
   consoleDir?: string;
   /** Sent as Strict-Transport-Security when the listener is TLS. */
   tls?: boolean;
+  /** The archive and InfluxDB, for history, profiles and reliability (absent: those routes answer 503, /api/events and /api/anomalies memory only). */
+  history?: HistoryDeps;
 }
 
 declare module 'fastify' {
@@ -154,6 +157,7 @@ export async function createApiApp(d: ApiDeps): Promise<FastifyInstance> {
     return { count: tokens.length, tokens };
   });
   await app.register(gridRoutes(d));
+  await app.register(historyRoutes(d));
 
   const consoleRoot = d.consoleDir && existsSync(d.consoleDir) ? resolve(d.consoleDir) : null;
   if (consoleRoot) {

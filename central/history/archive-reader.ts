@@ -68,14 +68,17 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
 
 /** The keys that can hold records of the selection, in key order (hour, substation, partition, offset). */
 export async function selectKeys(sink: ArchiveSink, s: KeySelection): Promise<string[]> {
+  const hours = hourPrefixes(s.from, s.to);
   const prefixes: string[] = [];
-  for (const hour of hourPrefixes(s.from, s.to)) {
-    if (s.substations) for (const sub of s.substations) prefixes.push(`${s.kind}/${hour}substation=${sub}/`);
-    else prefixes.push(`${s.kind}/${hour}`);
+  if (s.substations) {
+    for (const hour of hours) for (const sub of s.substations) prefixes.push(`${s.kind}/${hour}substation=${sub}/`);
+  } else {
+    // Every substation: one listing per day (recursive) instead of one per hour, then the hours.
+    for (const day of new Set(hours.map((h) => h.slice(0, 16)))) prefixes.push(`${s.kind}/${day}`);
   }
+  const wanted = new Set(hours.map((h) => `${s.kind}/${h}`));
   const lists = await mapLimit(prefixes, 8, (p) => sink.list(p));
-  const keys = lists.flat().filter((k) => k.endsWith('.jsonl.gz') && (s.partition === undefined || keyRange(k)?.partition === s.partition));
-  return keys;
+  return lists.flat().filter((k) => k.endsWith('.jsonl.gz') && wanted.has(k.slice(0, s.kind.length + 25)) && (s.partition === undefined || keyRange(k)?.partition === s.partition));
 }
 
 /** Unzips and parses one object; any failure is the object's gap (a half-read object is a gap too). */

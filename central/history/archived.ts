@@ -27,7 +27,7 @@ const isEvent = (v: Record<string, unknown>): boolean => typeof v.eventId === 's
 const isAnomaly = (v: Record<string, unknown>): boolean => typeof v.anomalyId === 'string' && typeof v.startTs === 'number' && (v.state === 'open' || v.state === 'closed');
 
 /** The highest version of every grid event archived in [from, to) (whatever the filter). */
-export async function archivedEvents(sink: ArchiveSink, from: number, to: number, substation?: string): Promise<ArchiveRead<GridEvent>> {
+export async function archivedEvents(sink: ArchiveSink, from: number, to: number, substation?: string | undefined): Promise<ArchiveRead<GridEvent>> {
   const keys = await selectKeys(sink, { kind: 'events', from, to, ...(substation ? { substations: [safeSegment(substation)] } : {}) });
   const byId = new Map<string, GridEvent>();
   const gaps: ArchiveGap[] = [];
@@ -48,7 +48,7 @@ export async function archivedEvents(sink: ArchiveSink, from: number, to: number
 }
 
 /** Every anomaly archived in [from, to), the close of each winning over its open. */
-export async function archivedAnomalies(sink: ArchiveSink, from: number, to: number, substation?: string): Promise<ArchiveRead<Anomaly>> {
+export async function archivedAnomalies(sink: ArchiveSink, from: number, to: number, substation?: string | undefined): Promise<ArchiveRead<Anomaly>> {
   const keys = await selectKeys(sink, { kind: 'anomalies', from, to, ...(substation ? { substations: [safeSegment(substation)] } : {}) });
   const byId = new Map<string, Anomaly>();
   const gaps: ArchiveGap[] = [];

@@ -47,15 +47,32 @@ const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ');
  * `# gap <key>: <reason>` lines and `# end readings=… objects=… duplicates=… gaps=…`. A reader
  * that did not get the `_end` record / `# end` line got a cut answer.
  */
-export async function* meterHistory(sink: ArchiveSink, q: MeterHistoryQuery, totals: HistoryTotals = { readings: 0, objects: 0, duplicates: 0, gaps: [] }): AsyncGenerator<string> {
-  const keys = await selectKeys(sink, {
+export async function* meterHistory(sink: ArchiveSink, keys: string[], q: MeterHistoryQuery, totals: HistoryTotals = { readings: 0, objects: 0, duplicates: 0, gaps: [] }): AsyncGenerator<string> {
+  if (q.format === 'csv') yield CSV_COLUMNS.join(',') + '\n';
+  try {
+    yield* readingLines(sink, keys, q, totals);
+  } catch (err) {
+    // The archive failed as a whole mid-answer (bucket gone, credentials revoked): the objects not
+    // yet read are gaps, with the reason, and the answer still ends with its totals.
+    const read = totals.objects;
+    for (const key of keys.slice(read)) totals.gaps.push({ key, reason: `not read: ${(err as Error).message.slice(0, 200)}` });
+    totals.objects = keys.length;
+  }
+  yield trailer(q.format, totals);
+}
+
+/** The objects that can hold the meter's readings of the range (throws ARCHIVE_FAILED when the archive cannot be listed). */
+export function historyKeys(sink: ArchiveSink, q: Omit<MeterHistoryQuery, 'format' | 'meterId'>): Promise<string[]> {
+  return selectKeys(sink, {
     kind: 'readings',
     from: q.from,
     to: q.to,
     ...(q.substationId ? { substations: [safeSegment(q.substationId)] } : {}),
     ...(q.partition !== undefined ? { partition: q.partition } : {}),
   });
-  if (q.format === 'csv') yield CSV_COLUMNS.join(',') + '\n';
+}
+
+async function* readingLines(sink: ArchiveSink, keys: string[], q: MeterHistoryQuery, totals: HistoryTotals): AsyncGenerator<string> {
   // The archive drops repeats it recognises; a repeat older than its index is dropped here.
   const seen = new Set<string>();
   for await (const obj of readObjects(sink, keys)) {
@@ -87,14 +104,15 @@ export async function* meterHistory(sink: ArchiveSink, q: MeterHistoryQuery, tot
     }
     if (out !== '') yield out;
   }
+}
+
+function trailer(format: 'jsonl' | 'csv', totals: HistoryTotals): string {
   const end = { readings: totals.readings, objects: totals.objects, duplicates: totals.duplicates, gaps: totals.gaps.length };
-  if (q.format === 'csv') {
-    let tail = '';
+  let tail = '';
+  if (format === 'csv') {
     for (const g of totals.gaps) tail += `# gap ${oneLine(g.key)}: ${oneLine(g.reason)}\n`;
-    yield tail + `# end readings=${end.readings} objects=${end.objects} duplicates=${end.duplicates} gaps=${end.gaps}\n`;
-  } else {
-    let tail = '';
-    for (const g of totals.gaps) tail += JSON.stringify({ _gap: g }) + '\n';
-    yield tail + JSON.stringify({ _end: end }) + '\n';
+    return tail + `# end readings=${end.readings} objects=${end.objects} duplicates=${end.duplicates} gaps=${end.gaps}\n`;
   }
+  for (const g of totals.gaps) tail += JSON.stringify({ _gap: g }) + '\n';
+  return tail + JSON.stringify({ _end: end }) + '\n';
 }

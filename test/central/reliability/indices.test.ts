@@ -6,8 +6,8 @@ import { computeReliability, customersServed, interruptionsFrom, restorationsFro
 
 // Feeder F1: 100 meters (M1-000..099, transformers T1a/T1b), F2: 50 meters; substation S1 holds both (150 customers).
 const entries: TopologyEntry[] = [
-  ...Array.from({ length: 100 }, (_, i) => ({ meterId: `M1-${String(i).padStart(3, '0')}`, transformerId: i < 50 ? 'T1a' : 'T1b', feederId: 'F1', substationId: 'S1', phase: 'A' as const, nominalVoltage: 230, nominalFrequency: 50 })),
-  ...Array.from({ length: 50 }, (_, i) => ({ meterId: `M2-${String(i).padStart(3, '0')}`, transformerId: 'T2', feederId: 'F2', substationId: 'S1', phase: 'A' as const, nominalVoltage: 230, nominalFrequency: 50 })),
+  ...Array.from({ length: 100 }, (_, i) => ({ meterId: `M1-${String(i).padStart(3, '0')}`, transformerId: i < 50 ? 'T1a' : 'T1b', feederId: 'F1', substationId: 'S1', phase: 'A' as const, nominalVoltage: 230, nominalFrequency: 50 as const })),
+  ...Array.from({ length: 50 }, (_, i) => ({ meterId: `M2-${String(i).padStart(3, '0')}`, transformerId: 'T2', feederId: 'F2', substationId: 'S1', phase: 'A' as const, nominalVoltage: 230, nominalFrequency: 50 as const })),
 ];
 const topology = new Topology(entries);
 const JAN5 = Date.UTC(2026, 0, 5, 10, 0, 0);
@@ -31,7 +31,7 @@ const events: GridEvent[] = [
   ev('e2', { rootId: 'F2', meters: f2(10), minutes: 30, startTs: JAN6 }), // 5 meters back after 10 min (their anomalies), 5 at the end
   ev('e3', { type: 'momentary', scope: 'transformer', rootId: 'T1a', meters: f1(20), minutes: 10 / 60 }), // momentary: 20 customer events
   ev('e4', { rootId: 'F2', meters: f2(8, 10), minutes: 3, startTs: JAN6 }), // under 5 min: momentary by duration
-  ev('e5', { meters: f1(100), minutes: 60, planned: true } as Partial<GridEvent>), // planned: apart
+  ev('e5', { meters: f1(100), minutes: 60, planned: true } as Parameters<typeof ev>[1]), // planned: apart
   ev('e6', { meters: f1(10, 50), minutes: 10, startTs: Date.UTC(2026, 1, 2) }), // February
   ev('e7', { type: 'sag', meters: f1(100), minutes: 30 }), // a sag interrupts no one
   { ...ev('e8', { meters: f1(5), minutes: 1 }), state: 'open', endTs: null }, // still open: not counted
