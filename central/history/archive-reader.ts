@@ -78,7 +78,7 @@ export async function selectKeys(sink: ArchiveSink, s: KeySelection): Promise<st
   }
   const wanted = new Set(hours.map((h) => `${s.kind}/${h}`));
   const lists = await mapLimit(prefixes, 8, (p) => sink.list(p));
-  return lists.flat().filter((k) => k.endsWith('.jsonl.gz') && wanted.has(k.slice(0, s.kind.length + 25)) && (s.partition === undefined || keyRange(k)?.partition === s.partition));
+  return lists.flat().sort().filter((k) => k.endsWith('.jsonl.gz') && wanted.has(k.slice(0, s.kind.length + 25)) && (s.partition === undefined || keyRange(k)?.partition === s.partition));
 }
 
 /** Unzips and parses one object; any failure is the object's gap (a half-read object is a gap too). */
