@@ -32,7 +32,8 @@ function time(name: string, v: string | undefined): number {
   return t;
 }
 
-export async function run(argv: string[]): Promise<number> {
+/** `env` is the settings' source (the process's by default; tests pass their own). */
+export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options: { from: { type: 'string' }, to: { type: 'string' }, kind: { type: 'string' }, into: { type: 'string' }, checkpoint: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
@@ -63,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`gridwatch replay: --into ${JSON.stringify(into ?? '')}: expected influx or kafka:<topic>\n\n${USAGE}`);
     return 2;
   }
-  const c = loadCentralConfig();
+  const c = loadCentralConfig({ env });
   const logger = createLogger({ program: 'replay', level: 'warn', destination: process.stderr });
   let sink: ArchiveSink;
   if (c.s3Endpoint) sink = S3Sink.fromSettings({ ...c, s3Endpoint: c.s3Endpoint }, logger);

@@ -4,7 +4,7 @@
 // the offset range they are complete through, docs/archive.md), and Kafka records keep their
 // identity (readingId, anomalyId + state, eventId + version) so central drops the repeats.
 // Resumable: after every durable write the last done key of each kind goes to a checkpoint file.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { GridwatchError } from '../../shared/index.ts';
 import type { ArchiveSink } from '../archive/index.ts';
 import type { ArchiveKind } from '../archive/layout.ts';
@@ -144,6 +144,8 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     }
     await commit();
   }
+  // Complete: the checkpoint has done its work, and the same command later replays afresh.
+  if (o.checkpointFile) rmSync(o.checkpointFile, { force: true });
   return { records, objects, resumedPast, stopped: false, elapsedMs: now() - t0 };
 }
 

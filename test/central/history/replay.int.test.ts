@@ -4,7 +4,7 @@
 // before; a second replay changes nothing; a replay into Kafka keeps every record's key and
 // identity; a missing bucket and an unreadable object are named and exit non-zero.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InfluxDB } from '@influxdata/influxdb-client';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Sink, createInfluxWriter } from '../../../central/archive/index.ts';
 import { influxTarget } from '../../../central/history/replay-targets.ts';
 import { replay } from '../../../central/history/replay.ts';
+import { run } from '../../../cli/replay.ts';
 import { createInfluxBucket } from '../../../deploy/services/index.ts';
 import { createKafkaClient } from '../../../shared/kafka/index.ts';
 import { silentLogger } from '../../../shared/index.ts';
@@ -35,6 +36,20 @@ function env(over: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...process.env, GRIDWATCH_S3_BUCKET: bucket, GRIDWATCH_INFLUX_BUCKET: influxBucket, GRIDWATCH_LOG_LEVEL: 'warn', ...over };
 }
 
+/** The command in this process (spawning tsx costs seconds per run on a loaded machine); stderr captured. */
+async function inProcess(args: string[], e = env()): Promise<{ code: number | null; stderr: string }> {
+  let stderr = '';
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((c: string | Uint8Array) => ((stderr += String(c)), true)) as typeof process.stderr.write;
+  try {
+    const code = await run(args, e);
+    return { code, stderr };
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+/** The command as a user runs it (bin/gridwatch.js). */
 function cli(args: string[], e = env()): Promise<{ code: number | null; stderr: string }> {
   return new Promise((ok) => {
     const p = spawn(process.execPath, [resolve('bin/gridwatch.js'), 'replay', ...args], { env: e, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -99,9 +114,10 @@ describe('gridwatch replay', () => {
     expect(resumed.stderr).toMatch(/readings +\[#+\] 100%/);
     expect(resumed.code).toBe(0);
     expect(await feederAggregates()).toEqual(before);
+    expect(existsSync(checkpoint)).toBe(false); // done: the checkpoint is removed
 
     // A full second replay over the complete database: overwrites, nothing counted twice.
-    const again = await cli(['--from', String(FROM), '--to', String(TO), '--into', 'influx']);
+    const again = await inProcess(['--from', String(FROM), '--to', String(TO), '--into', 'influx', '--checkpoint', join(dir, 'again.json')]);
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(new RegExp(`replay done: ${archived} records`));
     expect(await feederAggregates()).toEqual(before);
@@ -114,7 +130,7 @@ describe('gridwatch replay', () => {
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 4, replicationFactor: 1 }], waitForLeaders: true });
     const from = FROM + 3_600_000;
-    const r = await cli(['--from', String(from), '--to', String(from + 600_000), '--kind', 'readings', '--into', `kafka:${topic}`]);
+    const r = await inProcess(['--from', String(from), '--to', String(from + 600_000), '--kind', 'readings', '--into', `kafka:${topic}`, '--checkpoint', join(dir, 'kafka.json')]);
     expect(r.code).toBe(0);
     const n = Number(/replay done: (\d+) records/.exec(r.stderr)?.[1]);
     expect(n).toBeGreaterThan(0);
@@ -143,7 +159,7 @@ describe('gridwatch replay', () => {
   }, 120_000);
 
   it('names a missing bucket and an unreadable object, and exits non-zero', async () => {
-    const missing = await cli(['--from', String(FROM), '--to', String(TO), '--into', 'influx'], env({ GRIDWATCH_S3_BUCKET: uniqueName('no-such-bucket') }));
+    const missing = await inProcess(['--from', String(FROM), '--to', String(TO), '--into', 'influx', '--checkpoint', join(dir, 'missing.json')], env({ GRIDWATCH_S3_BUCKET: uniqueName('no-such-bucket') }));
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/the archive bucket no-such-bucket-\S+ does not exist/);
 
@@ -152,7 +168,7 @@ describe('gridwatch replay', () => {
     const good = await sink.get(victim);
     await sink.put(victim, Buffer.from('garbage'));
     try {
-      const r = await cli(['--from', String(FROM), '--to', String(TO), '--kind', 'readings', '--into', 'influx', '--checkpoint', join(dir, 'bad.json')]);
+      const r = await inProcess(['--from', String(FROM), '--to', String(TO), '--kind', 'readings', '--into', 'influx', '--checkpoint', join(dir, 'bad.json')]);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`archive object ${victim} not gzip`);
     } finally {
