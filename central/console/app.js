@@ -5,6 +5,7 @@ import { EventStore, buildTree, countBySeverity, indexTree, listFrom, rollUp } f
 import { renderConnection, renderCounts, renderEdges, renderEventsTable, renderTimeline, renderTree } from './render.js';
 import { authHeaders, signIn, signOut } from './auth.js';
 import { connectStream } from './stream.js';
+import { startHistory } from './history.js';
 
 const HOUR_MS = 3_600_000;
 const EDGES_EVERY_MS = 5_000;
@@ -117,6 +118,7 @@ function render() {
 }
 
 await signIn();
+startHistory();
 
 connectStream('/api/stream', {
   headers: authHeaders,
