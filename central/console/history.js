@@ -1,4 +1,4 @@
-/* global document, fetch, URL, Blob, TextDecoder */
+/* global document, Blob */
 // The history views: a meter's reading history (from the archive), a feeder's voltage profile
 // (from InfluxDB) as uPlot charts, and the IEEE 1366 reliability table with its CSV export. uPlot
 // is served by central from node_modules (/vendor/uplot/), so the page keeps its strict CSP.
@@ -165,4 +165,3 @@ export function openMeter(meterId) {
   $('history').scrollIntoView();
 }
 
-void TextDecoder;
