@@ -12,6 +12,8 @@ const PARTS: Part[] = [
   // Kafka PLAINTEXT vs SASL_SSL (producer and consumer), side by side.
   { name: 'kafka-security', module: './kafka-security.ts', fn: 'benchKafkaSecurity' },
   { name: 'learn', module: './learn.ts', fn: 'benchLearn' },
+  // Reading history from the archive (1 h, 1 day, 7 days of one meter) and replay rates.
+  { name: 'history', module: './history.ts', fn: 'benchHistory' },
 ];
 
 export async function run(argv: string[]): Promise<number> {
@@ -21,7 +23,7 @@ export async function run(argv: string[]): Promise<number> {
     strict: true,
   });
   if (values.help) {
-    console.log('usage: gridwatch bench [--only edge|central|simulator|kafka-security|learn]... [--readings N] [--json FILE]');
+    console.log('usage: gridwatch bench [--only edge|central|simulator|kafka-security|learn|history]... [--readings N] [--json FILE]');
     return 0;
   }
   const only = values.only && values.only.length > 0 ? new Set(values.only) : null;

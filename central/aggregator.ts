@@ -31,7 +31,8 @@ import type { CentralConfig } from './config.ts';
 import { CatchUp } from './consume/catch-up.ts';
 import { realCorrelator, type CorrelatorFactory, type CorrelatorPort } from './consume/correlator-port.ts';
 import { measureLag } from './consume/lag.ts';
-import { OffsetCommitter, createOffsetGate, type OffsetGate } from './consume/offsets.ts';
+import { ArchiveGate, OffsetCommitter, createOffsetGate, type OffsetGate } from './consume/offsets.ts';
+import { createInfluxReader } from './archive/index.ts';
 import { SubstationOwnership } from './consume/ownership.ts';
 import { ConsumerRunner } from './consume/runner.ts';
 import { BroadcastFlow } from './flows/broadcast.ts';
@@ -180,6 +181,13 @@ export class Aggregator {
       void outbox.publish(ownership.isGridOwner() ? [...fromLocal, ...fromGrid] : fromLocal, 'tick');
     };
     let auth: ApiAuth | null = null;
+    // The history routes read the archive the gate writes, and InfluxDB (docs/archive.md).
+    let readingsPartitions: number | undefined;
+    const history = {
+      ...(gate instanceof ArchiveGate ? { sink: gate.sink } : {}),
+      ...(c.influxUrl ? { influx: createInfluxReader({ url: c.influxUrl, token: c.influxToken ?? '', org: c.influxOrg, bucket: c.influxBucket, ...(c.influxCaFile ? { caFile: c.influxCaFile } : {}) }) } : {}),
+      readingsPartitions: () => readingsPartitions,
+    };
     const running = (fn: () => void) => () => {
       if (this.state === 'running') fn();
     };
@@ -195,6 +203,7 @@ export class Aggregator {
             if (created.length > 0) logger.info({ created }, 'topics created');
           }
           ownership.setPartitionCount(await partitionCount(admin, t.anomalies));
+          readingsPartitions = await partitionCount(admin, t.readings);
         } catch (err) {
           // A refused login, an untrusted certificate or a denied ACL stops central at start (exit 78).
           throw refusalAtStart(err, { brokers: c.kafkaBrokers, security }) ?? err;
@@ -208,7 +217,7 @@ export class Aggregator {
       part('api', async () => {
         auth = apiAuthFromConfig(c, logger, metrics);
         auth.start();
-        const handler = createApiHandler({ workflow, auth, tls: Boolean(c.httpTlsCertFile), events: this.events, anomalies: this.anomalies, readings: this.readings, edges: this.edges, registry: this.registry, sse, metrics, clock, logger, health: () => this.health(), consoleDir: opts.consoleDir ?? CONSOLE_DIR });
+        const handler = createApiHandler({ workflow, auth, tls: Boolean(c.httpTlsCertFile), events: this.events, anomalies: this.anomalies, readings: this.readings, edges: this.edges, registry: this.registry, sse, metrics, clock, logger, health: () => this.health(), consoleDir: opts.consoleDir ?? CONSOLE_DIR, history });
         this.server = await listen(handler, c.httpPort, c.httpHost, listenOptionsFromConfig(c));
       }, () => {
         auth?.stop();

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
   demo: { module: '../cli/demo.ts', summary: 'run the whole pipeline on this machine and score it' },
   services: { module: '../deploy/services/cli.ts', summary: 'provision and run Kafka, MinIO, InfluxDB, Mosquitto: up|down|status|env' },
   credentials: { module: '../cli/credentials.ts', summary: 'MQTT device credentials (add-device|remove|list) and API tokens (add-token|revoke|list-tokens)' },
+  replay: { module: '../cli/replay.ts', summary: 'replay a time range of the archive into InfluxDB or a Kafka topic (idempotent, resumable)' },
   bench: { module: '../bench/main.ts', summary: 'run the benchmarks (edge, central, simulator)' },
 };
 

@@ -83,15 +83,15 @@ export function compileQuery(schema: TObject): QueryCheck {
   };
 }
 
-/** Epoch milliseconds or ISO-8601. */
-function time(name: string, v: string | undefined): number | undefined {
+/** Epoch milliseconds or ISO-8601 (throws a Refusal naming the parameter). */
+export function time(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const t = /^\d+$/.test(v) ? Number(v) : /^\d{4}-\d{2}-\d{2}/.test(v) ? toEpochMs(v) : NaN;
   if (!Number.isSafeInteger(t) || t < 0) throw new Refusal(`${name}=${JSON.stringify(v.slice(0, 80))}: expected ${TIME_EXPECTED}`);
   return t;
 }
 
-function range(from: number | undefined, to: number | undefined): void {
+export function range(from: number | undefined, to: number | undefined): void {
   if (from !== undefined && to !== undefined && from > to) throw new Refusal('from is after to');
 }
 

@@ -3,7 +3,9 @@
 // validates and @fastify/swagger publishes in /api/openapi.json.
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ArchiveSink } from '../archive/index.ts';
 import type { ApiDeps } from './server.ts';
+import { archivedAnomalies, archivedEvents, mergeAnomalies, mergeEvents, MAX_ARCHIVE_QUERY_MS } from '../history/archived.ts';
 import { AnomalyQuery, EventQuery, NoQuery, TopologyQuery, anomalyFilter, eventFilter, parsePathId, topologyFilter } from './query.ts';
 
 const notFound = (what: string) => ({ error: 'not found', reason: what });
@@ -11,9 +13,25 @@ const bad = (reason: string) => ({ error: 'bad request', reason });
 
 export const gridRoutes = (d: ApiDeps): FastifyPluginAsyncTypebox =>
   async function routes(app) {
-    app.get('/api/events', { config: { role: 'viewer' }, schema: { summary: 'Grid events, highest version of each, newest first', tags: ['grid'], querystring: EventQuery } }, async (req) => {
-      const events = d.events.query(eventFilter(req.query));
-      return { count: events.length, events, ...d.events.counts() };
+    // With `from`, the archive is read too (when there is one): memory holds only the recent events.
+    const archiveRange = (f: { from?: number; to?: number }): { refused: string } | { from: number; to: number; sink: ArchiveSink } | null => {
+      if (f.from === undefined || !d.history?.sink) return null;
+      const to = f.to ?? d.clock.now();
+      if (to - f.from > MAX_ARCHIVE_QUERY_MS) return { refused: `from..to reaches into the archive and spans more than ${MAX_ARCHIVE_QUERY_MS / 86_400_000} days, the bound of an archive query: ask for a shorter range` };
+      return { from: f.from, to: to + 1, sink: d.history.sink };
+    };
+
+    app.get('/api/events', { config: { role: 'viewer' }, schema: { summary: 'Grid events, highest version of each, newest first; with from, also from the archive', tags: ['grid'], querystring: EventQuery } }, async (req, reply) => {
+      const f = eventFilter(req.query);
+      const r = archiveRange(f);
+      if (r && 'refused' in r) return reply.code(400).send(bad(r.refused));
+      if (!r) {
+        const events = d.events.query(f);
+        return { count: events.length, events, ...d.events.counts() };
+      }
+      const a = await archivedEvents(r.sink, r.from, r.to, f.substation);
+      const events = mergeEvents(d.events.query({ ...f, limit: Number.MAX_SAFE_INTEGER }), a.items, f);
+      return { count: events.length, events, ...d.events.counts(), archive: { objects: a.objects, gaps: a.gaps } };
     });
 
     app.get(
@@ -27,9 +45,17 @@ export const gridRoutes = (d: ApiDeps): FastifyPluginAsyncTypebox =>
       },
     );
 
-    app.get('/api/anomalies', { config: { role: 'viewer' }, schema: { summary: 'Recent meter anomalies, most recently received first', tags: ['grid'], querystring: AnomalyQuery } }, async (req) => {
-      const anomalies = d.anomalies.query(anomalyFilter(req.query));
-      return { count: anomalies.length, anomalies };
+    app.get('/api/anomalies', { config: { role: 'viewer' }, schema: { summary: 'Recent meter anomalies, most recently received first; with from, also from the archive', tags: ['grid'], querystring: AnomalyQuery } }, async (req, reply) => {
+      const f = anomalyFilter(req.query);
+      const r = archiveRange(f);
+      if (r && 'refused' in r) return reply.code(400).send(bad(r.refused));
+      if (!r) {
+        const anomalies = d.anomalies.query(f);
+        return { count: anomalies.length, anomalies };
+      }
+      const a = await archivedAnomalies(r.sink, r.from, r.to, f.substation);
+      const anomalies = mergeAnomalies(d.anomalies.query({ ...f, limit: Number.MAX_SAFE_INTEGER }), a.items, f);
+      return { count: anomalies.length, anomalies, archive: { objects: a.objects, gaps: a.gaps } };
     });
 
     app.get(

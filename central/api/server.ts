@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -16,6 +17,7 @@ import type { TopologyRegistry } from '../registry/index.ts';
 import type { ApiAuth } from './auth/authenticator.ts';
 import type { Principal, Role } from './auth/roles.ts';
 import { compileQuery, Refusal } from './query.ts';
+import { historyRoutes, type HistoryDeps } from './history-routes.ts';
 import { gridRoutes } from './routes.ts';
 import { workflowRoutes } from './workflow-routes.ts';
 import type { Workflow } from '../workflow/service.ts';
@@ -47,6 +49,8 @@ export interface ApiDeps {
   tls?: boolean;
   /** The operators' workflow (event actions, maintenance windows); without it those routes are absent. */
   workflow?: Workflow;
+  /** The archive and InfluxDB, for history, profiles and reliability (absent: those routes answer 503, /api/events and /api/anomalies memory only). */
+  history?: HistoryDeps;
 }
 
 declare module 'fastify' {
@@ -76,6 +80,9 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'cross-origin-resource-policy': 'same-origin',
   'permissions-policy': 'camera=(), microphone=(), geolocation=()',
 };
+
+/** uPlot's files in node_modules, served at /vendor/uplot/ beside the console. */
+const UPLOT_DIR = fileURLToPath(new URL('../../node_modules/uplot/dist/', import.meta.url));
 
 /** Every refusal is JSON `{ error, reason }` (any route's reply, whatever its typed shape). */
 const json = (reply: unknown, status: number, error: string, reason: string) => (reply as FastifyReply).code(status).send({ error, reason });
@@ -165,6 +172,7 @@ export async function createApiApp(d: ApiDeps): Promise<FastifyInstance> {
   });
   await app.register(gridRoutes(d));
   if (d.workflow) await app.register(workflowRoutes(d.workflow));
+  await app.register(historyRoutes(d));
 
   const consoleRoot = d.consoleDir && existsSync(d.consoleDir) ? resolve(d.consoleDir) : null;
   if (consoleRoot) {
@@ -174,6 +182,8 @@ export async function createApiApp(d: ApiDeps): Promise<FastifyInstance> {
         route.config = { ...(route.config as object), role: 'public' };
       });
       await scope.register(fastifyStatic, { root: consoleRoot, prefix: '/', index: ['index.html'], dotfiles: 'deny', cacheControl: false, setHeaders: (res) => res.setHeader('cache-control', 'no-cache') });
+      // The charting library, from the installed package (no CDN: the CSP allows only 'self').
+      if (existsSync(UPLOT_DIR)) await scope.register(fastifyStatic, { root: UPLOT_DIR, prefix: '/vendor/uplot/', decorateReply: false, dotfiles: 'deny', cacheControl: false, allowedPath: (p) => /^\/uPlot\.(esm\.js|min\.css)$/.test(p), setHeaders: (res) => res.setHeader('cache-control', 'no-cache') });
     });
   }
   await app.ready();

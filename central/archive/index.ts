@@ -5,6 +5,6 @@ export type { ArchiveBatch, ArchiveSink, CommittableOffset, InfluxWriter, Readin
 export { S3Sink } from './sink-s3.ts';
 export { DirSink } from './sink-dir.ts';
 export { createSink, type SinkConfig } from './sink.ts';
-export { createInfluxWriter, type InfluxWriterOptions } from './influx.ts';
+export { createInfluxReader, createInfluxWriter, type FeederMinuteRow, type InfluxReader, type InfluxWriterOptions } from './influx.ts';
 export { Archiver, type ArchiverOptions } from './archiver.ts';
 export { objectKey, topicPrefix, progressKey } from './layout.ts';

@@ -255,3 +255,56 @@ function readCa(url: string, file: string): string {
 export function createInfluxWriter(opts: InfluxWriterOptions): InfluxWriter {
   return new InfluxWriterImpl(opts);
 }
+
+/** One partition's `feeder_1m` point as read back (the history API combines the partitions). */
+export interface FeederMinuteRow {
+  minute: number;
+  partition: string;
+  substation: string;
+  readings: number;
+  vMin: number;
+  vMax: number;
+  vSum: number;
+  loadSum: number;
+  loadCount: number;
+}
+
+export interface InfluxReader {
+  /** Every partition's one-minute aggregate of a feeder in [from, to), in time order. */
+  feederMinutes(feederId: string, from: number, to: number): Promise<FeederMinuteRow[]>;
+}
+
+export function createInfluxReader(opts: Omit<InfluxWriterOptions, 'logger' | 'batchSize' | 'keepMs'>): InfluxReader {
+  const influx = new InfluxDB({ url: opts.url, token: opts.token, ...(opts.caFile ? { transportOptions: { ca: readCa(opts.url, opts.caFile) } } : {}) });
+  return {
+    async feederMinutes(feederId, from, to) {
+      const flux =
+        `from(bucket: ${JSON.stringify(opts.bucket)})` +
+        ` |> range(start: ${new Date(from).toISOString()}, stop: ${new Date(to).toISOString()})` +
+        ` |> filter(fn: (r) => r._measurement == "feeder_1m" and r.feeder == ${JSON.stringify(feederId)})` +
+        ` |> filter(fn: (r) => r._field == "readings" or r._field == "v_min" or r._field == "v_max" or r._field == "v_sum" or r._field == "load_kw_sum" or r._field == "load_count")` +
+        ' |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")';
+      const rows: FeederMinuteRow[] = [];
+      try {
+        for await (const { values, tableMeta } of influx.getQueryApi(opts.org).iterateRows(flux)) {
+          const r = tableMeta.toObject(values);
+          rows.push({
+            minute: Date.parse(String(r._time)),
+            partition: String(r.partition),
+            substation: String(r.substation),
+            readings: Number(r.readings ?? 0),
+            vMin: Number(r.v_min ?? Infinity),
+            vMax: Number(r.v_max ?? -Infinity),
+            vSum: Number(r.v_sum ?? 0),
+            loadSum: Number(r.load_kw_sum ?? 0),
+            loadCount: Number(r.load_count ?? 0),
+          });
+        }
+      } catch (err) {
+        const status = err instanceof HttpError ? err.statusCode : undefined;
+        throw new GridwatchError('ARCHIVE_FAILED', `influxdb query: ${(err as Error).message.slice(0, 200)}`, { retryable: status === undefined || status >= 500, cause: err });
+      }
+      return rows.sort((a, b) => a.minute - b.minute || a.partition.localeCompare(b.partition));
+    },
+  };
+}

@@ -7,6 +7,7 @@ import { authHeaders, signIn, signOut } from './auth.js';
 import { connectStream } from './stream.js';
 import { Workflow } from './workflow.js';
 import { Maintenance } from './maintenance.js';
+import { startHistory } from './history.js';
 
 const HOUR_MS = 3_600_000;
 const EDGES_EVERY_MS = 5_000;
@@ -128,6 +129,7 @@ const actionProblem = (source) => (msg) => {
 };
 const workflow = new Workflow({ role: me.role, onProblem: actionProblem('action') });
 const maintenance = new Maintenance({ role: me.role, getJson, onProblem: actionProblem('maintenance') });
+startHistory();
 
 connectStream('/api/stream', {
   headers: authHeaders,

@@ -69,7 +69,8 @@ export class ArchiveGate implements OffsetGate {
 
   constructor(
     private readonly archiver: Archiver,
-    private readonly sink: ArchiveSink,
+    /** Also read by the API's history routes. */
+    readonly sink: ArchiveSink,
     private readonly influxWriter: InfluxWriter | null,
     private readonly logger: Logger,
   ) {}

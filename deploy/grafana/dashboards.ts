@@ -70,6 +70,23 @@ export const DASHBOARDS: Record<string, Record<string, unknown>> = {
         expr: 'from(bucket: "gridwatch") |> range(start: v.timeRangeStart, stop: v.timeRangeStop) |> filter(fn: (r) => r._measurement == "feeder_1m" and r._field == "v_mean") |> group(columns: ["substation", "feeder"]) |> aggregateWindow(every: 1m, fn: mean)',
       },
     ],
+    // IEEE 1366 numerators per day from the closed outage events (InfluxDB does not know the
+    // customers served, nor per-meter restorations or the planned flag: GET /api/reliability has
+    // the indices themselves). Divide by the meters served for SAIFI and SAIDI.
+    [
+      {
+        title: 'Reliability: customer interruptions per day, sustained outages (SAIFI numerator)',
+        datasource: 'influxdb',
+        unit: 'short',
+        expr: 'from(bucket: "gridwatch") |> range(start: v.timeRangeStart, stop: v.timeRangeStop) |> filter(fn: (r) => r._measurement == "grid_event" and r.type == "outage" and r.state == "closed") |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value") |> filter(fn: (r) => r.durationMs >= 300000) |> map(fn: (r) => ({ _time: r._time, substation: r.substation, _value: float(v: r.affectedCount) })) |> group(columns: ["substation"]) |> aggregateWindow(every: 1d, fn: sum, createEmpty: false)',
+      },
+      {
+        title: 'Reliability: customer minutes of interruption per day (SAIDI numerator)',
+        datasource: 'influxdb',
+        unit: 'short',
+        expr: 'from(bucket: "gridwatch") |> range(start: v.timeRangeStart, stop: v.timeRangeStop) |> filter(fn: (r) => r._measurement == "grid_event" and r.type == "outage" and r.state == "closed") |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value") |> filter(fn: (r) => r.durationMs >= 300000) |> map(fn: (r) => ({ _time: r._time, substation: r.substation, _value: float(v: r.affectedCount) * float(v: r.durationMs) / 60000.0 })) |> group(columns: ["substation"]) |> aggregateWindow(every: 1d, fn: sum, createEmpty: false)',
+      },
+    ],
   ]),
   'edge-gateways.json': dashboard('gridwatch-edge', 'gridwatch: edge gateways', [
     [

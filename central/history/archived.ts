@@ -1,0 +1,108 @@
+// Grid events and anomalies of a time range from the archive, merged with what this instance holds
+// in memory: the memory holds the newest (and the open ones), the archive everything it flushed.
+// Events are filed by `updatedAt`, so every version of an event that changed inside the range is
+// found; the highest version of each event wins, from whichever side holds it.
+import type { Anomaly, GridEvent } from '../../shared/index.ts';
+import { safeSegment } from '../archive/layout.ts';
+import type { ArchiveSink } from '../archive/index.ts';
+import type { AnomalyFilter, EventFilter } from '../api/store.ts';
+import { readObjects, selectKeys, type ArchiveGap } from './archive-reader.ts';
+
+/** Longest range /api/events and /api/anomalies read from the archive. */
+export const MAX_ARCHIVE_QUERY_MS = 31 * 86_400_000;
+
+export interface ArchiveRead<T> {
+  items: T[];
+  objects: number;
+  gaps: ArchiveGap[];
+}
+
+function overlaps(startTs: number, endTs: number | null, from: number | undefined, to: number | undefined): boolean {
+  if (to !== undefined && startTs > to) return false;
+  if (from !== undefined && endTs !== null && endTs < from) return false;
+  return true;
+}
+
+const isEvent = (v: Record<string, unknown>): boolean => typeof v.eventId === 'string' && typeof v.version === 'number' && typeof v.startTs === 'number';
+const isAnomaly = (v: Record<string, unknown>): boolean => typeof v.anomalyId === 'string' && typeof v.startTs === 'number' && (v.state === 'open' || v.state === 'closed');
+
+/** The highest version of every grid event archived in [from, to) (whatever the filter). */
+export async function archivedEvents(sink: ArchiveSink, from: number, to: number, substation?: string | undefined): Promise<ArchiveRead<GridEvent>> {
+  const keys = await selectKeys(sink, { kind: 'events', from, to, ...(substation ? { substations: [safeSegment(substation)] } : {}) });
+  const byId = new Map<string, GridEvent>();
+  const gaps: ArchiveGap[] = [];
+  for await (const obj of readObjects(sink, keys)) {
+    if (obj.gap) {
+      gaps.push(obj.gap);
+      continue;
+    }
+    for (const { value } of obj.records) {
+      if (!isEvent(value)) continue;
+      const { _offset: _o, ...e } = value;
+      const ev = e as unknown as GridEvent;
+      const prev = byId.get(ev.eventId);
+      if (!prev || prev.version < ev.version) byId.set(ev.eventId, ev);
+    }
+  }
+  return { items: [...byId.values()], objects: keys.length, gaps };
+}
+
+/** Every anomaly archived in [from, to), the close of each winning over its open. */
+export async function archivedAnomalies(sink: ArchiveSink, from: number, to: number, substation?: string | undefined): Promise<ArchiveRead<Anomaly>> {
+  const keys = await selectKeys(sink, { kind: 'anomalies', from, to, ...(substation ? { substations: [safeSegment(substation)] } : {}) });
+  const byId = new Map<string, Anomaly>();
+  const gaps: ArchiveGap[] = [];
+  for await (const obj of readObjects(sink, keys)) {
+    if (obj.gap) {
+      gaps.push(obj.gap);
+      continue;
+    }
+    for (const { value } of obj.records) {
+      if (!isAnomaly(value)) continue;
+      const { _offset: _o, ...a } = value;
+      const an = a as unknown as Anomaly;
+      const prev = byId.get(an.anomalyId);
+      if (!prev || (prev.state === 'open' && an.state === 'closed')) byId.set(an.anomalyId, an);
+    }
+  }
+  return { items: [...byId.values()], objects: keys.length, gaps };
+}
+
+/** Memory and archive merged: the highest version per event, then the store's filter, newest first. */
+export function mergeEvents(memory: GridEvent[], archived: GridEvent[], f: EventFilter): GridEvent[] {
+  const byId = new Map<string, GridEvent>();
+  for (const e of [...archived, ...memory]) {
+    const prev = byId.get(e.eventId);
+    if (!prev || prev.version <= e.version) byId.set(e.eventId, e);
+  }
+  const out: GridEvent[] = [];
+  for (const e of byId.values()) {
+    if (f.state !== undefined && e.state !== f.state) continue;
+    if (f.scope !== undefined && e.scope !== f.scope) continue;
+    if (f.substation !== undefined && e.substationId !== f.substation) continue;
+    if (f.type !== undefined && e.type !== f.type) continue;
+    if (!overlaps(e.startTs, e.endTs, f.from, f.to)) continue;
+    out.push(e);
+  }
+  return out.sort((a, b) => b.updatedAt - a.updatedAt || a.eventId.localeCompare(b.eventId)).slice(0, f.limit);
+}
+
+/** Memory and archive merged: one record per anomaly (its close if known), the filter, most recent first. */
+export function mergeAnomalies(memory: Anomaly[], archived: Anomaly[], f: AnomalyFilter): Anomaly[] {
+  const byId = new Map<string, Anomaly>();
+  for (const a of [...archived, ...memory]) {
+    const prev = byId.get(a.anomalyId);
+    if (!prev || prev.state === 'open' || a.state === 'closed') byId.set(a.anomalyId, a);
+  }
+  const out: Anomaly[] = [];
+  for (const a of byId.values()) {
+    if (f.state !== undefined && a.state !== f.state) continue;
+    if (f.type !== undefined && a.type !== f.type) continue;
+    if (f.meter !== undefined && a.meterId !== f.meter) continue;
+    if (f.substation !== undefined && a.substationId !== f.substation) continue;
+    if (!overlaps(a.startTs, a.endTs, f.from, f.to)) continue;
+    out.push(a);
+  }
+  const t = (a: Anomaly) => a.endTs ?? a.startTs;
+  return out.sort((a, b) => t(b) - t(a) || a.anomalyId.localeCompare(b.anomalyId)).slice(0, f.limit);
+}
