@@ -73,6 +73,7 @@ export class Aggregator {
   private readonly group: ConsumerRunner;
   private readonly broadcast: ConsumerRunner;
   private readonly gate: OffsetGate;
+  private readonly groupFlow: GroupFlow;
   private readonly notifier: WebhookNotifier | null;
   private readonly parts: Part[];
   private readonly counters = { gridDiscarded: 0 };
@@ -128,7 +129,11 @@ export class Aggregator {
     }));
     viewMetrics(metrics, { events: this.events, edges: this.edges, clock, unpublished: () => outbox.pending });
     const broadcastFlow = new BroadcastFlow({ topics: t, metrics: m, clock, registry: this.registry, events: this.events, anomalies: this.anomalies, edges: this.edges, ownership, local, grid, catchUp, outbox, counters: this.counters });
-    const groupFlow = new GroupFlow({ topics: t, metrics: m, clock, readings: this.readings, ownership, local, outbox, gate });
+    const flow = {
+      pause: (topic: string, partition: number) => this.group.consumer.pause([{ topic, partitions: [partition] }]),
+      resume: (topic: string, partition: number) => this.group.consumer.resume([{ topic, partitions: [partition] }]),
+    };
+    const groupFlow = (this.groupFlow = new GroupFlow({ topics: t, metrics: m, clock, readings: this.readings, ownership, local, outbox, gate, flow }));
     // One group per instance: every instance reads every partition of these topics. Nothing is
     // committed, so the group leaves no offsets behind.
     const broadcast = (this.broadcast = new ConsumerRunner({ name: 'broadcast consumer', kafka, groupId: `${c.centralGroup}.instance.${this.instanceId}`, logger, subscriptions: broadcastFlow.subscriptions, onBatch: (b) => broadcastFlow.onBatch(b), partitionsConsumedConcurrently: 3 }));
@@ -147,7 +152,7 @@ export class Aggregator {
       onRebalancing: () => (rebalancing = true),
       partitionsConsumedConcurrently: 4,
     }));
-    const committer = (this.committer = new OffsetCommitter({ gate, outbox, commit: (o) => group.commit(o), metrics: m, logger }));
+    const committer = (this.committer = new OffsetCommitter({ gate, outbox, commit: (o) => group.commit(o), metrics: m, logger, afterFlush: () => groupFlow.relieve() }));
 
     const tick = (): void => {
       if (rebalancing) return;
@@ -281,7 +286,7 @@ export class Aggregator {
   }
 
   stats(): Record<string, unknown> {
-    return { replaySkipped: this.ownership.replaySkipped, gridDiscarded: this.counters.gridDiscarded, adopted: this.ownership.adopted, correlator: this.local.stats() };
+    return { replaySkipped: this.ownership.replaySkipped, gridDiscarded: this.counters.gridDiscarded, adopted: this.ownership.adopted, pausedPartitions: this.groupFlow.pausedPartitions, correlator: this.local.stats() };
   }
 }
 
