@@ -15,7 +15,7 @@ const PARTITIONS = 3;
 describe('central with MinIO stopped under load', () => {
   it('pauses at its byte budget, loses nothing and completes the archive after', async () => {
     const readingsBefore = 20_000;
-    const readingsDuring = 200_000;
+    const readingsDuring = 100_000;
     const outageMs = 40_000;
     const r = await runMinioOutage({ outageMs, readingsBefore, readingsDuring, budgetMiB: BUDGET_MIB, partitions: PARTITIONS, log: (l) => console.log(`[minio-outage] ${l}`) });
     console.log(`[minio-outage] ${JSON.stringify(r)}`);

@@ -77,7 +77,9 @@ async function scrape(port: number): Promise<Map<string, number>> {
   return out;
 }
 
-const metric = (m: Map<string, number>, prefix: string): number => [...m].filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v, 0);
+/** Sum of a metric's series whose labels include all of `labels`. */
+const metric = (m: Map<string, number>, name: string, labels: Record<string, string> = {}): number =>
+  [...m].filter(([k]) => (k === name || k.startsWith(`${name}{`)) && Object.entries(labels).every(([l, v]) => k.includes(`${l}="${v}"`))).reduce((n, [, v]) => n + v, 0);
 
 function reading(i: number): { key: string; value: string } {
   const m = i % 5000;
@@ -122,13 +124,19 @@ export async function runMinioOutage(o: OutageOptions): Promise<OutageResult> {
       env: {
         ...base, ...kafkaEnv,
         GRIDWATCH_KAFKA_TOPIC_PREFIX: `${prefix}.`, GRIDWATCH_CENTRAL_GROUP: group, GRIDWATCH_HTTP_HOST: '127.0.0.1', GRIDWATCH_HTTP_PORT: String(httpPort),
-        GRIDWATCH_METRICS_TOKEN: METRICS_TOKEN, GRIDWATCH_LOG_LEVEL: 'warn',
+        GRIDWATCH_METRICS_TOKEN: METRICS_TOKEN, GRIDWATCH_LOG_LEVEL: 'info',
         GRIDWATCH_S3_ENDPOINT: minio.endpoint, GRIDWATCH_S3_ACCESS_KEY: minio.accessKey, GRIDWATCH_S3_SECRET_KEY: minio.secretKey, GRIDWATCH_S3_BUCKET: bucket,
         GRIDWATCH_ARCHIVE_MAX_AGE_MS: '1000', GRIDWATCH_ARCHIVE_MAX_BUFFERED_BYTES: String(o.budgetMiB * 1048576),
       },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    central.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
+    // The last lines of its log go into any failure message.
+    const keep = (d: Buffer): void => {
+      stderr.push(d.toString());
+      if (stderr.length > 200) stderr.splice(0, stderr.length - 200);
+    };
+    central.stdout?.on('data', keep);
+    central.stderr?.on('data', keep);
     const pid = central.pid as number;
     const committed = async (): Promise<number> => {
       const [t] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
@@ -138,13 +146,13 @@ export async function runMinioOutage(o: OutageOptions): Promise<OutageResult> {
       const end = Date.now() + ms;
       while (!(await pred().catch(() => false))) {
         if (central?.exitCode !== null) throw new Error(`central exited (${String(central?.exitCode)}): ${stderr.join('').slice(-2000)}`);
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}; central's log: ${stderr.join('').slice(-3000)}`);
         await new Promise((r) => setTimeout(r, 250));
       }
     };
 
     await produce(o.readingsBefore);
-    await until('the first readings archived', 60_000, async () => (await committed()) >= o.readingsBefore);
+    await until('the first readings archived', 120_000, async () => (await committed()) >= o.readingsBefore);
     const rssBeforeMiB = rssMiB(pid);
     log(`archived ${o.readingsBefore} with MinIO up; RSS ${rssBeforeMiB} MiB; stopping MinIO for ${o.outageMs / 1000} s`);
 
@@ -163,7 +171,7 @@ export async function runMinioOutage(o: OutageOptions): Promise<OutageResult> {
     await sample();
     clearInterval(sampler);
     const m = await scrape(httpPort);
-    const consumedAtRestart = metric(m, `gridwatch_central_records_consumed_total{topic="${topic}",consumer="group"}`);
+    const consumedAtRestart = metric(m, 'gridwatch_central_records_consumed_total', { topic, consumer: 'group' });
     log(`MinIO back after ${Math.round((Date.now() - downAt) / 1000)} s; consumed ${consumedAtRestart}/${produced}, RSS peak ${rssPeakDuringMiB} MiB, held peak ${(heldPeak / 1048576).toFixed(1)} MiB`);
 
     await minio.start();
@@ -196,8 +204,8 @@ export async function runMinioOutage(o: OutageOptions): Promise<OutageResult> {
       rssBeforeMiB,
       rssPeakDuringMiB,
       heldPeakMiB: Number((heldPeak / 1048576).toFixed(1)),
-      pauses: metric(after, 'gridwatch_central_backpressure_total{action="pause"}'),
-      resumes: metric(after, 'gridwatch_central_backpressure_total{action="resume"}'),
+      pauses: metric(after, 'gridwatch_central_backpressure_total', { action: 'pause' }),
+      resumes: metric(after, 'gridwatch_central_backpressure_total', { action: 'resume' }),
       consumedAtRestart,
       recoverySeconds,
     };
