@@ -49,6 +49,8 @@ export interface ThrowawayMinio {
   start(): Promise<void>;
   /** SIGTERM, then SIGKILL after 10 s; resolves once the process is gone. */
   stop(): Promise<void>;
+  /** How the last process ended, when it did ("code 1", "signal SIGKILL"), for a test's failure message. */
+  lastExit(): string | null;
 }
 
 /**
@@ -61,7 +63,9 @@ export function throwawayMinio(opts: { port: number; dataDir: string }): Throwaw
   mkdirSync(opts.dataDir, { recursive: true });
   const url = `http://${HOST}:${opts.port}`;
   let child: ChildProcess | null = null;
+  let exited: string | null = null;
   return {
+    lastExit: () => exited,
     endpoint: url,
     accessKey: MINIO_CREDENTIALS.accessKey,
     secretKey: MINIO_CREDENTIALS.secretKey,
@@ -69,10 +73,12 @@ export function throwawayMinio(opts: { port: number; dataDir: string }): Throwaw
       if (child !== null) return;
       const c = spawn(bin, ['server', opts.dataDir, '--address', `${HOST}:${opts.port}`, '--console-address', `${HOST}:${opts.port + 1}`, '--quiet'], {
         env: { ...process.env, MINIO_ROOT_USER: MINIO_CREDENTIALS.accessKey, MINIO_ROOT_PASSWORD: MINIO_CREDENTIALS.secretKey, MINIO_UPDATE: 'off' },
-        stdio: 'ignore',
+        stdio: ['ignore', 'ignore', 'pipe'],
       });
+      c.stderr?.on('data', (d: Buffer) => (exited = `stderr: ${d.toString().slice(-500)}`));
       child = c;
-      c.on('exit', () => {
+      c.on('exit', (code, signal) => {
+        exited = signal ? `signal ${signal}` : `code ${String(code)}`;
         if (child === c) child = null;
       });
       await waitUntilHealthy('minio (throwaway)', () => httpOk(`${url}/minio/health/live`), { timeoutMs: 60_000, pid: c.pid ?? 0, command: bin });

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import kafkajs from 'kafkajs';
 import { Client as MinioClient } from 'minio';
+import { topicPrefix } from '../../../central/archive/index.ts';
 import { throwawayMinio } from '../../../deploy/services/minio.ts';
 import { createKafkaClient } from '../../../shared/kafka/client.ts';
 import { testKafkaSecurity, uniqueName } from '../../harness/env.ts';
@@ -145,7 +146,7 @@ export async function runMinioOutage(o: OutageOptions): Promise<OutageResult> {
     const until = async (what: string, ms: number, pred: () => Promise<boolean>): Promise<void> => {
       const end = Date.now() + ms;
       while (!(await pred().catch(() => false))) {
-        if (central?.exitCode !== null) throw new Error(`central exited (${String(central?.exitCode)}): ${stderr.join('').slice(-2000)}`);
+        if (central?.exitCode !== null) throw new Error(`central exited (${String(central?.exitCode)}; the test's MinIO: ${minio.lastExit() ?? 'running'}): ${stderr.join('').slice(-2000)}`);
         if (Date.now() > end) throw new Error(`timed out waiting for ${what}; central's log: ${stderr.join('').slice(-3000)}`);
         await new Promise((r) => setTimeout(r, 250));
       }
@@ -184,7 +185,7 @@ export async function runMinioOutage(o: OutageOptions): Promise<OutageResult> {
     const s3 = new URL(minio.endpoint);
     const client = new MinioClient({ endPoint: s3.hostname, port: Number(s3.port), useSSL: false, accessKey: minio.accessKey, secretKey: minio.secretKey });
     const names: string[] = [];
-    for await (const obj of client.listObjectsV2(bucket, 'readings/', true)) if ((obj as { name?: string }).name) names.push((obj as { name: string }).name);
+    for await (const obj of client.listObjectsV2(bucket, `${topicPrefix(topic)}/`, true)) if ((obj as { name?: string }).name) names.push((obj as { name: string }).name);
     const ids = new Set<string>();
     let lines = 0;
     for (const name of names) {
