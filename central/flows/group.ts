@@ -66,7 +66,7 @@ export class GroupFlow {
     const archived: { offset: string; timestamp: string; key: string | null; value: Buffer }[] = [];
     const keep = gate.keepsRecords;
     const ctx: Ctx = { now: this.o.clock.now(), events: [] };
-    dispatch(batch, handler, ctx, metrics.invalid, (m, key, value) => {
+    dispatch(batch, handler, ctx, metrics.invalid, (m, key) => {
       if (keep && m.value !== null) archived.push({ offset: m.offset, timestamp: m.timestamp, key, value: m.value });
     });
     // Events and snapshots go to Kafka before this batch can be archived and committed (README:
