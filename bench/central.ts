@@ -26,6 +26,10 @@ import { Client as MinioClient } from 'minio';
 import { CentralConfigSchema, type CentralConfig } from '../central/config.ts';
 import { Aggregator } from '../central/aggregator.ts';
 import { createKafkaClient } from '../shared/kafka/index.ts';
+import { writeTopologyFile } from '../shared/topology/load.ts';
+import { TopologyRegistry } from '../central/registry/index.ts';
+import type { BenchFigure, MachineLoad } from './figures.ts';
+import { loadavg, cpus } from 'node:os';
 import { benchKafka, type BenchKafka } from './kafka-env.ts';
 import { createInfluxDatabase } from '../deploy/services/influxdb.ts';
 import { createLogger, loadConfig, Metrics, silentLogger, type Anomaly, type GridEvent, type TopologyEntry } from '../shared/index.ts';
@@ -41,12 +45,14 @@ export interface CentralBenchOptions {
   /** Feeder aggregates, anomalies and events to InfluxDB (default: when GRIDWATCH_INFLUX_URL is set). */
   influx?: boolean;
   partitions?: number;
+  /** Meters of the topology phase (default 1,000,000). */
+  topologyMeters?: number;
   /** Which phases to run (default all three). */
   phases?: Phase[];
   log?: (line: string) => void;
 }
 
-type Phase = 'readings' | 'anomalies' | 'delay';
+type Phase = 'readings' | 'anomalies' | 'delay' | 'topology';
 
 interface Env {
   kafka: Kafka;
@@ -279,6 +285,8 @@ async function readingsPhase(env: Env, n: number): Promise<Record<string, unknow
   const { pipeline, metrics, config } = await startPipeline(env, topics, 'bench-r');
   const stopProfile = await profile('readings');
   const cpu = cpuWindow();
+  let rssPeak = 0;
+  const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 200);
   const t0 = performance.now();
   await waitFor(async () => (await metricSum(metrics, 'gridwatch_central_records_consumed_total', { topic: topics.readings, consumer: 'group' })) >= n, 600_000, 'readings consumed');
   const consumedS = (performance.now() - t0) / 1000;
@@ -296,9 +304,11 @@ async function readingsPhase(env: Env, n: number): Promise<Record<string, unknow
       cpu: cpu(),
     };
   }
+  clearInterval(rssTimer);
   await stopProfile();
   await pipeline.stop();
   const consumedPerSec = perSec(n, consumedS);
+  archived.rssPeakMiB = Math.round(rssPeak / 1048576);
   return { n, producedPerSec: perSec(n, produceS), baselinePerSec: baseline.perSec, baselineProcessCores: baseline.processCores, consumedPerSec, consumedVsBaseline: Number((consumedPerSec / baseline.perSec).toFixed(2)), consumeCpu, rssMiBWhenConsumed, ...archived };
 }
 
@@ -415,11 +425,70 @@ async function delayPhase(env: Env, rounds: number): Promise<Record<string, unkn
   const count = part('_count');
   return {
     rounds,
-    anomalyToEventRecordMs: { p50: pct(a, 50), p95: pct(a, 95), max: a[a.length - 1] },
+    anomalyToEventRecordMs: { p50: pct(a, 50), p95: pct(a, 95), p99: pct(a, 99), max: a[a.length - 1] },
     anomalyToReaderMs: { p50: pct(b, 50), p95: pct(b, 95), max: b[b.length - 1] },
     anomalyToEventComputedMeanMs: count > 0 ? Math.round((1000 * sum) / count) : null,
     note: 'idle instance; correlator openHoldMs=0 (by default a device event is held 10 s by design before it is published)',
   };
+}
+
+// ------------------------------------------------------------------------------------ topology
+
+/**
+ * A topology of `meters` meters (substations of 5 feeders x 25 transformers x 20 meters) loaded as
+ * central loads GRIDWATCH_TOPOLOGY at start: the file read, parsed, validated and indexed. The
+ * yardstick is a bare JSON.parse of the same entries as one JSON array.
+ */
+async function topologyPhase(env: Env, meters: number): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-topology-'));
+  env.cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'topology.csv');
+  const entries = Array.from({ length: meters }, (_, j) => benchMeter(j));
+  writeTopologyFile(file, entries);
+  const json = JSON.stringify(entries);
+  entries.length = 0;
+  global.gc?.();
+  const rss0 = process.memoryUsage().rss;
+  const t0 = performance.now();
+  const registry = new TopologyRegistry({ logger: silentLogger(), metrics: new Metrics('central', { defaultMetrics: false }), file });
+  const loadS = (performance.now() - t0) / 1000;
+  const rssAfterMiB = Math.round(process.memoryUsage().rss / 1048576);
+  const t1 = performance.now();
+  const bare = (JSON.parse(json) as unknown[]).length;
+  const bareS = (performance.now() - t1) / 1000;
+  return { meters: registry.topology.size, bareParsed: bare, fileMiB: Number((readFileSync(file).length / 1048576).toFixed(1)), loadS: Number(loadS.toFixed(2)), bareJsonParseS: Number(bareS.toFixed(2)), rssGrowthMiB: Math.round((process.memoryUsage().rss - rss0) / 1048576), rssAfterMiB };
+}
+
+// ------------------------------------------------------------------------------------- figures
+
+/** The bench/figures.ts shape of what the phases measured. */
+function centralFigures(r: Record<string, unknown>): BenchFigure[] {
+  const out: BenchFigure[] = [];
+  const rd = r.readings as { consumedPerSec: number; baselinePerSec: number; archivedAndCommittedPerSec?: number; rssPeakMiB?: number } | undefined;
+  if (rd) {
+    const bare = { name: 'bare kafkajs consumer, same topic and fetch settings', value: rd.baselinePerSec };
+    out.push({ id: 'central.readings.consumed', figure: 'central: readings consumed per instance', value: rd.consumedPerSec, unit: 'readings/s', higherIsBetter: true, yardstick: bare, ratio: rd.consumedPerSec / rd.baselinePerSec });
+    if (rd.archivedAndCommittedPerSec !== undefined) {
+      const v = rd.archivedAndCommittedPerSec;
+      out.push({ id: 'central.readings.archived', figure: 'central: readings archived (MinIO + InfluxDB) and committed per instance', value: v, unit: 'readings/s', higherIsBetter: true, yardstick: bare, ratio: v / rd.baselinePerSec, goal: { text: '>= 0.5 x bare kafkajs consumer', on: 'ratio', min: 0.5 } });
+      out.push({ id: 'central.readings.archived_abs', figure: 'central: readings archived and committed, absolute', value: v, unit: 'readings/s', higherIsBetter: true, goal: { text: '>= 100,000 readings/s', on: 'value', min: 100_000 } });
+    }
+    if (rd.rssPeakMiB !== undefined) out.push({ id: 'central.readings.rss_peak', figure: 'central: RSS peak while consuming and archiving readings', value: rd.rssPeakMiB, unit: 'MB', higherIsBetter: false });
+  }
+  const an = r.anomalies as { consumedAndCorrelatedPerSec: number; baselinePerSec: number; archivedAndCommittedPerSec?: number } | undefined;
+  if (an) {
+    const bare = { name: 'bare kafkajs consumer, anomalies topic', value: an.baselinePerSec };
+    out.push({ id: 'central.anomalies.correlated', figure: 'central: anomalies consumed and correlated', value: an.consumedAndCorrelatedPerSec, unit: 'records/s', higherIsBetter: true, yardstick: bare, ratio: an.consumedAndCorrelatedPerSec / an.baselinePerSec });
+    if (an.archivedAndCommittedPerSec !== undefined) out.push({ id: 'central.anomalies.archived', figure: 'central: anomalies archived and committed', value: an.archivedAndCommittedPerSec, unit: 'records/s', higherIsBetter: true, yardstick: bare, ratio: an.archivedAndCommittedPerSec / an.baselinePerSec });
+  }
+  const d = r.delay as { anomalyToEventRecordMs: Record<string, number> } | undefined;
+  if (d) out.push({ id: 'central.delay.anomaly_to_event_p99', figure: 'central: anomaly entering Kafka to its grid event record, holds at 0, p99', value: d.anomalyToEventRecordMs.p99 as number, unit: 'ms', higherIsBetter: false, goal: { text: 'p99 <= 50 ms', on: 'value', max: 50 } });
+  const t = r.topology as { meters: number; loadS: number; bareJsonParseS: number; rssAfterMiB: number } | undefined;
+  if (t) {
+    out.push({ id: 'central.topology.load', figure: `central: ${t.meters.toLocaleString('en')}-meter topology file loaded`, value: t.loadS, unit: 's', higherIsBetter: false, yardstick: { name: 'bare JSON.parse of the same entries', value: t.bareJsonParseS }, ratio: t.loadS / t.bareJsonParseS, goal: { text: '<= 10 s (1,000,000 meters)', on: 'value', max: 10 } });
+    out.push({ id: 'central.topology.rss', figure: 'central: RSS with the topology loaded', value: t.rssAfterMiB, unit: 'MB', higherIsBetter: false });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------- main
@@ -445,7 +514,8 @@ export async function benchCentral(opts: CentralBenchOptions = {}): Promise<Reco
     cleanup: [],
   };
   const result: Record<string, unknown> = { node: process.version, partitions: env.partitions, archive: archive === 'minio' ? 'MinIO (gzip JSONL)' : archive === 'dir' ? 'local directory (gzip JSONL)' : 'off', influx: withInflux ? 'on' : 'off' };
-  const phases = new Set<Phase>(opts.phases ?? ['readings', 'anomalies', 'delay']);
+  const phases = new Set<Phase>(opts.phases ?? ['readings', 'anomalies', 'delay', 'topology']);
+  const load0 = loadavg()[0] as number;
   try {
     if (phases.has('readings')) {
       result.readings = await readingsPhase(env, opts.readings ?? 500_000);
@@ -459,7 +529,12 @@ export async function benchCentral(opts: CentralBenchOptions = {}): Promise<Reco
       result.delay = await delayPhase(env, opts.latencyRounds ?? 20);
       env.log(`delay ${JSON.stringify(result.delay)}`);
     }
-    return result;
+    if (phases.has('topology')) {
+      result.topology = await topologyPhase(env, opts.topologyMeters ?? 1_000_000);
+      env.log(`topology ${JSON.stringify(result.topology)}`);
+    }
+    const load: MachineLoad = { loadavg1Start: load0, loadavg1End: loadavg()[0] as number, cpus: cpus().length };
+    return { figures: centralFigures(result), load, ...result };
   } finally {
     for (const c of env.cleanup.reverse()) await c().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
@@ -469,17 +544,18 @@ export async function benchCentral(opts: CentralBenchOptions = {}): Promise<Reco
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { values } = parseArgs({
-    options: { readings: { type: 'string' }, anomalies: { type: 'string' }, rounds: { type: 'string' }, archive: { type: 'string' }, 'no-influx': { type: 'boolean' }, phase: { type: 'string', multiple: true } },
+    options: { readings: { type: 'string' }, meters: { type: 'string' }, anomalies: { type: 'string' }, rounds: { type: 'string' }, archive: { type: 'string' }, 'no-influx': { type: 'boolean' }, phase: { type: 'string', multiple: true } },
     strict: true,
   });
   const archive = values.archive as CentralBenchOptions['archive'];
   if (archive !== undefined && !['minio', 'dir', 'off'].includes(archive)) throw new Error('--archive: expected minio, dir or off');
   const phases = values.phase as Phase[] | undefined;
-  if (phases?.some((p) => !['readings', 'anomalies', 'delay'].includes(p))) throw new Error('--phase: expected readings, anomalies or delay');
+  if (phases?.some((p) => !['readings', 'anomalies', 'delay', 'topology'].includes(p))) throw new Error('--phase: expected readings, anomalies, delay or topology');
   benchCentral({
     ...(values.readings ? { readings: Number(values.readings) } : {}),
     ...(values.anomalies ? { anomalies: Number(values.anomalies) } : {}),
     ...(values.rounds ? { latencyRounds: Number(values.rounds) } : {}),
+    ...(values.meters ? { topologyMeters: Number(values.meters) } : {}),
     ...(archive ? { archive } : {}),
     ...(values['no-influx'] ? { influx: false } : {}),
     ...(phases ? { phases } : {}),

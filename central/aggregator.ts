@@ -85,6 +85,7 @@ export class Aggregator {
   private readonly group: ConsumerRunner;
   private readonly broadcast: ConsumerRunner;
   private readonly gate: OffsetGate;
+  private readonly groupFlow: GroupFlow;
   private readonly notifier: WebhookNotifier | null;
   /** The learned scorer; null with learnedScoring off. */
   readonly learned: LearnedPart | null;
@@ -151,7 +152,11 @@ export class Aggregator {
       ? new LearnedPart({ modelDir: c.learnedModelDir ?? DEFAULT_MODEL_DIR, anomaliesTopic: t.anomalies, producer: kafkaProducer(kafka), nominalOf: (id) => this.registry.topology.meter(id)?.nominalVoltage, instanceId: this.instanceId, logger, metrics, clock })
       : null);
     if (!learned) logger.info('learned scoring off (learnedScoring=off): rules only');
-    const groupFlow = new GroupFlow({ topics: t, metrics: m, clock, readings: this.readings, ownership, local, outbox, gate, ...(learned ? { onReading: (v: string) => learned.onReading(v) } : {}) });
+    const flow = {
+      pause: (topic: string, partition: number) => this.group.consumer.pause([{ topic, partitions: [partition] }]),
+      resume: (topic: string, partition: number) => this.group.consumer.resume([{ topic, partitions: [partition] }]),
+    };
+    const groupFlow = (this.groupFlow = new GroupFlow({ topics: t, metrics: m, clock, readings: this.readings, ownership, local, outbox, gate, flow, ...(learned ? { onReading: (v: string) => learned.onReading(v) } : {}) }));
     // One group per instance: every instance reads every partition of these topics. Nothing is
     // committed, so the group leaves no offsets behind.
     const broadcast = (this.broadcast = new ConsumerRunner({ name: 'broadcast consumer', kafka, groupId: `${c.centralGroup}.instance.${this.instanceId}`, logger, subscriptions: broadcastFlow.subscriptions, onBatch: (b) => broadcastFlow.onBatch(b), partitionsConsumedConcurrently: 3 }));
@@ -170,7 +175,7 @@ export class Aggregator {
       onRebalancing: () => (rebalancing = true),
       partitionsConsumedConcurrently: 4,
     }));
-    const committer = (this.committer = new OffsetCommitter({ gate, outbox, commit: (o) => group.commit(o), metrics: m, logger }));
+    const committer = (this.committer = new OffsetCommitter({ gate, outbox, commit: (o) => group.commit(o), metrics: m, logger, afterFlush: () => groupFlow.relieve() }));
 
     const tick = (): void => {
       if (rebalancing) return;
@@ -318,7 +323,7 @@ export class Aggregator {
   }
 
   stats(): Record<string, unknown> {
-    return { replaySkipped: this.ownership.replaySkipped, gridDiscarded: this.counters.gridDiscarded, adopted: this.ownership.adopted, correlator: this.local.stats() };
+    return { replaySkipped: this.ownership.replaySkipped, gridDiscarded: this.counters.gridDiscarded, adopted: this.ownership.adopted, pausedPartitions: this.groupFlow.pausedPartitions, correlator: this.local.stats() };
   }
 }
 

@@ -53,6 +53,7 @@ export const CentralConfigSchema = Type.Object({
   archiveDir: Type.Optional(Type.String({ minLength: 1, description: 'Local directory archive, used when no S3 endpoint is set' })),
   archiveMaxRecords: Count('Flush a partition\'s archive buffer at this many records', 50_000),
   archiveMaxAgeMs: Ms('... or when its oldest record is this old', 60_000, 100),
+  archiveMaxBufferedBytes: Type.Integer({ minimum: 1_048_576, maximum: 64 * 1024 ** 3, default: 256 * 1024 ** 2, description: 'Byte budget of the records the archive holds in memory; past it the group consumer pauses the partitions that add to it until the sink catches up' }),
   influxUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'InfluxDB URL; without it no points are written' })),
   influxToken: Type.Optional(Type.String({ secret: true, description: 'InfluxDB token' })),
   influxCaFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA bundle that signed the https:// InfluxDB\'s certificate (default: the system CAs)' })),

@@ -13,6 +13,7 @@ export function centralMetrics(m: Metrics) {
     fetchLag: m.gauge('central_fetch_lag_records', 'High watermark minus the last offset fetched, per partition (this instance)', ['topic', 'partition']),
     publish: m.histogram('central_publish_seconds', 'Time to produce grid events and state snapshots (acks=all)', LATENCY_BUCKETS_S),
     recordToEvent: m.histogram('central_anomaly_to_event_seconds', 'From an anomaly entering Kafka to the grid event it caused being computed', LATENCY_BUCKETS_S),
+    backpressure: m.counter('central_backpressure_total', 'Group partitions paused because the archive held more than its byte budget, and resumed', ['action']),
     commits: m.counter('central_offset_commits_total', 'Offset commits, by result', ['result']),
     refused: m.counter('central_publish_refused_total', 'Grid events or state snapshots too large to produce (logged; never silent)', ['topic']),
   };

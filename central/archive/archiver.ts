@@ -2,10 +2,13 @@
 // and tells the pipeline which offsets are now safe to commit. Delivery guarantees live here, so
 // sinks stay simple. The exactly-once argument is in docs/archive.md.
 import { GridwatchError, systemClock, toGridwatchError, type Anomaly, type Clock, type ForwardedReading, type GridEvent, type Logger, type Metrics } from '../../shared/index.ts';
-import { DEFAULT_TOPIC_KINDS, buildObjects, dedupe, parseMessage, type ArchiveKind, type ArchiveObject, type ArchiveRecord } from './layout.ts';
+import type { FeederMinute } from './aggregate.ts';
+import { packRequest, type BuildResult } from './build.ts';
+import { workerBuilder, type FlushBuilder } from './builder.ts';
+import { DEFAULT_TOPIC_KINDS, type ArchiveKind, type ArchiveObject } from './layout.ts';
 import { archiveMetrics, type ArchiveMetrics } from './metrics.ts';
 import { readProgress, writeProgress, type Progress } from './progress.ts';
-import { SeenIndex, type SeenJson } from './seen.ts';
+import type { SeenJson } from './seen.ts';
 import type { ArchiveBatch, ArchiveSink, CommittableOffset, InfluxWriter } from './types.ts';
 
 export interface ArchiverOptions {
@@ -26,24 +29,45 @@ export interface ArchiverOptions {
    * archived, filed by `ts`/`startTs`, without de-duplication or points.
    */
   topicKinds?: Record<string, ArchiveKind>;
+  /**
+   * Byte budget of the records held (buffered and in unfinished flushes), summed over partitions
+   * (default 256 MiB). Past it `overBudget()` is true and the consumer pauses the partitions that
+   * add to it; under `resumeBelow()` it resumes them (backpressure, README "Memory").
+   */
+  maxBufferedBytes?: number;
+  /** Where flushes are built (default: the archive's worker thread). */
+  builder?: FlushBuilder;
 }
 
-type Message = ArchiveBatch['messages'][number];
+/** One record as buffered: the value's bytes, nothing parsed. */
+interface Held {
+  offset: bigint;
+  timestamp: string;
+  value: Buffer;
+}
 
 interface Flush {
   first: bigint;
   last: bigint;
   objects: ArchiveObject[];
-  kept: ArchiveRecord[];
+  kept: number;
   duplicates: number;
   /** The partition's identity index once this flush is archived. */
-  seenAfter: SeenIndex;
+  seenAfter: SeenJson;
+  feederMinutes: FeederMinute[] | null;
+  values: BuildResult['values'];
+  /** Bytes of the records this flush holds back from the budget until it is written. */
+  bytes: number;
 }
+
+const EMPTY_SEEN: SeenJson = { meters: {}, others: [] };
 
 interface PartitionState {
   topic: string;
   partition: number;
-  buffer: { offset: bigint; m: Message }[];
+  buffer: Held[];
+  /** Bytes of the values in `buffer`. */
+  bytes: number;
   /** Highest offset ever accepted (buffered, in flight or archived); lower ones are re-deliveries. */
   lastSeen: bigint | null;
   firstAddedAt: number | null;
@@ -54,7 +78,7 @@ interface PartitionState {
   /** A built flush that failed; it is retried with exactly the same range before anything else. */
   inFlight: Flush | null;
   /** Identities archived through progress.archivedThrough: a repeat in a later flush is dropped. */
-  seen: SeenIndex;
+  seen: SeenJson;
   /** The index after the unfinished flush (`boundary`), for when it turns out complete. */
   pendingSeen: SeenJson | null;
   /** Records dropped as already archived since the last flush: their offsets may be committed. */
@@ -76,6 +100,10 @@ export class Archiver {
   private readonly putConcurrency: number;
   private readonly parts = new Map<string, PartitionState>();
   private readonly kinds: Record<string, ArchiveKind>;
+  private readonly maxBytes: number;
+  private readonly builder: FlushBuilder;
+  /** Bytes held over every partition: buffers plus built flushes not yet written. */
+  private held = 0;
 
   constructor(opts: ArchiverOptions) {
     this.kinds = { ...DEFAULT_TOPIC_KINDS, ...opts.topicKinds };
@@ -87,13 +115,36 @@ export class Archiver {
     this.maxAgeMs = opts.maxAgeMs ?? 60_000;
     this.clock = opts.clock ?? systemClock;
     this.putConcurrency = opts.putConcurrency ?? 8;
+    this.maxBytes = opts.maxBufferedBytes ?? 256 * 1048576;
+    this.builder = opts.builder ?? workerBuilder();
+    this.metrics?.heldBytes.set(0);
+  }
+
+  /** Bytes of records held in memory (buffered or in a flush not yet written). */
+  get heldBytes(): number {
+    return this.held;
+  }
+
+  /** True while the records held exceed the byte budget: the consumer should pause. */
+  overBudget(): boolean {
+    return this.held > this.maxBytes;
+  }
+
+  /** True once the records held are back under three quarters of the budget: paused partitions may resume. */
+  resumeBelow(): boolean {
+    return this.held <= this.maxBytes * 0.75;
+  }
+
+  private hold(n: number): void {
+    this.held += n;
+    this.metrics?.heldBytes.set(this.held);
   }
 
   private state(topic: string, partition: number): PartitionState {
     const k = tpKey(topic, partition);
     let s = this.parts.get(k);
     if (s === undefined) {
-      s = { topic, partition, buffer: [], lastSeen: null, firstAddedAt: null, progress: null, boundary: null, seen: SeenIndex.empty(), pendingSeen: null, inFlight: null, skippedArchived: false, chain: Promise.resolve(), revoked: false };
+      s = { topic, partition, buffer: [], bytes: 0, lastSeen: null, firstAddedAt: null, progress: null, boundary: null, seen: EMPTY_SEEN, pendingSeen: null, inFlight: null, skippedArchived: false, chain: Promise.resolve(), revoked: false };
       this.parts.set(k, s);
     }
     return s;
@@ -113,16 +164,22 @@ export class Archiver {
         continue;
       }
       if (s.buffer.length === 0) s.firstAddedAt = this.clock.now();
-      s.buffer.push({ offset, m });
+      const value = typeof m.value === 'string' ? Buffer.from(m.value) : m.value;
+      s.buffer.push({ offset, timestamp: m.timestamp, value });
+      s.bytes += value.length;
+      this.hold(value.length);
     }
   }
 
   /** Writes the buffers that are over size or age; returns the offsets now safe to commit. */
   flushDue(): Promise<CommittableOffset[]> {
     const now = this.clock.now();
+    // Past half the budget every buffer is due: the budget is reached only when the sink cannot keep up.
+    const pressed = this.held > this.maxBytes / 2;
     return this.flushWhere(
       (s) =>
         s.inFlight !== null ||
+        (pressed && s.buffer.length > 0) ||
         s.buffer.length >= this.maxRecords ||
         (s.firstAddedAt !== null && now - s.firstAddedAt >= this.maxAgeMs) ||
         // Only re-deliveries of archived records arrived: their offsets can be committed now.
@@ -146,6 +203,8 @@ export class Archiver {
     if (s === undefined) return;
     s.revoked = true;
     this.parts.delete(k);
+    this.hold(-(s.bytes + (s.inFlight?.bytes ?? 0)));
+    s.bytes = 0;
     await s.chain.catch(() => undefined);
     this.logger.info({ topic, partition, dropped: s.buffer.length }, 'partition revoked, buffer dropped');
   }
@@ -197,14 +256,14 @@ export class Archiver {
   private async ensureLoaded(s: PartitionState): Promise<void> {
     if (s.progress !== null) return;
     const p = await readProgress(this.sink, s.topic, s.partition);
-    s.seen = SeenIndex.fromJson(p.seen);
+    s.seen = p.seen ?? EMPTY_SEEN;
     if (p.pending !== null && (p.archivedThrough === null || p.pending.last > p.archivedThrough)) {
       // A flush was started. If every one of its objects exists it finished (only the marker update
       // is missing); otherwise the next flush must reproduce exactly its range, same keys, same bytes,
       // starting from the identity index the original started from.
       if (await this.allExist(p.pending.keys)) {
         p.archivedThrough = p.pending.last;
-        s.seen = SeenIndex.fromJson(p.pending.seen ?? p.seen);
+        s.seen = p.pending.seen ?? p.seen ?? EMPTY_SEEN;
       } else {
         s.boundary = p.pending.last;
         s.pendingSeen = p.pending.seen ?? null;
@@ -216,12 +275,19 @@ export class Archiver {
     if (through !== null) {
       const before = s.buffer.length;
       s.buffer = s.buffer.filter((r) => r.offset > through);
+      this.recount(s);
       if (s.buffer.length < before) {
         s.skippedArchived = true;
         this.metrics?.redelivered.inc({ topic: s.topic }, before - s.buffer.length);
       }
       if (s.buffer.length === 0) s.firstAddedAt = null;
     }
+  }
+
+  private recount(s: PartitionState): void {
+    const bytes = s.buffer.reduce((n, r) => n + r.value.length, 0);
+    this.hold(bytes - s.bytes);
+    s.bytes = bytes;
   }
 
   private async allExist(keys: string[]): Promise<boolean> {
@@ -233,14 +299,14 @@ export class Archiver {
   }
 
   /** Takes the next range to flush out of the buffer, or null when there is none (yet). */
-  private takeRange(s: PartitionState): { offset: bigint; m: Message }[] | null {
+  private takeRange(s: PartitionState): Held[] | null {
     if (s.buffer.length === 0) return null;
     const first = s.buffer[0] as { offset: bigint };
     if (s.boundary !== null && first.offset > s.boundary) {
       // We were handed records past the unfinished flush: the offsets of that flush were committed,
       // which happens only after all its objects were written. It is complete.
       s.boundary = null;
-      if (s.pendingSeen !== null) s.seen = SeenIndex.fromJson(s.pendingSeen);
+      if (s.pendingSeen !== null) s.seen = s.pendingSeen;
       s.pendingSeen = null;
     }
     if (s.boundary !== null) {
@@ -250,25 +316,35 @@ export class Archiver {
       const cut = n < 0 ? s.buffer.length : n;
       const taken = s.buffer.slice(0, cut);
       s.buffer = s.buffer.slice(cut);
+      s.bytes -= taken.reduce((n, r) => n + r.value.length, 0);
       s.boundary = null;
       s.pendingSeen = null;
       return taken;
     }
     const taken = s.buffer;
     s.buffer = [];
+    s.bytes = 0;
     return taken;
   }
 
-  private build(s: PartitionState, taken: { offset: bigint; m: Message }[]): Flush {
+  /** Builds a flush off this thread (builder.ts); the taken records' bytes stay held until it is written. */
+  private async build(s: PartitionState, taken: Held[]): Promise<Flush> {
+    const bytes = taken.reduce((n, r) => n + r.value.length, 0);
     const kind = this.kinds[s.topic] ?? null;
-    const records = taken.map((r) => parseMessage(s.topic, r.m, kind));
-    // Repeats are dropped within the flush and against what earlier flushes archived (the index).
-    const { kept, duplicates } = dedupe(records, { has: (r) => s.seen.has(r, kind) });
-    const seenAfter = s.seen.clone();
-    for (const r of kept) seenAfter.add(r, kind);
-    const first = (taken[0] as { offset: bigint }).offset;
-    const last = (taken[taken.length - 1] as { offset: bigint }).offset;
-    return { first, last, objects: buildObjects(s.topic, s.partition, first, last, kept), kept, duplicates, seenAfter };
+    const req = packRequest({ topic: s.topic, partition: s.partition, kind, seen: s.seen, influx: !this.influx ? 'none' : this.influx.writeFeederMinutes ? 'fold' : 'values' }, taken);
+    try {
+      const r = await this.builder.build(req);
+      return { first: BigInt(r.first), last: BigInt(r.last), objects: r.objects, kept: r.kept, duplicates: r.duplicates, seenAfter: r.seenAfter, feederMinutes: r.feederMinutes, values: r.values, bytes };
+    } catch (err) {
+      // Not built: the records go back in front of the buffer, so the same range is taken again.
+      if (s.revoked) {
+        this.hold(-bytes);
+      } else {
+        s.buffer = taken.concat(s.buffer);
+        s.bytes += bytes;
+      }
+      throw err;
+    }
   }
 
   private async flushPartition(s: PartitionState): Promise<CommittableOffset | null> {
@@ -284,7 +360,12 @@ export class Archiver {
         }
         return null;
       }
-      s.inFlight = this.build(s, taken);
+      const built = await this.build(s, taken);
+      if (s.revoked) {
+        this.hold(-built.bytes);
+        return null;
+      }
+      s.inFlight = built;
       s.firstAddedAt = s.buffer.length === 0 ? null : this.clock.now();
     }
     const f = s.inFlight;
@@ -293,8 +374,8 @@ export class Archiver {
       // 1. Intent: name the range before any of its objects exists (see docs/archive.md).
       await writeProgress(this.sink, s.topic, s.partition, {
         archivedThrough: progress.archivedThrough,
-        seen: s.seen.toJson(),
-        pending: { first: f.first, last: f.last, keys: f.objects.map((o) => o.key), seen: f.seenAfter.toJson() },
+        seen: s.seen,
+        pending: { first: f.first, last: f.last, keys: f.objects.map((o) => o.key), seen: f.seenAfter },
       });
       // 2. Data objects; a retry writes the same bytes under the same keys.
       await this.putAll(f.objects, { 'x-amz-meta-gridwatch-first-offset': f.first.toString(), 'x-amz-meta-gridwatch-last-offset': f.last.toString() });
@@ -311,16 +392,17 @@ export class Archiver {
     s.seen = f.seenAfter;
     s.inFlight = null;
     s.skippedArchived = false;
+    if (!s.revoked) this.hold(-f.bytes);
     const seconds = (performance.now() - started) / 1000;
     if (this.metrics) {
       const topic = s.topic;
       this.metrics.flushSeconds.observe({ topic }, seconds);
       this.metrics.objects.inc({ topic }, f.objects.length);
       this.metrics.bytes.inc({ topic }, f.objects.reduce((n, o) => n + o.body.length, 0));
-      this.metrics.records.inc({ topic }, f.kept.length);
+      this.metrics.records.inc({ topic }, f.kept);
       this.metrics.duplicates.inc({ topic }, f.duplicates);
     }
-    this.logger.debug({ topic: s.topic, partition: s.partition, first: f.first.toString(), last: f.last.toString(), objects: f.objects.length, records: f.kept.length, duplicates: f.duplicates, seconds }, 'archived');
+    this.logger.debug({ topic: s.topic, partition: s.partition, first: f.first.toString(), last: f.last.toString(), objects: f.objects.length, records: f.kept, duplicates: f.duplicates, seconds }, 'archived');
     if (s.revoked) return null;
     return { topic: s.topic, partition: s.partition, nextOffset: (f.last + 1n).toString() };
   }
@@ -346,12 +428,12 @@ export class Archiver {
 
   private async writeInflux(s: PartitionState, f: Flush): Promise<void> {
     if (!this.influx) return;
-    const values = f.kept.map((r) => r.value).filter((v): v is Record<string, unknown> => v !== null);
-    if (values.length === 0) return;
     const kind = this.kinds[s.topic];
-    if (kind === 'readings') this.influx.writeReadings(values as unknown as ForwardedReading[], { partition: s.partition, firstOffset: f.first, lastOffset: f.last });
-    else if (kind === 'anomalies') this.influx.writeAnomalies(values as unknown as Anomaly[]);
-    else if (kind === 'events') this.influx.writeEvents(values as unknown as GridEvent[]);
+    const source = { partition: s.partition, firstOffset: f.first, lastOffset: f.last };
+    if (kind === 'readings' && f.feederMinutes && this.influx.writeFeederMinutes) this.influx.writeFeederMinutes(f.feederMinutes, source);
+    else if (kind === 'readings' && f.values) this.influx.writeReadings(f.values as ForwardedReading[], source);
+    else if (kind === 'anomalies' && f.values) this.influx.writeAnomalies(f.values as Anomaly[]);
+    else if (kind === 'events' && f.values) this.influx.writeEvents(f.values as GridEvent[]);
     else return;
     try {
       await this.influx.flush();

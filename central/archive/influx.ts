@@ -134,6 +134,10 @@ class InfluxWriterImpl implements InfluxWriter {
     this.contributions.push({ source, partials: foldReadings(r, source ? String(source.partition) : 'none') });
   }
 
+  writeFeederMinutes(partials: FeederMinute[], source?: ReadingSource): void {
+    this.contributions.push({ source, partials: new Map(partials.map((a) => [feederMinuteKey(a), a])) });
+  }
+
   flush(): Promise<void> {
     const run = this.chain.catch(() => undefined).then(() => this.doFlush());
     this.chain = run;

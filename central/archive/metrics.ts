@@ -1,6 +1,6 @@
 // The archive's Prometheus metrics, registered once per registry (several Archivers may share one).
 import { LATENCY_BUCKETS_S, type Metrics } from '../../shared/index.ts';
-import type { Counter, Histogram } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 
 export interface ArchiveMetrics {
   objects: Counter<'topic'>;
@@ -11,6 +11,7 @@ export interface ArchiveMetrics {
   failures: Counter<'topic'>;
   influxRejected: Counter<'topic'>;
   flushSeconds: Histogram<'topic'>;
+  heldBytes: Gauge;
 }
 
 const cache = new WeakMap<Metrics, ArchiveMetrics>();
@@ -28,6 +29,7 @@ export function archiveMetrics(m: Metrics): ArchiveMetrics {
       failures: m.counter('archive_flush_failures_total', 'Archive flushes that failed (and will be retried with the same range)', t),
       influxRejected: m.counter('archive_influx_rejected_total', 'Flushes whose InfluxDB points were rejected as invalid (not retried)', t),
       flushSeconds: m.histogram('archive_flush_seconds', 'Time to write one flush (marker, objects, points)', LATENCY_BUCKETS_S, t),
+      heldBytes: m.gauge('archive_held_bytes', 'Bytes of records the archive holds in memory (buffered or in a flush not yet written), against GRIDWATCH_ARCHIVE_MAX_BUFFERED_BYTES'),
     };
     cache.set(m, a);
   }

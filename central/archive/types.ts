@@ -2,12 +2,13 @@
 // (MinIO/S3 or a local directory) must do. Sinks stay simple; delivery guarantees live in the
 // Archiver.
 import type { Anomaly, ForwardedReading, GridEvent } from '../../shared/index.ts';
+import type { FeederMinute } from './aggregate.ts';
 
 /** One topic-partition's messages, as kafkajs `eachBatch` gives them (offsets are strings). */
 export interface ArchiveBatch {
   topic: string;
   partition: number;
-  messages: { offset: string; timestamp: string; key: string | null; value: string }[];
+  messages: { offset: string; timestamp: string; key: string | null; value: string | Buffer }[];
 }
 
 /** An offset the pipeline may now commit: the next offset to read, as Kafka expects. */
@@ -51,6 +52,11 @@ export interface InfluxWriter {
    * Without it the readings are folded in unconditionally.
    */
   writeReadings(r: ForwardedReading[], source?: ReadingSource): void;
+  /**
+   * The same with the readings already folded (`foldReadings`, in the archive's build thread).
+   * Optional: for a writer without it the Archiver hands over the parsed readings (`writeReadings`).
+   */
+  writeFeederMinutes?(partials: FeederMinute[], source?: ReadingSource): void;
   /** Waits until everything written so far is stored (or throws ARCHIVE_FAILED). */
   flush(): Promise<void>;
   close(): Promise<void>;

@@ -29,6 +29,10 @@ export interface OffsetGate extends Part {
   /** Whether `add` needs the records (false: only the offsets). */
   readonly keepsRecords: boolean;
   add(batch: ConsumedBatch): void;
+  /** True while the records held exceed the byte budget (the consumer pauses what adds to it). */
+  overBudget(): boolean;
+  /** True when paused partitions may resume. */
+  resumeBelow(): boolean;
   /** What may be committed now; `all` makes everything buffered durable first (shutdown). */
   committable(all: boolean): Promise<Offset[]>;
   /** The partition is no longer ours: forget (do not flush) what it buffered. Never throws (logs). */
@@ -45,6 +49,14 @@ export class DirectCommitGate implements OffsetGate {
 
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
+
+  overBudget(): boolean {
+    return false;
+  }
+
+  resumeBelow(): boolean {
+    return true;
+  }
 
   add(b: ConsumedBatch): void {
     this.processed.set(`${b.topic}\u0000${b.partition}`, { topic: b.topic, partition: b.partition, offset: b.nextOffset });
@@ -91,6 +103,14 @@ export class ArchiveGate implements OffsetGate {
     this.archiver.add({ topic: b.topic, partition: b.partition, messages: b.messages });
   }
 
+  overBudget(): boolean {
+    return this.archiver.overBudget();
+  }
+
+  resumeBelow(): boolean {
+    return this.archiver.resumeBelow();
+  }
+
   async committable(all: boolean): Promise<Offset[]> {
     try {
       const done = all ? await this.archiver.flushAll() : await this.archiver.flushDue();
@@ -127,6 +147,7 @@ export function createOffsetGate(c: CentralConfig, topics: { readings: string; a
     metrics: deps.metrics,
     maxRecords: c.archiveMaxRecords,
     maxAgeMs: c.archiveMaxAgeMs,
+    maxBufferedBytes: c.archiveMaxBufferedBytes,
     clock: deps.clock,
     topicKinds: { [topics.readings]: 'readings', [topics.anomalies]: 'anomalies', [topics.events]: 'events' },
     ...(influx ? { influx } : {}),
@@ -141,6 +162,8 @@ export interface CommitterOptions {
   commit: (offsets: Offset[]) => Promise<void>;
   metrics: Pick<CentralMetrics, 'commits'>;
   logger: Logger;
+  /** After every flush: paused partitions may resume (backpressure). */
+  afterFlush?: () => void;
 }
 
 /** Commits what the gate says is durable, never while grid events wait; one commit at a time. */
@@ -173,6 +196,7 @@ export class OffsetCommitter {
       }
     }
     const offsets = await gate.committable(all);
+    this.o.afterFlush?.();
     if (offsets.length === 0) return;
     try {
       await this.o.commit(offsets);

@@ -24,6 +24,8 @@ export interface GroupFlowOptions {
   gate: OffsetGate;
   /** Every reading value of this instance's partitions (the learned scorer, when on). */
   onReading?: (value: string) => void;
+  /** Stop and restart fetching partitions (the group consumer's pause/resume): backpressure. */
+  flow?: { pause(topic: string, partition: number): void; resume(topic: string, partition: number): void };
 }
 
 interface Ctx {
@@ -34,6 +36,8 @@ interface Ctx {
 export class GroupFlow {
   private readonly handlers: Map<string, TopicHandler<Ctx>>;
   private lastAssignment = new Map<string, number[]>();
+  /** Partitions paused because the archive held more than its byte budget. */
+  private readonly paused = new Map<string, { topic: string; partition: number }>();
 
   constructor(private readonly o: GroupFlowOptions) {
     const t = o.topics;
@@ -61,16 +65,40 @@ export class GroupFlow {
     // No anomaly of a partition is correlated before its substations' state is imported.
     if (topic === this.o.topics.anomalies) await ownership.adopt(partition);
 
-    const archived: { offset: string; timestamp: string; key: string | null; value: string }[] = [];
+    const archived: { offset: string; timestamp: string; key: string | null; value: Buffer }[] = [];
     const keep = gate.keepsRecords;
     const ctx: Ctx = { now: this.o.clock.now(), events: [] };
-    dispatch(batch, handler, ctx, metrics.invalid, (m, key, value) => {
-      if (keep && value !== null) archived.push({ offset: m.offset, timestamp: m.timestamp, key, value });
+    dispatch(batch, handler, ctx, metrics.invalid, (m, key) => {
+      if (keep && m.value !== null) archived.push({ offset: m.offset, timestamp: m.timestamp, key, value: m.value });
     });
     // Events and snapshots go to Kafka before this batch can be archived and committed (README:
     // hand-over); a failed publish keeps them and the committer holds the offsets until they are out.
     await this.o.outbox.publish(ctx.events, 'anomalies');
     gate.add({ topic, partition, messages: archived, nextOffset: (BigInt(batch.lastOffset()) + 1n).toString() });
+    if (gate.overBudget() && this.o.flow) {
+      // The sink is behind: this partition stops fetching until the archive has written enough.
+      const k = `${topic}\u0000${partition}`;
+      if (!this.paused.has(k)) {
+        this.paused.set(k, { topic, partition });
+        this.o.flow.pause(topic, partition);
+        metrics.backpressure.inc({ action: 'pause' });
+      }
+    }
+  }
+
+  /** Partitions paused for the archive's budget resume once it holds little enough again. */
+  relieve(): void {
+    if (this.paused.size === 0 || !this.o.gate.resumeBelow() || !this.o.flow) return;
+    for (const { topic, partition } of this.paused.values()) {
+      this.o.flow.resume(topic, partition);
+      this.o.metrics.backpressure.inc({ action: 'resume' });
+    }
+    this.paused.clear();
+  }
+
+  /** Partitions paused now (for stats and tests). */
+  get pausedPartitions(): number {
+    return this.paused.size;
   }
 
   /** After every join: the ownership follows the anomalies partitions, the gate forgets revoked ones. */

@@ -1,5 +1,6 @@
 // MinIO built from its Go module, serving S3 on loopback with fixed root credentials.
-import { mkdirSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { goBinary, goInstall } from './go-build.ts';
 import { HOST, MINIO_CREDENTIALS, PORTS, paths } from './layout.ts';
@@ -38,3 +39,58 @@ export async function stopMinio(): Promise<boolean> {
 
 export const minioRunningByUs = (): boolean => runningRecord('minio') !== undefined;
 export const minioAnswers = (): Promise<boolean> => httpOk(liveUrl);
+
+/** A MinIO of a test's own (never the shared one): its port and data directory, stoppable and restartable. */
+export interface ThrowawayMinio {
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  /** Starts (again) on the same port and data directory; resolves once it answers. */
+  start(): Promise<void>;
+  /** SIGTERM, then SIGKILL after 10 s; resolves once the process is gone. */
+  stop(): Promise<void>;
+  /** How the last process ended, when it did ("code 1", "signal SIGKILL"), for a test's failure message. */
+  lastExit(): string | null;
+}
+
+/**
+ * For fault tests (MinIO down under load): the provisioned binary (`services up` builds it) run as
+ * a child of this process on `port`, with its data in `dataDir`. The caller stops it at the end.
+ */
+export function throwawayMinio(opts: { port: number; dataDir: string }): ThrowawayMinio {
+  const bin = minioBinary();
+  if (!existsSync(bin)) throw new Error(`minio binary not found at ${bin}: run \`gridwatch services up\` first`);
+  mkdirSync(opts.dataDir, { recursive: true });
+  const url = `http://${HOST}:${opts.port}`;
+  let child: ChildProcess | null = null;
+  let exited: string | null = null;
+  return {
+    lastExit: () => exited,
+    endpoint: url,
+    accessKey: MINIO_CREDENTIALS.accessKey,
+    secretKey: MINIO_CREDENTIALS.secretKey,
+    async start() {
+      if (child !== null) return;
+      const c = spawn(bin, ['server', opts.dataDir, '--address', `${HOST}:${opts.port}`, '--console-address', `${HOST}:${opts.port + 1}`, '--quiet'], {
+        env: { ...process.env, MINIO_ROOT_USER: MINIO_CREDENTIALS.accessKey, MINIO_ROOT_PASSWORD: MINIO_CREDENTIALS.secretKey, MINIO_UPDATE: 'off' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      c.stderr?.on('data', (d: Buffer) => (exited = `stderr: ${d.toString().slice(-500)}`));
+      child = c;
+      c.on('exit', (code, signal) => {
+        exited = signal ? `signal ${signal}` : `code ${String(code)}`;
+        if (child === c) child = null;
+      });
+      await waitUntilHealthy('minio (throwaway)', () => httpOk(`${url}/minio/health/live`), { timeoutMs: 60_000, pid: c.pid ?? 0, command: bin });
+    },
+    async stop() {
+      const c = child;
+      if (c === null || c.exitCode !== null) return;
+      const gone = new Promise<void>((r) => c.once('exit', () => r()));
+      c.kill('SIGTERM');
+      const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      await gone;
+      clearTimeout(t);
+    },
+  };
+}

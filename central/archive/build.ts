@@ -1,0 +1,92 @@
+// Pure: one flush's work from raw record values to what the Archiver writes. It runs in the
+// archive's worker thread (build-worker.ts), so that parsing, de-duplication, grouping and gzip
+// are off the consumer's thread, and every record is parsed exactly once here. The request and the
+// result are plain data (structured-clone and transfer friendly); the same input always gives the
+// same objects, so a replayed flush writes the same bytes.
+import type { Anomaly, ForwardedReading, GridEvent } from '../../shared/index.ts';
+import { foldReadings, type FeederMinute } from './aggregate.ts';
+import { buildObjects, dedupe, parseMessage, type ArchiveKind, type ArchiveObject } from './layout.ts';
+import { SeenIndex, type SeenJson } from './seen.ts';
+
+/** One flush's records packed for a worker: the values laid end to end in one buffer. */
+export interface BuildRequest {
+  topic: string;
+  partition: number;
+  kind: ArchiveKind | null;
+  /** Offsets and Kafka timestamps as decimal strings, in offset order. */
+  offsets: string[];
+  timestamps: string[];
+  /** Byte length of each value in `values`. */
+  lengths: Uint32Array;
+  values: Uint8Array;
+  /** The partition's identity index before this flush. */
+  seen: SeenJson;
+  /** For InfluxDB: nothing, readings folded into feeder minutes, or the parsed values kept. */
+  influx: 'none' | 'fold' | 'values';
+}
+
+export interface BuildResult {
+  first: string;
+  last: string;
+  objects: ArchiveObject[];
+  kept: number;
+  duplicates: number;
+  seenAfter: SeenJson;
+  /** Readings folded per feeder and minute (readings topics with InfluxDB on). */
+  feederMinutes: FeederMinute[] | null;
+  /** The parsed records kept (anomalies and grid events for their points; readings for a writer that folds them itself). */
+  values: (Anomaly | GridEvent | ForwardedReading)[] | null;
+}
+
+export function buildFlush(req: BuildRequest): BuildResult {
+  const { topic, partition, kind } = req;
+  const buf = Buffer.from(req.values.buffer, req.values.byteOffset, req.values.byteLength);
+  const records = new Array(req.offsets.length);
+  let at = 0;
+  for (let i = 0; i < req.offsets.length; i++) {
+    const len = req.lengths[i] as number;
+    const value = buf.toString('utf8', at, at + len);
+    at += len;
+    records[i] = parseMessage(topic, { offset: req.offsets[i] as string, timestamp: req.timestamps[i] as string, value }, kind);
+  }
+  const seen = SeenIndex.fromJson(req.seen);
+  // Repeats are dropped within the flush and against what earlier flushes archived (the index).
+  const { kept, duplicates } = dedupe(records, { has: (r) => seen.has(r, kind) });
+  for (const r of kept) seen.add(r, kind);
+  const first = BigInt(req.offsets[0] as string);
+  const last = BigInt(req.offsets[req.offsets.length - 1] as string);
+  const parsed = kept.map((r) => r.value).filter((v): v is Record<string, unknown> => v !== null);
+  let feederMinutes: FeederMinute[] | null = null;
+  let values: BuildResult['values'] = null;
+  if (req.influx !== 'none' && parsed.length > 0) {
+    if (kind === 'readings' && req.influx === 'fold') feederMinutes = [...foldReadings(parsed as never, String(partition)).values()];
+    else if (kind !== null) values = parsed as unknown as NonNullable<BuildResult['values']>;
+  }
+  return {
+    first: first.toString(),
+    last: last.toString(),
+    objects: buildObjects(topic, partition, first, last, kept),
+    kept: kept.length,
+    duplicates,
+    seenAfter: seen.toJson(),
+    feederMinutes,
+    values,
+  };
+}
+
+/** Packs records (values as Buffers or strings) into a request. */
+export function packRequest(base: Omit<BuildRequest, 'offsets' | 'timestamps' | 'lengths' | 'values'>, records: { offset: bigint; timestamp: string; value: Buffer }[]): BuildRequest {
+  const lengths = new Uint32Array(records.length);
+  let total = 0;
+  records.forEach((r, i) => {
+    lengths[i] = r.value.length;
+    total += r.value.length;
+  });
+  const values = new Uint8Array(total);
+  let at = 0;
+  for (const r of records) {
+    values.set(r.value, at);
+    at += r.value.length;
+  }
+  return { ...base, offsets: records.map((r) => r.offset.toString()), timestamps: records.map((r) => r.timestamp), lengths, values };
+}
