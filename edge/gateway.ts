@@ -193,7 +193,7 @@ export class EdgeGateway {
         ),
         part('mqtt intake', async () => {
           if (c.mqttMode === 'upstream') this.upstream = UpstreamIntake.start({ url: c.mqttUpstreamUrl!, clientId, intake, logger });
-          else this.broker = await EmbeddedBroker.start({ intake, authorizer, logger, limits: brokerLimits(c), listeners: brokerListeners(c) });
+          else this.broker = await EmbeddedBroker.start({ intake, authorizer, logger, limits: brokerLimits(c), listeners: brokerListeners(c), metrics: o.metrics });
         }, async () => {
           await this.broker?.close();
           await this.upstream?.close();
@@ -234,6 +234,11 @@ export class EdgeGateway {
     this.state = 'stopped';
     this.o.logger.info(this.drained, 'edge gateway stopped');
     return this.drained;
+  }
+
+  /** Protocol-level MQTT refusals of the embedded broker by reason (null in upstream mode). */
+  get mqttRefusals() {
+    return this.broker?.refusals ?? null;
   }
 
   get mqttAddresses() {
