@@ -24,15 +24,23 @@ export interface Started {
 /** Starts `gridwatch <command>` and resolves when its log has `ready` (a JSON log message). */
 export function startProgram(command: string, env: Record<string, string>, ready: string, timeoutMs = 60_000): Promise<Started> {
   const child = spawn(process.execPath, ['bin/gridwatch.js', command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Only the tail is kept and only new text searched: a busy child logs a lot, and a slow reader
+  // would block it on a full pipe.
   let log = '';
+  let isReady = false;
   const keep = (d: Buffer) => {
-    log += d.toString();
-    if (log.length > 2_000_000) log = log.slice(-1_000_000);
+    const text = d.toString();
+    log += text;
+    if (log.length > 400_000) log = log.slice(-200_000);
+    return text;
   };
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
-      keep(d);
-      if (log.includes(`"${ready}"`)) resolve({ child, log: () => log });
+      const text = keep(d);
+      if (!isReady && (text.includes(`"${ready}"`) || log.slice(-text.length - 200).includes(`"${ready}"`))) {
+        isReady = true;
+        resolve({ child, log: () => log });
+      }
     });
     child.stderr!.on('data', keep);
     child.once('exit', (code, signal) => reject(new Error(`${command} exited ${code ?? signal} before it was ready:\n${log.slice(-4000)}`)));
