@@ -31,3 +31,10 @@ export async function readTopic(topic: string, until: (all: Record_[]) => boolea
     await consumer.disconnect();
   }
 }
+
+/** The GRIDWATCH_KAFKA_TLS* / GRIDWATCH_KAFKA_SASL* variables of this process, for configs loaded from an explicit env. */
+export function kafkaSecurityEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && /^GRIDWATCH_KAFKA_(TLS|SASL)/.test(k)) out[k] = v;
+  return out;
+}

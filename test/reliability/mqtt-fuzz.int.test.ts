@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { MQTT_REFUSALS } from '../../edge/ingest/broker.ts';
-import { connectMqtt, consumeTopic, edgeTestConfig, startEdge, testPrefix, waitFor } from '../edge/helpers.ts';
+import { connectMqtt, edgeTestConfig, startEdge, testPrefix, waitFor } from '../edge/helpers.ts';
 import { fuzzCases, mutatedPackets, runCase, type FuzzCase, type FuzzOutcome } from './mqtt-fuzz.ts';
+import { kafkaSecurityEnv, readTopic } from './kafka.ts';
 import { recordReliability } from './record.ts';
 
 // Issue 14 (8): hostile MQTT at the packet level against the edge's embedded aedes broker, while
@@ -38,7 +39,7 @@ describe('hostile MQTT packets against the embedded broker (real sockets, real K
   it('closes or negates every hostile packet, counts each by reason, and keeps honest meters flowing', async () => {
     const t0 = Date.now();
     const prefix = testPrefix('fuzz');
-    const edge = await startEdge(edgeTestConfig(prefix, { GRIDWATCH_MQTT_MAX_PACKET_BYTES: '65536' }));
+    const edge = await startEdge(edgeTestConfig(prefix, { GRIDWATCH_MQTT_MAX_PACKET_BYTES: '65536', ...kafkaSecurityEnv() }));
     stop.push(() => edge.stop());
     const port = edge.mqttAddresses.tcp;
     const url = `mqtt://127.0.0.1:${port}`;
@@ -117,7 +118,7 @@ describe('hostile MQTT packets against the embedded broker (real sockets, real K
     // Every honest PUBACK is in Kafka, once, in order per meter.
     const sent = [...acked.values()].reduce((a, b) => a + b, 0);
     await waitFor(() => edge.store.stats().depth === 0, 60_000, 'outbox drained');
-    const readings = await consumeTopic(`${prefix}.grid.readings`, (all) => all.filter((r) => honestMeters.includes(String(r.value.meterId))).length >= sent, { settleMs: 1000 });
+    const readings = await readTopic(`${prefix}.grid.readings`, (all) => all.filter((r) => honestMeters.includes(String(r.value.meterId))).length >= sent, { settleMs: 1000 });
     let lost = 0;
     let duplicates = 0;
     for (const m of honestMeters) {
