@@ -276,8 +276,23 @@ export class EdgeGateway {
     return { progress, status };
   }
 
+  /** Clock and monotonic time at the last tick: a difference between their advances is a clock step. */
+  private lastTick: { clock: number; mono: number } | null = null;
+
   private tick(): void {
     if (this.state !== 'running') return;
+    const clockNow = this.clock.now();
+    const mono = performance.now();
+    if (this.lastTick !== null) {
+      const step = clockNow - this.lastTick.clock - (mono - this.lastTick.mono);
+      // Timer lateness shows in both; only a jump of the clock itself is a step (2 s: above any
+      // event-loop stall a tick can suffer, far below a dropout limit).
+      if (Math.abs(step) > 2000) {
+        this.o.logger.warn({ stepMs: Math.round(step) }, 'the gateway clock was stepped; silence is measured across the step');
+        this.detector.clockStepped(step, this.lastTick.clock, clockNow);
+      }
+    }
+    this.lastTick = { clock: clockNow, mono };
     const anomalies = this.detector.tick();
     if (anomalies.length === 0) return;
     this.intake.commitAnomalies(anomalies, (err) => {
