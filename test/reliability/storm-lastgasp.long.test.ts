@@ -88,7 +88,6 @@ describe('last-gasp storm: a substation loses power (edge + central in process, 
     await new Promise((r) => setTimeout(r, 10_000));
 
     // The storm: every meter's last gasp within GASP_SPREAD_MS, and then silence from it.
-    const tGasp = Date.now();
     let gaspsAcked = 0;
     const step = GASP_SPREAD_MS / swarm.meters.length;
     for (const [i, m] of swarm.meters.entries()) {
