@@ -77,7 +77,7 @@ describe('hostile MQTT packets against the embedded broker (real sockets, real K
     const cases: FuzzCase[] = fuzzCases(14, 12, `${prefix}-f`);
     const mqttBefore = { ...edge.mqttRefusals! };
     const intakeBefore = { ...edge.intake.counts.rejected };
-    const outcomes: FuzzOutcome[] = await pool(cases, 40, (c) => runCase(port, c.chunks, { abort: c.abort ?? false, waitMs: c.expect.closes ? 14_000 : 3_000 }));
+    const outcomes: FuzzOutcome[] = await pool(cases, 40, (c) => runCase(port, c.chunks, { abort: c.abort ?? false, waitMs: c.expect.closes ? 14_000 : 8_000, ...(c.kind === 'subscribe' ? { until: (o: FuzzOutcome) => o.suback !== null } : {}) }));
     for (const [i, c] of cases.entries()) {
       const o = outcomes[i]!;
       expect({ kind: c.kind, closed: o.closedByServer }).toEqual({ kind: c.kind, closed: c.expect.closes });

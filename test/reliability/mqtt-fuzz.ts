@@ -130,13 +130,15 @@ export interface FuzzOutcome {
 }
 
 /** Sends one case on a fresh TCP connection and waits (at most `waitMs`) for the server to close it. */
-export function runCase(port: number, chunks: Buffer[], opts: { abort?: boolean; waitMs: number }): Promise<FuzzOutcome> {
+export function runCase(port: number, chunks: Buffer[], opts: { abort?: boolean; waitMs: number; until?: (o: FuzzOutcome) => boolean }): Promise<FuzzOutcome> {
   return new Promise((resolve) => {
     const out: FuzzOutcome = { closedByServer: false, suback: null, connack: null };
     const parser = mqttPacket.parser({ protocolVersion: 4 });
     parser.on('packet', (p: Packet) => {
       if (p.cmd === 'connack') out.connack = (p as { returnCode?: number; reasonCode?: number }).returnCode ?? (p as { reasonCode?: number }).reasonCode ?? 0;
       if (p.cmd === 'suback') out.suback = (p as { granted: number[] }).granted;
+      // A loaded machine can take seconds for a reply: stop as soon as the awaited one is in.
+      if (opts.until?.(out)) setImmediate(finish);
     });
     parser.on('error', () => undefined);
     const s: Socket = connect(port, '127.0.0.1');
