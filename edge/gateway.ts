@@ -193,7 +193,7 @@ export class EdgeGateway {
         ),
         part('mqtt intake', async () => {
           if (c.mqttMode === 'upstream') this.upstream = UpstreamIntake.start({ url: c.mqttUpstreamUrl!, clientId, intake, logger });
-          else this.broker = await EmbeddedBroker.start({ intake, authorizer, logger, limits: brokerLimits(c), listeners: brokerListeners(c) });
+          else this.broker = await EmbeddedBroker.start({ intake, authorizer, logger, limits: brokerLimits(c), listeners: brokerListeners(c), metrics: o.metrics });
         }, async () => {
           await this.broker?.close();
           await this.upstream?.close();
@@ -236,6 +236,11 @@ export class EdgeGateway {
     return this.drained;
   }
 
+  /** Protocol-level MQTT refusals of the embedded broker by reason (null in upstream mode). */
+  get mqttRefusals() {
+    return this.broker?.refusals ?? null;
+  }
+
   get mqttAddresses() {
     return this.broker?.addresses ?? { tcp: 0 };
   }
@@ -271,8 +276,23 @@ export class EdgeGateway {
     return { progress, status };
   }
 
+  /** Clock and monotonic time at the last tick: a difference between their advances is a clock step. */
+  private lastTick: { clock: number; mono: number } | null = null;
+
   private tick(): void {
     if (this.state !== 'running') return;
+    const clockNow = this.clock.now();
+    const mono = performance.now();
+    if (this.lastTick !== null) {
+      const step = clockNow - this.lastTick.clock - (mono - this.lastTick.mono);
+      // Timer lateness shows in both; only a jump of the clock itself is a step (2 s: above any
+      // event-loop stall a tick can suffer, far below a dropout limit).
+      if (Math.abs(step) > 2000) {
+        this.o.logger.warn({ stepMs: Math.round(step) }, 'the gateway clock was stepped; silence is measured across the step');
+        this.detector.clockStepped(step, this.lastTick.clock, clockNow);
+      }
+    }
+    this.lastTick = { clock: clockNow, mono };
     const anomalies = this.detector.tick();
     if (anomalies.length === 0) return;
     this.intake.commitAnomalies(anomalies, (err) => {

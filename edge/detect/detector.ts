@@ -256,6 +256,24 @@ export class Detector {
   }
 
   /**
+   * The gateway's clock was stepped by `deltaMs` (an NTP step; positive: forward). Silence and
+   * tamper quiet are durations, so every instant they are measured from moves with the clock:
+   * without this a step of an hour forward makes every meter an hour silent at the next tick.
+   */
+  clockStepped(deltaMs: number, before: number, after: number): void {
+    if (!Number.isFinite(deltaMs) || deltaMs === 0) return;
+    // Only instants taken before the step move: `before` is the clock at the last tick before it,
+    // `after` the clock now. A reading heard since the step carries the new clock already (after a
+    // backward step it is <= after; the older instants are then in the new clock's future).
+    const old = (t: number) => t <= before && (deltaMs > 0 || t > after);
+    if (this.listenedFrom > Number.NEGATIVE_INFINITY && old(this.listenedFrom)) this.listenedFrom += deltaMs;
+    for (const m of this.meters.values()) {
+      if (m.heardAt >= 0 && old(m.heardAt)) m.heardAt += deltaMs;
+      if (m.tamper !== null && old(m.tamperAt)) m.tamperAt += deltaMs;
+    }
+  }
+
+  /**
    * Timer-driven: dropout opens when a meter that has sent readings has been silent (by the clock)
    * for more than dropoutIntervals expected intervals, unless an outage already explains the silence;
    * startTs is the clock time the silence began (the last reading arrived, or the gateway started

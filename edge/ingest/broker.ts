@@ -6,7 +6,7 @@ import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import { GridwatchError, type Logger } from '../../shared/index.ts';
+import { GridwatchError, type Logger, type Metrics } from '../../shared/index.ts';
 import type { EdgeConfig } from '../config.ts';
 import type { Authenticated, Authorizer, Principal } from './auth.ts';
 import { UnauthorizedPublish, type Intake } from './intake.ts';
@@ -63,6 +63,30 @@ export interface BrokerOptions {
   logger: Logger;
   limits: BrokerLimits;
   listeners: BrokerListeners;
+  /** Where edge_mqtt_refused_total goes (the gateway's registry); without it only `refusals` counts. */
+  metrics?: Metrics;
+}
+
+/**
+ * Refusals at the MQTT protocol level, before a publish reaches the intake (whose own reasons
+ * are edge_readings_rejected_total): a packet mqtt-packet or aedes cannot accept (bad remaining
+ * length, QoS 3, a malformed topic or property: the connection is closed), a CONNECT refused
+ * (credentials, protocol version, client id), a subscription negated (SUBACK 0x80), a
+ * connection over the limit, a CONNECT or keep-alive that never came.
+ */
+export const MQTT_REFUSALS = ['protocol_error', 'connect_refused', 'subscribe_denied', 'connection_limit', 'timeout'] as const;
+export type MqttRefusal = (typeof MQTT_REFUSALS)[number];
+
+/** Socket-level errors: a client that went away, not something it sent (not a refusal). */
+const SOCKET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END']);
+
+/** The refusal an aedes client or connection error stands for; null when it is not one. */
+export function refusalOf(err: Error & { errorCode?: number; code?: string }): MqttRefusal | null {
+  if (err instanceof UnauthorizedPublish) return null; // counted by the intake
+  if (typeof err.errorCode === 'number' && err.errorCode > 0) return 'connect_refused';
+  if (err.code !== undefined && SOCKET_ERRORS.has(err.code)) return null;
+  if (/did not arrive in time|keep ?alive timeout/i.test(err.message)) return 'timeout';
+  return 'protocol_error';
 }
 
 export interface BrokerAddresses {
@@ -93,20 +117,40 @@ export class EmbeddedBroker {
   private connections = 0;
   private open = false;
   readonly addresses: BrokerAddresses = { tcp: 0 };
+  /** Protocol-level refusals by reason since start (also edge_mqtt_refused_total{reason}). */
+  readonly refusals: Record<MqttRefusal, number>;
 
   private constructor(
     readonly aedes: Aedes,
     private readonly o: BrokerOptions,
-  ) {}
+    private readonly refused: (reason: MqttRefusal) => void,
+    refusals: Record<MqttRefusal, number>,
+  ) {
+    this.refusals = refusals;
+  }
 
   static async start(o: BrokerOptions): Promise<EmbeddedBroker> {
-    const aedes = await Aedes.createBroker(brokerPolicy(o));
-    const b = new EmbeddedBroker(aedes, o);
-    aedes.on('clientError', (client: Client, err: Error) => {
-      if (err instanceof UnauthorizedPublish) o.logger.warn({ clientId: client.id, reason: err.reason, err: err.message }, 'publish refused; connection closed');
-      else o.logger.debug({ clientId: client.id, err: err.message }, 'mqtt client error');
-    });
-    aedes.on('connectionError', (client: Client, err: Error) => o.logger.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'));
+    const refusals = Object.fromEntries(MQTT_REFUSALS.map((r) => [r, 0])) as Record<MqttRefusal, number>;
+    const counter = o.metrics?.counter<'reason'>('edge_mqtt_refused_total', 'MQTT packets, connections and subscriptions refused at the protocol level, by reason', ['reason']);
+    const refused = (reason: MqttRefusal) => {
+      refusals[reason]++;
+      counter?.inc({ reason });
+    };
+    const aedes = await Aedes.createBroker(brokerPolicy(o, refused));
+    const b = new EmbeddedBroker(aedes, o, refused, refusals);
+    // One refusal per connection: mqtt-packet may report several errors for one broken packet.
+    const counted = new WeakSet<Client>();
+    const onError = (what: string) => (client: Client | null, err: Error) => {
+      const reason = refusalOf(err);
+      if (reason !== null && !(client && counted.has(client))) {
+        if (client) counted.add(client);
+        refused(reason);
+      }
+      if (err instanceof UnauthorizedPublish) o.logger.warn({ clientId: client?.id, reason: err.reason, err: err.message }, 'publish refused; connection closed');
+      else o.logger.debug({ clientId: client?.id, err: err.message, refusal: reason }, what);
+    };
+    aedes.on('clientError', onError('mqtt client error'));
+    aedes.on('connectionError', onError('mqtt connection error'));
     await b.listen();
     return b;
   }
@@ -123,6 +167,7 @@ export class EmbeddedBroker {
   /** Hands one accepted stream to aedes, applying the connection and packet-size limits. */
   private handle(stream: Duplex, destroy: () => void, certCn: string | null = null): void {
     if (!this.open || this.connections >= this.o.limits.maxConnections) {
+      if (this.open) this.refused('connection_limit');
       destroy();
       return;
     }
@@ -252,14 +297,26 @@ function limitPacketSize(client: Client, max: number, destroy: () => void): void
 }
 
 /** aedes options carrying the policy: authentication, publish and subscribe authorisation. */
-export function brokerPolicy(o: Pick<BrokerOptions, 'intake' | 'authorizer' | 'limits' | 'logger'>): ConstructorParameters<typeof Aedes>[0] {
+export function brokerPolicy(o: Pick<BrokerOptions, 'intake' | 'authorizer' | 'limits' | 'logger'>, refused: (reason: MqttRefusal) => void = () => undefined): ConstructorParameters<typeof Aedes>[0] {
   const { intake, authorizer, limits } = o;
   return {
     maxClientsIdLength: limits.maxClientIdLength,
     maxTopicLevels: 8,
     queueLimit: 64,
+    // A CONNECT must come within 10 s of the connection (aedes' default is 30 s): a half-sent
+    // CONNECT otherwise holds one of maxConnections that long.
+    connectTimeout: 10_000,
     preConnect(_client, packet, callback) {
-      callback(null, typeof packet.clientId === 'string' && packet.clientId.length <= limits.maxClientIdLength);
+      // Refused with an error, not `false`: aedes answers `false` with nothing at all and the
+      // connection then hangs, never connected and never closed.
+      if (!(typeof packet.clientId === 'string' && packet.clientId.length <= limits.maxClientIdLength)) {
+        return callback(Object.assign(new Error('client id too long'), { errorCode: 2 }), false);
+      }
+      // A will is a PUBLISH to come: wildcards are as malformed in it as in a PUBLISH [MQTT-3.3.2-2]
+      // (aedes checks them only on PUBLISH). Forbidden will topics are refused when the will fires.
+      const willTopic = packet.will?.topic;
+      if (typeof willTopic === 'string' && /[#+]/.test(willTopic)) return callback(new Error('wildcard in the will topic'), false);
+      callback(null, true);
     },
     authenticate(client, username, password, callback) {
       authorizer.identify(username, password, certificates.get(client) ?? null).then(
@@ -280,6 +337,9 @@ export function brokerPolicy(o: Pick<BrokerOptions, 'intake' | 'authorizer' | 'l
       // client === null: an obsolete will of a client from before a restart - not ours to judge.
       if (!client || !principal) return callback(new Error('unauthenticated publish'));
       const topic = packet.topic;
+      // mqtt-packet decodes topic bytes without checking them: ill-formed UTF-8 comes out as U+FFFD.
+      // The connection must close [MQTT-1.5.3-1]; counted as a protocol error by the clientError handler.
+      if (topic.includes('\uFFFD')) return callback(new Error('topic is not well-formed UTF-8'));
       const payload = packet.payload as Buffer | string;
       if (topic.length > limits.maxTopicLength || payload.length > limits.maxPacketBytes) {
         intake.countRefused('payload_too_large');
@@ -292,7 +352,9 @@ export function brokerPolicy(o: Pick<BrokerOptions, 'intake' | 'authorizer' | 'l
     authorizeSubscribe(client: Client, sub: Subscription, callback: (error: Error | null, subscription?: Subscription | null) => void) {
       const principal = principals.get(client);
       // Negated (SUBACK 0x80) rather than an error: the client learns it, and stays connected.
-      callback(null, principal && authorizer.maySubscribe(principal, sub.topic) ? sub : null);
+      const ok = principal !== undefined && authorizer.maySubscribe(principal, sub.topic);
+      if (!ok) refused('subscribe_denied');
+      callback(null, ok ? sub : null);
     },
   };
 }
