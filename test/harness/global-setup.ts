@@ -6,7 +6,7 @@ import { endpointsToEnv, ensureServices, stopServices } from '../../deploy/servi
 export default async function setup(): Promise<() => Promise<void>> {
   const t = Date.now();
   const { endpoints, started } = await ensureServices({
-    services: ['kafka', 'minio', 'influxdb', 'mosquitto'],
+    services: ['kafka', 'minio', 'influxdb', 'mosquitto', 'toxiproxy'],
     log: (line) => process.stderr.write(`${line}\n`),
   });
   // Workers are started after global setup and inherit this environment; tests read it via testEndpoints().
