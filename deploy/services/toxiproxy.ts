@@ -9,7 +9,8 @@ import { TOXIPROXY_MODULE, TOXIPROXY_VERSION } from './versions.ts';
 export const toxiproxyUrl = `http://${HOST}:${PORTS.toxiproxy.api}`;
 // The module's server command is cmd/server, so `go install` names the binary `server`.
 export const toxiproxyBinary = (): string => goBinary('toxiproxy', 'server', TOXIPROXY_VERSION);
-export const toxiproxyAnswers = (): Promise<boolean> => httpOk(`${toxiproxyUrl}/version`);
+// 5 s: on a loaded machine a 2 s probe can miss a running server, and a second one would fail to bind.
+export const toxiproxyAnswers = (): Promise<boolean> => httpOk(`${toxiproxyUrl}/version`, 5000);
 
 export async function ensureToxiproxy(log: Log): Promise<boolean> {
   if (await toxiproxyAnswers()) {

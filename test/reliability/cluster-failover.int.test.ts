@@ -23,7 +23,7 @@ describe('broker failover (3-node cluster, RF 3, min.insync 2, short)', () => {
       lost: f.lost,
       duplicates: f.duplicatesAfterDedup,
       recoverySeconds: f.drainSeconds,
-      note: `${f.acked} PUBACKed; max delivery delay ${f.maxDelaySeconds.toFixed(1)} s; ${f.outOfOrder} out of order; ${f.resends} re-sends dropped by readingId; Kafka reader, not central's archive`,
+      note: `${f.acked} PUBACKed; max delivery delay ${f.maxDelaySeconds.toFixed(1)} s; ${f.outOfOrder} out of order; ${f.resends} re-sends dropped by readingId; Kafka reader, not central's archive${f.reread ? `; ${f.reread}` : ''}`,
       suite: 'short',
     });
     expect(f.acked).toBeGreaterThan(2000);

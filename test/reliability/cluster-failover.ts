@@ -106,6 +106,8 @@ export async function spawnClusterEdge(edgeId: string, prefix: string, mqttPort:
 }
 
 export interface FailoverFigures {
+  /** What a second reader found when the first missed readings (empty when none was missing). */
+  reread: string;
   acked: number;
   lost: number;
   duplicatesAfterDedup: number;
@@ -133,7 +135,8 @@ export async function runFailover(o: { label: string; rate: number; meters: numb
     await reader.start();
     for (const f of floods) await f.start();
     await sleep(3000);
-    for (const fault of o.faults) done.push(await fault(topic));
+    const t0 = Date.now();
+    for (const fault of o.faults) done.push(`${await fault(topic)} (ended at +${((Date.now() - t0) / 1000).toFixed(0)} s)`);
     await sleep(2000);
     for (const f of floods) await f.stop();
     const endOfFaults = Date.now();
@@ -176,7 +179,22 @@ export async function runFailover(o: { label: string; rate: number; meters: numb
         last = Math.max(last, at);
       }
     }
+    let reread = '';
+    if (lost > 0) {
+      // Lost, or missed by this reader? A second reader in a fresh group reads the topic again.
+      const again = new KafkaReader(CLUSTER_PLAINTEXT, [topic]);
+      await again.start();
+      await sleep(15_000);
+      const have = new Set(again.arrivals.map((a) => `${String(a.value.meterId)}:${String(a.value.seq)}`));
+      await again.stop();
+      const missing = [...acked].filter(([id]) => !first.has(id));
+      const stillMissing = missing.filter(([id]) => !have.has(id));
+      reread = `a second reader finds ${missing.length - stillMissing.length} of the ${missing.length} missing; missing PUBACKed at +${[...new Set(stillMissing.map(([, t]) => Math.round((t - t0) / 1000)))].join(',')} s`;
+      lost = stillMissing.length;
+      process.stderr.write(`[failover] ${reread}: ${stillMissing.slice(0, 20).map(([id]) => id).join(' ')}\n`);
+    }
     return {
+      reread,
       acked: acked.size,
       lost,
       duplicatesAfterDedup: [...ids.values()].filter((s) => s.size > 1).length,
