@@ -38,7 +38,9 @@ import { MeterDirectory } from '../edge/ingest/meters.ts';
 import { commitWhenIdle, type CommitUnit, type Committer } from '../edge/ingest/ports.ts';
 import { EdgeStore, GroupCommitter, type StoredRecord } from '../edge/store/index.ts';
 import { Forwarder } from '../edge/forward/index.ts';
-import { createKafkaClient, ensureTopicsOn, topicSpecs } from '../shared/kafka/index.ts';
+import { createKafkaClient, ensureTopicsOn, topicSpecs, type KafkaSecurity } from '../shared/kafka/index.ts';
+import { benchKafkaFromEnv } from './kafka-env.ts';
+import { kafkaSecurityFromEnv } from '../shared/kafka/security.ts';
 
 export interface EdgeBenchOptions {
   /** Messages per throughput phase for single readings (arrays: this many readings in total). */
@@ -253,13 +255,14 @@ async function phase(gw: Gateway, results: Results, o: { name: string; qos: 0 | 
  * Forward phase: the yardstick first (a bare kafkajs producer, the Forwarder's producer settings,
  * the same records from memory in batches of batchMax), then the Forwarder draining the outbox.
  */
-async function forwardPhase(store: EdgeStore, brokers: string[], batchMax: number, log: (l: string) => void): Promise<Results> {
+async function forwardPhase(store: EdgeStore, brokers: string[], security: KafkaSecurity, batchMax: number, log: (l: string) => void): Promise<Results> {
   const run = `${Date.now().toString(36)}-${process.pid}`;
   const bareTopic = `bench-edge-bare-${run}`;
   const fwdTopic = `bench-edge-fwd-${run}`;
   // Every stored topic gets a name of this run (the detector's anomalies land in the control lane).
   const names = (t: string) => Object.fromEntries(Object.entries(TOPICS).map(([k, v]) => [k, v === TOPICS.readings ? t : `${t}-${k}`]));
-  const kafka = createKafkaClient({ clientId: 'bench-edge-bare', brokers });
+  log(`forward phase: Kafka ${brokers.join(',')} ${security.describe()}`);
+  const kafka = createKafkaClient({ clientId: 'bench-edge-bare', brokers, security });
   for (const t of [bareTopic, fwdTopic]) await ensureTopicsOn(kafka, topicSpecs(names(t)), { partitions: 6 });
   const topicMap = Object.fromEntries(Object.entries(names(fwdTopic)).map(([k, v]) => [TOPICS[k as keyof typeof TOPICS], v]));
 
@@ -281,7 +284,7 @@ async function forwardPhase(store: EdgeStore, brokers: string[], batchMax: numbe
   log(`bare kafkajs producer (same settings, from memory): ${Math.round(bareRate)} records/s over ${sample.length}`);
 
   const depth = store.stats().depth;
-  const fw = new Forwarder({ store, kafka: createKafkaClient({ brokers, clientId: 'bench-edge', kafkajsLogs: 'debug', retries: 3 }), clientId: 'bench-edge', logger: silentLogger(), batchMax, topicMap });
+  const fw = new Forwarder({ store, kafka: createKafkaClient({ brokers, clientId: 'bench-edge', kafkajsLogs: 'debug', retries: 3, security }), clientId: 'bench-edge', logger: silentLogger(), batchMax, topicMap });
   const t0 = performance.now();
   await fw.start();
   let last = { depth, at: t0 };
@@ -315,7 +318,8 @@ export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<str
   const meters = opts.meters ?? 2_000;
   const window = opts.window ?? 1_000;
   const log = opts.log ?? (() => undefined);
-  const brokers = opts.kafkaBrokers ?? (process.env.GRIDWATCH_KAFKA_BROKERS ?? '').split(',').filter((b) => b.trim() !== '');
+  const envKafka = benchKafkaFromEnv();
+  const brokers = opts.kafkaBrokers ?? envKafka?.brokers ?? [];
   const synchronous = opts.synchronous ?? 'FULL';
   const other = synchronous === 'FULL' ? 'NORMAL' : 'FULL';
   const dirs = [mkdtempSync(join(tmpdir(), 'gridwatch-bench-edge-')), mkdtempSync(join(tmpdir(), 'gridwatch-bench-edge-'))] as const;
@@ -421,7 +425,7 @@ export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<str
     }
 
     if (brokers.length > 0 && opts.store !== 'none') {
-      Object.assign(results, await forwardPhase(gw.store, brokers, opts.forwardBatchMax ?? 5000, log));
+      Object.assign(results, await forwardPhase(gw.store, brokers, envKafka?.security ?? kafkaSecurityFromEnv(), opts.forwardBatchMax ?? 5000, log));
     } else {
       results.forward = 'skipped: no Kafka (set GRIDWATCH_KAFKA_BROKERS)';
       log(results.forward as string);
