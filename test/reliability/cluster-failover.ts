@@ -81,7 +81,11 @@ export async function spawnClusterEdge(edgeId: string, prefix: string, mqttPort:
   const child = spawn(process.execPath, ['bin/gridwatch.js', 'edge'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`edge ${edgeId} did not start in 60 s:\n${log.slice(-3000)}`)), 60_000);
+    // A loaded two-core machine takes a while to load the gateway's code: a generous bound.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`edge ${edgeId} did not start in 180 s:\n${log.slice(-3000)}`));
+    }, 180_000);
     child.stdout!.on('data', (d: Buffer) => {
       log = (log + d.toString()).slice(-20_000);
       if (log.includes('"edge gateway started"')) {
@@ -127,11 +131,13 @@ export async function runFailover(o: { label: string; rate: number; meters: numb
   const prefix = `${uniqueName(o.label)}.`;
   const topic = `${prefix}grid.readings`;
   const ports = [await freePort(), await freePort()];
-  const edges = [await spawnClusterEdge(`${prefix}a`.slice(0, 60), prefix, ports[0]!), await spawnClusterEdge(`${prefix}b`.slice(0, 60), prefix, ports[1]!)];
+  const edges: ClusterEdge[] = [];
   const reader = new KafkaReader(CLUSTER_PLAINTEXT, [topic]);
-  const floods = edges.map((e, i) => new Flood({ url: `mqtt://127.0.0.1:${e.mqttPort}`, label: `${prefix}e${i}`, meters: o.meters, rate: o.rate / 2 }));
+  const floods: Flood[] = [];
   const done: string[] = [];
   try {
+    for (const [i, port] of ports.entries()) edges.push(await spawnClusterEdge(`${prefix}${'ab'[i]}`.slice(0, 60), prefix, port));
+    floods.push(...edges.map((e, i) => new Flood({ url: `mqtt://127.0.0.1:${e.mqttPort}`, label: `${prefix}e${i}`, meters: o.meters, rate: o.rate / 2 })));
     await reader.start();
     for (const f of floods) await f.start();
     await sleep(3000);
