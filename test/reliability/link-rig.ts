@@ -91,6 +91,9 @@ export interface Arrival {
 /** Reads the edge's topics from the beginning, with the time each record reached this reader. */
 export class KafkaReader {
   readonly arrivals: Arrival[] = [];
+  /** Records this reader was handed again (a rebalance of its own group re-reads from the last commit): not counted twice. */
+  redelivered = 0;
+  private readonly offsets = new Set<string>();
   private consumer: Consumer | null = null;
   constructor(private readonly brokers: string[], private readonly topics: string[]) {}
 
@@ -112,7 +115,16 @@ export class KafkaReader {
     await consumer.run({
       eachBatch: async ({ batch }) => {
         const at = Date.now();
-        for (const m of batch.messages) this.arrivals.push({ topic: batch.topic, value: JSON.parse(m.value!.toString()) as Record<string, unknown>, at });
+        for (const m of batch.messages) {
+          // The same offset twice is this reader's re-delivery, not a second record in Kafka.
+          const where = `${batch.topic}:${batch.partition}:${m.offset}`;
+          if (this.offsets.has(where)) {
+            this.redelivered++;
+            continue;
+          }
+          this.offsets.add(where);
+          this.arrivals.push({ topic: batch.topic, value: JSON.parse(m.value!.toString()) as Record<string, unknown>, at });
+        }
       },
     });
   }
