@@ -9,9 +9,10 @@ import { ALL_SERVICES, KAFKA_PLAINTEXT_LISTENER, type ServiceName, cacheDir, pat
 import { minioAnswers, minioBinary } from './minio.ts';
 import { mqttAnswers, mqttUrl } from './mosquitto.ts';
 import { runningRecord } from './process.ts';
-import { DEBIAN_PACKAGES, INFLUXD_VERSION, KAFKA_VERSION, MINIO_VERSION } from './versions.ts';
+import { toxiproxyAnswers, toxiproxyBinary, toxiproxyUrl } from './toxiproxy.ts';
+import { DEBIAN_PACKAGES, INFLUXD_VERSION, KAFKA_VERSION, MINIO_VERSION, TOXIPROXY_VERSION } from './versions.ts';
 
-const USAGE = `usage: gridwatch services <up|down|status|env> [--cluster] [--kafka-plaintext] [kafka|minio|influxdb|mosquitto ...]
+const USAGE = `usage: gridwatch services <up|down|status|env> [--cluster] [--kafka-plaintext] [kafka|minio|influxdb|mosquitto|toxiproxy ...]
 
   up       provision (first time) and start the servers on loopback; waits until each answers
   down     stop the servers that \`up\` started (pid files in the cache)
@@ -58,6 +59,7 @@ async function status(cluster: boolean): Promise<void> {
   rows.push(['influxdb', INFLUXD_VERSION, yes(existsSync(influxdBinary())), yes(await influxAnswers()), yes(!!runningRecord('influxdb')), 'http://127.0.0.1:18086']);
   const mosq = await installedVersion(DEBIAN_PACKAGES.mosquitto.pkg);
   rows.push(['mosquitto', mosq ?? DEBIAN_PACKAGES.mosquitto.version, yes(mosq !== undefined), yes(await mqttAnswers()), yes(!!runningRecord('mosquitto')), mqttUrl]);
+  rows.push(['toxiproxy', TOXIPROXY_VERSION, yes(existsSync(toxiproxyBinary())), yes(await toxiproxyAnswers()), yes(!!runningRecord('toxiproxy')), toxiproxyUrl]);
   for (const tool of ['mosquittoClients', 'kcat', 'prometheus', 'docker-compose'] as const) {
     const v = await installedVersion(DEBIAN_PACKAGES[tool].pkg);
     rows.push([tool === 'prometheus' ? 'promtool' : tool, v ?? DEBIAN_PACKAGES[tool].version, yes(v !== undefined), '-', '-', DEBIAN_PACKAGES[tool].binary]);

@@ -12,6 +12,7 @@ import { ALL_SERVICES, HOST, INFLUX_AUTH, MINIO_CREDENTIALS, PORTS, cacheDir, ty
 import { ensureMinio, stopMinio } from './minio.ts';
 import { ensureMosquitto, mqttUrl, stopMosquitto } from './mosquitto.ts';
 import type { Log } from './process.ts';
+import { ensureToxiproxy, stopToxiproxy, toxiproxyUrl } from './toxiproxy.ts';
 
 export type { ServiceName } from './layout.ts';
 export { ALL_SERVICES } from './layout.ts';
@@ -33,6 +34,8 @@ export interface ServiceEndpoints {
   s3: { endPoint: string; port: number; useSSL: boolean; accessKey: string; secretKey: string; url: string };
   influx: { url: string; token: string; org: string };
   mqttUrl: string;
+  /** toxiproxy's HTTP API (the reliability tests' fault proxy). */
+  toxiproxyUrl?: string;
   cacheDir: string;
 }
 
@@ -65,6 +68,7 @@ export function serviceEndpoints(opts: { kafkaCluster?: boolean } = {}): Service
     },
     influx: { url: influxUrl, token: INFLUX_AUTH.token, org: INFLUX_AUTH.org },
     mqttUrl,
+    toxiproxyUrl,
     cacheDir: cacheDir(),
   };
 }
@@ -84,6 +88,7 @@ export async function ensureServices(opts: EnsureOptions = {}): Promise<{ endpoi
     minio: () => ensureMinio(log),
     influxdb: () => ensureInfluxdb(log),
     mosquitto: () => ensureMosquitto(log),
+    toxiproxy: () => ensureToxiproxy(log),
   };
   const tools = ensureDebianPackages(['mosquitto', 'mosquittoClients', 'kcat', 'prometheus'], log).then(() => false);
   const results = await Promise.allSettled([tools, ...services.map((s) => steps[s]())]);
@@ -114,6 +119,7 @@ export async function stopServices(names: ServiceName[] = [...ALL_SERVICES], opt
     minio: stopMinio,
     influxdb: stopInfluxdb,
     mosquitto: stopMosquitto,
+    toxiproxy: stopToxiproxy,
   };
   await Promise.all(names.map((n) => stops[n]()));
 }
@@ -157,6 +163,7 @@ export function endpointsToEnv(e: ServiceEndpoints, opts: { kafkaSecure?: boolea
     GRIDWATCH_INFLUX_TOKEN: e.influx.token,
     GRIDWATCH_INFLUX_ORG: e.influx.org,
     GRIDWATCH_MQTT_URL: e.mqttUrl,
+    ...(e.toxiproxyUrl ? { GRIDWATCH_TOXIPROXY_URL: e.toxiproxyUrl } : {}),
     GRIDWATCH_CACHE_DIR: e.cacheDir,
   };
 }

@@ -11,6 +11,11 @@ export interface KafkaNodeConfig {
   /** 1 for the single node; 3 for the fault-test cluster. */
   replicationFactor: number;
   minInsyncReplicas: number;
+  /**
+   * Ports the node tells clients to use instead of its own (plaintext, SASL_SSL): a fault proxy's
+   * listeners in front of it, so that every connection after the bootstrap goes through the proxy.
+   */
+  advertisedPorts?: { broker: number; saslSsl: number };
   security: KafkaNodeSecurity;
 }
 
@@ -63,7 +68,7 @@ function securityLines(c: KafkaNodeConfig): [string, string | number | boolean][
   ].join(' ') + ';';
   return [
     ['listeners', `PLAINTEXT://${HOST}:${c.brokerPort},SASL_SSL://${HOST}:${s.saslSslPort},CONTROLLER://${HOST}:${c.controllerPort}`],
-    ['advertised.listeners', `PLAINTEXT://${HOST}:${c.brokerPort},SASL_SSL://${HOST}:${s.saslSslPort}`],
+    ['advertised.listeners', `PLAINTEXT://${HOST}:${c.advertisedPorts?.broker ?? c.brokerPort},SASL_SSL://${HOST}:${c.advertisedPorts?.saslSsl ?? s.saslSslPort}`],
     ['controller.listener.names', 'CONTROLLER'],
     ['inter.broker.listener.name', 'SASL_SSL'],
     ['listener.security.protocol.map', 'PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:SSL'],

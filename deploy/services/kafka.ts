@@ -313,10 +313,15 @@ export async function ensureKafka(opts: { cluster: boolean; log: Log }): Promise
  * differently from the shared one (for example with the plaintext listener refused). Same CA and
  * users as the shared broker. `stop()` ends it; the caller removes `dir`.
  */
-export async function startStandaloneKafka(opts: { name: string; dir: string; ports: KafkaNodePorts; plaintextListener: 'open' | 'refused'; log?: Log }): Promise<{
+export async function startStandaloneKafka(opts: {
+  name: string; dir: string; ports: KafkaNodePorts; plaintextListener: 'open' | 'refused'; log?: Log;
+  /** Advertise these ports (a fault proxy's, already listening) instead of the node's own. */
+  advertisedPorts?: { broker: number; saslSsl: number };
+}): Promise<{
   plaintextBrokers: string[]; secureBrokers: string[]; stop: () => Promise<void>;
 }> {
-  const node = standaloneNode(opts.name, opts.dir, opts.ports, opts.plaintextListener);
+  const base = standaloneNode(opts.name, opts.dir, opts.ports, opts.plaintextListener);
+  const node = opts.advertisedPorts ? { ...base, config: { ...base.config, advertisedPorts: opts.advertisedPorts } } : base;
   if (!kafkaProvisioned()) await provisionKafka(opts.log ?? (() => undefined));
   await startNodes([node], '384m', opts.log ?? (() => undefined), 1);
   return {

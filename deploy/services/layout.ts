@@ -3,8 +3,8 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-export type ServiceName = 'kafka' | 'minio' | 'influxdb' | 'mosquitto';
-export const ALL_SERVICES: readonly ServiceName[] = ['kafka', 'minio', 'influxdb', 'mosquitto'];
+export type ServiceName = 'kafka' | 'minio' | 'influxdb' | 'mosquitto' | 'toxiproxy';
+export const ALL_SERVICES: readonly ServiceName[] = ['kafka', 'minio', 'influxdb', 'mosquitto', 'toxiproxy'];
 
 export const HOST = '127.0.0.1';
 
@@ -20,6 +20,8 @@ export const PORTS = {
   minio: { api: 19000, console: 19001 },
   influxdb: { http: 18086, rpc: 18088 },
   mosquitto: { mqtt: 11883 },
+  /** toxiproxy's HTTP API; the proxies the reliability tests create take ports of their own. */
+  toxiproxy: { api: 18474 },
 } as const;
 
 /**

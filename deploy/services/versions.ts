@@ -15,6 +15,10 @@ export const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
 export const INFLUXD_PACKAGE = 'github.com/influxdata/influxdb/cmd/influxd';
 export const INFLUXD_VERSION = 'v1.8.10';
 
+/** Shopify's TCP fault proxy for the reliability tests (test/reliability/toxiproxy.ts drives its HTTP API). */
+export const TOXIPROXY_MODULE = 'github.com/Shopify/toxiproxy/v2/cmd/server';
+export const TOXIPROXY_VERSION = 'v2.5.0';
+
 /** Debian bookworm packages (apt-get). Versions are Debian's; checked at provisioning and reported by `status`. */
 export const DEBIAN_PACKAGES = {
   mosquitto: { pkg: 'mosquitto', version: '2.0.11-1.2+deb12u2', binary: '/usr/sbin/mosquitto' },

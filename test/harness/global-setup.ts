@@ -13,7 +13,7 @@ export function kafkaSecureFromEnv(value: string | undefined): boolean {
 export default async function setup(): Promise<() => Promise<void>> {
   const t = Date.now();
   const { endpoints, started } = await ensureServices({
-    services: ['kafka', 'minio', 'influxdb', 'mosquitto'],
+    services: ['kafka', 'minio', 'influxdb', 'mosquitto', 'toxiproxy'],
     log: (line) => process.stderr.write(`${line}\n`),
   });
   // Workers are started after global setup and inherit this environment; tests read it via testEndpoints()

@@ -1,0 +1,265 @@
+// Issue 14 item 3: the three-node Kafka cluster (RF 3, min.insync 2; `services --cluster`, used by
+// this test alone and stopped after it) under a flood through two edge processes. Broker faults are
+// real signals to the broker processes: SIGKILL of a partition leader, SIGSTOP for a while, a
+// restart. Acknowledged (PUBACKed) readings must all be in Kafka once, after de-duplication.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureServices, kafkaPrincipalEnv, serviceEndpoints, startKafkaBroker, stopServices } from '../../deploy/services/index.ts';
+import { runningRecord } from '../../deploy/services/process.ts';
+import { createKafkaClient } from '../../shared/kafka/client.ts';
+import { uniqueName } from '../harness/env.ts';
+import { Flood, KafkaReader, sleep } from './link-rig.ts';
+
+const CLUSTER_PLAINTEXT = ['127.0.0.1:19192', '127.0.0.1:19292', '127.0.0.1:19392'];
+
+/** Starts the cluster if it is not running; `stop` stops it only if this call started it. */
+export async function startCluster(): Promise<{ stop: () => Promise<void> }> {
+  const { started } = await ensureServices({ services: ['kafka'], kafkaCluster: true, log: (l) => process.stderr.write(`${l}\n`) });
+  return { stop: async () => void (started.length > 0 && (await stopServices(['kafka'], { kafkaCluster: true }))) };
+}
+
+export function brokerPid(nodeId: number): number {
+  const r = runningRecord(`kafka-${nodeId}`);
+  if (!r) throw new Error(`cluster node kafka-${nodeId} is not running`);
+  return r.pid;
+}
+
+/** The node leading partition `partition` of `topic`. */
+export async function leaderOf(topic: string, partition = 0): Promise<number> {
+  const admin = createKafkaClient({ clientId: 'relnet-failover', brokers: CLUSTER_PLAINTEXT }).admin();
+  await admin.connect();
+  try {
+    const md = await admin.fetchTopicMetadata({ topics: [topic] });
+    const p = md.topics[0]?.partitions.find((x) => x.partitionId === partition);
+    if (!p) throw new Error(`no metadata for ${topic}/${partition}`);
+    return p.leader;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function waitForPidExit(pid: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await sleep(100);
+  }
+  throw new Error(`pid ${pid} still alive after ${timeoutMs} ms`);
+}
+
+export interface ClusterEdge {
+  child: ChildProcess;
+  mqttPort: number;
+  stop: () => Promise<void>;
+}
+
+/** An edge process (bin/gridwatch.js edge) on the cluster over SASL_SSL, topics RF 3. */
+export async function spawnClusterEdge(edgeId: string, prefix: string, mqttPort: number): Promise<ClusterEdge> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gridwatch-relnet-cluster-edge-'));
+  const env = {
+    ...process.env,
+    ...kafkaPrincipalEnv(serviceEndpoints({ kafkaCluster: true }), 'admin'),
+    GRIDWATCH_EDGE_ID: edgeId,
+    GRIDWATCH_DATA_DIR: dataDir,
+    GRIDWATCH_KAFKA_TOPIC_PREFIX: prefix,
+    GRIDWATCH_KAFKA_TOPIC_PARTITIONS: '3',
+    GRIDWATCH_KAFKA_REPLICATION_FACTOR: '3',
+    GRIDWATCH_MQTT_HOST: '127.0.0.1',
+    GRIDWATCH_MQTT_PORT: String(mqttPort),
+    GRIDWATCH_HTTP_HOST: '127.0.0.1',
+    GRIDWATCH_HTTP_PORT: '0',
+    GRIDWATCH_MQTT_ALLOW_ANONYMOUS: 'true',
+    GRIDWATCH_DRAIN_TIMEOUT_MS: '5000',
+    GRIDWATCH_LOG_LEVEL: 'info',
+  };
+  const child = spawn(process.execPath, ['bin/gridwatch.js', 'edge'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    // A loaded two-core machine takes a while to load the gateway's code: a generous bound.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`edge ${edgeId} did not start in 180 s:\n${log.slice(-3000)}`));
+    }, 180_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      log = (log + d.toString()).slice(-20_000);
+      if (log.includes('"edge gateway started"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
+    child.once('exit', (code) => reject(new Error(`edge ${edgeId} exited ${code}:\n${log.slice(-3000)}`)));
+  });
+  return {
+    child,
+    mqttPort,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface FailoverFigures {
+  /** What a second reader found when the first missed readings (empty when none was missing). */
+  reread: string;
+  acked: number;
+  lost: number;
+  duplicatesAfterDedup: number;
+  resends: number;
+  outOfOrder: number;
+  /** Worst PUBACK-to-Kafka delay of a reading (seconds): the gap in delivery the faults caused. */
+  maxDelaySeconds: number;
+  drainSeconds: number;
+  faults: string[];
+}
+
+/**
+ * Two edges, a flood through each, the given broker faults one after the other, then drained.
+ * `faults` get the readings topic (to find its leaders) and return what they did.
+ */
+export async function runFailover(o: { label: string; rate: number; meters: number; faults: ((topic: string) => Promise<string>)[] }): Promise<FailoverFigures> {
+  const prefix = `${uniqueName(o.label)}.`;
+  const topic = `${prefix}grid.readings`;
+  const ports = [await freePort(), await freePort()];
+  const edges: ClusterEdge[] = [];
+  const reader = new KafkaReader(CLUSTER_PLAINTEXT, [topic]);
+  const floods: Flood[] = [];
+  const done: string[] = [];
+  try {
+    for (const [i, port] of ports.entries()) edges.push(await spawnClusterEdge(`${prefix}${'ab'[i]}`.slice(0, 60), prefix, port));
+    floods.push(...edges.map((e, i) => new Flood({ url: `mqtt://127.0.0.1:${e.mqttPort}`, label: `${prefix}e${i}`, meters: o.meters, rate: o.rate / 2 })));
+    await reader.start();
+    for (const f of floods) await f.start();
+    await sleep(3000);
+    const t0 = Date.now();
+    for (const fault of o.faults) done.push(`${await fault(topic)} (ended at +${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    await sleep(2000);
+    for (const f of floods) await f.stop();
+    const endOfFaults = Date.now();
+    const acked = new Map<string, number>();
+    for (const f of floods) for (const [id, t] of f.acked) acked.set(id, t);
+    const deadline = Date.now() + 120_000;
+    const seenKeys = (): Set<string> => new Set(reader.arrivals.map((a) => `${String(a.value.meterId)}:${String(a.value.seq)}`));
+    while (Date.now() < deadline) {
+      const seen = seenKeys();
+      if ([...acked.keys()].every((id) => seen.has(id))) break;
+      await sleep(250);
+    }
+    await sleep(1500);
+    const first = new Map<string, number>();
+    const ids = new Map<string, Set<string>>();
+    const rids = new Set<string>();
+    const lastSeq = new Map<string, number>();
+    let resends = 0;
+    let outOfOrder = 0;
+    for (const a of reader.arrivals) {
+      const key = `${String(a.value.meterId)}:${String(a.value.seq)}`;
+      const rid = String(a.value.readingId);
+      if (rids.has(rid)) resends++;
+      rids.add(rid);
+      ids.set(key, (ids.get(key) ?? new Set()).add(rid));
+      if (first.has(key)) continue;
+      first.set(key, a.at);
+      const m = String(a.value.meterId);
+      if (Number(a.value.seq) < (lastSeq.get(m) ?? -1)) outOfOrder++;
+      lastSeq.set(m, Math.max(Number(a.value.seq), lastSeq.get(m) ?? -1));
+    }
+    let lost = 0;
+    let maxDelay = 0;
+    let last = endOfFaults;
+    for (const [id, t] of acked) {
+      const at = first.get(id);
+      if (at === undefined) lost++;
+      else {
+        maxDelay = Math.max(maxDelay, at - t);
+        last = Math.max(last, at);
+      }
+    }
+    let reread = '';
+    if (lost > 0) {
+      // Lost, or missed by this reader? A second reader in a fresh group reads the topic again.
+      const again = new KafkaReader(CLUSTER_PLAINTEXT, [topic]);
+      await again.start();
+      await sleep(15_000);
+      const have = new Set(again.arrivals.map((a) => `${String(a.value.meterId)}:${String(a.value.seq)}`));
+      await again.stop();
+      const missing = [...acked].filter(([id]) => !first.has(id));
+      const stillMissing = missing.filter(([id]) => !have.has(id));
+      reread = `a second reader finds ${missing.length - stillMissing.length} of the ${missing.length} missing; missing PUBACKed at +${[...new Set(stillMissing.map(([, t]) => Math.round((t - t0) / 1000)))].join(',')} s`;
+      lost = stillMissing.length;
+      process.stderr.write(`[failover] ${reread}: ${stillMissing.slice(0, 20).map(([id]) => id).join(' ')}\n`);
+    }
+    return {
+      reread,
+      acked: acked.size,
+      lost,
+      duplicatesAfterDedup: [...ids.values()].filter((s) => s.size > 1).length,
+      resends,
+      outOfOrder,
+      maxDelaySeconds: maxDelay / 1000,
+      drainSeconds: (last - endOfFaults) / 1000,
+      faults: done,
+    };
+  } finally {
+    for (const f of floods) await f.stop().catch(() => undefined);
+    await reader.stop().catch(() => undefined);
+    for (const e of edges) await e.stop().catch(() => undefined);
+  }
+}
+
+/** SIGKILL the leader of partition 0, run on for `holdMs`, start it again. */
+export const killLeader = (holdMs: number) => async (topic: string): Promise<string> => {
+  const leader = await leaderOf(topic);
+  const pid = brokerPid(leader);
+  process.kill(pid, 'SIGKILL');
+  await waitForPidExit(pid);
+  await sleep(holdMs);
+  await startKafkaBroker(leader);
+  return `SIGKILL leader kafka-${leader}, restarted after ${holdMs / 1000} s`;
+};
+
+/** SIGSTOP a broker (the current leader: the hardest one) for `ms`, then SIGCONT. */
+export const pauseBroker = (ms: number) => async (topic: string): Promise<string> => {
+  const node = await leaderOf(topic);
+  const pid = brokerPid(node);
+  process.kill(pid, 'SIGSTOP');
+  try {
+    await sleep(ms);
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  await sleep(5000);
+  return `SIGSTOP kafka-${node} (leader) ${ms / 1000} s`;
+};
+
+/** A controlled restart (SIGTERM, start) of a broker that is not the leader. */
+export const restartBroker = () => async (topic: string): Promise<string> => {
+  const leader = await leaderOf(topic);
+  const node = [1, 2, 3].find((n) => n !== leader)!;
+  const { stopKafkaBroker } = await import('../../deploy/services/index.ts');
+  await stopKafkaBroker(node);
+  await startKafkaBroker(node);
+  return `restart kafka-${node}`;
+};
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}

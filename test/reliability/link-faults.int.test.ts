@@ -1,0 +1,82 @@
+// Issue 14 items 1 and 2, short: faults on the link between a real edge and Kafka (toxiproxy in
+// front of a Kafka node of the test's own, SASL_SSL), under a paced QoS 1 flood through MQTT.
+// Nothing PUBACKed is lost, order per meter holds, central's de-duplication (by readingId) leaves
+// no duplicate; on 64 kbit/s anomalies and heartbeats arrive within the bound while readings
+// queue; with a small disk budget only readings are evicted, exactly as grid.gaps says. One broker
+// for the whole file (its start is most of the file's time). Long variants: link-faults.long.test.ts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordReliability } from './record.ts';
+import { startProxiedKafka, type ProxiedKafka } from './link-rig.ts';
+import { describeFigures, linkFaults, runLinkFault, type LinkFigures } from './link-scenario.ts';
+import { runDiskBudget } from './disk-budget.ts';
+
+let k: ProxiedKafka;
+beforeAll(async () => {
+  k = await startProxiedKafka();
+}, 300_000);
+afterAll(async () => {
+  await k?.stop();
+});
+
+function expectSafe(f: LinkFigures): void {
+  expect(f.acked).toBeGreaterThan(1000);
+  expect(f.lost).toBe(0);
+  expect(f.probesLost).toBe(0);
+  expect(f.outOfOrder).toBe(0);
+  expect(f.duplicatesAfterDedup).toBe(0);
+}
+
+const LOAD = (rate: number) => `100 meters, ${rate} readings/s QoS 1 over 4 MQTT connections, a last gasp every 2 s, heartbeat every 2 s`;
+
+describe('link faults between edge and Kafka (toxiproxy, short)', () => {
+  const cases = [
+    { id: 'link-latency-800ms', test: 'Link faults: 800 ms latency with jitter', key: 'latency', rate: 200, faultMs: 15_000 },
+    { id: 'link-cut-reset', test: 'Link faults: cut, reset', key: 'cutReset', rate: 200, faultMs: 15_000 },
+    { id: 'link-cut-timeout', test: 'Link faults: cut, timeout', key: 'cutTimeout', rate: 200, faultMs: 15_000 },
+    { id: 'link-half-open', test: 'Link faults: half-open (black hole)', key: 'halfOpen', rate: 200, faultMs: 15_000 },
+  ] as const;
+  for (const c of cases) {
+    it(`${c.test}: nothing PUBACKed lost, order per meter, no duplicates after de-duplication`, async () => {
+      const fault = linkFaults(k)[c.key];
+      const f = await runLinkFault(k, { label: c.id, rate: c.rate, meters: 100, faultMs: c.faultMs, fault });
+      recordReliability({ id: c.id, test: c.test, fault: `${fault.fault}, ${c.faultMs / 1000} s, SASL_SSL`, load: LOAD(c.rate), lost: f.lost, duplicates: f.duplicatesAfterDedup, recoverySeconds: f.drainSeconds, note: describeFigures(f), suite: 'short' });
+      expectSafe(f);
+      expect(f.ackedDuringFault).toBeGreaterThan(c.rate * (c.faultMs / 1000) * 0.5); // the intake never stalled on the link
+    });
+  }
+
+  it('64 kbit/s: readings queue, anomalies and heartbeats still arrive within 15 s', async () => {
+    const fault = linkFaults(k).bandwidth64k;
+    const rate = 400;
+    const f = await runLinkFault(k, { label: 'link-64k', rate, meters: 100, faultMs: 20_000, fault });
+    recordReliability({ id: 'link-bandwidth-64k', test: 'Link faults: 64 kbit/s', fault: `${fault.fault}, 20 s, SASL_SSL`, load: LOAD(rate), lost: f.lost, duplicates: f.duplicatesAfterDedup, recoverySeconds: f.drainSeconds, note: describeFigures(f), suite: 'short' });
+    expectSafe(f);
+    expect(f.heartbeats).toBeGreaterThan(5);
+    expect(f.anomalyMaxSeconds).toBeLessThan(15);
+    expect(f.heartbeatMaxSeconds).toBeLessThan(15);
+  });
+});
+
+describe('disk budget through MQTT (short)', () => {
+  it('link cut, flood on, 1 MiB budget: anomalies never evicted; readings lost to eviction are exactly the grid.gaps ranges', async () => {
+    const d = await runDiskBudget(k, { label: 'disk-budget', rate: 500, meters: 100, cutMs: 20_000 });
+    recordReliability({
+      id: 'disk-budget-mqtt',
+      test: 'Disk budget through MQTT',
+      fault: 'link cut (proxy disabled) 20 s, outbox budget 1 MiB',
+      load: LOAD(500),
+      lost: d.unaccounted,
+      duplicates: d.duplicatesAfterDedup,
+      recoverySeconds: d.drainSeconds,
+      note: `${d.acked} PUBACKed, ${d.inKafka} in Kafka, ${d.evicted} evicted = ${d.gapTotal} readings in ${d.gaps} gap records on grid.gaps; ${d.probes - d.anomaliesMissing}/${d.probes} last-gasp outages delivered`,
+      suite: 'short',
+    });
+    expect(d.evicted).toBeGreaterThan(1000); // the budget was really reached
+    expect(d.gapTotal).toBe(d.evicted); // to the reading
+    expect(d.outsideGaps).toBe(0); // every missing reading lies in a gap range of its meter
+    expect(d.inKafkaInsideGaps).toBe(0); // and no gap range covers a reading Kafka has
+    expect(d.unaccounted).toBe(0);
+    expect(d.anomaliesMissing).toBe(0);
+    expect(d.duplicatesAfterDedup).toBe(0);
+  });
+});

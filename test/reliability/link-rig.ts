@@ -1,0 +1,209 @@
+// The rig of the link-fault tests: a Kafka node of its own whose SASL_SSL listener is advertised at
+// a toxiproxy proxy (so every connection of the edge, not only the bootstrap, crosses the faulty
+// link), a real edge gateway in this process speaking SASL_SSL through that proxy, a paced QoS 1
+// flood through its MQTT listener that remembers exactly what was PUBACKed, and a Kafka reader on
+// the node's plaintext listener (no proxy: the reader is the far side, not the link under test).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Consumer } from 'kafkajs';
+import { kafkaPrincipalEnv, serviceEndpoints, startStandaloneKafka } from '../../deploy/services/index.ts';
+import { loadEdgeConfig } from '../../edge/config.ts';
+import { EdgeGateway } from '../../edge/gateway.ts';
+import { Metrics, silentLogger } from '../../shared/index.ts';
+import { createKafkaClient } from '../../shared/kafka/client.ts';
+import { uniqueName } from '../harness/env.ts';
+import { ToxiProxy } from './toxiproxy.ts';
+
+/** Loopback ports of this rig only (the shared broker is 19092/19094, the cluster 19n92/19n94). */
+const PORTS = { broker: 19692, controller: 19693, saslSsl: 19694, proxy: 19698 };
+
+export interface ProxiedKafka {
+  proxy: ToxiProxy;
+  edgeBrokers: string[];
+  readerBrokers: string[];
+  stop: () => Promise<void>;
+}
+
+export async function startProxiedKafka(): Promise<ProxiedKafka> {
+  const proxy = await ToxiProxy.create('gridwatch-relnet-kafka', `127.0.0.1:${PORTS.proxy}`, `127.0.0.1:${PORTS.saslSsl}`);
+  const dir = mkdtempSync(join(tmpdir(), 'gridwatch-relnet-kafka-'));
+  const broker = await startStandaloneKafka({
+    name: 'kafka-relnet',
+    dir,
+    ports: { broker: PORTS.broker, controller: PORTS.controller, saslSsl: PORTS.saslSsl },
+    plaintextListener: 'open',
+    advertisedPorts: { broker: PORTS.broker, saslSsl: PORTS.proxy },
+  });
+  return {
+    proxy,
+    edgeBrokers: [`127.0.0.1:${PORTS.proxy}`],
+    readerBrokers: broker.plaintextBrokers,
+    stop: async () => {
+      await broker.stop();
+      await proxy.delete().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An edge gateway in this process, SASL_SSL (admin principal of the harness PKI) through the proxy. */
+export async function startLinkEdge(k: ProxiedKafka, name: string, env: Record<string, string> = {}): Promise<{ gateway: EdgeGateway; mqttUrl: string; prefix: string; stop: () => Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gridwatch-relnet-edge-'));
+  const config = loadEdgeConfig({
+    env: {
+      ...kafkaPrincipalEnv(serviceEndpoints(), 'admin'),
+      GRIDWATCH_KAFKA_BROKERS: k.edgeBrokers.join(','),
+      GRIDWATCH_EDGE_ID: name.slice(0, 60),
+      GRIDWATCH_DATA_DIR: dataDir,
+      GRIDWATCH_KAFKA_TOPIC_PREFIX: `${name}.`,
+      GRIDWATCH_KAFKA_TOPIC_PARTITIONS: '3',
+      GRIDWATCH_MQTT_HOST: '127.0.0.1',
+      GRIDWATCH_MQTT_PORT: '0',
+      GRIDWATCH_HTTP_HOST: '127.0.0.1',
+      GRIDWATCH_HTTP_PORT: '0',
+      GRIDWATCH_MQTT_ALLOW_ANONYMOUS: 'true',
+      GRIDWATCH_HEARTBEAT_CRON: '*/2 * * * * *',
+      GRIDWATCH_DRAIN_TIMEOUT_MS: '2000',
+      ...env,
+    },
+  });
+  const gateway = new EdgeGateway({ config, logger: silentLogger(), metrics: new Metrics('edge', { defaultMetrics: false }) });
+  await gateway.start();
+  return {
+    gateway,
+    mqttUrl: `mqtt://127.0.0.1:${gateway.mqttAddresses.tcp}`,
+    prefix: `${name}.`,
+    stop: async () => {
+      await gateway.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Arrival {
+  topic: string;
+  value: Record<string, unknown>;
+  at: number;
+}
+
+/** Reads the edge's topics from the beginning, with the time each record reached this reader. */
+export class KafkaReader {
+  readonly arrivals: Arrival[] = [];
+  /** Records this reader was handed again (a rebalance of its own group re-reads from the last commit): not counted twice. */
+  redelivered = 0;
+  private readonly offsets = new Set<string>();
+  private consumer: Consumer | null = null;
+  constructor(private readonly brokers: string[], private readonly topics: string[]) {}
+
+  async start(): Promise<void> {
+    const kafka = createKafkaClient({ clientId: 'relnet-reader', brokers: this.brokers });
+    const consumer = (this.consumer = kafka.consumer({ groupId: uniqueName('relnet-reader'), maxWaitTimeInMs: 100 }));
+    await consumer.connect();
+    // The edge creates its topics in the background; subscribing waits for them.
+    const admin = kafka.admin();
+    await admin.connect();
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const have = new Set(await admin.listTopics());
+      if (this.topics.every((t) => have.has(t))) break;
+      await sleep(250);
+    }
+    await admin.disconnect();
+    await consumer.subscribe({ topics: this.topics, fromBeginning: true });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        const at = Date.now();
+        for (const m of batch.messages) {
+          // The same offset twice is this reader's re-delivery, not a second record in Kafka.
+          const where = `${batch.topic}:${batch.partition}:${m.offset}`;
+          if (this.offsets.has(where)) {
+            this.redelivered++;
+            continue;
+          }
+          this.offsets.add(where);
+          this.arrivals.push({ topic: batch.topic, value: JSON.parse(m.value!.toString()) as Record<string, unknown>, at });
+        }
+      },
+    });
+  }
+
+  of(topic: string): Arrival[] {
+    return this.arrivals.filter((a) => a.topic === topic);
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A paced QoS 1 flood over several MQTT connections: `rate` readings/s spread over `meters`, plus a
+ * last gasp on a fresh probe meter every `probeEveryMs` (each opens an outage anomaly at once).
+ * `acked` holds exactly the readings whose PUBACK arrived, with its time.
+ */
+export class Flood {
+  readonly acked = new Map<string, number>();
+  readonly probes: { meterId: string; ackedAt: number }[] = [];
+  sent = 0;
+  private clients: MqttClient[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private probeTimer: NodeJS.Timeout | null = null;
+  private readonly seq: number[];
+  private next = 0;
+  private probeN = 0;
+
+  constructor(private readonly o: { url: string; label: string; meters: number; rate: number; connections?: number; probeEveryMs?: number; voltage?: number }) {
+    this.seq = new Array<number>(o.meters).fill(0);
+  }
+
+  meterId(i: number): string {
+    return `${this.o.label}-m${i}`;
+  }
+
+  async start(): Promise<void> {
+    const n = this.o.connections ?? 4;
+    this.clients = await Promise.all(
+      Array.from({ length: n }, (_, i) => mqtt.connectAsync(this.o.url, { clientId: `${this.o.label}-c${i}`, reconnectPeriod: 1000, clean: true })),
+    );
+    const perTick = this.o.rate / 10;
+    let carry = 0;
+    this.timer = setInterval(() => {
+      carry += perTick;
+      for (; carry >= 1; carry--) this.publishOne();
+    }, 100);
+    if (this.o.probeEveryMs) this.probeTimer = setInterval(() => this.probe(), this.o.probeEveryMs);
+  }
+
+  private publishOne(): void {
+    const m = this.next++ % this.o.meters;
+    const c = this.clients[m % this.clients.length]!;
+    if (!c.connected) return;
+    const meterId = this.meterId(m);
+    const s = this.seq[m]!++;
+    this.sent++;
+    const payload = JSON.stringify({ meterId, seq: s, ts: Date.now(), voltage: this.o.voltage ?? 230 + (s % 3) * 0.1, current: 5 });
+    c.publish(`meters/${meterId}/reading`, payload, { qos: 1 }, (err) => {
+      if (!err) this.acked.set(`${meterId}:${s}`, Date.now());
+    });
+  }
+
+  private probe(): void {
+    const c = this.clients[0]!;
+    if (!c.connected) return;
+    const meterId = `${this.o.label}-probe${this.probeN++}`;
+    c.publish(`meters/${meterId}/event`, JSON.stringify({ meterId, ts: Date.now(), type: 'last_gasp' }), { qos: 1 }, (err) => {
+      if (!err) this.probes.push({ meterId, ackedAt: Date.now() });
+    });
+  }
+
+  /** Stops publishing and waits (bounded) for the PUBACKs still in flight. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    await Promise.all(this.clients.map((c) => c.endAsync().catch(() => undefined)));
+  }
+}
