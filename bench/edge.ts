@@ -370,11 +370,16 @@ export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<str
 
     let drain: DrainResult | null = null;
     let fleet: FleetResult | null = null;
+    let fleetAvro: FleetResult | null = null;
     if (brokers.length > 0 && opts.store !== 'none') {
       drain = await drainPhase(gw.store, { brokers, batchMax: opts.forwardBatchMax ?? 5000, liveRate: opts.liveRate ?? 2000, compression: 'gzip', log });
       results.drain = drain;
       const fleetSeconds = opts.fleetSeconds ?? Number(process.env.BENCH_EDGE_FLEET_SECONDS ?? 30);
-      if (fleetSeconds > 0) results.fleet = fleet = await fleetPhase({ brokers, seconds: fleetSeconds, log, ...(opts.fleetEnv ? { env: opts.fleetEnv } : {}) });
+      if (fleetSeconds > 0) {
+        results.fleet = fleet = await fleetPhase({ brokers, seconds: fleetSeconds, log, ...(opts.fleetEnv ? { env: opts.fleetEnv } : {}) });
+        // The same stream with grid.readings in the Avro single-object encoding (goal 4).
+        results.fleetAvro = fleetAvro = await fleetPhase({ brokers, seconds: Math.min(10, fleetSeconds), log, env: { ...opts.fleetEnv, GRIDWATCH_READINGS_ENCODING: 'avro' } });
+      }
     } else {
       results.forward = 'skipped: no Kafka (set GRIDWATCH_KAFKA_BROKERS)';
       log(results.forward as string);
@@ -382,7 +387,7 @@ export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<str
     const stats = gw.store.stats();
     gw.store.close();
     Object.assign(results, { store: opts.store ?? 'sqlite', checkpoints: opts.checkpoints !== false, outboxDepth: stats.depth, rssPeakMb: Math.round(rssPeak / 1048576), synchronous, readingsPerPhase: n, arraySize, meters, window });
-    return { figures: edgeFigures(results, bareRate, arraySize, drain, fleet), load: probe.end(), ...results };
+    return { figures: edgeFigures(results, bareRate, arraySize, drain, fleet, fleetAvro), load: probe.end(), ...results };
   } finally {
     clearInterval(rssTimer);
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -392,7 +397,7 @@ export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<str
 const r2 = (n: number) => Math.round(n * 100) / 100;
 
 /** The edge's figures against goals 0-4 of issue 12 (bench/figures.ts). */
-function edgeFigures(res: Results, bareRate: number, arraySize: number, drain: DrainResult | null, fleet: FleetResult | null): BenchFigure[] {
+function edgeFigures(res: Results, bareRate: number, arraySize: number, drain: DrainResult | null, fleet: FleetResult | null, fleetAvro: FleetResult | null): BenchFigure[] {
   const single = res.edgeQos1SinglePerSec as number;
   const f: BenchFigure[] = [
     { id: 'edge.intake.single_qos1', figure: 'edge intake, single QoS 1 readings into the durable outbox', value: single, unit: 'readings/s', higherIsBetter: true, yardstick: { name: 'bare aedes QoS 1', value: Math.round(bareRate) }, ratio: r2(single / bareRate), goal: { text: '>= 0.7 x bare aedes', on: 'ratio', min: 0.7 } },
@@ -412,7 +417,13 @@ function edgeFigures(res: Results, bareRate: number, arraySize: number, drain: D
       { id: 'edge.fleet.rss', figure: 'edge RSS peak in that run', value: fleet.rssPeakMb, unit: 'MB', higherIsBetter: false, goal: { text: '<= 150 MB', on: 'value', max: 150 } },
       { id: 'edge.fleet.puback_p99', figure: 'edge PUBACK p99 in that run', value: fleet.pubackP99Ms ?? Infinity, unit: 'ms', higherIsBetter: false, goal: { text: '<= 20 ms', on: 'value', max: 20 } },
     );
-    if (fleet.logBytesPerReading !== null) f.push({ id: 'edge.wan.bytes_per_reading', figure: `bytes per reading on the broker's log (grid.readings, all channels, ${JSON.stringify(fleet.settings)})`, value: fleet.logBytesPerReading, unit: 'bytes/reading', higherIsBetter: false, goal: { text: '<= 20 bytes', on: 'value', max: 20 } });
+    if (fleet.logBytesPerReading !== null) f.push({ id: 'edge.wan.bytes_per_reading_json', figure: "bytes per reading on the broker's log (grid.readings, all channels, JSON, gzip)", value: fleet.logBytesPerReading, unit: 'bytes/reading', higherIsBetter: false, goal: { text: '<= 20 bytes', on: 'value', max: 20 } });
+  }
+  if (fleetAvro !== null && fleetAvro.logBytesPerReading !== null) {
+    f.push(
+      { id: 'edge.wan.bytes_per_reading_avro', figure: "bytes per reading on the broker's log (grid.readings, all channels, Avro, gzip)", value: fleetAvro.logBytesPerReading, unit: 'bytes/reading', higherIsBetter: false, ...(fleet?.logBytesPerReading ? { yardstick: { name: 'JSON', value: fleet.logBytesPerReading }, ratio: r2(fleetAvro.logBytesPerReading / fleet.logBytesPerReading) } : {}), goal: { text: '<= 20 bytes', on: 'value', max: 20 } },
+      { id: 'edge.fleet.cpu_per_reading_avro', figure: 'edge CPU per durable reading end to end, Avro on grid.readings', value: fleetAvro.cpuUsPerReading, unit: 'µs/reading', higherIsBetter: false, goal: { text: '<= 25 µs', on: 'value', max: 25 } },
+    );
   }
   return f;
 }

@@ -34,7 +34,7 @@ describe('grid.readings in the Avro single-object encoding', () => {
 
   it('refuses another schema with a clear error, and central counts it instead of dropping it', () => {
     const b = encodeForwardedReading(full);
-    b[5] ^= 0xff;
+    b[5] = b[5]! ^ 0xff;
     expect(() => decodeForwardedReading(b)).toThrow(UnknownEncoding);
     expect(() => decodeForwardedReading(b)).toThrow(/fingerprint [0-9a-f]{16}, which this reader does not know/);
     const t = valueText(b);
