@@ -26,6 +26,7 @@ import { Client as MinioClient } from 'minio';
 import { CentralConfigSchema, type CentralConfig } from '../central/config.ts';
 import { Aggregator } from '../central/aggregator.ts';
 import { createKafkaClient } from '../shared/kafka/index.ts';
+import { benchKafka, type BenchKafka } from './kafka-env.ts';
 import { createInfluxDatabase } from '../deploy/services/influxdb.ts';
 import { createLogger, loadConfig, Metrics, silentLogger, type Anomaly, type GridEvent, type TopologyEntry } from '../shared/index.ts';
 
@@ -52,6 +53,8 @@ interface Env {
   admin: Admin;
   producer: Producer;
   brokers: string[];
+  /** The connection's GRIDWATCH_KAFKA_* (TLS, SASL), given to the central instances' config. */
+  kafkaEnv: BenchKafka['env'];
   archive: 'minio' | 'dir' | 'off';
   influx: { url: string; token: string; org: string } | null;
   partitions: number;
@@ -180,7 +183,7 @@ async function startPipeline(env: Env, topics: Topics, tag: string, correlate?: 
     env.cleanup.push(() => fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q: `DROP DATABASE "${db}"` }) }));
   }
   const config = loadConfig(CentralConfigSchema, {
-    env: {},
+    env: env.kafkaEnv,
     overrides: {
       kafkaBrokers: env.brokers,
       centralGroup: `${u}-group`,
@@ -423,17 +426,19 @@ async function delayPhase(env: Env, rounds: number): Promise<Record<string, unkn
 
 export async function benchCentral(opts: CentralBenchOptions = {}): Promise<Record<string, unknown>> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const brokers = opts.brokers ?? (process.env.GRIDWATCH_KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
+  const k = benchKafka();
+  const brokers = opts.brokers ?? k.brokers;
+  log(`bench central: Kafka ${brokers.join(',')} ${k.security.describe()}`);
   const archive = opts.archive ?? (process.env.GRIDWATCH_S3_ENDPOINT ? 'minio' : 'dir');
   const influxUrl = process.env.GRIDWATCH_INFLUX_URL;
   const withInflux = (opts.influx ?? Boolean(influxUrl)) && influxUrl !== undefined && archive !== 'off';
-  const kafka = createKafkaClient({ clientId: name('bench-central'), brokers });
+  const kafka = createKafkaClient({ clientId: name('bench-central'), brokers, security: k.security });
   const admin = kafka.admin();
   await admin.connect();
   const producer = kafka.producer({ idempotent: false, allowAutoTopicCreation: false });
   await producer.connect();
   const env: Env = {
-    kafka, admin, producer, brokers, archive,
+    kafka, admin, producer, brokers, kafkaEnv: k.env, archive,
     influx: withInflux ? { url: influxUrl as string, token: process.env.GRIDWATCH_INFLUX_TOKEN ?? '', org: process.env.GRIDWATCH_INFLUX_ORG ?? 'gridwatch' } : null,
     partitions: opts.partitions ?? 6,
     log: (line) => log(`bench central: ${line}`),

@@ -40,6 +40,7 @@ import type { BenchFigure } from './figures.ts';
 import { loadProbe } from './report.ts';
 import { drainPhase, type DrainResult } from './edge-drain.ts';
 import { fleetPhase, type FleetResult } from './edge-fleet.ts';
+import { benchKafkaFromEnv } from './kafka-env.ts';
 
 export interface EdgeBenchOptions {
   /** Messages per throughput phase for single readings (arrays: this many readings in total). */
@@ -263,7 +264,8 @@ export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<str
   const meters = opts.meters ?? 2_000;
   const window = opts.window ?? 1_000;
   const log = opts.log ?? (() => undefined);
-  const brokers = opts.kafkaBrokers ?? (process.env.GRIDWATCH_KAFKA_BROKERS ?? '').split(',').filter((b) => b.trim() !== '');
+  const envKafka = benchKafkaFromEnv();
+  const brokers = opts.kafkaBrokers ?? envKafka?.brokers ?? [];
   const synchronous = opts.synchronous ?? 'FULL';
   const other = synchronous === 'FULL' ? 'NORMAL' : 'FULL';
   const dirs = [mkdtempSync(join(tmpdir(), 'gridwatch-bench-edge-')), mkdtempSync(join(tmpdir(), 'gridwatch-bench-edge-'))] as const;

@@ -24,6 +24,10 @@ const USAGE = `usage: gridwatch demo [options]
   --seed N            seed of the grid and the faults (default 1)
   --port N            central's API and console (default 8080, or a free port if 8080 is taken)
   --tolerance DUR     scorer's time tolerance (default 20s)
+  --duplicates SHARE  share of readings the simulator sends twice, 0-1 (default 0); the archive must
+                      still hold each once
+  --kill-edge DUR     kill -9 the second edge gateway this long into the run and start it again on
+                      its data directory (default: no kill)
   --no-object-store   archive to a local directory instead of MinIO
   --keep-services     leave Kafka, MinIO and InfluxDB running at the end
   --dir DIR           where the run keeps its files (default <cache>/demo/<run id>)
@@ -42,6 +46,8 @@ export async function run(argv: string[]): Promise<number> {
       seed: { type: 'string', default: '1' },
       port: { type: 'string', default: '8080' },
       tolerance: { type: 'string', default: '20s' },
+      duplicates: { type: 'string', default: '0' },
+      'kill-edge': { type: 'string' },
       'no-object-store': { type: 'boolean', default: false },
       'keep-services': { type: 'boolean', default: false },
       dir: { type: 'string' },
@@ -65,6 +71,9 @@ export async function run(argv: string[]): Promise<number> {
   const durationMs = parseDuration(v.duration, '--duration');
   const intervalMs = parseDuration(v.interval, '--interval');
   const toleranceMs = parseDuration(v.tolerance, '--tolerance');
+  const duplicateShare = Number(v.duplicates);
+  if (!(duplicateShare >= 0 && duplicateShare <= 1)) throw new GridwatchError('CONFIG_INVALID', `--duplicates: expected a share in [0, 1], got ${JSON.stringify(v.duplicates)}`);
+  const killEdge = v['kill-edge'] === undefined ? undefined : { index: Math.min(1, substations - 1), atMs: parseDuration(v['kill-edge'], '--kill-edge') };
   const say = (line: string) => process.stderr.write(`[demo] ${line}\n`);
 
   // Servers: Kafka is required; without MinIO the archive goes to a directory, without InfluxDB there are no points.
@@ -123,7 +132,7 @@ export async function run(argv: string[]): Promise<number> {
     let result: DemoResult;
     try {
       result = await runDemo({
-        endpoints: { kafkaBrokers: endpoints.kafkaBrokers, s3, influx },
+        endpoints: { kafka: endpoints.kafkaSecure!, s3, influx },
         meters,
         substations,
         seed,
@@ -134,6 +143,8 @@ export async function run(argv: string[]): Promise<number> {
         runDir,
         centralPort: port,
         toleranceMs,
+        duplicateShare,
+        ...(killEdge ? { killEdge } : {}),
         log: (line) => {
           if (tty) process.stderr.write('\r\x1b[K');
           say(line);
@@ -174,13 +185,18 @@ function summary(r: DemoResult, census: ArchiveCensus | null): string {
   const archived = census
     ? `${n(census.readings.records)} readings in ${census.readings.objects} objects (${census.readings.duplicates} duplicates), ${n(census.anomalies.records)} anomaly and ${n(census.events.records)} grid event records`
     : 'not read back';
-  const flood = r.flood ? `${r.flood.readings.toLocaleString('en')} readings sent (${Math.round(r.flood.readingsPerSec).toLocaleString('en')}/s, ${r.flood.errors} errors)` : 'no flood report';
+  const flood = r.flood
+    ? `${r.flood.readings.toLocaleString('en')} readings sent (${r.flood.distinctReadings.toLocaleString('en')} distinct, ${Math.round(r.flood.readingsPerSec).toLocaleString('en')}/s, ${r.flood.errors} errors${r.killed ? `, ${r.flood.errorsByBroker[r.killed.mqttUrl]?.connection ?? 0} of them ${r.killed.edge}'s dropped connections` : ''})`
+    : 'no flood report';
+  const killed = r.killed ? [`killed:    ${r.killed.edge} (kill -9) at t+${Math.round(r.killed.atMs / 1000)}s, ready again after ${(r.killed.downMs / 1000).toFixed(1)} s`] : [];
   return [
     '',
     `gridwatch demo ${r.runId}: ${flood}; ${r.readingsInKafka.toLocaleString('en')} readings in Kafka; ${r.detections.anomalies.length} anomaly records and ${r.detections.events.length} grid event records`,
     '',
     formatReport(r.report),
     '',
+    `kafka:     ${r.kafka}`,
+    ...killed,
     `archive:   ${archive}`,
     `archived:  ${archived}`,
     `influxdb:  ${r.influxBucket ?? 'not written'}`,

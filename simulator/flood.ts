@@ -74,9 +74,22 @@ export interface FloodProgress {
 export interface FloodReport {
   sent: number;
   acked: number;
+  /** Every error: the sum of errorsByBroker. */
   errors: number;
-  /** Readings carried (a concentrator message carries many). */
+  /**
+   * Errors by broker URL. `connection`: the client's error events (a connect that failed, a
+   * connection reset, a refused reconnect while a gateway is down); `publish`: publishes that
+   * failed or were still unacknowledged at the end. A gateway restarted mid-flood shows as
+   * connection errors on its URL only: QoS 1 publishes in flight are sent again on reconnect.
+   */
+  errorsByBroker: Record<string, { connection: number; publish: number }>;
+  /** Readings carried (a concentrator message carries many), repeats included. */
   readings: number;
+  /** Readings sent that were not a repeat of one already sent (distinct meter and seq). */
+  distinctReadings: number;
+  /** Readings (and distinct ones) in messages the broker acknowledged (QoS 1: PUBACKed). */
+  readingsAcked: number;
+  distinctReadingsAcked: number;
   events: number;
   connections: number;
   durationMs: number;
@@ -88,6 +101,7 @@ export interface FloodReport {
 
 interface Conn {
   client: MqttClient;
+  broker: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -107,10 +121,15 @@ export async function flood(opts: FloodOptions): Promise<FloodReport> {
   const devicesPerBroker = opts.brokers.map(() => 0);
   const opened: MqttClient[] = [];
   let errors = 0;
+  const errorsByBroker = opts.brokers.map(() => ({ connection: 0, publish: 0 }));
+  const inFlightByBroker = opts.brokers.map(() => 0);
   let lastError: string | undefined;
   let sent = 0;
   let acked = 0;
   let readings = 0;
+  let distinctReadings = 0;
+  let readingsAcked = 0;
+  let distinctReadingsAcked = 0;
   let events = 0;
   let inFlight = 0;
   let wake: (() => void) | undefined;
@@ -118,8 +137,9 @@ export async function flood(opts: FloodOptions): Promise<FloodReport> {
   let latencyCount = 0;
   const reservoir = new Rng(0x1a7e);
 
-  const fail = (message: string) => {
+  const fail = (kind: 'connection' | 'publish', broker: number, message: string) => {
     errors++;
+    errorsByBroker[broker]![kind]++;
     lastError = message;
   };
 
@@ -150,11 +170,11 @@ export async function flood(opts: FloodOptions): Promise<FloodReport> {
         })
         .then((client) => {
           opened.push(client);
-          client.on('error', (err) => fail(`${opts.brokers[b]}: ${err.message}`));
-          return { client };
+          client.on('error', (err) => fail('connection', b, `${opts.brokers[b]}: ${err.message}`));
+          return { client, broker: b };
         })
         .catch((err: Error) => {
-          fail(`connect ${opts.brokers[b]}: ${err.message}`);
+          fail('connection', b, `connect ${opts.brokers[b]}: ${err.message}`);
           throw new GridwatchError('SERVICE_UNAVAILABLE', `flood: cannot connect to ${opts.brokers[b]}: ${err.message}`, { retryable: true, cause: err });
         });
       conn.catch(() => undefined); // awaited by the publish that needs it; this only marks it handled
@@ -163,12 +183,16 @@ export async function flood(opts: FloodOptions): Promise<FloodReport> {
     return conn;
   }
 
-  function onDone(t0: number) {
+  /** `carried`: the readings in the message, and how many of them are not repeats. */
+  function onDone(t0: number, broker: number, carried: { readings: number; distinct: number }) {
     return (err?: Error) => {
       inFlight--;
-      if (err) fail(err.message);
+      inFlightByBroker[broker]!--;
+      if (err) fail('publish', broker, `${opts.brokers[broker]}: ${err.message}`);
       else {
         acked++;
+        readingsAcked += carried.readings;
+        distinctReadingsAcked += carried.distinct;
         const lat = performance.now() - t0;
         if (latencyCount < latencies.length) latencies[latencyCount] = lat;
         else {
@@ -189,17 +213,19 @@ export async function flood(opts: FloodOptions): Promise<FloodReport> {
   let nextToken = start;
   const rateGap = opts.rate && opts.rate > 0 ? 1000 / opts.rate : 0;
 
-  async function publish(device: string, substationId: string, topic: string, payload: string): Promise<void> {
+  const NONE = { readings: 0, distinct: 0 };
+  async function publish(device: string, substationId: string, topic: string, payload: string, carried = NONE): Promise<void> {
     if (rateGap > 0) {
       nextToken = Math.max(nextToken + rateGap, performance.now() - 50 * rateGap); // burst of up to 50
       const wait = nextToken - performance.now();
       if (wait > 2) await sleep(wait);
     }
     while (inFlight >= window) await new Promise<void>((r) => (wake = r));
-    const { client } = await connFor(device, substationId);
+    const { client, broker } = await connFor(device, substationId);
     inFlight++;
+    inFlightByBroker[broker]!++;
     sent++;
-    client.publish(topic, payload, { qos }, onDone(performance.now()));
+    client.publish(topic, payload, { qos }, onDone(performance.now(), broker, carried));
   }
 
   let lastProgress = start;
@@ -214,14 +240,15 @@ export async function flood(opts: FloodOptions): Promise<FloodReport> {
   const progressTimer = opts.onProgress ? setInterval(progress, 1000) : undefined;
 
   // Concentrator mode: readings are gathered per concentrator and sent as one array per interval.
-  const batches = new Map<string, { substationId: string; readings: Reading[] }>();
+  const batches = new Map<string, { substationId: string; readings: Reading[]; distinct: number }>();
   let batchEnd = opts.from + opts.intervalMs;
   const flushBatch = async (concentratorId: string) => {
     const b = batches.get(concentratorId);
     if (!b || b.readings.length === 0) return;
     batches.delete(concentratorId);
     readings += b.readings.length;
-    await publish(concentratorId, b.substationId, `concentrators/${concentratorId}/readings`, JSON.stringify(b.readings));
+    distinctReadings += b.distinct;
+    await publish(concentratorId, b.substationId, `concentrators/${concentratorId}/readings`, JSON.stringify(b.readings), { readings: b.readings.length, distinct: b.distinct });
   };
 
   const stopped = () => opts.signal?.aborted || (opts.maxWallMs !== undefined && performance.now() - start >= opts.maxWallMs) || (opts.maxMessages !== undefined && sent >= opts.maxMessages);
@@ -240,8 +267,9 @@ export async function flood(opts: FloodOptions): Promise<FloodReport> {
         }
         if (item.kind === 'reading') {
           let b = batches.get(item.concentratorId);
-          if (!b) batches.set(item.concentratorId, (b = { substationId: item.substationId, readings: [] }));
+          if (!b) batches.set(item.concentratorId, (b = { substationId: item.substationId, readings: [], distinct: 0 }));
           b.readings.push(item.reading);
+          if (!item.repeat) b.distinct++;
           if (b.readings.length >= 1000) await flushBatch(item.concentratorId);
         } else {
           await flushBatch(item.concentratorId); // keep the concentrator's own order
@@ -250,7 +278,9 @@ export async function flood(opts: FloodOptions): Promise<FloodReport> {
         }
       } else if (item.kind === 'reading') {
         readings++;
-        await publish(item.meterId, item.substationId, `meters/${item.meterId}/reading`, JSON.stringify(item.reading));
+        const distinct = item.repeat ? 0 : 1;
+        distinctReadings += distinct;
+        await publish(item.meterId, item.substationId, `meters/${item.meterId}/reading`, JSON.stringify(item.reading), { readings: 1, distinct });
       } else {
         events++;
         await publish(item.meterId, item.substationId, `meters/${item.meterId}/event`, JSON.stringify(item.event));
@@ -260,7 +290,9 @@ export async function flood(opts: FloodOptions): Promise<FloodReport> {
     // Drain: wait for every outstanding callback (bounded, so a dead broker cannot hang us).
     const drainUntil = performance.now() + 30_000;
     while (inFlight > 0 && performance.now() < drainUntil) await sleep(5);
-    if (inFlight > 0) fail(`${inFlight} publish(es) still unacknowledged after 30 s`);
+    inFlightByBroker.forEach((n, b) => {
+      if (n > 0) fail('publish', b, `${opts.brokers[b]}: ${n} publish(es) still unacknowledged after 30 s`);
+    });
   } finally {
     if (progressTimer) clearInterval(progressTimer);
     await Promise.allSettled(opened.map((c) => c.endAsync(inFlight > 0)));
@@ -273,7 +305,11 @@ export async function flood(opts: FloodOptions): Promise<FloodReport> {
     sent,
     acked,
     errors,
+    errorsByBroker: Object.fromEntries(opts.brokers.map((url, b) => [url, errorsByBroker[b]!])),
     readings,
+    distinctReadings,
+    readingsAcked,
+    distinctReadingsAcked,
     events,
     connections: connections.size,
     durationMs: Math.round(durationMs),

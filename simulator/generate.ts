@@ -47,7 +47,8 @@ export interface Simulation {
   items(): Generator<DeliveredItem>;
 }
 
-export type DeliveredItem = SimItem & { deliverAt: number };
+/** `repeat`: the second copy of a reading delivered twice (DeliveryOptions.duplicateShare); same meter and seq as the first. */
+export type DeliveredItem = SimItem & { deliverAt: number; repeat?: true };
 
 export function createSimulation(opts: SimulationOptions): Simulation {
   const specs = [...(opts.faults ?? []), ...(opts.scenario?.faults ?? [])];
@@ -90,7 +91,7 @@ function* deliver(opts: SimulationOptions, faults: ResolvedFault[], ticks: numbe
       }
       if (item.kind === 'reading' && dupShare > 0 && rng.chance(dupShare)) {
         const again: Reading = { ...item.reading, voltage: Math.round(item.reading.voltage * (1 + rng.normal(0, 0.001)) * 100) / 100 };
-        insertSorted(pending, { ...item, reading: again, deliverAt: item.at + Math.round(rng.uniform(1, opts.intervalMs)) });
+        insertSorted(pending, { ...item, reading: again, deliverAt: item.at + Math.round(rng.uniform(1, opts.intervalMs)), repeat: true });
       }
     }
   }

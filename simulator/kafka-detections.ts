@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { TOPICS, validators, type Anomaly, type GridEvent } from '../shared/contracts/index.ts';
 import { GridwatchError } from '../shared/errors.ts';
 import { createKafkaClient } from '../shared/kafka/client.ts';
-import { kafkaSecurityFromEnv } from '../shared/kafka/security.ts';
+import { kafkaSecurityFromEnv, type KafkaSecurity } from '../shared/kafka/security.ts';
 
 export interface KafkaDetections {
   anomalies: Anomaly[];
@@ -17,9 +17,10 @@ export interface KafkaDetections {
   invalid: number;
 }
 
-export async function readDetectionsFromKafka(opts: { brokers: string[]; timeoutMs?: number; topics?: { anomalies: string; events: string } }): Promise<KafkaDetections> {
+/** `security`: the connection's TLS/SASL (default: the GRIDWATCH_KAFKA_* variables of the environment). */
+export async function readDetectionsFromKafka(opts: { brokers: string[]; timeoutMs?: number; topics?: { anomalies: string; events: string }; security?: KafkaSecurity }): Promise<KafkaDetections> {
   const topics = opts.topics ?? { anomalies: TOPICS.anomalies, events: TOPICS.events };
-  const kafka = createKafkaClient({ clientId: 'gridwatch-score', brokers: opts.brokers, connectionTimeoutMs: 3000, retries: 3, security: kafkaSecurityFromEnv() });
+  const kafka = createKafkaClient({ clientId: 'gridwatch-score', brokers: opts.brokers, connectionTimeoutMs: 3000, retries: 3, security: opts.security ?? kafkaSecurityFromEnv() });
   const admin = kafka.admin();
   const out: KafkaDetections = { anomalies: [], events: [], invalid: 0 };
   const remaining = new Map<string, number>(); // `${topic}:${partition}` -> high watermark

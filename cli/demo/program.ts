@@ -29,12 +29,17 @@ export class Program {
     });
   }
 
-  /** `gridwatch <args>` with `env` added to this process's environment; stdout and stderr go to `logFile`. */
+  /**
+   * `gridwatch <args>` with `env` added to this process's environment; stdout and stderr go to
+   * `logFile`. When `env` names the Kafka brokers, the program's whole Kafka connection comes from
+   * `env`: no GRIDWATCH_KAFKA_* of this process's own (another principal's password, say) leaks in.
+   */
   static start(name: string, args: string[], env: Record<string, string>, logFile: string, opts: { stdout?: string } = {}): Program {
     const err = openSync(logFile, 'a');
     const out = opts.stdout ? openSync(opts.stdout, 'w') : err;
     try {
-      const child = spawn(process.execPath, [GRIDWATCH_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', out, err] });
+      const inherited = env.GRIDWATCH_KAFKA_BROKERS === undefined ? process.env : Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GRIDWATCH_KAFKA_')));
+      const child = spawn(process.execPath, [GRIDWATCH_BIN, ...args], { env: { ...inherited, ...env }, stdio: ['ignore', out, err] });
       return new Program(name, child, logFile);
     } finally {
       closeSync(err);
@@ -48,6 +53,13 @@ export class Program {
 
   get exitCode(): number | string | null {
     return this.exit;
+  }
+
+  /** kill -9: no shutdown at all, as a power cut or the OOM killer would end it. Resolves with 'SIGKILL'. */
+  async kill(): Promise<number | string> {
+    if (!this.running) return this.exit!;
+    this.child.kill('SIGKILL');
+    return this.exited;
   }
 
   /** SIGTERM, then SIGKILL if it has not ended within `graceMs`. Returns the exit code. */

@@ -6,11 +6,13 @@
 //                                                                      `-> scorer (truth vs what Kafka holds)
 //
 // Every run gets its own topics (prefix `demo-<runId>.`), consumer group and archive bucket (or
-// directory), so runs never see each other's records and a score is about this run only.
+// directory), so runs never see each other's records and a score is about this run only. Kafka is
+// SASL_SSL, each program as its own principal (cli/demo/kafka.ts).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKafkaClient, topicNames, type TopicNames } from '../../shared/kafka/index.ts';
+import type { KafkaSecurity } from '../../shared/kafka/security.ts';
 import { newToken, writeTokensFile } from '../../central/api/auth/index.ts';
 import { writeTopologyFile } from '../../shared/topology/index.ts';
 import { createInfluxDatabase } from '../../deploy/services/influxdb.ts';
@@ -23,6 +25,7 @@ import type { FloodReport } from '../../simulator/flood.ts';
 import { Program, freePort, waitReady } from './program.ts';
 import { provisionDemoDevices } from './devices.ts';
 import { sumSamples } from './prom-text.ts';
+import { demoKafka, prepareDemoKafka, type DemoKafkaEndpoints } from './kafka.ts';
 
 export const DEFAULT_SCENARIO = fileURLToPath(new URL('../../deploy/scenarios/demo.yaml', import.meta.url));
 
@@ -31,7 +34,8 @@ const CORRELATOR_SETTLE_MS = 15_000;
 const READY_TIMEOUT_MS = 120_000;
 
 export interface DemoOptions {
-  endpoints: { kafkaBrokers: string[]; s3: ServiceEndpoints['s3'] | null; influx: ServiceEndpoints['influx'] | null };
+  /** Kafka is the SASL_SSL listener (`serviceEndpoints().kafkaSecure`): edges, central and the demo each connect as their own principal. */
+  endpoints: { kafka: DemoKafkaEndpoints; s3: ServiceEndpoints['s3'] | null; influx: ServiceEndpoints['influx'] | null };
   meters: number;
   substations: number;
   seed: number;
@@ -53,6 +57,24 @@ export interface DemoOptions {
   statusEveryMs?: number;
   /** Aborting ends the flood early; the run still drains, scores and stops. */
   signal?: AbortSignal;
+  /** The simulator's --duplicates: share of readings sent twice (default 0). */
+  duplicateShare?: number;
+  /**
+   * kill -9 of edge number `index` (sorted by substation) `atMs` after the flood starts, then a
+   * restart on the same ports and data directory: what was acknowledged must still arrive once.
+   */
+  killEdge?: { index: number; atMs: number };
+}
+
+export interface EdgeKill {
+  edge: string;
+  mqttUrl: string;
+  /** Flood time of the kill. */
+  atMs: number;
+  /** How the killed process ended ('SIGKILL'). */
+  exit: number | string;
+  /** From the kill until the restarted gateway answered ready. */
+  downMs: number;
 }
 
 export interface LiveStatus {
@@ -80,6 +102,10 @@ export interface DemoResult {
   archive: { kind: 's3'; bucket: string; url: string } | { kind: 'dir'; dir: string };
   influxBucket: string | null;
   consoleUrl: string;
+  /** How each program connected to Kafka (never a secret). */
+  kafka: string;
+  /** The edge killed mid-run (DemoOptions.killEdge), null if none. */
+  killed: EdgeKill | null;
   /** File holding the viewer token to sign in to the console with (mode 0600). */
   consoleTokenFile: string;
   exits: Record<string, number | string>;
@@ -91,6 +117,8 @@ interface Edge {
   mqttUrl: string;
   httpUrl: string;
   program: Program;
+  /** Starts the gateway again with the same settings (ports, data directory). */
+  restart: () => Program;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -126,7 +154,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
   const programs: Program[] = [];
   const exits: Record<string, number | string> = {};
-  const kafkaEnv = { GRIDWATCH_KAFKA_BROKERS: o.endpoints.kafkaBrokers.join(','), GRIDWATCH_TOPOLOGY: topologyFile };
+  const kafka = demoKafka(o.endpoints.kafka);
+  const centralGroup = `gridwatch-central-${o.runId}`;
+  o.log(kafka.describe);
+  const created = await prepareDemoKafka(kafka, { topicPrefix: prefix, centralGroup, topics });
+  o.log(`kafka: ${created.length} topics of the run created as admin, prefix ${prefix} and group ${centralGroup} granted to edge and central`);
   const centralPort = o.centralPort || (await freePort());
   const consoleUrl = `http://127.0.0.1:${centralPort}/`;
   // The API runs with authentication on, as shipped: one viewer key for the person at the console
@@ -147,8 +179,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       'central',
       ['central'],
       {
-        ...kafkaEnv,
-        GRIDWATCH_CENTRAL_GROUP: `gridwatch-central-${o.runId}`,
+        ...kafka.env.central,
+        GRIDWATCH_TOPOLOGY: topologyFile,
+        GRIDWATCH_CENTRAL_GROUP: centralGroup,
         GRIDWATCH_INSTANCE_ID: 'central-1',
         GRIDWATCH_HTTP_HOST: '127.0.0.1',
         GRIDWATCH_HTTP_PORT: String(centralPort),
@@ -175,11 +208,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       substations.map(async (substationId) => {
         const [mqttPort, httpPort] = [await freePort(), await freePort()];
         const id = `edge-${substationId}`;
-        const program = Program.start(
+        const start = () => Program.start(
           id,
           ['edge'],
           {
-            ...kafkaEnv,
+            ...kafka.env.edge,
+            GRIDWATCH_TOPOLOGY: topologyFile,
             GRIDWATCH_EDGE_ID: id,
             GRIDWATCH_SUBSTATION_ID: substationId,
             GRIDWATCH_DATA_DIR: join(o.runDir, id),
@@ -192,8 +226,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
           },
           join(logs, `${id}.log`),
         );
+        const program = start();
         programs.push(program);
-        return { id, substationId, mqttUrl: `mqtt://127.0.0.1:${mqttPort}`, httpUrl: `http://127.0.0.1:${httpPort}`, program };
+        return { id, substationId, mqttUrl: `mqtt://127.0.0.1:${mqttPort}`, httpUrl: `http://127.0.0.1:${httpPort}`, program, restart: start };
       }),
     );
     await Promise.all(edges.map((e) => waitReady(e.program, `${e.httpUrl}/readyz`, READY_TIMEOUT_MS)));
@@ -216,6 +251,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         '--concentrators',
         '--device-credentials', devices.deviceFile,
         '--qos', '1',
+        ...(o.duplicateShare ? ['--duplicates', String(o.duplicateShare)] : []),
         '--seed', String(o.seed),
         '--quiet',
       ],
@@ -234,8 +270,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const onAbort = () => void sim.stop();
     o.signal?.addEventListener('abort', onAbort, { once: true });
     const statusEvery = o.statusEveryMs ?? 2000;
+    let killed: EdgeKill | null = null;
+    const victim = o.killEdge ? edges[o.killEdge.index] : undefined;
+    if (o.killEdge && !victim) throw new Error(`killEdge: no edge number ${o.killEdge.index} (${edges.length} edges)`);
     while (sim.running) {
       await Promise.race([sim.exited, sleep(statusEvery)]);
+      if (victim && o.killEdge && !killed && sim.running && Date.now() - started >= o.killEdge.atMs) {
+        killed = await killAndRestart(victim, Date.now() - started, programs, o.log);
+      }
       for (const p of programs) {
         if (p !== sim && !p.running) throw new Error(`${p.name} ended (${String(p.exitCode)}) during the run; the end of ${p.logFile}:\n${p.tail()}`);
       }
@@ -274,24 +316,38 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     await Promise.all(edges.map(async (e) => (exits[e.id] = await e.program.stop())));
 
     // Central has everything when its group's lag is zero; then the correlator's holds pass.
-    const readingsInKafka = await endOffsetsSum(o.endpoints.kafkaBrokers, topics.readings);
+    const readingsInKafka = await endOffsetsSum(kafka.brokers, topics.readings, kafka.admin);
     o.log(`central: catching up (${readingsInKafka} readings in Kafka)`);
     await waitForLagZero(consoleUrl, demoToken.token, 120_000);
     await sleep(CORRELATOR_SETTLE_MS);
 
     const truth = readTruthFile(truthFile);
-    const detections = await readDetectionsFromKafka({ brokers: o.endpoints.kafkaBrokers, topics: { anomalies: topics.anomalies, events: topics.events }, timeoutMs: 60_000 });
+    const detections = await readDetectionsFromKafka({ brokers: kafka.brokers, security: kafka.admin, topics: { anomalies: topics.anomalies, events: topics.events }, timeoutMs: 60_000 });
     const report = score(truth, detections.anomalies, detections.events, { toleranceMs: o.toleranceMs });
     exits.central = await central.stop();
-    return { runId: o.runId, runDir: o.runDir, topics, truth, detections, report, flood, readingsInKafka, readingsAccepted, archive, influxBucket, consoleUrl, consoleTokenFile, exits };
+    return { runId: o.runId, runDir: o.runDir, topics, truth, detections, report, flood, readingsInKafka, readingsAccepted, archive, influxBucket, consoleUrl, kafka: kafka.describe, killed, consoleTokenFile, exits };
   } finally {
     await stopAll();
   }
 }
 
+/** kill -9 of an edge gateway, then the same gateway started again on its data directory. */
+async function killAndRestart(e: Edge, atMs: number, programs: Program[], log: (line: string) => void): Promise<EdgeKill> {
+  const t = Date.now();
+  const exit = await e.program.kill();
+  log(`${e.id}: killed (kill -9) at t+${Math.round(atMs / 1000)}s; starting it again on the same data directory`);
+  const i = programs.indexOf(e.program);
+  e.program = e.restart();
+  programs.splice(i, 1, e.program);
+  await waitReady(e.program, `${e.httpUrl}/readyz`, READY_TIMEOUT_MS);
+  const downMs = Date.now() - t;
+  log(`${e.id}: ready again after ${(downMs / 1000).toFixed(1)} s`);
+  return { edge: e.id, mqttUrl: e.mqttUrl, atMs, exit, downMs };
+}
+
 /** Sum of the end offsets of a topic's partitions: its record count when nothing was deleted. */
-export async function endOffsetsSum(brokers: string[], topic: string): Promise<number> {
-  const kafka = createKafkaClient({ clientId: 'gridwatch-demo', brokers });
+export async function endOffsetsSum(brokers: string[], topic: string, security: KafkaSecurity): Promise<number> {
+  const kafka = createKafkaClient({ clientId: 'gridwatch-demo', brokers, security });
   const admin = kafka.admin();
   await admin.connect();
   try {

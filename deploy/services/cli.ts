@@ -11,7 +11,7 @@ import { mqttAnswers, mqttUrl } from './mosquitto.ts';
 import { runningRecord } from './process.ts';
 import { DEBIAN_PACKAGES, INFLUXD_VERSION, KAFKA_VERSION, MINIO_VERSION } from './versions.ts';
 
-const USAGE = `usage: gridwatch services <up|down|status|env> [--cluster] [--kafka-secure] [kafka|minio|influxdb|mosquitto ...]
+const USAGE = `usage: gridwatch services <up|down|status|env> [--cluster] [--kafka-plaintext] [kafka|minio|influxdb|mosquitto ...]
 
   up       provision (first time) and start the servers on loopback; waits until each answers
   down     stop the servers that \`up\` started (pid files in the cache)
@@ -19,24 +19,28 @@ const USAGE = `usage: gridwatch services <up|down|status|env> [--cluster] [--kaf
   env      print export lines:  eval "$(gridwatch services env)"
 
   --cluster  Kafka as a three-node cluster (127.0.0.1:19192,19292,19392) instead of one node
-  --kafka-secure  env/up: Kafka over SASL_SSL (127.0.0.1:19094) as the admin principal, with the
-             local CA and the admin's client certificate, instead of the plaintext listener
+  --kafka-plaintext  env/up: Kafka over the plaintext listener (127.0.0.1:19092, no TLS, no
+             authentication; the bench's yardstick) instead of the default: SASL_SSL
+             (127.0.0.1:19094) as the admin principal, with the local CA and the admin's client
+             certificate. Said on stderr when chosen.
   Kafka certificates, CA and principals' passwords: <cache>/etc/kafka-pki
   cache: $GRIDWATCH_CACHE_DIR or ~/.cache/gridwatch (logs in <cache>/logs)`;
 
-function parse(argv: string[]): { command: string | undefined; cluster: boolean; kafkaSecure: boolean; services: ServiceName[]; bad: string[] } {
+function parse(argv: string[]): { command: string | undefined; cluster: boolean; kafkaPlaintext: boolean; services: ServiceName[]; bad: string[] } {
   const [command, ...rest] = argv;
   const services: ServiceName[] = [];
   const bad: string[] = [];
   let cluster = false;
-  let kafkaSecure = false;
+  let kafkaPlaintext = false;
   for (const arg of rest) {
     if (arg === '--cluster') cluster = true;
-    else if (arg === '--kafka-secure') kafkaSecure = true;
+    else if (arg === '--kafka-plaintext') kafkaPlaintext = true;
+    // The old opt-in, now the default: accepted so scripts written for it keep working.
+    else if (arg === '--kafka-secure') kafkaPlaintext = false;
     else if ((ALL_SERVICES as readonly string[]).includes(arg)) services.push(arg as ServiceName);
     else bad.push(arg);
   }
-  return { command, cluster, kafkaSecure, services: services.length ? services : [...ALL_SERVICES], bad };
+  return { command, cluster, kafkaPlaintext, services: services.length ? services : [...ALL_SERVICES], bad };
 }
 
 const shellQuote = (v: string): string => `'${v.replace(/'/g, `'\\''`)}'`;
@@ -64,7 +68,8 @@ async function status(cluster: boolean): Promise<void> {
 }
 
 export async function servicesCommand(argv: string[]): Promise<number> {
-  const { command, cluster, kafkaSecure, services, bad } = parse(argv);
+  const { command, cluster, kafkaPlaintext, services, bad } = parse(argv);
+  const kafkaSecure = !kafkaPlaintext;
   // `gridwatch services status | head` closes the pipe early; that is not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
@@ -79,8 +84,13 @@ export async function servicesCommand(argv: string[]): Promise<number> {
   }
   // Imported lazily: index.ts re-exports this module.
   const { endpointsToEnv, ensureServices, serviceEndpoints, stopServices } = await import('./index.ts');
+  // A less safe mode is an explicit choice, and said so (on stderr: `eval "$(... env)"` reads stdout).
+  const plaintextWarning = (): void => {
+    if (kafkaPlaintext) console.error('[services] WARNING: --kafka-plaintext: Kafka over the PLAINTEXT listener, without TLS or authentication');
+  };
   switch (command) {
     case 'up': {
+      plaintextWarning();
       const { endpoints } = await ensureServices({ services, kafkaCluster: cluster });
       for (const [k, v] of Object.entries(endpointsToEnv(endpoints, { kafkaSecure }))) console.error(`  ${k}=${v}`);
       return 0;
@@ -93,6 +103,7 @@ export async function servicesCommand(argv: string[]): Promise<number> {
       await status(cluster);
       return 0;
     case 'env':
+      plaintextWarning();
       for (const [k, v] of Object.entries(endpointsToEnv(serviceEndpoints({ kafkaCluster: cluster }), { kafkaSecure }))) console.log(`export ${k}=${shellQuote(v)}`);
       return 0;
     default:

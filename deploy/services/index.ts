@@ -26,7 +26,7 @@ export interface KafkaPrincipal {
 }
 
 export interface ServiceEndpoints {
-  /** The PLAINTEXT listener (transitional, see KAFKA_PLAINTEXT_LISTENER in layout.ts). */
+  /** The PLAINTEXT listener: only for the tests that prove it refused and the bench's yardstick (KAFKA_PLAINTEXT_LISTENER in layout.ts). */
   kafkaBrokers: string[];
   /** The SASL_SSL listener, its CA, and the principals' credentials (files in <cache>/etc/kafka-pki). */
   kafkaSecure?: { brokers: string[]; caFile: string; principals: Record<'admin' | 'edge' | 'central', KafkaPrincipal> };
@@ -122,7 +122,7 @@ export async function stopServices(names: ServiceName[] = [...ALL_SERVICES], opt
  * The GRIDWATCH_KAFKA_* variables for one principal over SASL_SSL (SCRAM-SHA-512 and its client
  * certificate): what an edge (`edge`), central (`central`) or tool (`admin`) is started with.
  */
-export function kafkaPrincipalEnv(e: ServiceEndpoints, principal: 'admin' | 'edge' | 'central'): Record<string, string> {
+export function kafkaPrincipalEnv(e: Pick<ServiceEndpoints, 'kafkaSecure'>, principal: 'admin' | 'edge' | 'central'): Record<string, string> {
   if (!e.kafkaSecure) throw new GridwatchError('CONFIG_INVALID', 'these endpoints have no SASL_SSL listener');
   const p = e.kafkaSecure.principals[principal];
   return {
@@ -138,14 +138,15 @@ export function kafkaPrincipalEnv(e: ServiceEndpoints, principal: 'admin' | 'edg
 }
 
 /**
- * The GRIDWATCH_* variables a program needs to reach the servers. With `kafkaSecure` (TRANSITIONAL
- * default false, until every program and test speaks SASL_SSL) Kafka is the SASL_SSL listener as
+ * The GRIDWATCH_* variables a program needs to reach the servers. Kafka is the SASL_SSL listener as
  * the admin principal (SCRAM-SHA-512 and its client certificate for mutual TLS), the password by
- * file so it never sits in the environment.
+ * file so it never sits in the environment. `kafkaSecure: false` is the explicit opt-out to the
+ * plaintext listener (the caller says so in its output: `services env --kafka-plaintext`,
+ * GRIDWATCH_TEST_KAFKA_SECURE=false).
  */
 export function endpointsToEnv(e: ServiceEndpoints, opts: { kafkaSecure?: boolean } = {}): Record<string, string> {
-  const secure = opts.kafkaSecure ?? false;
-  if (secure && !e.kafkaSecure) throw new GridwatchError('CONFIG_INVALID', 'endpointsToEnv: kafkaSecure asked for but these endpoints have no SASL_SSL listener');
+  const secure = opts.kafkaSecure ?? true;
+  if (secure && !e.kafkaSecure) throw new GridwatchError('CONFIG_INVALID', 'endpointsToEnv: these endpoints have no SASL_SSL listener (pass kafkaSecure: false for the plaintext one)');
   const kafkaEnv = secure ? kafkaPrincipalEnv(e, 'admin') : { GRIDWATCH_KAFKA_BROKERS: e.kafkaBrokers.join(',') };
   return {
     ...kafkaEnv,

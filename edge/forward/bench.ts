@@ -2,7 +2,9 @@
  * Forwarder drain rate to a real Kafka: fills an outbox with N readings (many meters), then
  * measures how fast the Forwarder empties it, with gzip and without.
  *
- *   node --import tsx edge/forward/bench.ts [brokers=127.0.0.1:19092] [readings=200000] [batchMax=2000]
+ *   eval "$(gridwatch services env)"; node --import tsx edge/forward/bench.ts [brokers=$GRIDWATCH_KAFKA_BROKERS] [readings=200000] [batchMax=2000]
+ *
+ * The connection's TLS/SASL come from the GRIDWATCH_KAFKA_* variables, as the edge reads them.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,15 +13,21 @@ import { ManualClock, silentLogger, TOPICS } from '../../shared/index.ts';
 import { EdgeStore, type OutboxRecord } from '../store/index.ts';
 import { Forwarder } from './forwarder.ts';
 import { createKafkaClient, ensureTopicsOn } from '../../shared/kafka/index.ts';
+import { kafkaSecurityFromEnv } from '../../shared/kafka/security.ts';
 
-const brokers = (process.argv[2] ?? '127.0.0.1:19092').split(',');
+const brokers = (process.argv[2] ?? process.env.GRIDWATCH_KAFKA_BROKERS ?? '').split(',').filter((b) => b !== '');
+if (brokers.length === 0) {
+  console.error('edge/forward/bench.ts: no Kafka: give brokers or set the GRIDWATCH_KAFKA_* variables (eval "$(gridwatch services env)")');
+  process.exit(2);
+}
+const security = kafkaSecurityFromEnv();
 const n = Number(process.argv[3] ?? 200_000);
 const batchMax = Number(process.argv[4] ?? 2000);
 
 async function drain(compression: 'gzip' | 'none'): Promise<Record<string, number>> {
   const suffix = `${Date.now().toString(36)}-${compression}`;
   const topic = `bench-readings-${suffix}`;
-  const kafka = createKafkaClient({ brokers, clientId: 'bench' });
+  const kafka = createKafkaClient({ brokers, clientId: 'bench', security });
   await ensureTopicsOn(kafka, [{ topic }], { partitions: 6 });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-fwbench-'));
   const store = EdgeStore.open({ dir, edgeId: 'bench', budgetBytes: 1e12, synchronous: 'NORMAL', clock: new ManualClock(), logger: silentLogger() });

@@ -6,7 +6,7 @@ import { Metrics, silentLogger } from '../../shared/index.ts';
 import { loadEdgeConfig, type EdgeConfig } from '../../edge/config.ts';
 import { EdgeGateway } from '../../edge/gateway.ts';
 import { createKafkaClient } from '../../shared/kafka/index.ts';
-import { testEndpoints, uniqueName } from '../harness/env.ts';
+import { testEndpoints, testKafkaEnv, testKafkaSecurity, uniqueName } from '../harness/env.ts';
 
 /** Config for an in-process gateway on ephemeral ports, its own data dir and its own Kafka topic names. */
 export function edgeTestConfig(name: string, env: Record<string, string> = {}): EdgeConfig {
@@ -14,7 +14,7 @@ export function edgeTestConfig(name: string, env: Record<string, string> = {}): 
     env: {
       GRIDWATCH_EDGE_ID: name.slice(0, 60),
       GRIDWATCH_DATA_DIR: mkdtempSync(join(tmpdir(), 'gridwatch-edge-test-')),
-      GRIDWATCH_KAFKA_BROKERS: testEndpoints().kafkaBrokers.join(','),
+      ...testKafkaEnv(),
       GRIDWATCH_KAFKA_TOPIC_PREFIX: `${name}.`,
       GRIDWATCH_KAFKA_TOPIC_PARTITIONS: '3',
       GRIDWATCH_MQTT_HOST: '127.0.0.1',
@@ -59,7 +59,7 @@ export interface Consumed {
  * duplicates that arrive late) or the timeout passes.
  */
 export async function consumeTopic(topic: string, until: (all: Consumed[]) => boolean, opts: { timeoutMs?: number; settleMs?: number } = {}): Promise<Consumed[]> {
-  const kafka = createKafkaClient({ clientId: 'edge-test', brokers: testEndpoints().kafkaBrokers });
+  const kafka = createKafkaClient({ clientId: 'edge-test', brokers: testEndpoints().kafkaBrokers, security: testKafkaSecurity() });
   const consumer = kafka.consumer({ groupId: uniqueName('edge-test-group') });
   const out: Consumed[] = [];
   await consumer.connect();

@@ -47,3 +47,16 @@ export function uniqueName(prefix: string): string {
 export function testKafkaSecurity(): KafkaSecurity {
   return kafkaSecurityFromEnv(process.env);
 }
+
+/**
+ * The GRIDWATCH_KAFKA_* variables the global setup exported (brokers, TLS, SASL): spread into the
+ * `env` of an in-process program's config loader or of a spawned program, so it connects the way
+ * the suite does (SASL_SSL as admin by default).
+ */
+export function testKafkaEnv(): Record<string, string> {
+  const out: Record<string, string> = { GRIDWATCH_KAFKA_BROKERS: required('GRIDWATCH_KAFKA_BROKERS') };
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && /^GRIDWATCH_KAFKA_(TLS|SASL)(_|$)/.test(k)) out[k] = v;
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 // The flood against real brokers: an embedded aedes (what the edge runs) and Mosquitto from the
 // harness. A subscriber counts every message that arrives.
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Aedes, type AedesOptions } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -145,6 +145,70 @@ describe('flood', () => {
     expect(limited.sent).toBe(200);
     expect(limited.durationMs).toBeGreaterThan(300);
     expect(limited.ratePerSec).toBeLessThan(600);
+  });
+
+  it('counts distinct readings apart from repeats, and a broker that dies and comes back as connection errors on its URL only', async () => {
+    // A broker of its own on a fixed port that can be cut (every socket destroyed, as kill -9 of a
+    // gateway does) and started again on the same port, like a restarted edge.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as AddressInfo).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const arrived: unknown[][] = [];
+    const up = async () => {
+      const broker = await Aedes.createBroker();
+      broker.on('publish', (packet, client) => void (client && arrived.push(JSON.parse(packet.payload.toString()) as unknown[])));
+      const sockets = new Set<Socket>();
+      const server = createServer((sock) => {
+        sockets.add(sock);
+        sock.once('close', () => sockets.delete(sock));
+        broker.handle(sock);
+      });
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+      return async () => {
+        for (const sock of sockets) sock.destroy();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await new Promise<void>((resolve) => broker.close(() => resolve()));
+      };
+    };
+    const steady = await startAedes();
+    let cut = await up();
+    const flaky = `mqtt://127.0.0.1:${port}`;
+    const s = createSimulation({ topology: topo, from: FROM, to: FROM + 5 * 60_000, intervalMs: 10_000, seed: 2, delivery: { duplicateShare: 0.1 } });
+    const items = [...s.items()];
+    const readings = items.filter((i) => i.kind === 'reading');
+    const repeats = readings.filter((i) => i.repeat).length;
+    expect(repeats).toBeGreaterThan(0);
+    // Same meter and seq as a reading delivered before it.
+    const firstSeen = new Set<string>();
+    for (const i of readings) {
+      if (i.kind !== 'reading') continue;
+      const id = `${i.reading.meterId}:${String(i.reading.seq)}`;
+      expect(firstSeen.has(id)).toBe(i.repeat === true);
+      firstSeen.add(id);
+    }
+    const outage = (async () => {
+      await new Promise((r) => setTimeout(r, 1500));
+      await cut();
+      await new Promise((r) => setTimeout(r, 1500));
+      cut = await up();
+    })();
+    closers.push(() => cut());
+    // 5 min of event time in about 5 s, concentrators' arrays; sub-01 to the steady broker, sub-02 to the flaky one.
+    const report = await flood({ brokers: [steady, flaky], substations: ['sub-01', 'sub-02'], items, from: FROM, intervalMs: 10_000, qos: 1, mode: 'fast', speed: 60, connection: 'concentrator', clientIdPrefix: uniqueName('fl') });
+    await outage;
+    expect(report.readings).toBe(readings.length);
+    expect(report.distinctReadings).toBe(readings.length - repeats);
+    // QoS 1 publishes caught by the cut are sent again on reconnect: all acknowledged in the end.
+    expect(report.readingsAcked).toBe(report.readings);
+    expect(report.distinctReadingsAcked).toBe(report.distinctReadings);
+    expect(report.errorsByBroker[steady]).toEqual({ connection: 0, publish: 0 });
+    expect(report.errorsByBroker[flaky]!.connection).toBeGreaterThan(0);
+    expect(report.errorsByBroker[flaky]!.publish).toBe(0);
+    expect(report.errors).toBe(report.errorsByBroker[flaky]!.connection);
+    expect(arrived.length).toBeGreaterThan(0);
   });
 
   it('QoS 1 against Mosquitto from the harness: every message arrives', async () => {

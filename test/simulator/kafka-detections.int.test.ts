@@ -6,13 +6,13 @@ import { score, truthToDetections } from '../../simulator/score.ts';
 import { simulateToArrays } from '../../simulator/generate.ts';
 import { generateTopology } from '../../simulator/topology.ts';
 import { createKafkaClient } from '../../shared/kafka/index.ts';
-import { testEndpoints, uniqueName } from '../harness/env.ts';
+import { testEndpoints, testKafkaSecurity, uniqueName } from '../harness/env.ts';
 
 const { Partitioners } = kafkajs;
 
 describe('readDetectionsFromKafka', () => {
   const brokers = testEndpoints().kafkaBrokers;
-  const kafka = createKafkaClient({ clientId: 'sim-score-test', brokers });
+  const kafka = createKafkaClient({ clientId: 'sim-score-test', brokers, security: testKafkaSecurity() });
   const admin = kafka.admin();
   const topics = { anomalies: uniqueName('sim-anomalies'), events: uniqueName('sim-events') };
 

@@ -2,12 +2,12 @@
 import kafkajs from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../shared/kafka/index.ts';
-import { testEndpoints, uniqueName } from '../harness/env.ts';
+import { testEndpoints, testKafkaSecurity, uniqueName } from '../harness/env.ts';
 
 const { Partitioners } = kafkajs;
 
 describe('kafka smoke', () => {
-  const kafka = createKafkaClient({ clientId: 'smoke', brokers: testEndpoints().kafkaBrokers });
+  const kafka = createKafkaClient({ clientId: 'smoke', brokers: testEndpoints().kafkaBrokers, security: testKafkaSecurity() });
   const topic = uniqueName('smoke-readings');
   const admin = kafka.admin();
 

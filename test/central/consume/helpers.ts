@@ -8,7 +8,7 @@ import { CentralConfigSchema, type CentralConfig } from '../../../central/config
 import { loadConfig, type Anomaly, type GridEvent } from '../../../shared/index.ts';
 import { createKafkaClient } from '../../../shared/kafka/index.ts';
 import { makeTokensFile } from '../../harness/api-tokens.ts';
-import { testEndpoints, uniqueName } from '../../harness/env.ts';
+import { testEndpoints, testKafkaEnv, testKafkaSecurity, uniqueName } from '../../harness/env.ts';
 
 export const T0 = Date.UTC(2026, 10, 23, 6, 0, 0);
 
@@ -18,9 +18,9 @@ export const apiTokens = makeTokensFile();
 export function testConfig(name: string, over: Partial<CentralConfig> = {}): CentralConfig {
   const u = uniqueName(name);
   return loadConfig(CentralConfigSchema, {
-    env: {},
+    // The suite's Kafka connection (brokers, TLS, SASL) as the program reads it: from GRIDWATCH_KAFKA_*.
+    env: testKafkaEnv(),
     overrides: {
-      kafkaBrokers: testEndpoints().kafkaBrokers,
       centralGroup: `${u}-group`,
       httpHost: '127.0.0.1',
       httpPort: 0,
@@ -37,7 +37,7 @@ export function testConfig(name: string, over: Partial<CentralConfig> = {}): Cen
 }
 
 export function kafka(): Kafka {
-  return createKafkaClient({ clientId: uniqueName('central-test'), brokers: testEndpoints().kafkaBrokers });
+  return createKafkaClient({ clientId: uniqueName('central-test'), brokers: testEndpoints().kafkaBrokers, security: testKafkaSecurity() });
 }
 
 export async function producer(k: Kafka): Promise<Producer> {

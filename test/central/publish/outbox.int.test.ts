@@ -7,7 +7,7 @@ import { GridEventOutbox } from '../../../central/publish/outbox.ts';
 import { kafkaProducer } from '../../../central/publish/producer.ts';
 import { Metrics, silentLogger, type GridEvent } from '../../../shared/index.ts';
 import { createKafkaClient, ensureTopicsOn } from '../../../shared/kafka/index.ts';
-import { testEndpoints, uniqueName } from '../../harness/env.ts';
+import { testEndpoints, testKafkaSecurity, uniqueName } from '../../harness/env.ts';
 import { event } from './fixtures.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 async function readAll(topics: string[], n: number): Promise<{ topic: string; key: string; value: string }[]> {
-  const kafka = createKafkaClient({ brokers: testEndpoints().kafkaBrokers, clientId: uniqueName('outbox-reader') });
+  const kafka = createKafkaClient({ brokers: testEndpoints().kafkaBrokers, clientId: uniqueName('outbox-reader'), security: testKafkaSecurity() });
   const consumer = kafka.consumer({ groupId: uniqueName('outbox-reader'), maxWaitTimeInMs: 100 });
   await consumer.connect();
   const out: { topic: string; key: string; value: string }[] = [];
@@ -37,7 +37,7 @@ describe('grid-event outbox (real Kafka)', () => {
     const brokers = testEndpoints().kafkaBrokers;
     const topics = { events: uniqueName('outbox-events'), state: uniqueName('outbox-state') };
     // Few retries: the publish to the missing topic fails in seconds rather than the policy's default.
-    const kafka = createKafkaClient({ brokers, clientId: uniqueName('outbox'), retries: 1 });
+    const kafka = createKafkaClient({ brokers, clientId: uniqueName('outbox'), retries: 1, security: testKafkaSecurity() });
     const dirty = new Set<string>(['S01']);
     const published: GridEvent[] = [];
     const outbox = new GridEventOutbox({
@@ -63,7 +63,7 @@ describe('grid-event outbox (real Kafka)', () => {
     expect(dirty.has('S01')).toBe(true);
     expect(published).toEqual([]);
 
-    await ensureTopicsOn(createKafkaClient({ brokers, clientId: uniqueName('outbox-topics') }), [{ topic: topics.events }, { topic: topics.state, compacted: true }], { partitions: 2 });
+    await ensureTopicsOn(createKafkaClient({ brokers, clientId: uniqueName('outbox-topics'), security: testKafkaSecurity() }), [{ topic: topics.events }, { topic: topics.state, compacted: true }], { partitions: 2 });
     expect(await outbox.publish([event('e2', { substationId: null, scope: 'grid', rootId: 'grid' })], 'tick')).toBe(true);
     expect(outbox.pending).toBe(0);
     expect(published.map((e) => e.eventId)).toEqual(['e1', 'e2']);

@@ -37,14 +37,15 @@ describe('endpoints', () => {
 
   it('exports the single node and the cluster brokers as environment variables', () => {
     expect(endpointsToEnv(serviceEndpoints())).toMatchObject({
-      GRIDWATCH_KAFKA_BROKERS: '127.0.0.1:19092',
+      GRIDWATCH_KAFKA_BROKERS: '127.0.0.1:19094',
       GRIDWATCH_S3_ENDPOINT: 'http://127.0.0.1:19000',
       GRIDWATCH_S3_ACCESS_KEY: 'gridwatch',
       GRIDWATCH_S3_SECRET_KEY: 'gridwatch-secret',
       GRIDWATCH_INFLUX_URL: 'http://127.0.0.1:18086',
       GRIDWATCH_MQTT_URL: 'mqtt://127.0.0.1:11883',
     });
-    expect(endpointsToEnv(serviceEndpoints({ kafkaCluster: true })).GRIDWATCH_KAFKA_BROKERS).toBe('127.0.0.1:19192,127.0.0.1:19292,127.0.0.1:19392');
+    expect(endpointsToEnv(serviceEndpoints({ kafkaCluster: true })).GRIDWATCH_KAFKA_BROKERS).toBe('127.0.0.1:19194,127.0.0.1:19294,127.0.0.1:19394');
+    expect(endpointsToEnv(serviceEndpoints({ kafkaCluster: true }), { kafkaSecure: false }).GRIDWATCH_KAFKA_BROKERS).toBe('127.0.0.1:19192,127.0.0.1:19292,127.0.0.1:19392');
   });
 
   it('quotes commands so a failing one can be pasted into a shell', () => {

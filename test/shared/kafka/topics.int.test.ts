@@ -3,11 +3,11 @@
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createKafkaClient, ensureTopicsOn, partitionCount, topicSpecs } from '../../../shared/kafka/index.ts';
-import { testEndpoints, uniqueName } from '../../harness/env.ts';
+import { testEndpoints, testKafkaSecurity, uniqueName } from '../../harness/env.ts';
 
 describe('ensureTopics (real Kafka)', () => {
   it('creates the missing topics once, compacts topology and state, and leaves existing ones', async () => {
-    const kafka = createKafkaClient({ brokers: testEndpoints().kafkaBrokers, clientId: uniqueName('topics-test') });
+    const kafka = createKafkaClient({ brokers: testEndpoints().kafkaBrokers, clientId: uniqueName('topics-test'), security: testKafkaSecurity() });
     const names = { readings: uniqueName('t-readings'), topology: uniqueName('t-topology'), state: uniqueName('t-state') };
     const specs = topicSpecs(names);
     expect(specs).toEqual([{ topic: names.readings, compacted: false }, { topic: names.topology, compacted: true }, { topic: names.state, compacted: true }]);
