@@ -26,9 +26,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Aedes } from 'aedes';
-import kafkajs from 'kafkajs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { silentLogger, systemClock, TOPICS } from '../shared/index.ts';
+import { silentLogger, systemClock } from '../shared/index.ts';
 import { Detector } from '../edge/detect/index.ts';
 import { Authorizer } from '../edge/ingest/auth.ts';
 import { EmbeddedBroker } from '../edge/ingest/broker.ts';
@@ -36,11 +35,12 @@ import { Intake } from '../edge/ingest/intake.ts';
 import { GATEWAY_CHECKPOINTS, RollingCheckpoints } from '../edge/ingest/checkpoints.ts';
 import { MeterDirectory } from '../edge/ingest/meters.ts';
 import { commitWhenIdle, type CommitUnit, type Committer } from '../edge/ingest/ports.ts';
-import { EdgeStore, GroupCommitter, type StoredRecord } from '../edge/store/index.ts';
-import { Forwarder } from '../edge/forward/index.ts';
-import { createKafkaClient, ensureTopicsOn, topicSpecs, type KafkaSecurity } from '../shared/kafka/index.ts';
+import { EdgeStore, GroupCommitter } from '../edge/store/index.ts';
+import type { BenchFigure } from './figures.ts';
+import { loadProbe } from './report.ts';
+import { drainPhase, type DrainResult } from './edge-drain.ts';
+import { fleetPhase, type FleetResult } from './edge-fleet.ts';
 import { benchKafkaFromEnv } from './kafka-env.ts';
-import { kafkaSecurityFromEnv } from '../shared/kafka/security.ts';
 
 export interface EdgeBenchOptions {
   /** Messages per throughput phase for single readings (arrays: this many readings in total). */
@@ -65,6 +65,12 @@ export interface EdgeBenchOptions {
   tlsPairs?: number;
   /** Forwarder batchMax (the gateway's default: 5000). */
   forwardBatchMax?: number;
+  /** Live readings/s committed during the drain (goal 3). Default 2000. */
+  liveRate?: number;
+  /** Seconds of the paced fleet phase (goal 0: 10,000 meters, 100 connections, 10,000/s). Default 30; 0 skips it. */
+  fleetSeconds?: number;
+  /** Extra GRIDWATCH_* settings for the fleet phase's gateway. */
+  fleetEnv?: Record<string, string>;
   log?: (line: string) => void;
 }
 
@@ -251,68 +257,8 @@ async function phase(gw: Gateway, results: Results, o: { name: string; qos: 0 | 
   o.log(`${o.name}: ${Math.round(rate)} readings/s; ${commits.n} commits of ${Math.round(commits.records / Math.max(1, commits.n))} records, ${Math.round((commits.ms / wall) * 100)}% of the time in commits`);
 }
 
-/**
- * Forward phase: the yardstick first (a bare kafkajs producer, the Forwarder's producer settings,
- * the same records from memory in batches of batchMax), then the Forwarder draining the outbox.
- */
-async function forwardPhase(store: EdgeStore, brokers: string[], security: KafkaSecurity, batchMax: number, log: (l: string) => void): Promise<Results> {
-  const run = `${Date.now().toString(36)}-${process.pid}`;
-  const bareTopic = `bench-edge-bare-${run}`;
-  const fwdTopic = `bench-edge-fwd-${run}`;
-  // Every stored topic gets a name of this run (the detector's anomalies land in the control lane).
-  const names = (t: string) => Object.fromEntries(Object.entries(TOPICS).map(([k, v]) => [k, v === TOPICS.readings ? t : `${t}-${k}`]));
-  log(`forward phase: Kafka ${brokers.join(',')} ${security.describe()}`);
-  const kafka = createKafkaClient({ clientId: 'bench-edge-bare', brokers, security });
-  for (const t of [bareTopic, fwdTopic]) await ensureTopicsOn(kafka, topicSpecs(names(t)), { partitions: 6 });
-  const topicMap = Object.fromEntries(Object.entries(names(fwdTopic)).map(([k, v]) => [TOPICS[k as keyof typeof TOPICS], v]));
-
-  // Yardstick: up to 100,000 of the waiting records (memory), sent as the Forwarder sends them.
-  const sample: StoredRecord[] = store.peek('readings', Math.min(100_000, store.stats().depth));
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  await producer.connect();
-  const tb = performance.now();
-  for (let i = 0; i < sample.length; i += batchMax) {
-    const rows = sample.slice(i, i + batchMax);
-    await producer.sendBatch({
-      topicMessages: [{ topic: bareTopic, messages: rows.map((r) => ({ key: r.key, value: r.value, headers: { 'gridwatch-contract': 'forwarded-reading/v1', 'gridwatch-record-id': `bench:${r.id}` } })) }],
-      acks: -1,
-      compression: kafkajs.CompressionTypes.GZIP,
-    });
-  }
-  const bareRate = (sample.length / (performance.now() - tb)) * 1000;
-  await producer.disconnect();
-  log(`bare kafkajs producer (same settings, from memory): ${Math.round(bareRate)} records/s over ${sample.length}`);
-
-  const depth = store.stats().depth;
-  const fw = new Forwarder({ store, kafka: createKafkaClient({ brokers, clientId: 'bench-edge', kafkajsLogs: 'debug', retries: 3, security }), clientId: 'bench-edge', logger: silentLogger(), batchMax, topicMap });
-  const t0 = performance.now();
-  await fw.start();
-  let last = { depth, at: t0 };
-  while (store.stats().depth > 0) {
-    await new Promise((r) => setTimeout(r, 10));
-    const d = store.stats().depth;
-    if (d < last.depth) last = { depth: d, at: performance.now() };
-    else if (performance.now() - last.at > 30_000) {
-      await fw.stop({ drainTimeoutMs: 0 });
-      throw new Error(`forwarder made no progress for 30 s (${d} left): ${fw.status().lastError ?? 'no error reported'}`);
-    }
-  }
-  const s = (performance.now() - t0) / 1000;
-  const errors = fw.status().errors;
-  await fw.stop({ drainTimeoutMs: 0 });
-  const rate = depth / s;
-  log(`forwarder drain: ${Math.round(rate)} records/s (${depth} records in ${s.toFixed(1)} s, ${errors} errors); ${Math.round((rate / bareRate) * 100)}% of the bare producer`);
-  return {
-    forwardDrainPerSec: Math.round(rate),
-    forwardDrained: depth,
-    forwardErrors: errors,
-    bareProducerPerSec: Math.round(bareRate),
-    ratioForwardVsBareProducer: Math.round((rate / bareRate) * 100) / 100,
-    forwardBatchMax: batchMax,
-  };
-}
-
 export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<string, unknown>> {
+  const probe = loadProbe();
   const n = opts.readings ?? 200_000;
   const arraySize = opts.arraySize ?? 50;
   const meters = opts.meters ?? 2_000;
@@ -424,19 +370,62 @@ export async function benchEdge(opts: EdgeBenchOptions = {}): Promise<Record<str
       gw2.store.close();
     }
 
+    let drain: DrainResult | null = null;
+    let fleet: FleetResult | null = null;
+    let fleetAvro: FleetResult | null = null;
     if (brokers.length > 0 && opts.store !== 'none') {
-      Object.assign(results, await forwardPhase(gw.store, brokers, envKafka?.security ?? kafkaSecurityFromEnv(), opts.forwardBatchMax ?? 5000, log));
+      drain = await drainPhase(gw.store, { brokers, batchMax: opts.forwardBatchMax ?? 5000, liveRate: opts.liveRate ?? 2000, compression: 'gzip', log });
+      results.drain = drain;
+      const fleetSeconds = opts.fleetSeconds ?? Number(process.env.BENCH_EDGE_FLEET_SECONDS ?? 30);
+      if (fleetSeconds > 0) {
+        results.fleet = fleet = await fleetPhase({ brokers, seconds: fleetSeconds, log, ...(opts.fleetEnv ? { env: opts.fleetEnv } : {}) });
+        // The same stream with grid.readings in the Avro single-object encoding (goal 4).
+        results.fleetAvro = fleetAvro = await fleetPhase({ brokers, seconds: Math.min(10, fleetSeconds), log, env: { ...opts.fleetEnv, GRIDWATCH_READINGS_ENCODING: 'avro' } });
+      }
     } else {
       results.forward = 'skipped: no Kafka (set GRIDWATCH_KAFKA_BROKERS)';
       log(results.forward as string);
     }
-
     const stats = gw.store.stats();
     gw.store.close();
     Object.assign(results, { store: opts.store ?? 'sqlite', checkpoints: opts.checkpoints !== false, outboxDepth: stats.depth, rssPeakMb: Math.round(rssPeak / 1048576), synchronous, readingsPerPhase: n, arraySize, meters, window });
-    return results;
+    return { figures: edgeFigures(results, bareRate, arraySize, drain, fleet, fleetAvro), load: probe.end(), ...results };
   } finally {
     clearInterval(rssTimer);
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
+}
+
+const r2 = (n: number) => Math.round(n * 100) / 100;
+
+/** The edge's figures against goals 0-4 of issue 12 (bench/figures.ts). */
+function edgeFigures(res: Results, bareRate: number, arraySize: number, drain: DrainResult | null, fleet: FleetResult | null, fleetAvro: FleetResult | null): BenchFigure[] {
+  const single = res.edgeQos1SinglePerSec as number;
+  const f: BenchFigure[] = [
+    { id: 'edge.intake.single_qos1', figure: 'edge intake, single QoS 1 readings into the durable outbox', value: single, unit: 'readings/s', higherIsBetter: true, yardstick: { name: 'bare aedes QoS 1', value: Math.round(bareRate) }, ratio: r2(single / bareRate), goal: { text: '>= 0.7 x bare aedes', on: 'ratio', min: 0.7 } },
+    { id: 'edge.intake.array_qos1', figure: `edge intake, QoS 1 arrays of ${arraySize}`, value: res[`edgeQos1Array${arraySize}PerSec`] as number, unit: 'readings/s', higherIsBetter: true, goal: { text: '>= 300,000 readings/s', on: 'value', min: 300_000 } },
+    { id: 'edge.intake.single_qos1_cpu', figure: 'edge CPU per single QoS 1 reading, intake phase (no forward)', value: res.edgeQos1SingleCpuUsPerReading as number, unit: 'µs/reading', higherIsBetter: false },
+  ];
+  if (drain !== null) {
+    f.push(
+      { id: 'edge.drain.vs_bare_producer', figure: 'edge forwarder drain of a backlog (live load on)', value: drain.drainPerSec, unit: 'records/s', higherIsBetter: true, yardstick: { name: 'bare kafkajs producer', value: drain.bareProducerPerSec }, ratio: r2(drain.drainPerSec / drain.bareProducerPerSec), goal: { text: '>= 1.0 x bare kafkajs producer', on: 'ratio', min: 1 } },
+      { id: 'edge.drain.vs_intake', figure: 'edge forwarder drain against its own single-reading intake', value: drain.drainPerSec, unit: 'records/s', higherIsBetter: true, yardstick: { name: 'single QoS 1 intake', value: single }, ratio: r2(drain.drainPerSec / single), goal: { text: '>= 2 x single QoS 1 intake', on: 'ratio', min: 2 } },
+      { id: 'edge.drain.live_p99', figure: `edge live readings (${drain.liveRatePerSec}/s) to Kafka during the drain, p99`, value: drain.liveDelayP99Ms ?? Infinity, unit: 'ms', higherIsBetter: false, goal: { text: '< 2000 ms', on: 'value', max: 1999.9 } },
+    );
+  }
+  if (fleet !== null) {
+    f.push(
+      { id: 'edge.fleet.cpu_per_reading', figure: `edge CPU per durable reading end to end (${fleet.meters} meters, ${fleet.connections} connections, ${fleet.ratePerSec}/s paced)`, value: fleet.cpuUsPerReading, unit: 'µs/reading', higherIsBetter: false, goal: { text: '<= 25 µs', on: 'value', max: 25 } },
+      { id: 'edge.fleet.rss', figure: 'edge RSS peak in that run', value: fleet.rssPeakMb, unit: 'MB', higherIsBetter: false, goal: { text: '<= 150 MB', on: 'value', max: 150 } },
+      { id: 'edge.fleet.puback_p99', figure: 'edge PUBACK p99 in that run', value: fleet.pubackP99Ms ?? Infinity, unit: 'ms', higherIsBetter: false, goal: { text: '<= 20 ms', on: 'value', max: 20 } },
+    );
+    if (fleet.logBytesPerReading !== null) f.push({ id: 'edge.wan.bytes_per_reading_json', figure: "bytes per reading on the broker's log (grid.readings, all channels, JSON, gzip)", value: fleet.logBytesPerReading, unit: 'bytes/reading', higherIsBetter: false, goal: { text: '<= 20 bytes', on: 'value', max: 20 } });
+  }
+  if (fleetAvro !== null && fleetAvro.logBytesPerReading !== null) {
+    f.push(
+      { id: 'edge.wan.bytes_per_reading_avro', figure: "bytes per reading on the broker's log (grid.readings, all channels, Avro, gzip)", value: fleetAvro.logBytesPerReading, unit: 'bytes/reading', higherIsBetter: false, ...(fleet?.logBytesPerReading ? { yardstick: { name: 'JSON', value: fleet.logBytesPerReading }, ratio: r2(fleetAvro.logBytesPerReading / fleet.logBytesPerReading) } : {}), goal: { text: '<= 20 bytes', on: 'value', max: 20 } },
+      { id: 'edge.fleet.cpu_per_reading_avro', figure: 'edge CPU per durable reading end to end, Avro on grid.readings', value: fleetAvro.cpuUsPerReading, unit: 'µs/reading', higherIsBetter: false, goal: { text: '<= 25 µs', on: 'value', max: 25 } },
+    );
+  }
+  return f;
 }

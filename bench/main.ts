@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
+import type { PartResult } from './report.ts';
 
 /**
- * `gridwatch bench [--only edge|central|simulator] [--readings N] [--json FILE]`: runs the
- * benchmarks and prints one JSON object per part (each module loaded only when its part runs).
+ * `gridwatch bench [--only edge|central|simulator] [--readings N] [--json FILE] [--compare FILE]`:
+ * runs the benchmarks (each module loaded only when its part runs), prints one JSON line per part
+ * on stderr and, at the end, one table on stdout of every part's figures (bench/report.ts); --compare flags
+ * any figure 20 % worse than in an earlier --json file (exit 2).
  */
 type Part = { name: string; module: string; fn: string };
 const PARTS: Part[] = [
@@ -19,11 +22,11 @@ const PARTS: Part[] = [
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { only: { type: 'string', multiple: true }, readings: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { only: { type: 'string', multiple: true }, readings: { type: 'string' }, json: { type: 'string' }, compare: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
   });
   if (values.help) {
-    console.log('usage: gridwatch bench [--only edge|central|simulator|kafka-security|learn|history]... [--readings N] [--json FILE]');
+    console.log('usage: gridwatch bench [--only edge|central|simulator|kafka-security|learn|history]... [--readings N] [--json FILE] [--compare FILE]');
     return 0;
   }
   const only = values.only && values.only.length > 0 ? new Set(values.only) : null;
@@ -42,7 +45,8 @@ export async function run(argv: string[]): Promise<number> {
     if (values.readings !== undefined) opts.readings = Number(values.readings);
     try {
       results[part.name] = await fn(opts);
-      console.log(JSON.stringify({ part: part.name, ...results[part.name] as object }));
+      // Details on stderr as one JSON line (all of them in --json); stdout carries the one table.
+      console.error(JSON.stringify({ part: part.name, ...results[part.name] as object }));
     } catch (err) {
       failed = true;
       console.error(`bench ${part.name} failed: ${(err as Error).stack ?? String(err)}`);
@@ -51,6 +55,16 @@ export async function run(argv: string[]): Promise<number> {
   if (values.json) {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(values.json, JSON.stringify(results, null, 2) + '\n');
+  }
+  const report = await import('./report.ts');
+  console.log(report.table(results as Record<string, PartResult>));
+  if (values.compare) {
+    const { readFileSync } = await import('node:fs');
+    const before = JSON.parse(readFileSync(values.compare, 'utf8')) as Record<string, PartResult>;
+    const c = report.regressions(before, results as Record<string, PartResult>);
+    console.error(`\ncompared with ${values.compare}: ${c.compared} figures, ${c.flagged.length} 20 % worse${c.missing.length ? `; not measured this time: ${c.missing.join(', ')}` : ''}`);
+    for (const r of c.flagged) console.error(`  WORSE ${r.id} (${r.figure}): ${r.before} -> ${r.now} (${r.relative} of before)`);
+    if (c.flagged.length > 0) return 2;
   }
   return failed ? 1 : 0;
 }

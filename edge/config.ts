@@ -72,6 +72,10 @@ export const EdgeConfigSchema = Type.Object({
   diskBudgetBytes: Type.Integer({ minimum: 1_048_576, default: 1_073_741_824, description: 'Outbox disk budget; beyond it the oldest readings are evicted (as gaps)' }),
   sqliteSynchronous: Type.Union([Type.Literal('NORMAL'), Type.Literal('FULL')], { default: 'FULL', description: 'SQLite synchronous level (FULL: a PUBACKed reading survives power loss)' }),
   commitMaxDelayMs: Type.Integer({ minimum: 0, maximum: 1000, default: 2, description: 'Group commit: longest a reading waits for its commit' }),
+  readingsEncoding: Type.Union([Type.Literal('json'), Type.Literal('avro')], {
+    default: 'json',
+    description: 'Value encoding of grid.readings: json (the v1 JSON contract) or avro (Avro single-object encoding, contracts/v1/forwarded-reading.avsc: about a third of the bytes on the WAN link; central reads both; other consumers must decode it, contracts/README.md)',
+  }),
   commitMaxRecords: Type.Integer({ minimum: 1, maximum: 100_000, default: 2000, description: 'Group commit: records per transaction' }),
   deadLetterMax: Type.Integer({ minimum: 10, default: 10_000, description: 'Dead letters kept (oldest dropped)' }),
   detectTickMs: Ms('How often the dropout timer runs', 1000, 50),

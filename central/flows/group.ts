@@ -2,6 +2,7 @@
 //   anomalies -> local correlator (owned substations; replays of an imported state skipped)
 //   readings  -> recent readings (API); the learned scorer (its anomalies come back through grid.anomalies)
 //   all four  -> offset gate (archive); grid events and snapshots -> outbox before the batch returns
+import { isAvroSingleObject } from '../../shared/contracts/forwarded-reading-avro.ts';
 import type { Batch } from 'kafkajs';
 import { validators, type Anomaly, type Clock, type GridEvent } from '../../shared/index.ts';
 import type { TopicNames } from '../../shared/kafka/index.ts';
@@ -68,8 +69,11 @@ export class GroupFlow {
     const archived: { offset: string; timestamp: string; key: string | null; value: Buffer }[] = [];
     const keep = gate.keepsRecords;
     const ctx: Ctx = { now: this.o.clock.now(), events: [] };
-    dispatch(batch, handler, ctx, metrics.invalid, (m, key) => {
-      if (keep && m.value !== null) archived.push({ offset: m.offset, timestamp: m.timestamp, key, value: m.value });
+    dispatch(batch, handler, ctx, metrics.invalid, (m, key, text) => {
+      if (!keep || m.value === null) return;
+      // The archive keeps the JSON contract's text: an Avro-encoded reading goes in decoded (once, by dispatch).
+      const value = text !== null && isAvroSingleObject(m.value) ? Buffer.from(text) : m.value;
+      archived.push({ offset: m.offset, timestamp: m.timestamp, key, value });
     });
     // Events and snapshots go to Kafka before this batch can be archived and committed (README:
     // hand-over); a failed publish keeps them and the committer holds the offsets until they are out.

@@ -2,6 +2,7 @@
 // A record that is not valid JSON of its topic's contract is counted in
 // central_records_invalid_total{topic} and goes no further (the archive still has it).
 import type { Batch } from 'kafkajs';
+import { decodeForwardedReading, isAvroSingleObject, UnknownEncoding } from '../../shared/contracts/forwarded-reading-avro.ts';
 import type { CentralMetrics } from '../metrics.ts';
 
 /** One record, as the handlers see it. */
@@ -48,13 +49,36 @@ export function decode(topic: string, value: string, contract: Check<unknown>, i
   return parsed;
 }
 
+/**
+ * A record value as JSON text. grid.readings may come in the Avro single-object encoding (the
+ * edge's GRIDWATCH_READINGS_ENCODING=avro; shared/contracts/forwarded-reading-avro.ts): it is
+ * decoded here, once, back to the JSON contract's text, so every step after (handlers, archive)
+ * sees one form. A single-object value of a schema this build does not know is an UnknownEncoding:
+ * counted as invalid, kept for the archive as `{"_undecodable": reason, "_base64": value}` (nothing
+ * silently dropped), and not handed to the topic's handler.
+ */
+export function valueText(value: Buffer): { text: string; undecodable?: UnknownEncoding } {
+  if (!isAvroSingleObject(value)) return { text: value.toString() };
+  try {
+    return { text: JSON.stringify(decodeForwardedReading(value)) };
+  } catch (err) {
+    const e = err instanceof UnknownEncoding ? err : new UnknownEncoding(`unreadable body (${(err as Error).message})`);
+    return { text: JSON.stringify({ _undecodable: e.message, _base64: value.toString('base64') }), undecodable: e };
+  }
+}
+
 /** Runs every record of a batch through its topic's handler (synchronously: the hot path of readings). */
 export function dispatch<Ctx>(batch: Batch, handler: TopicHandler<Ctx>, ctx: Ctx, invalid: CentralMetrics['invalid'], each?: (m: Batch['messages'][number], key: string | null, value: string | null) => void): void {
   const { topic, partition } = batch;
   for (const m of batch.messages) {
     const key = m.key === null ? null : m.key.toString();
-    const value = m.value === null ? null : m.value.toString();
+    const text = m.value === null ? null : valueText(m.value);
+    const value = text === null ? null : text.text;
     each?.(m, key, value);
+    if (text?.undecodable !== undefined) {
+      invalid.inc({ topic });
+      continue;
+    }
     const base = { key, partition, offset: m.offset, timestamp: m.timestamp };
     if (handler.contract === undefined) {
       handler.handle({ ...base, value }, ctx);

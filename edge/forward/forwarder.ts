@@ -2,9 +2,14 @@ import kafkajs, { type Kafka, type Message, type Producer, type TopicMessages } 
 import { LATENCY_BUCKETS_S, type Logger, type Metrics } from '../../shared/index.ts';
 import type { EdgeStore, Lane, StoredRecord } from '../store/index.ts';
 import { backoffDelay, kafkaError } from '../../shared/kafka/index.ts';
+import { encodeForwardedReading } from '../../shared/contracts/forwarded-reading-avro.ts';
 import { CONTRACT_OF_TOPIC } from './contracts.ts';
 
 const { CompressionTypes } = kafkajs;
+
+export type ForwardCompression = 'gzip' | 'none';
+/** Value encoding of grid.readings: the JSON contract, or Avro single-object (shared/contracts/forwarded-reading-avro.ts). */
+export type ReadingsEncoding = 'json' | 'avro';
 
 export interface ForwarderOptions {
   store: EdgeStore;
@@ -17,20 +22,42 @@ export interface ForwarderOptions {
   /** Records per sendBatch. Default 5000 (measured: larger batches drain faster with gzip, see README). */
   batchMax?: number;
   /** Default gzip: see README "Forwarding" for the measurement. */
-  compression?: 'gzip' | 'none';
+  compression?: ForwardCompression;
   backoff?: { initialMs: number; maxMs: number };
   /** Stored topic -> Kafka topic (tests use unique names). Unmapped topics are used as stored. */
   topicMap?: Record<string, string>;
   /** How long an idle loop sleeps before looking at the outbox again, unless wake() is called. Default 25 ms. */
   idleMs?: number;
+  /**
+   * Readings wait up to lingerMs (default 100) for lingerRecords of them (default 1000) before a
+   * batch goes: at a paced intake, a send per commit is a Kafka request per few readings (CPU on
+   * both sides, and compression works on a batch). Control rows never wait. 0: no lingering.
+   */
+  lingerMs?: number;
+  /** grid.readings values as stored (JSON, default) or in the Avro single-object encoding (a third of the bytes). */
+  readingsEncoding?: ReadingsEncoding;
+  lingerRecords?: number;
+  /**
+   * Waiting readings beyond which the loop is draining a backlog and serves the live tail first:
+   * rows committed from then on go in their own batch every round, ahead of the backlog, so live
+   * data reaches Kafka within a round instead of after the whole backlog (README "Live data during
+   * a drain"). Default: off (Infinity). The live tail breaks the per-meter order the design
+   * promises ("the forwarder sends the outbox in order") and central's consumers and the
+   * reliability tests check, so a gateway turns it on only by choice (for example 4 x batchMax).
+   */
+  backlogRecords?: number;
 }
 
 /**
  * Outbox -> Kafka. One loop, one batch in flight at a time, so rows of a lane leave in id order
- * and, with key = meterId, each meter's readings reach their partition in order. Rows are removed
- * only after Kafka acknowledged them (acks=all, idempotent producer). Fairness: each round sends
- * one batch of the control lane (if any) then one of readings, so an anomaly waits behind at most
- * one readings batch, and a burst of control rows cannot starve readings either.
+ * and, with key = meterId, each meter's readings reach their partition in order; the one exception
+ * is a backlog drain (more than backlogRecords waiting readings), where the live tail (rows
+ * committed since the drain began) goes ahead of the backlog, so a meter's live readings can reach
+ * Kafka before its older backlog readings (central takes late readings; README "Live data during a
+ * drain"). Rows are removed only after Kafka acknowledged them (acks=all, idempotent producer).
+ * Fairness: each round sends one batch of the control lane (if any), the live tail (during a
+ * drain) and one batch of readings, so an anomaly waits behind at most one readings batch, and a
+ * burst of control rows cannot starve readings either. Readings linger up to lingerMs for a batch.
  */
 export class Forwarder {
   private readonly kafka: Kafka;
@@ -44,12 +71,22 @@ export class Forwarder {
   private attempt = 0;
   private batch: number;
   private wakeUp: (() => void) | null = null;
+  /** When the readings lane was first seen with a partial batch waiting (lingering since). */
+  private partialSince: number | null = null;
+  /** During a backlog drain: rows above this id are the live tail, sent ahead of the backlog. */
+  private tailAfter: number | null = null;
+  private readonly lingerMs: number;
+  private readonly lingerRecords: number;
+  private readonly backlogRecords: number;
   private readonly samples: { t: number; n: number }[] = [];
   private readonly m;
 
   constructor(private readonly opts: ForwarderOptions) {
     this.batch = opts.batchMax ?? 5000;
     this.kafka = opts.kafka;
+    this.lingerMs = opts.lingerMs ?? 100;
+    this.lingerRecords = Math.min(opts.lingerRecords ?? 1000, opts.batchMax ?? 5000);
+    this.backlogRecords = opts.backlogRecords ?? Number.POSITIVE_INFINITY;
     this.m = opts.metrics
       ? {
           forwarded: opts.metrics.counter('forwarded_records_total', 'Outbox records acknowledged by Kafka', ['topic']),
@@ -65,10 +102,18 @@ export class Forwarder {
     return Promise.resolve();
   }
 
-  /** Makes an idle loop look at the outbox now (for example after a commit). */
+  /**
+   * A commit happened: an idle loop looks at the outbox now when control rows or a full lingering
+   * batch of readings wait; otherwise its linger timer brings it back in time.
+   */
   wake(): void {
-    this.wakeUp?.();
+    if (this.wakeUp === null) return;
+    const s = this.opts.store;
+    if (s.waitingIn('control') > 0 || s.waitingIn('readings') >= this.lingerRecords || this.lingerMs === 0) this.wakeUp();
   }
+
+  /** Live-tail batches sent since start (a backlog drain served the live data first). */
+  tailBatches = 0;
 
   /** Sends what Kafka takes within drainTimeoutMs, then stops and disconnects. */
   async stop(opts: { drainTimeoutMs: number }): Promise<{ drained: boolean; remaining: number }> {
@@ -77,7 +122,7 @@ export class Forwarder {
       await sleep(Math.min(20, Math.max(1, deadline - Date.now())));
     }
     this.stopping = true;
-    this.wake();
+    this.wakeUp?.();
     if (this.loop !== null) await Promise.race([this.loop, sleep(5000)]);
     await this.dropProducer();
     const remaining = this.opts.store.isOpen() ? this.opts.store.stats().depth : -1;
@@ -92,9 +137,10 @@ export class Forwarder {
     while (!this.stopping) {
       try {
         const producer = await this.connect();
-        const sent = (await this.sendLane(producer, 'control')) + (await this.sendLane(producer, 'readings'));
+        let sent = await this.sendLane(producer, 'control');
+        sent += await this.sendReadings(producer);
         this.attempt = 0;
-        if (sent === 0) await this.idle(this.opts.idleMs ?? 25);
+        if (sent === 0) await this.idle(this.partialSince === null ? (this.opts.idleMs ?? 25) : Math.max(1, this.partialSince + this.lingerMs - performance.now()));
       } catch (err) {
         if (this.stopping) break;
         await this.failed(err);
@@ -123,9 +169,47 @@ export class Forwarder {
     return producer;
   }
 
+  /**
+   * One round of the readings lane: nothing while a partial batch lingers; during a backlog drain
+   * the live tail first, then one batch of the backlog (oldest first).
+   */
+  private async sendReadings(producer: Producer): Promise<number> {
+    const store = this.opts.store;
+    const waiting = store.waitingIn('readings');
+    if (waiting === 0) {
+      this.partialSince = null;
+      this.tailAfter = null;
+      return 0;
+    }
+    if (waiting < this.lingerRecords && !this.stopping && this.lingerMs > 0) {
+      const now = performance.now();
+      if (this.partialSince === null) this.partialSince = now;
+      if (now - this.partialSince < this.lingerMs) return 0;
+    }
+    this.partialSince = null;
+    if (this.tailAfter === null && waiting > this.backlogRecords) this.tailAfter = store.newestId();
+    let sent = 0;
+    if (this.tailAfter !== null) {
+      const tail = store.peekAfter('readings', this.tailAfter, this.batch);
+      if (tail.length > 0) {
+        sent += await this.sendRows(producer, 'readings', tail);
+        this.tailBatches++;
+      }
+    }
+    const rows = store.peek('readings', this.batch);
+    // The backlog is gone once the oldest waiting row is live: plain FIFO again.
+    if (this.tailAfter !== null && (rows.length === 0 || rows[0]!.id > this.tailAfter)) this.tailAfter = null;
+    if (rows.length > 0) sent += await this.sendRows(producer, 'readings', rows);
+    return sent;
+  }
+
   private async sendLane(producer: Producer, lane: Lane): Promise<number> {
     const rows = this.opts.store.peek(lane, this.batch);
     if (rows.length === 0) return 0;
+    return this.sendRows(producer, lane, rows);
+  }
+
+  private async sendRows(producer: Producer, lane: Lane, rows: StoredRecord[]): Promise<number> {
     const t0 = performance.now();
     await producer.sendBatch({
       topicMessages: this.toTopicMessages(rows),
@@ -145,14 +229,16 @@ export class Forwarder {
 
   private toTopicMessages(rows: StoredRecord[]): TopicMessages[] {
     const byTopic = new Map<string, Message[]>();
+    const avro = this.opts.readingsEncoding === 'avro';
     for (const r of rows) {
       const topic = this.opts.topicMap?.[r.topic] ?? r.topic;
       let list = byTopic.get(topic);
       if (list === undefined) byTopic.set(topic, (list = []));
+      const contract = CONTRACT_OF_TOPIC[r.topic] ?? 'unknown/v1';
       list.push({
         key: r.key,
-        value: r.value,
-        headers: { 'gridwatch-contract': CONTRACT_OF_TOPIC[r.topic] ?? 'unknown/v1', 'gridwatch-record-id': `${this.opts.clientId}:${r.id}` },
+        value: avro && contract === 'forwarded-reading/v1' ? encodeForwardedReading(JSON.parse(r.value) as Record<string, unknown>) : r.value,
+        headers: { 'gridwatch-contract': contract, 'gridwatch-record-id': `${this.opts.clientId}:${r.id}` },
       });
     }
     return [...byTopic].map(([topic, messages]) => ({ topic, messages }));

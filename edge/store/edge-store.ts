@@ -198,6 +198,25 @@ export class EdgeStore {
     return (this.st.peek.all(LANE_CODE[lane], limit) as RawRow[]).map(toStored);
   }
 
+  /**
+   * Oldest waiting rows of a lane with an id above `afterId` (the forwarder's live tail during a
+   * backlog drain). removeRange of such a batch is exact too: no waiting row of the lane with an id
+   * in [first, last] was left out, as ids only grow.
+   */
+  peekAfter(lane: Lane, afterId: number, limit: number): StoredRecord[] {
+    return (this.st.peekAfter.all(LANE_CODE[lane], afterId, limit) as RawRow[]).map(toStored);
+  }
+
+  /** Rows of a lane waiting for Kafka (a counter: no query). */
+  waitingIn(lane: Lane): number {
+    return this.waiting[lane];
+  }
+
+  /** Id of the newest outbox row committed (0 before any). */
+  newestId(): number {
+    return this.lastId;
+  }
+
   /** Kafka acknowledged these rows: delete them (or keep them as the replay journal, see retainForReplay). */
   remove(ids: readonly number[]): void {
     if (ids.length === 0) return;

@@ -26,7 +26,7 @@ interface Pending {
  */
 export class GroupCommitter {
   private pending: Pending[] = [];
-  private pendingRecords = 0;
+  private pendingCount = 0;
   private timer: NodeJS.Timeout | null = null;
   private soon = false;
   private closed = false;
@@ -49,8 +49,8 @@ export class GroupCommitter {
       return;
     }
     this.pending.push({ unit, done });
-    this.pendingRecords += unit.records.length;
-    if (this.pendingRecords >= this.opts.maxRecords) {
+    this.pendingCount += unit.records.length;
+    if (this.pendingCount >= this.opts.maxRecords) {
       // After the current synchronous work (one MQTT packet may hold many readings), before any I/O.
       if (!this.soon) {
         this.soon = true;
@@ -62,6 +62,11 @@ export class GroupCommitter {
     } else if (this.timer === null) {
       this.timer = setTimeout(() => this.commitNow(), this.opts.maxDelayMs);
     }
+  }
+
+  /** Records submitted and not yet committed (nor failed). */
+  get pendingRecords(): number {
+    return this.pendingCount;
   }
 
   /** Units submitted and not yet committed (nor failed). */
@@ -87,9 +92,9 @@ export class GroupCommitter {
     }
     if (this.pending.length === 0) return;
     const batch = this.pending;
-    const records = this.pendingRecords;
+    const records = this.pendingCount;
     this.pending = [];
-    this.pendingRecords = 0;
+    this.pendingCount = 0;
     const t0 = performance.now();
     try {
       this.store.commitMany(batch.map((p) => p.unit));

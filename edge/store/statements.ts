@@ -14,6 +14,7 @@ export class StoreStatements {
   readonly journalBytesUpTo: Database.Statement;
   readonly deleteJournalUpTo: Database.Statement;
   readonly peek: Database.Statement;
+  readonly peekAfter: Database.Statement;
   readonly markSent: Database.Statement;
   readonly deleteWaiting: Database.Statement;
   readonly waitingBytesInRange: Database.Statement;
@@ -57,6 +58,7 @@ export class StoreStatements {
     this.journalBytesUpTo = db.prepare(`SELECT sum(${size}) AS b FROM outbox WHERE sent = 1 AND id <= ?`);
     this.deleteJournalUpTo = db.prepare('DELETE FROM outbox WHERE sent = 1 AND id <= ?');
     this.peek = db.prepare('SELECT id, topic, key, value, lane, ts, meter_id, seq FROM outbox WHERE lane = ? AND sent = 0 ORDER BY id LIMIT ?');
+    this.peekAfter = db.prepare('SELECT id, topic, key, value, lane, ts, meter_id, seq FROM outbox WHERE lane = ? AND sent = 0 AND id > ? ORDER BY id LIMIT ?');
     this.markSent = db.prepare('UPDATE outbox SET sent = 1 WHERE id = ? AND sent = 0 RETURNING lane');
     this.deleteWaiting = db.prepare(`DELETE FROM outbox WHERE id = ? AND sent = 0 RETURNING lane, ${size} AS b`);
     // A forwarded batch as one id range of one lane (removeRange): the (lane, id) index of waiting rows.

@@ -6,12 +6,19 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { publishedSchemas } from './index.ts';
+import { FORWARDED_READING_AVRO_SCHEMA } from './forwarded-reading-avro.ts';
 
 export const CONTRACTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'contracts', 'v1');
 
 export function renderSchema(schema: unknown): string {
   // JSON.stringify drops TypeBox's symbol-keyed metadata, leaving plain JSON Schema.
   return JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...(schema as object) }, null, 2) + '\n';
+}
+
+export const AVRO_FILE = 'forwarded-reading.avsc';
+
+export function renderAvroSchema(): string {
+  return JSON.stringify(FORWARDED_READING_AVRO_SCHEMA, null, 2) + '\n';
 }
 
 export function generateAll(dir = CONTRACTS_DIR): string[] {
@@ -21,6 +28,9 @@ export function generateAll(dir = CONTRACTS_DIR): string[] {
     writeFileSync(join(dir, file), renderSchema(schema));
     written.push(file);
   }
+  // The binary encoding of grid.readings (Avro single-object; contracts/README.md).
+  writeFileSync(join(dir, AVRO_FILE), renderAvroSchema());
+  written.push(AVRO_FILE);
   return written;
 }
 

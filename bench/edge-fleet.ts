@@ -1,0 +1,246 @@
+/**
+ * Goal 0 of the edge: what one reading costs the real gateway end to end. `gridwatch edge` runs as
+ * its own process (the command a user starts: tsx loader, real configuration, the forwarder to
+ * the real Kafka); a publisher child process opens 100 MQTT connections for 10,000 meters of a
+ * generated topology and sends single QoS 1 readings with every channel, paced at 10,000/s. The
+ * gateway's CPU time (utime + stime from /proc, everything it did: intake, validation, detection,
+ * commit, forward) is read over the paced window plus the time the outbox takes to empty, and
+ * divided by the readings it accepted; RSS is sampled from /proc; PUBACK delays come from the
+ * publisher. Bytes per reading on the broker's log: the sizes of the readings topic's segment
+ * files in Kafka's log directory (the local single node of `gridwatch services`) over the readings
+ * forwarded, i.e. the bytes the edge-to-Kafka link carried, after the producer's compression.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createKafkaClient } from '../shared/kafka/index.ts';
+import { kafkaSecurityFromEnv } from '../shared/kafka/security.ts';
+import { generateTopology } from '../simulator/topology.ts';
+
+export interface FleetOptions {
+  meters?: number;
+  connections?: number;
+  rate?: number;
+  seconds?: number;
+  brokers: string[];
+  /** Extra GRIDWATCH_* settings for the gateway (compression, encoding, ...). */
+  env?: Record<string, string>;
+  /** Writes the gateway's CPU profile into this directory (node --cpu-prof). */
+  cpuProfDir?: string;
+  log: (line: string) => void;
+}
+
+export interface FleetResult {
+  meters: number;
+  connections: number;
+  ratePerSec: number;
+  seconds: number;
+  sent: number;
+  accepted: number;
+  forwarded: number;
+  cpuUsPerReading: number;
+  /** CPU time of the gateway over the window divided by wall time: cores used. */
+  cores: number;
+  /** RSS once ready (topology loaded, detector restored), before any reading. */
+  rssReadyMb: number;
+  rssPeakMb: number;
+  rssEndMb: number;
+  pubackP50Ms: number | null;
+  pubackP99Ms: number | null;
+  drainAfterMs: number;
+  /** Bytes of the readings topic's log segments per forwarded reading; null when the log directory is not readable. */
+  logBytesPerReading: number | null;
+  logDir: string | null;
+  settings: Record<string, string>;
+}
+
+// 100 connections, meter i on connection i mod n; one reading per meter per tick, every channel,
+// values as precise as the simulator writes them (simulator/generate.ts).
+const FLEET_PUBLISHER = `
+import mqtt from 'mqtt';
+const o = JSON.parse(process.env.BENCH_OPTS);
+const conns = await Promise.all(Array.from({ length: o.connections }, (_, i) => new Promise((res, rej) => {
+  const c = mqtt.connect(o.url, { clientId: 'fleet-' + process.pid + '-' + i, clean: true, reconnectPeriod: 0 });
+  c.once('connect', () => res(c)); c.once('error', rej);
+})));
+const seq = new Uint32Array(o.meters), energy = new Float64Array(o.meters).map((_, i) => 1000 + i * 3.7);
+const acks = [];
+let sent = 0, done = 0, m = 0;
+const total = o.rate * o.seconds;
+const t0 = performance.now();
+const r3 = (x) => Math.round(x * 1000) / 1000;
+await new Promise((resolve) => {
+  const tick = () => {
+    const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * o.rate));
+    while (sent < due) {
+      const id = m++ % o.meters;
+      const s = ++seq[id];
+      const i = id % 97;
+      energy[id] += 0.003 + i / 10000;
+      const current = r3(0.5 + (i % 13) * 0.31 + (s % 7) * 0.011);
+      const p = '{"meterId":"' + o.ids[id] + '","ts":' + Date.now() + ',"seq":' + s + ',"voltage":' + (229 + (i % 29) * 0.11 + (s % 5) * 0.03).toFixed(2)
+        + ',"current":' + current + ',"power":' + r3(current * 0.229) + ',"reactivePower":' + r3(current * 0.051) + ',"powerFactor":' + r3(0.9 + (i % 9) * 0.01)
+        + ',"frequency":' + r3(49.98 + (s % 40) / 1000) + ',"energy":' + r3(energy[id]) + '}';
+      const at = performance.now();
+      sent++;
+      conns[id % o.connections].publish('meters/' + o.ids[id] + '/reading', p, { qos: 1 }, (err) => {
+        if (!err) acks.push(performance.now() - at);
+        if (++done === total) resolve();
+      });
+    }
+    if (sent < total) setTimeout(tick, 2);
+  };
+  tick();
+});
+const elapsedMs = performance.now() - t0;
+acks.sort((a, b) => a - b);
+const q = (p) => acks.length ? acks[Math.min(acks.length - 1, Math.floor(p * acks.length))] : null;
+process.stdout.write(JSON.stringify({ elapsedMs, sent, acked: acks.length, ackP50Ms: q(0.5), ackP99Ms: q(0.99) }));
+await Promise.all(conns.map((c) => c.endAsync()));
+`;
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const TICKS_PER_S = 100; // USER_HZ on Linux
+function procCpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) / TICKS_PER_S) * 1e6;
+}
+function procRssMb(pid: number): { rss: number; hwm: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+}
+
+async function metric(httpPort: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return sum;
+}
+
+/** Kafka's log directory of the local services (GRIDWATCH_BENCH_KAFKA_LOG_DIR overrides). */
+export function kafkaLogDir(): string | null {
+  const dir = process.env.GRIDWATCH_BENCH_KAFKA_LOG_DIR ?? join(process.env.GRIDWATCH_CACHE_DIR ?? join(homedir(), '.cache', 'gridwatch'), 'data', 'kafka', 'node-1');
+  return existsSync(dir) ? dir : null;
+}
+
+/** Bytes of every log segment of `topic` (all partitions) in `dir`. */
+export function topicLogBytes(dir: string, topic: string): number {
+  let bytes = 0;
+  for (const d of readdirSync(dir)) {
+    if (!d.startsWith(`${topic}-`) || !/^\d+$/.test(d.slice(topic.length + 1))) continue;
+    for (const f of readdirSync(join(dir, d))) if (f.endsWith('.log')) bytes += statSync(join(dir, d, f)).size;
+  }
+  return bytes;
+}
+
+export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
+  const meters = o.meters ?? 10_000;
+  const connections = o.connections ?? 100;
+  const rate = o.rate ?? 10_000;
+  const seconds = o.seconds ?? 30;
+  const dir = mkdtempSync(join(tmpdir(), 'gridwatch-bench-fleet-'));
+  const topo = generateTopology({ meters, seed: 12, readingIntervalMs: 1000 });
+  const topologyFile = join(dir, 'topology.json');
+  writeFileSync(topologyFile, JSON.stringify(topo.recorded));
+  const [mqttPort, httpPort] = [await freePort(), await freePort()];
+  const prefix = `bench-fleet-${Date.now().toString(36)}-${process.pid}.`;
+  const settings: Record<string, string> = { ...o.env };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env, // GRIDWATCH_KAFKA_* (brokers, TLS, SASL) as the harness or services set them
+    GRIDWATCH_EDGE_ID: 'bench-fleet',
+    GRIDWATCH_DATA_DIR: join(dir, 'data'),
+    GRIDWATCH_TOPOLOGY: topologyFile,
+    GRIDWATCH_MQTT_HOST: '127.0.0.1',
+    GRIDWATCH_MQTT_PORT: String(mqttPort),
+    GRIDWATCH_HTTP_PORT: String(httpPort),
+    GRIDWATCH_MQTT_ALLOW_ANONYMOUS: 'true',
+    GRIDWATCH_KAFKA_BROKERS: o.brokers.join(','),
+    GRIDWATCH_KAFKA_TOPIC_PREFIX: prefix,
+    GRIDWATCH_LOG_LEVEL: 'warn',
+    ...settings,
+  };
+  const nodeArgs = o.cpuProfDir ? [`--cpu-prof`, `--cpu-prof-dir=${o.cpuProfDir}`] : [];
+  const gw: ChildProcess = spawn(process.execPath, [...nodeArgs, 'bin/gridwatch.js', 'edge'], { cwd: process.cwd(), env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const pid = gw.pid!;
+  let rssPeak = 0;
+  try {
+    for (let t = performance.now(); ; ) {
+      const ok = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.ok, () => false);
+      if (ok && (await metric(httpPort, 'gridwatch_outbox_depth')) === 0) break;
+      if (gw.exitCode !== null) throw new Error(`gateway exited ${gw.exitCode} at start`);
+      if (performance.now() - t > 60_000) throw new Error('gateway not ready (or its topology not forwarded) within 60 s');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const rssReadyMb = Math.round(procRssMb(pid).rss);
+    const accepted0 = await metric(httpPort, 'gridwatch_edge_readings_accepted_total');
+    const forwarded0 = await metric(httpPort, 'gridwatch_forwarded_records_total');
+    const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, procRssMb(pid).rss)), 200);
+    const cpu0 = procCpuUs(pid);
+    const t0 = performance.now();
+    const ids = topo.recorded.map((e) => e.meterId);
+    const pub = await new Promise<{ elapsedMs: number; sent: number; acked: number; ackP50Ms: number | null; ackP99Ms: number | null }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', FLEET_PUBLISHER], { cwd: process.cwd(), env: { ...process.env, BENCH_OPTS: JSON.stringify({ url: `mqtt://127.0.0.1:${mqttPort}`, connections, meters, rate, seconds, ids }) }, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`fleet publisher exited ${code}`))));
+    });
+    const tPub = performance.now();
+    // Durable and forwarded: the outbox is empty again.
+    while ((await metric(httpPort, 'gridwatch_outbox_depth')) > 0) {
+      if (performance.now() - tPub > 120_000) throw new Error('outbox not drained within 120 s after the publisher');
+      await new Promise((r) => setTimeout(r, 250)); // a /metrics scrape costs the gateway CPU too
+    }
+    const cpuUs = procCpuUs(pid) - cpu0;
+    const wall = performance.now() - t0;
+    clearInterval(rssTimer);
+    const mem = procRssMb(pid);
+    rssPeak = Math.max(rssPeak, mem.rss);
+    const accepted = (await metric(httpPort, 'gridwatch_edge_readings_accepted_total')) - accepted0;
+    const forwarded = (await metric(httpPort, 'gridwatch_forwarded_records_total')) - forwarded0;
+    const logDir = kafkaLogDir();
+    // Segment files are written as the broker appends: the sizes are final once the producer was acked.
+    const logBytes = logDir === null ? null : topicLogBytes(logDir, `${prefix}grid.readings`);
+    const r: FleetResult = {
+      meters, connections, ratePerSec: rate, seconds, sent: pub.sent, accepted, forwarded,
+      cpuUsPerReading: Math.round((cpuUs / Math.max(1, accepted)) * 10) / 10,
+      cores: Math.round((cpuUs / 1000 / wall) * 100) / 100,
+      rssReadyMb, rssPeakMb: Math.round(rssPeak), rssEndMb: Math.round(mem.rss),
+      pubackP50Ms: pub.ackP50Ms === null ? null : Math.round(pub.ackP50Ms * 100) / 100,
+      pubackP99Ms: pub.ackP99Ms === null ? null : Math.round(pub.ackP99Ms * 100) / 100,
+      drainAfterMs: Math.round(performance.now() - tPub),
+      logBytesPerReading: logBytes === null || accepted === 0 ? null : Math.round((logBytes / accepted) * 10) / 10,
+      logDir, settings,
+    };
+    o.log(`fleet ${meters} meters / ${connections} connections at ${rate}/s for ${seconds} s: ${accepted} accepted of ${pub.sent}, ${r.cpuUsPerReading} µs CPU per reading (${r.cores} cores), RSS ready ${r.rssReadyMb} peak ${r.rssPeakMb} MB, PUBACK p50 ${r.pubackP50Ms} p99 ${r.pubackP99Ms} ms, ${r.logBytesPerReading ?? '?'} bytes/reading on the log ${JSON.stringify(settings)}`);
+    return r;
+  } finally {
+    gw.kill('SIGTERM');
+    await new Promise((r) => (gw.exitCode !== null ? r(null) : gw.once('exit', r)));
+    rmSync(dir, { recursive: true, force: true });
+    await deleteTopicsWithPrefix(o.brokers, prefix).catch((err: Error) => o.log(`could not delete the bench topics ${prefix}*: ${err.message}`));
+  }
+}
+
+/** The run's own topics go when it ends: the shared Kafka keeps no bench leftovers. */
+export async function deleteTopicsWithPrefix(brokers: string[], prefix: string): Promise<void> {
+  const admin = createKafkaClient({ clientId: 'bench-cleanup', brokers, security: kafkaSecurityFromEnv() }).admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+  } finally {
+    await admin.disconnect();
+  }
+}
