@@ -181,14 +181,14 @@ export class Correlator {
 
   private afterJoin(sub: SubState, m: Membership, t: Tracked, now: number, out: GridEvent[]): void {
     if (m.keys.length === 0) {
-      if (severityRank(m.maxSev) >= severityRank(this.cfg.meterEventMinSeverity)) this.pub.meterEvent(sub, m, t.type, now, out);
+      if (severityRank(m.maxSev) >= severityRank(this.cfg.meterEventMinSeverity)) this.pub.meterEvent(sub, m, now, out);
       return;
     }
     // An adopted stray's later anomalies (its last gasp after its silence) update the event it is in.
-    const covering = this.pub.covering(sub, m.meterId, m.cls, m.keys) ?? this.pub.adoptedInto(sub, m);
+    const covering = this.pub.covering(sub, m.cls, m.keys) ?? this.pub.adoptedInto(sub, m);
     if (covering) this.pub.addMember(covering, m, now, out);
-    const created = m.n === 1 ? this.pub.escalate(sub, m.cls, m.keys, covering, now, out) : false;
-    if (m.cls === 'frequency' && m.n === 1) this.pub.checkGrid(now, out);
+    const created = m.n === 1 ? this.pub.escalate(sub, m.cls, m.keys, covering, now) : false;
+    if (m.cls === 'frequency' && m.n === 1) this.pub.checkGrid(now);
     if (covering || created || m.n !== 1) return;
     // Waits meterHoldMs like any uncovered meter (deviations too: a lone meter's dip may be the
     // first of a device's). A stray already affected when its sibling's event is published joins
@@ -205,7 +205,7 @@ export class Correlator {
     if (!t.dev) return;
     const m = sub.membership(t.meterId, t.cls);
     if (!m || m.n !== 1 || !deviationOnly(m) || severityRank(m.maxSev) < severityRank(this.cfg.meterEventMinSeverity)) return;
-    if (this.pub.covering(sub, m.meterId, m.cls, m.keys)?.members.has(m.meterId) || this.pub.adoptedInto(sub, m) || sub.meterEvents.has(`${m.cls}|${m.meterId}`)) return;
+    if (this.pub.covering(sub, m.cls, m.keys)?.members.has(m.meterId) || this.pub.adoptedInto(sub, m) || sub.meterEvents.has(`${m.cls}|${m.meterId}`)) return;
     const key = `${m.cls}|${m.meterId}`;
     sub.passedDeviations.delete(key);
     sub.passedDeviations.set(key, { meterId: m.meterId, cls: m.cls, startTs: m.startTs, endTs, maxSev: m.maxSev, keys: [...m.keys] });
@@ -226,12 +226,12 @@ export class Correlator {
         if (passed && !this.pub.coveredByAny(sub, passed.keys)) this.pub.passedMeterEvent(sub, passed, now, out);
         continue;
       }
-      if (this.pub.covering(sub, m.meterId, m.cls, m.keys) || sub.meterEvents.has(key) || this.pub.adoptedInto(sub, m)) continue;
+      if (this.pub.covering(sub, m.cls, m.keys) || sub.meterEvents.has(key) || this.pub.adoptedInto(sub, m)) continue;
       if (this.cfg.adoptStrays && this.pub.adopt(sub, m, now, out)) continue;
       // A deviation under a device event of another class (an overloaded transformer's voltage
       // drop) is that event's consequence, not a meter condition.
       if (deviationOnly(m) && this.pub.coveredByAny(sub, m.keys)) continue;
-      if (severityRank(m.maxSev) >= severityRank(this.cfg.meterEventMinSeverity)) this.pub.meterEvent(sub, m, undefined, now, out);
+      if (severityRank(m.maxSev) >= severityRank(this.cfg.meterEventMinSeverity)) this.pub.meterEvent(sub, m, now, out);
     }
     if (sub.head > 1024 && sub.head * 2 > q.length) {
       sub.pendingMeters = q.slice(sub.head);

@@ -13,7 +13,7 @@ const LEVEL_OF: Record<string, DeviceLevel> = { t: 'transformer', f: 'feeder', s
 /** Decides which events exist: roll-up, escalation, adoption, meter events, comms, grid. */
 export class Publisher extends EventBook {
   /** The highest pending or open event covering a meter in a class (device levels and grid). */
-  covering(sub: SubState, _meterId: string, cls: AnomalyClass, keys: string[]): EventRec | undefined {
+  covering(sub: SubState, cls: AnomalyClass, keys: string[]): EventRec | undefined {
     if (cls === 'frequency' && this.grid) return this.grid;
     for (let i = keys.length - 1; i >= 0; i--) {
       const id = sub.deviceEvents.get(`${cls}|${keys[i]}`);
@@ -24,7 +24,7 @@ export class Publisher extends EventBook {
 
   coveringAll(sub: SubState, meterId: string, cls: AnomalyClass, keys: string[]): EventRec[] {
     const all: EventRec[] = [];
-    const c = this.covering(sub, meterId, cls, keys);
+    const c = this.covering(sub, cls, keys);
     if (c) all.push(c);
     const m = sub.membership(meterId, cls);
     const adopter = m ? this.adoptedInto(sub, m) : undefined;
@@ -45,7 +45,7 @@ export class Publisher extends EventBook {
   }
 
   /** Opens (pending) the highest qualifying device above what already covers the meter. */
-  escalate(sub: SubState, cls: AnomalyClass, keys: string[], covering: EventRec | undefined, now: number, _out: GridEvent[]): boolean {
+  escalate(sub: SubState, cls: AnomalyClass, keys: string[], covering: EventRec | undefined, now: number): boolean {
     const floor = covering ? RANK[covering.scope] : 0;
     for (let i = keys.length - 1; i >= 0; i--) {
       const key = keys[i] as string;
@@ -136,7 +136,7 @@ export class Publisher extends EventBook {
    */
   private mayAdopt(sub: SubState, m: Membership): boolean {
     const own = m.keys.find((k) => k.startsWith('t:'));
-    if (!own || sub.deviceEvents.has(`${m.cls}|${own}`) || this.covering(sub, m.meterId, m.cls, m.keys)) return false;
+    if (!own || sub.deviceEvents.has(`${m.cls}|${own}`) || this.covering(sub, m.cls, m.keys)) return false;
     for (const c of [m.cls, 'meter_fault', 'tamper']) if (sub.meterEvents.has(`${c}|${m.meterId}`)) return false;
     return !this.adoptedInto(sub, m);
   }
@@ -165,7 +165,7 @@ export class Publisher extends EventBook {
     return undefined;
   }
 
-  meterEvent(sub: SubState, m: Membership, _type: unknown, now: number, out: GridEvent[]): void {
+  meterEvent(sub: SubState, m: Membership, now: number, out: GridEvent[]): void {
     const key = `${m.cls}|${m.meterId}`;
     if (sub.meterEvents.has(key)) return;
     if (sub.events.size >= this.cfg.maxEvents) {
@@ -279,7 +279,7 @@ export class Publisher extends EventBook {
   }
 
   /** Grid-wide frequency: enough substations qualify at substation level. */
-  checkGrid(now: number, _out: GridEvent[]): void {
+  checkGrid(now: number): void {
     if (this.grid) return;
     let qualifying = 0;
     for (const sub of this.subs.values()) if (this.qualifies(sub, 'frequency', 'substation', sub.substationId)) qualifying++;

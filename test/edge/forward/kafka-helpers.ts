@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs';
+import type { KafkaSecurity } from '../../../shared/kafka/security.ts';
 import { TOPICS } from '../../../shared/index.ts';
 import { createKafkaClient, ensureTopicsOn, topicSpecs } from '../../../shared/kafka/index.ts';
 import { testKafkaSecurity, uniqueName } from '../../harness/env.ts';
@@ -23,18 +24,18 @@ export function uniqueTopics(prefix: string): { names: Record<keyof typeof TOPIC
 }
 
 /** The client the gateway gives its forwarder (edge/gateway.ts). */
-export function forwarderKafka(brokers: string[], clientId: string): Kafka {
-  return createKafkaClient({ brokers, clientId, kafkajsLogs: 'debug', retries: 3, security: testKafkaSecurity() });
+export function forwarderKafka(brokers: string[], clientId: string, security?: KafkaSecurity): Kafka {
+  return createKafkaClient({ brokers, clientId, kafkajsLogs: 'debug', retries: 3, security: security ?? testKafkaSecurity() });
 }
 
 /** Creates the test's unique topics. */
-export async function ensureTestTopics(brokers: string[], names: Partial<Record<keyof typeof TOPICS, string>>, partitions: number): Promise<void> {
-  await ensureTopicsOn(createKafkaClient({ brokers, clientId: 'gw-test-topics', security: testKafkaSecurity() }), topicSpecs(names), { partitions });
+export async function ensureTestTopics(brokers: string[], names: Partial<Record<keyof typeof TOPICS, string>>, partitions: number, security?: KafkaSecurity): Promise<void> {
+  await ensureTopicsOn(createKafkaClient({ brokers, clientId: 'gw-test-topics', security: security ?? testKafkaSecurity() }), topicSpecs(names), { partitions });
 }
 
 /** Reads the topics from the beginning until `until` says enough (or the timeout passes). */
-export async function consume(brokers: string[], topics: string[], until: (all: Consumed[]) => boolean, timeoutMs = 60_000): Promise<Consumed[]> {
-  const kafka = createKafkaClient({ clientId: 'gw-test-consumer', brokers, security: testKafkaSecurity() });
+export async function consume(brokers: string[], topics: string[], until: (all: Consumed[]) => boolean, timeoutMs = 60_000, security?: KafkaSecurity): Promise<Consumed[]> {
+  const kafka = createKafkaClient({ clientId: 'gw-test-consumer', brokers, security: security ?? testKafkaSecurity() });
   const consumer = kafka.consumer({ groupId: uniqueName('gw-test'), maxWaitTimeInMs: 200 });
   const all: Consumed[] = [];
   await consumer.connect();
