@@ -158,7 +158,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const kafka = demoKafka(o.endpoints.kafka);
   const centralGroup = `gridwatch-central-${o.runId}`;
   o.log(kafka.describe);
-  const created = await prepareDemoKafka(kafka, { topicPrefix: prefix, centralGroup, topics });
+  const created = await prepareDemoKafka(kafka, { topicPrefix: prefix, centralGroup, topics }, o.log);
   o.log(`kafka: ${created.length} topics of the run created as admin, prefix ${prefix} and group ${centralGroup} granted to edge and central`);
   const centralPort = o.centralPort || (await freePort());
   const consoleUrl = `http://127.0.0.1:${centralPort}/`;
