@@ -4,9 +4,12 @@
 //   Kafka admin (topics, partition count)
 //   offset gate ......... archive to MinIO/S3 or a directory, + InfluxDB (or direct commits)
 //   grid-event outbox ... grid.events + grid.central-state (the only producer)
+//   workflow ............ operators' actions and maintenance windows: written to their topics
+//                         (acks=all) before the API answers, read back whole by the broadcast consumer
 //   notifier ............ webhook of published grid events
 //   API ................. HTTP, SSE, console, /metrics, /healthz, /readyz over the in-memory stores
-//   broadcast consumer .. every partition of topology, state, events, anomalies, edge-status, gaps
+//   broadcast consumer .. every partition of topology, state, events, anomalies, edge-status, gaps,
+//                         event-actions, maintenance
 //                         (central/flows/broadcast.ts), read to the end before the group joins
 //   group consumer ...... this instance's share of anomalies, readings, gaps, events
 //                         (central/flows/group.ts); substation ownership follows its assignment
@@ -34,8 +37,10 @@ import { GroupFlow } from './flows/group.ts';
 import { centralMetrics, viewMetrics } from './metrics.ts';
 import { WebhookNotifier } from './notify/index.ts';
 import { GridEventOutbox } from './publish/outbox.ts';
-import { kafkaProducer } from './publish/producer.ts';
+import { kafkaProducer, kafkaRecordWriter } from './publish/producer.ts';
 import { TopologyRegistry } from './registry/index.ts';
+import { Workflow, type WorkflowTopics } from './workflow/service.ts';
+import { workflowTopics } from './workflow/topics.ts';
 
 export const CONSOLE_DIR = fileURLToPath(new URL('./console/', import.meta.url));
 
@@ -68,6 +73,8 @@ export class Aggregator {
   readonly edges: EdgeStatusStore;
   readonly ownership: SubstationOwnership;
   readonly outbox: GridEventOutbox;
+  readonly workflow: Workflow;
+  readonly workflowTopics: WorkflowTopics;
   readonly committer: OffsetCommitter;
   private readonly local: CorrelatorPort;
   private readonly group: ConsumerRunner;
@@ -113,6 +120,9 @@ export class Aggregator {
     const admin = kafka.admin();
     const catchUp = new CatchUp(admin);
     const wait = opts.handoverWaitMs ?? 30_000;
+    const wt = (this.workflowTopics = workflowTopics(c));
+    const workflow = (this.workflow = new Workflow({ writer: kafkaRecordWriter(kafka), topics: wt, events: this.events, topology: this.registry.topology, clock, logger, metrics }));
+    this.events.decorateWith((e) => workflow.decorate(e));
     const ownership = (this.ownership = new SubstationOwnership({ instanceId: this.instanceId, local, catchUp, stateTopic: t.state, handoverWaitMs: wait, clock, logger }));
     const gate = (this.gate = createOffsetGate(c, t, { logger, metrics, clock }));
     const outbox = (this.outbox = new GridEventOutbox({
@@ -121,13 +131,15 @@ export class Aggregator {
       snapshots: ownership,
       metrics: m,
       logger,
+      // Planned (inside a maintenance window) is decided once, as the event is written.
+      prepare: (e) => workflow.mark(e),
       onPublished: (e) => {
         this.events.upsert(e);
-        notifier?.notify(e);
+        notifier?.notify(workflow.decorate(e));
       },
     }));
     viewMetrics(metrics, { events: this.events, edges: this.edges, clock, unpublished: () => outbox.pending });
-    const broadcastFlow = new BroadcastFlow({ topics: t, metrics: m, clock, registry: this.registry, events: this.events, anomalies: this.anomalies, edges: this.edges, ownership, local, grid, catchUp, outbox, counters: this.counters });
+    const broadcastFlow = new BroadcastFlow({ topics: t, metrics: m, clock, registry: this.registry, events: this.events, anomalies: this.anomalies, edges: this.edges, ownership, local, grid, catchUp, outbox, counters: this.counters, workflow: { topics: wt, workflow } });
     const groupFlow = new GroupFlow({ topics: t, metrics: m, clock, readings: this.readings, ownership, local, outbox, gate });
     // One group per instance: every instance reads every partition of these topics. Nothing is
     // committed, so the group leaves no offsets behind.
@@ -167,8 +179,9 @@ export class Aggregator {
         try {
           await admin.connect();
           if (c.ensureTopics) {
-            const compacted = new Set([t.topology, t.state]);
-            const created = await ensureTopics(admin, Object.values(t).map((topic) => ({ topic, compacted: compacted.has(topic) })), { partitions: opts.topicPartitions ?? 6 });
+            const compacted = new Set([t.topology, t.state, wt.maintenance]);
+            const all = [...Object.values(t), wt.actions, wt.maintenance];
+            const created = await ensureTopics(admin, all.map((topic) => ({ topic, compacted: compacted.has(topic) })), { partitions: opts.topicPartitions ?? 6 });
             if (created.length > 0) logger.info({ created }, 'topics created');
           }
           ownership.setPartitionCount(await partitionCount(admin, t.anomalies));
@@ -179,11 +192,12 @@ export class Aggregator {
       }, () => admin.disconnect().catch(() => undefined)),
       gate,
       outbox,
+      workflow,
       part('notifier', () => undefined, (deadline) => notifier?.stop(this.state === 'crashing' ? 0 : Math.min(2000, Math.max(0, deadline - Date.now())))),
       part('api', async () => {
         auth = apiAuthFromConfig(c, logger, metrics);
         auth.start();
-        const handler = createApiHandler({ auth, tls: Boolean(c.httpTlsCertFile), events: this.events, anomalies: this.anomalies, readings: this.readings, edges: this.edges, registry: this.registry, sse, metrics, clock, logger, health: () => this.health(), consoleDir: opts.consoleDir ?? CONSOLE_DIR });
+        const handler = createApiHandler({ workflow, auth, tls: Boolean(c.httpTlsCertFile), events: this.events, anomalies: this.anomalies, readings: this.readings, edges: this.edges, registry: this.registry, sse, metrics, clock, logger, health: () => this.health(), consoleDir: opts.consoleDir ?? CONSOLE_DIR });
         this.server = await listen(handler, c.httpPort, c.httpHost, listenOptionsFromConfig(c));
       }, () => {
         auth?.stop();
@@ -191,9 +205,10 @@ export class Aggregator {
       }),
       broadcast,
       part('topology and state read', async () => {
-        const [topo, state] = await Promise.all([catchUp.waitFor(t.topology, wait), catchUp.waitFor(t.state, wait)]);
+        // The operators' actions and windows too: a restarted instance is ready only once it shows them.
+        const [topo, state, actions, windows] = await Promise.all([t.topology, t.state, wt.actions, wt.maintenance].map((topic) => catchUp.waitFor(topic, wait)));
         this.caughtUp = true;
-        if (!topo || !state) logger.warn({ topology: topo, state }, 'topology or state topic not read to its end in time; continuing');
+        if (!topo || !state || !actions || !windows) logger.warn({ topology: topo, state, actions, windows }, 'topology, state, event-actions or maintenance topic not read to its end in time; continuing');
         logger.info({ topology: this.registry.summary().meters, snapshots: ownership.handover.snapshots }, 'topology and state topics read');
       }),
       group,
@@ -274,6 +289,7 @@ export class Aggregator {
         influx: this.gate.influx,
         unpublishedEvents: this.outbox.pending,
         notifier: this.notifier?.stats() ?? null,
+        workflow: { eventsActedOn: this.workflow.actions.size, maintenanceWindows: this.workflow.maintenance.size },
         correlator: this.local.stats(),
         stores: { events: this.events.counts(), anomalies: this.anomalies.size, meters: this.readings.size, sseClients: this.sse.size },
       },

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { GridwatchError, envName, loadConfig, logLevelSetting, type ConfigSource } from '../shared/index.ts';
 import { topicSettings } from '../shared/kafka/topics.ts';
+import { workflowTopicSettings } from './workflow/topics.ts';
 import { kafkaSecuritySettings } from '../shared/kafka/security.ts';
 import { resolveConfig as resolveCorrelateConfig } from './correlate/config.ts';
 import { CorrelateSettingsSchema } from './correlate/settings.ts';
@@ -41,6 +42,7 @@ export const CentralConfigSchema = Type.Object({
 
   // Topic names: <kafkaTopicPrefix> + the v1 name, each overridable (shared/kafka/topics.ts).
   ...topicSettings,
+  ...workflowTopicSettings,
 
   // Archive: S3/MinIO when s3Endpoint is set, else a local directory when archiveDir is set, else none.
   s3Endpoint: Type.Optional(Type.String({ pattern: '^https?://', description: 'MinIO/S3 endpoint URL, http(s)://host:port' })),

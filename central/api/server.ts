@@ -17,6 +17,8 @@ import type { ApiAuth } from './auth/authenticator.ts';
 import type { Principal, Role } from './auth/roles.ts';
 import { compileQuery, Refusal } from './query.ts';
 import { gridRoutes } from './routes.ts';
+import { workflowRoutes } from './workflow-routes.ts';
+import type { Workflow } from '../workflow/service.ts';
 import type { SseHub } from './sse.ts';
 import type { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore } from './store.ts';
 
@@ -43,6 +45,8 @@ export interface ApiDeps {
   consoleDir?: string;
   /** Sent as Strict-Transport-Security when the listener is TLS. */
   tls?: boolean;
+  /** The operators' workflow (event actions, maintenance windows); without it those routes are absent. */
+  workflow?: Workflow;
 }
 
 declare module 'fastify' {
@@ -50,6 +54,8 @@ declare module 'fastify' {
     /** The role a route needs; `public` only for the probes and the console's static files. */
     role?: Role | 'public';
     metricsRoute?: boolean;
+    /** Takes POST/PUT/DELETE (the operators' workflow); every other route is read-only. */
+    write?: boolean;
   }
   interface FastifyRequest {
     principal?: Principal;
@@ -78,7 +84,7 @@ export async function createApiApp(d: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
     routerOptions: { maxParamLength: 256 },
-    bodyLimit: 1024, // GET and HEAD only: a body is never read
+    bodyLimit: 1024, // read routes never read a body; the workflow's writes set their own limit
     return503OnClosing: false,
     frameworkErrors: (err, _req, reply) => {
       void json(reply.headers(SECURITY_HEADERS), 400, 'bad request', err.message.slice(0, 200));
@@ -88,7 +94,11 @@ export async function createApiApp(d: ApiDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(({ schema, httpPart }) => {
     if (httpPart === 'querystring') return compileQuery(schema as TObject);
     const check = TypeCompiler.Compile(schema as TObject);
-    return (value: unknown) => (check.Check(value) ? { value } : { error: new Refusal(`${httpPart}: ${check.Errors(value).First()?.message ?? 'invalid'}`) });
+    return (value: unknown) => {
+      if (check.Check(value)) return { value };
+      const first = check.Errors(value).First();
+      return { error: new Refusal(`${httpPart}${first?.path ? ` ${first.path}` : ''}: ${first?.message ?? 'invalid'}`) };
+    };
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
@@ -105,9 +115,9 @@ export async function createApiApp(d: ApiDeps): Promise<FastifyInstance> {
     reply.headers(headers);
     // Grid data must not sit in a shared or browser cache (the console's files may, revalidated).
     if (req.routeOptions.config.role !== 'public' || req.url.startsWith('/healthz') || req.url.startsWith('/readyz')) reply.header('cache-control', 'no-store');
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.routeOptions.config.write !== true) {
       reply.header('allow', 'GET, HEAD');
-      return json(reply, 405, 'method not allowed', 'the API is read-only');
+      return json(reply, 405, 'method not allowed', 'this route is read-only');
     }
     const role = req.routeOptions.config.role;
     // A route without a role is refused, never public by omission (only the not-found handler has none).
@@ -125,7 +135,7 @@ export async function createApiApp(d: ApiDeps): Promise<FastifyInstance> {
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'gridwatch central API', version: '1', description: 'Read-only views of the grid kept by one central instance. See central/README.md.' },
+      info: { title: 'gridwatch central API', version: '1', description: 'Views of the grid kept by one central instance, and the operators\' workflow (event actions, maintenance windows). See central/README.md.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key (`gw_...`, `gridwatch credentials add-token`) or an OIDC access/ID token of the configured issuer' } } },
       security: [{ bearer: [] }],
     },
@@ -154,6 +164,7 @@ export async function createApiApp(d: ApiDeps): Promise<FastifyInstance> {
     return { count: tokens.length, tokens };
   });
   await app.register(gridRoutes(d));
+  if (d.workflow) await app.register(workflowRoutes(d.workflow));
 
   const consoleRoot = d.consoleDir && existsSync(d.consoleDir) ? resolve(d.consoleDir) : null;
   if (consoleRoot) {

@@ -34,9 +34,25 @@ export class EventStore {
   private readonly open = new Map<string, GridEvent>();
   private readonly closed = new Map<string, GridEvent>();
   private readonly listeners = new Set<(e: GridEvent) => void>();
+  // What the operators did (central/workflow) is laid over each event as it is read, so a new
+  // version of the event keeps its acknowledgement, assignee and notes.
+  private decorate: (e: GridEvent) => GridEvent = (e) => e;
   stale = 0;
 
   constructor(private readonly maxClosed: number) {}
+
+  decorateWith(fn: (e: GridEvent) => GridEvent): void {
+    this.decorate = fn;
+  }
+
+  /** Tells the listeners again about an event whose workflow changed (same version); false when unknown. */
+  touch(eventId: string): boolean {
+    const e = this.open.get(eventId) ?? this.closed.get(eventId);
+    if (!e) return false;
+    const shown = this.decorate(e);
+    for (const l of this.listeners) l(shown);
+    return true;
+  }
 
   /** Keeps the highest version per eventId. Returns true (and tells listeners) when `e` is news. */
   upsert(e: GridEvent): boolean {
@@ -52,7 +68,10 @@ export class EventStore {
       this.closed.set(e.eventId, e);
       trim(this.closed, this.maxClosed);
     }
-    for (const l of this.listeners) l(e);
+    if (this.listeners.size > 0) {
+      const shown = this.decorate(e);
+      for (const l of this.listeners) l(shown);
+    }
     return true;
   }
 
@@ -62,7 +81,8 @@ export class EventStore {
   }
 
   get(eventId: string): GridEvent | undefined {
-    return this.open.get(eventId) ?? this.closed.get(eventId);
+    const e = this.open.get(eventId) ?? this.closed.get(eventId);
+    return e && this.decorate(e);
   }
 
   counts(): { open: number; closed: number } {
@@ -86,7 +106,7 @@ export class EventStore {
         out.push(e);
       }
     }
-    return out.sort((a, b) => b.updatedAt - a.updatedAt || a.eventId.localeCompare(b.eventId)).slice(0, f.limit);
+    return out.sort((a, b) => b.updatedAt - a.updatedAt || a.eventId.localeCompare(b.eventId)).slice(0, f.limit).map((e) => this.decorate(e));
   }
 }
 

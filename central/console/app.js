@@ -5,9 +5,12 @@ import { EventStore, buildTree, countBySeverity, indexTree, listFrom, rollUp } f
 import { renderConnection, renderCounts, renderEdges, renderEventsTable, renderTimeline, renderTree } from './render.js';
 import { authHeaders, signIn, signOut } from './auth.js';
 import { connectStream } from './stream.js';
+import { Workflow } from './workflow.js';
+import { Maintenance } from './maintenance.js';
 
 const HOUR_MS = 3_600_000;
 const EDGES_EVERY_MS = 5_000;
+const MAINTENANCE_EVERY_MS = 15_000;
 const TOPOLOGY_EVERY_MS = 60_000;
 
 const $ = (id) => document.getElementById(id);
@@ -107,7 +110,7 @@ function render() {
     }
     renderCounts($('counts'), countBySeverity(open));
     renderConnection($('connection'), state.conn, now);
-    renderEventsTable($('events-body'), open, now);
+    renderEventsTable($('events-body'), open, now, workflow ? (e) => workflow.cell(e) : undefined);
     $('open-count').textContent = `${open.length} open`;
     renderTimeline($('timeline'), state.events.overlapping(now - HOUR_MS, now), now);
     renderEdges($('edges-body'), state.edges, now);
@@ -116,7 +119,15 @@ function render() {
   });
 }
 
-await signIn();
+const me = await signIn();
+/** A failed action is shown like a failed loader, until the next one works. */
+const actionProblem = (source) => (msg) => {
+  if (msg) state.problems.set(source, msg);
+  else state.problems.delete(source);
+  render();
+};
+const workflow = new Workflow({ role: me.role, onProblem: actionProblem('action') });
+const maintenance = new Maintenance({ role: me.role, getJson, onProblem: actionProblem('maintenance') });
 
 connectStream('/api/stream', {
   headers: authHeaders,
@@ -137,6 +148,8 @@ connectStream('/api/stream', {
 
 void runLoader('topology', loadTopology);
 void runLoader('edges', loadEdges);
+void runLoader('maintenance', () => maintenance.load());
+setInterval(() => void runLoader('maintenance', () => maintenance.load()), MAINTENANCE_EVERY_MS);
 setInterval(() => void runLoader('edges', loadEdges), EDGES_EVERY_MS);
 setInterval(() => void runLoader('topology', loadTopology), TOPOLOGY_EVERY_MS);
 // Durations, ages, the timeline's "now" and the reconnect countdown move with the clock.

@@ -33,7 +33,9 @@ export class EventStore {
     // A close at the same version is taken too (central's store accepts it as news), so that an
     // event can never stay open on the page once central has closed it.
     const closes = held && held.version === event.version && held.state === 'open' && event.state === 'closed';
-    if (held && held.version >= event.version && !closes) return false;
+    // An operator's action re-sends the event at the same version with its workflow changed.
+    const worked = held && held.version === event.version && held.state === event.state && workStamp(held) !== workStamp(event);
+    if (held && held.version >= event.version && !closes && !worked) return false;
     this.byId.set(event.eventId, event);
     return true;
   }
@@ -51,6 +53,11 @@ export class EventStore {
   prune(before) {
     for (const [id, e] of this.byId) if (e.state === 'closed' && (e.endTs ?? e.updatedAt) < before) this.byId.delete(id);
   }
+}
+
+/** What the operators did to an event (acknowledgement, assignee, notes), comparable. */
+export function workStamp(e) {
+  return JSON.stringify([e.acknowledged ?? null, e.assignee ?? null, e.notes?.length ?? 0, e.notes?.at(-1)?.at ?? null]);
 }
 
 /** Most severe first, then the most recent. */

@@ -74,7 +74,7 @@ function treeNode(n, collapsed) {
   return h('li', attrs, details);
 }
 
-export function renderEventsTable(tbody, openEvents, now) {
+export function renderEventsTable(tbody, openEvents, now, workflowCell) {
   const rows = [...openEvents].sort(byUrgency).map((e) =>
     h(
       'tr',
@@ -86,9 +86,10 @@ export function renderEventsTable(tbody, openEvents, now) {
       h('td', { class: 'num' }, String(e.affectedCount)),
       h('td', { class: 'mono' }, formatTime(e.startTs)),
       h('td', { class: 'num' }, formatDuration(now - e.startTs)),
+      workflowCell ? workflowCell(e) : h('td', {}),
     ),
   );
-  if (rows.length === 0) rows.push(h('tr', { class: 'empty' }, h('td', { colspan: 7 }, 'No open grid events.')));
+  if (rows.length === 0) rows.push(h('tr', { class: 'empty' }, h('td', { colspan: 8 }, 'No open grid events.')));
   tbody.replaceChildren(...rows);
 }
 

@@ -5,8 +5,10 @@
 //   anomalies     -> anomaly store (API); frequency anomalies -> grid correlator
 //   edge-status   -> edge status store (API); owned substations -> local correlator
 //   gaps          -> owned substations -> local correlator
+//   event-actions -> operators' workflow (acknowledged, assignee, notes; the audit trail)
+//   maintenance   -> maintenance windows (planned outages)
 import type { Batch } from 'kafkajs';
-import { validators, type Anomaly, type Clock, type EdgeStatus, type Gap, type GridEvent } from '../../shared/index.ts';
+import { validators, type Anomaly, type EventAction, type Clock, type EdgeStatus, type Gap, type GridEvent } from '../../shared/index.ts';
 import type { TopicNames } from '../../shared/kafka/index.ts';
 import type { AnomalyStore, EdgeStatusStore, EventStore } from '../api/index.ts';
 import type { CatchUp } from '../consume/catch-up.ts';
@@ -15,6 +17,7 @@ import type { SubstationOwnership } from '../consume/ownership.ts';
 import type { CentralMetrics } from '../metrics.ts';
 import type { GridEventOutbox } from '../publish/outbox.ts';
 import type { TopologyRegistry } from '../registry/index.ts';
+import type { Workflow, WorkflowTopics } from '../workflow/service.ts';
 import { dispatch, onContract, onRaw, type InRecord, type TopicHandler } from './records.ts';
 
 export interface BroadcastFlowOptions {
@@ -32,6 +35,7 @@ export interface BroadcastFlowOptions {
   outbox: GridEventOutbox;
   /** Grid events computed by an instance that is not the grid owner, and not published. */
   counters: { gridDiscarded: number };
+  workflow?: { topics: WorkflowTopics; workflow: Workflow };
 }
 
 interface Ctx {
@@ -52,13 +56,18 @@ export class BroadcastFlow {
       [t.edgeStatus, onContract<EdgeStatus, Ctx>(validators.edgeStatus, (r, ctx) => this.onEdgeStatus(r, ctx))],
       [t.gaps, onContract<Gap, Ctx>(validators.gap, (r) => this.onGap(r))],
     ]);
+    const w = o.workflow;
+    if (w) {
+      this.handlers.set(w.topics.actions, onContract<EventAction, Ctx>(validators.eventAction, (r) => w.workflow.onActionRecord(r.value)));
+      this.handlers.set(w.topics.maintenance, onRaw((r) => void (w.workflow.onMaintenanceRecord(r.key, r.value) || o.metrics.invalid.inc({ topic: w.topics.maintenance }))));
+    }
   }
 
   /** Read from the beginning (the whole state), and from now on (what happens while running). */
   get subscriptions(): { topics: string[]; fromBeginning: boolean }[] {
     const t = this.o.topics;
     return [
-      { topics: [t.topology, t.state, t.events], fromBeginning: true },
+      { topics: [t.topology, t.state, t.events, ...(this.o.workflow ? [this.o.workflow.topics.actions, this.o.workflow.topics.maintenance] : [])], fromBeginning: true },
       { topics: [t.anomalies, t.edgeStatus, t.gaps], fromBeginning: false },
     ];
   }

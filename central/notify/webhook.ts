@@ -10,6 +10,7 @@ import { SIGNATURE_HEADER, signWebhook } from './signature.ts';
 
 export type Severity = GridEvent['severity'];
 const RANK: Record<Severity, number> = { info: 0, minor: 1, major: 2, critical: 3 };
+const SCOPE_RANK: Record<GridEvent['scope'], number> = { meter: 0, transformer: 1, feeder: 2, substation: 3, grid: 4 };
 
 export interface WebhookNotifierOptions {
   url: string;
@@ -39,6 +40,8 @@ export interface NotifierStats {
   dropped: number;
   retries: number;
   skipped: number;
+  /** Events inside a maintenance window (planned: true): never notified. */
+  planned: number;
 }
 
 interface Item {
@@ -54,8 +57,8 @@ export class WebhookNotifier {
   private readonly agent: http.Agent;
   private readonly logger: Logger;
   private readonly queue: Item[] = [];
-  private readonly lastNotified = new Map<string, { state: string; rank: number }>();
-  private readonly counts: NotifierStats = { queued: 0, sent: 0, failed: 0, dropped: 0, retries: 0, skipped: 0 };
+  private readonly lastNotified = new Map<string, { state: string; rank: number; scope: number; affected: number }>();
+  private readonly counts: NotifierStats = { queued: 0, sent: 0, failed: 0, dropped: 0, retries: 0, skipped: 0, planned: 0 };
   private readonly m: { result: Counter<'result'>; depth: Gauge } | null;
   private worker: Promise<void> | null = null;
   private stopping = false;
@@ -101,18 +104,30 @@ export class WebhookNotifier {
 
   /**
    * Queues an event when it is news at or above the minimum severity: first seen, a state change
-   * (open -> closed) or a higher severity. Growth of an open event (more meters) is not re-notified.
+   * (open -> closed), or an escalation (a higher severity, a wider scope). Growth of an open event
+   * is re-notified only when its affected meters at least doubled since the last notification,
+   * and never once an operator acknowledged it (an escalation still is). A planned event (inside a
+   * maintenance window) is not notified at all.
    */
   notify(event: GridEvent): boolean {
-    const rank = RANK[event.severity];
-    const prev = this.lastNotified.get(event.eventId);
-    if (rank < RANK[this.opts.minSeverity] && !(prev && event.state !== prev.state)) return false;
-    if (prev && prev.state === event.state && rank <= prev.rank) {
-      this.counts.skipped++;
+    if (event.planned === true) {
+      this.counts.planned++;
       return false;
     }
+    const rank = RANK[event.severity];
+    const scope = SCOPE_RANK[event.scope];
+    const prev = this.lastNotified.get(event.eventId);
+    if (rank < RANK[this.opts.minSeverity] && !(prev && event.state !== prev.state)) return false;
+    if (prev && prev.state === event.state) {
+      const escalation = rank > prev.rank || scope > prev.scope;
+      const growth = event.acknowledged === undefined && event.state === 'open' && event.affectedCount >= 2 * Math.max(1, prev.affected);
+      if (!escalation && !growth) {
+        this.counts.skipped++;
+        return false;
+      }
+    }
     this.lastNotified.delete(event.eventId);
-    this.lastNotified.set(event.eventId, { state: event.state, rank: Math.max(rank, prev?.rank ?? 0) });
+    this.lastNotified.set(event.eventId, { state: event.state, rank: Math.max(rank, prev?.rank ?? 0), scope: Math.max(scope, prev?.scope ?? 0), affected: event.affectedCount });
     if (this.lastNotified.size > MAX_REMEMBERED) this.lastNotified.delete(this.lastNotified.keys().next().value as string);
     if (this.queue.length >= this.opts.queueSize) this.dropOldest();
     this.queue.push({ event, attempts: 0 });

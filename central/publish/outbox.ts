@@ -28,6 +28,8 @@ export interface OutboxOptions {
   logger: Logger;
   /** Each event once Kafka has it (event store, SSE, webhook). */
   onPublished: (e: GridEvent) => void;
+  /** Applied to each new event before it is written (maintenance windows mark it planned). */
+  prepare?: (e: GridEvent) => GridEvent;
   maxRequestBytes?: number;
   maxRecordBytes?: number;
 }
@@ -59,7 +61,9 @@ export class GridEventOutbox implements Part {
    * keep the highest version per eventId).
    */
   async publish(fresh: GridEvent[], why: string): Promise<boolean> {
-    const events = this.unpublished.length > 0 ? [...this.unpublished.splice(0), ...fresh] : fresh;
+    const prepare = this.o.prepare;
+    const ready = prepare && fresh.length > 0 ? fresh.map((e) => prepare(e)) : fresh;
+    const events = this.unpublished.length > 0 ? [...this.unpublished.splice(0), ...ready] : ready;
     const snapshots = this.o.snapshots.takeSnapshots();
     if (events.length === 0 && snapshots.length === 0) return true;
     try {

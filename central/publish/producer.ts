@@ -24,3 +24,28 @@ export function kafkaProducer(kafka: Kafka): ProducerPort {
     disconnect: () => producer.disconnect(),
   };
 }
+
+/** A record whose value may be null: the tombstone that removes its key from a compacted topic. */
+export interface KeyedRecord {
+  key: string;
+  value: string | null;
+}
+
+/** The operators' writes (event actions, maintenance windows): one topic, a few records, acks=all. */
+export interface RecordWriter {
+  connect(): Promise<void>;
+  /** Resolves once every record is acknowledged by all in-sync replicas. */
+  send(topic: string, records: KeyedRecord[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export function kafkaRecordWriter(kafka: Kafka): RecordWriter {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  return {
+    connect: () => producer.connect(),
+    send: async (topic, records) => {
+      await producer.send({ topic, messages: records, acks: -1 });
+    },
+    disconnect: () => producer.disconnect(),
+  };
+}

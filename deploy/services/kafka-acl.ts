@@ -1,7 +1,8 @@
 // Who may do what on the harness's Kafka: SCRAM credentials for each principal and the ACLs that
 // Kafka's StandardAuthorizer enforces. Principals (see docs/security.md, "Kafka"):
 //   User:edge     writes the five topics an edge gateway produces; reads nothing, creates nothing
-//   User:central  reads every grid.* topic it consumes, writes grid.events and grid.central-state,
+//   User:central  reads every grid.* topic it consumes, writes grid.events, grid.central-state and
+//                 the operators' grid.event-actions and grid.maintenance,
 //                 creates its topics, and uses the consumer groups named after its group id
 //   User:admin    super user, for tools, tests and the harness itself
 //   User:broker   super user, the brokers themselves (controller mTLS, inter-broker PLAIN)
@@ -25,8 +26,8 @@ const { AclOperationTypes: Op, AclPermissionTypes, AclResourceTypes: Res, Resour
 /** Topics an edge gateway produces to (edge/forward). */
 export const EDGE_WRITES = [TOPICS.readings, TOPICS.anomalies, TOPICS.edgeStatus, TOPICS.gaps, TOPICS.topology] as const;
 /** Topics central consumes (central/pipeline.ts), and the two it produces. */
-export const CENTRAL_READS = [TOPICS.readings, TOPICS.anomalies, TOPICS.edgeStatus, TOPICS.gaps, TOPICS.topology, TOPICS.events, 'grid.central-state'] as const;
-export const CENTRAL_WRITES = [TOPICS.events, 'grid.central-state'] as const;
+export const CENTRAL_READS = [TOPICS.readings, TOPICS.anomalies, TOPICS.edgeStatus, TOPICS.gaps, TOPICS.topology, TOPICS.events, 'grid.central-state', 'grid.event-actions', 'grid.maintenance'] as const;
+export const CENTRAL_WRITES = [TOPICS.events, 'grid.central-state', 'grid.event-actions', 'grid.maintenance'] as const;
 export const DEFAULT_CENTRAL_GROUP = 'gridwatch-central';
 
 const allow = (principal: string, resourceType: number, resourceName: string, operation: number, prefixed = false): AclEntry => ({

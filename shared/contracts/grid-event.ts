@@ -1,5 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { EpochMs, MeterId, OpenClosed, Scope, Severity, SubstationId } from './common.ts';
+import { MAX_ASSIGNEE_CHARS, MAX_NOTE_CHARS } from './event-action.ts';
+
+/** Notes shown with an event are the latest this many (the whole trail: GET /api/events/{id}/actions). */
+export const MAX_EVENT_NOTES = 50;
 
 export const GridEventType = Type.Union([
   Type.Literal('outage'),
@@ -46,6 +50,13 @@ export const GridEvent = Type.Object(
     // v1-additive: meters the topology records under another device that joined this event (a
     // likely wrong meter-to-transformer record); they are also in affectedMeters and affectedCount.
     adoptedMeters: Type.Optional(Type.Array(MeterId, { maxItems: MAX_LISTED_METERS, description: 'Meters labelled under another transformer that were adopted into this event (also in affectedMeters)' })),
+    // v1-additive: inside a maintenance window at or over its root device (grid.maintenance); not
+    // notified, and counted apart by the reliability indices (IEEE 1366 planned interruptions).
+    planned: Type.Optional(Type.Boolean({ description: 'Raised inside a maintenance window (a planned outage)' })),
+    // v1-additive: the operators' workflow (grid.event-actions), as central shows the event.
+    acknowledged: Type.Optional(Type.Object({ by: Type.String({ maxLength: 200 }), at: EpochMs }, { description: 'Who acknowledged the event, and when' })),
+    assignee: Type.Optional(Type.String({ maxLength: MAX_ASSIGNEE_CHARS, description: 'The crew or person the event is assigned to' })),
+    notes: Type.Optional(Type.Array(Type.Object({ by: Type.String({ maxLength: 200 }), at: EpochMs, text: Type.String({ maxLength: MAX_NOTE_CHARS }) }), { maxItems: MAX_EVENT_NOTES, description: 'Operators\' notes, oldest first' })),
   },
   { $id: 'gridwatch/v1/grid-event', title: 'GridEvent', additionalProperties: true },
 );

@@ -11,6 +11,7 @@ import { GridEvent } from './grid-event.ts';
 import { EdgeStatus } from './edge-status.ts';
 import { Gap } from './gap.ts';
 import { TopologyEntry } from './topology.ts';
+import { EventAction, MaintenanceWindow } from './event-action.ts';
 
 export * from './common.ts';
 export * from './reading.ts';
@@ -21,6 +22,7 @@ export * from './edge-status.ts';
 export * from './gap.ts';
 export * from './topology.ts';
 export * from './validate.ts';
+export * from './event-action.ts';
 
 export const validators = {
   reading: new Validator(Reading),
@@ -31,6 +33,8 @@ export const validators = {
   edgeStatus: new Validator(EdgeStatus),
   gap: new Validator(Gap),
   topologyEntry: new Validator(TopologyEntry),
+  eventAction: new Validator(EventAction),
+  maintenanceWindow: new Validator(MaintenanceWindow),
 } as const;
 
 /** Published schemas, by file name under contracts/v1/. */
@@ -43,6 +47,8 @@ export const publishedSchemas = {
   'edge-status.schema.json': EdgeStatus,
   'gap.schema.json': Gap,
   'topology-entry.schema.json': TopologyEntry,
+  'event-action.schema.json': EventAction,
+  'maintenance-window.schema.json': MaintenanceWindow,
 } as const;
 
 /** Kafka topic names of the v1 contract. */

@@ -7,6 +7,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'j
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiAuth, AnomalyStore, EdgeStatusStore, EventStore, ReadingStore, SseHub, createApiHandler, listen, newToken, readTokensFile, writeTokensFile, type ApiDeps } from '../../../central/api/index.ts';
 import { TopologyRegistry } from '../../../central/registry/index.ts';
+import { Workflow } from '../../../central/workflow/service.ts';
 import { ManualClock, Metrics, silentLogger, Topology } from '../../../shared/index.ts';
 import { makeTokensFile } from '../../harness/api-tokens.ts';
 import { T0, gridEvent } from './fixtures.ts';
@@ -44,15 +45,27 @@ async function startIdentityProvider(): Promise<{ issuer: string; sign: (claims:
   };
 }
 
+/** The workflow over an in-memory writer (the Kafka side is tested in test/central/workflow). */
+function workflow(events: EventStore, registry: TopologyRegistry): Workflow {
+  const writer = { connect: async () => undefined, disconnect: async () => undefined, send: async () => undefined };
+  const wf = new Workflow({ writer, topics: { actions: 'a', maintenance: 'm' }, events, topology: registry.topology, clock: { now: () => T0 }, logger: silentLogger() });
+  events.decorateWith((e) => wf.decorate(e));
+  const by = { kind: 'api-key', id: 'k', name: 'k', role: 'operator' };
+  wf.maintenance.apply('mw-1', { windowId: 'mw-1', device: { level: 'feeder', id: 'F1' }, from: T0, to: T0 + 60_000, reason: 'works', createdBy: by, createdAt: T0 });
+  return wf;
+}
+
 function deps(auth: ApiAuth, metrics: Metrics): ApiDeps {
   const events = new EventStore(10);
   events.upsert(gridEvent());
+  const registry = new TopologyRegistry({ logger: silentLogger(), topology: new Topology([{ meterId: 'M1', transformerId: 'T1', feederId: 'F1', substationId: 'S01', phase: 'A', nominalVoltage: 230, nominalFrequency: 50 }]) });
   return {
+    workflow: workflow(events, registry),
     events,
     anomalies: new AnomalyStore(10),
     readings: new ReadingStore(2, 10),
     edges: new EdgeStatusStore({ lateMs: 30_000, lostMs: 60_000, maxEdges: 10 }),
-    registry: new TopologyRegistry({ logger: silentLogger(), topology: new Topology([{ meterId: 'M1', transformerId: 'T1', feederId: 'F1', substationId: 'S01', phase: 'A', nominalVoltage: 230, nominalFrequency: 50 }]) }),
+    registry,
     sse: new SseHub({ maxClients: 100, heartbeatMs: 60_000 }),
     metrics,
     clock: new ManualClock(T0),
@@ -144,6 +157,9 @@ describe('authorisation matrix', () => {
     '/api/topology?tree=1': viewerRoute,
     '/api/edges': viewerRoute,
     '/api/stream': viewerRoute,
+    '/api/events/ev-1/actions': viewerRoute,
+    '/api/maintenance': viewerRoute,
+    '/api/maintenance/mw-1': viewerRoute,
     '/api/admin/tokens': { ...refused, 'metrics token': 401, viewer: 403, operator: 403, admin: 200, 'JWT viewer': 403, 'JWT operator': 403, 'JWT admin': 200 },
   };
 
@@ -154,12 +170,36 @@ describe('authorisation matrix', () => {
       for (const [caller, token] of Object.entries(callers)) got[route][caller] = await status(base + route, token);
     }
     expect(got).toEqual(expected);
-  });
+  }, 60_000); // ~300 requests, each JWT verified: slow on a loaded machine
 
   it('covers every route the server has', async () => {
     const doc = (await (await fetch(`${base}/api/openapi.json`, { headers: tokens.headers() })).json()) as { paths: Record<string, unknown> };
-    const routes = Object.keys(doc.paths).map((p) => p.replace('{eventId}', 'ev-1').replace('{meterId}', 'M1'));
+    const routes = Object.keys(doc.paths).map((p) => p.replace('{eventId}', 'ev-1').replace('{meterId}', 'M1').replace('{windowId}', 'mw-1'));
     expect(routes.sort()).toEqual(Object.keys(expected).filter((r) => !r.includes('?')).sort());
+  });
+
+  // The workflow's writes: operator and admin only; a viewer is refused with 403 before the body is looked at.
+  const writers = (ok: number) => ({ ...refused, 'metrics token': 401, viewer: 403, operator: ok, admin: ok, 'JWT viewer': 403, 'JWT operator': ok, 'JWT admin': ok });
+  const window = { device: { level: 'feeder', id: 'F1' }, from: T0, to: T0 + 60_000, reason: 'works' };
+  const writes: [string, string, unknown, Record<string, number>][] = [
+    ['POST', '/api/events/ev-1/actions', { action: 'acknowledge' }, writers(201)],
+    ['POST', '/api/maintenance', window, writers(201)],
+    ['PUT', '/api/maintenance/mw-1', window, writers(200)],
+    ['DELETE', '/api/maintenance/mw-none', undefined, writers(404)],
+  ];
+
+  it('lets only operators and admins write (actions, maintenance windows)', async () => {
+    for (const [method, route, body, want] of writes) {
+      const got: Record<string, number> = {};
+      for (const [caller, token] of Object.entries(callers)) {
+        const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
+        if (body !== undefined) headers['content-type'] = 'application/json';
+        got[caller] = (await fetch(base + route, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })).status;
+      }
+      expect(got, `${method} ${route}`).toEqual(want);
+    }
+    // The read-only routes stay read-only.
+    expect((await fetch(`${base}/api/events`, { method: 'POST', headers: tokens.headers('admin') })).status).toBe(405);
   });
 
   it('counts refusals by reason, says who a token belongs to, and answers 401 with a Bearer challenge', async () => {

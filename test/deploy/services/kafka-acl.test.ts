@@ -27,6 +27,11 @@ describe('kafkaAcls', () => {
     const central = granted('central', '', 'gw-central');
     expect([...(central.topic.get('grid.events') ?? [])].sort()).toEqual([Op.READ, Op.WRITE, Op.CREATE].sort());
     expect([...(central.topic.get('grid.central-state') ?? [])].sort()).toEqual([Op.READ, Op.WRITE, Op.CREATE].sort());
+    // The operators' workflow: only central reads and writes it.
+    for (const t of ['grid.event-actions', 'grid.maintenance']) {
+      expect([...(central.topic.get(t) ?? [])].sort(), t).toEqual([Op.READ, Op.WRITE, Op.CREATE].sort());
+      expect(granted('edge').topic.has(t), t).toBe(false);
+    }
     expect(central.topic.get('grid.readings')?.has(Op.WRITE)).toBe(false);
     expect(central.topic.get('grid.readings')?.has(Op.READ)).toBe(true);
     expect(central.groups).toEqual([`gw-central:${ResourcePatternTypes.PREFIXED}:${Op.READ}`]);

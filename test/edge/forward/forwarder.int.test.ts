@@ -69,7 +69,7 @@ describe('Forwarder against the real Kafka', () => {
     // run beside this one), reached over SASL_SSL as the admin principal; stopped and started on
     // the same data directory, as a broker restart is.
     const dir = mkdtempSync(join(tmpdir(), 'gw-fw-outage-kafka-'));
-    const startOwn = () => startStandaloneKafka({ name: 'kafka-forwarder-outage', dir, ports: { broker: 19692, controller: 19693, saslSsl: 19694 }, plaintextListener: 'refused' });
+    const startOwn = () => startStandaloneKafka({ name: 'kafka-forwarder-outage', dir, ports: { broker: 19792, controller: 19793, saslSsl: 19794 }, plaintextListener: 'refused' });
     let broker = await startOwn();
     cleanups.push(async () => {
       await broker.stop();
@@ -110,7 +110,7 @@ describe('Forwarder against the real Kafka', () => {
     expect(byMeter.size).toBe(meters);
     for (const seqs of byMeter.values()) expect(dedupe(seqs)).toEqual(Array.from({ length: 300 }, (_, i) => i));
     expect(forwarder.status().errors).toBeGreaterThan(0);
-  });
+  }, 480_000); // two starts of a broker of its own (KRaft format, SCRAM users, ACLs), each up to a few minutes on a loaded machine
 
   it('(d) disk budget reached: anomalies kept, gaps recorded and forwarded to grid.gaps', async () => {
     const { topics, store, forwarder } = setup('fw-budget', { budgetBytes: 300_000 });
