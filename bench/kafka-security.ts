@@ -4,7 +4,7 @@
  * (a consumer group reading a topic from the start, batch by batch) over the PLAINTEXT listener
  * and over SASL_SSL (TLS 1.3, SCRAM-SHA-512, client certificate), as the edge and central
  * principals. Rounds alternate plaintext/secure (and which goes first) so both see the same
- * machine; the figure is the secure/plaintext ratio of the best round of each. The plaintext side needs the transitional
+ * machine; the figure is the secure/plaintext ratio of the best round of each. The plaintext side needs the
  * 'open' plaintext listener (KAFKA_PLAINTEXT_LISTENER); when it is refused the part says so.
  */
 import { randomBytes } from 'node:crypto';

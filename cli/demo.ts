@@ -26,8 +26,8 @@ const USAGE = `usage: gridwatch demo [options]
   --tolerance DUR     scorer's time tolerance (default 20s)
   --duplicates SHARE  share of readings the simulator sends twice, 0-1 (default 0); the archive must
                       still hold each once
-  --kill-edge DUR     kill -9 the second edge gateway this long into the run and start it again on
-                      its data directory (default: no kill)
+  --kill-edge DUR     kill -9 the second edge gateway this long after it took its first readings and
+                      start it again on its data directory (default: no kill)
   --no-object-store   archive to a local directory instead of MinIO
   --keep-services     leave Kafka, MinIO and InfluxDB running at the end
   --dir DIR           where the run keeps its files (default <cache>/demo/<run id>)
@@ -188,7 +188,7 @@ function summary(r: DemoResult, census: ArchiveCensus | null): string {
   const flood = r.flood
     ? `${r.flood.readings.toLocaleString('en')} readings sent (${r.flood.distinctReadings.toLocaleString('en')} distinct, ${Math.round(r.flood.readingsPerSec).toLocaleString('en')}/s, ${r.flood.errors} errors${r.killed ? `, ${r.flood.errorsByBroker[r.killed.mqttUrl]?.connection ?? 0} of them ${r.killed.edge}'s dropped connections` : ''})`
     : 'no flood report';
-  const killed = r.killed ? [`killed:    ${r.killed.edge} (kill -9) at t+${Math.round(r.killed.atMs / 1000)}s, ready again after ${(r.killed.downMs / 1000).toFixed(1)} s`] : [];
+  const killed = r.killed ? [`killed:    ${r.killed.edge} (kill -9) ${Math.round(r.killed.atMs / 1000)} s after its first readings, ready again after ${(r.killed.downMs / 1000).toFixed(1)} s`] : [];
   return [
     '',
     `gridwatch demo ${r.runId}: ${flood}; ${r.readingsInKafka.toLocaleString('en')} readings in Kafka; ${r.detections.anomalies.length} anomaly records and ${r.detections.events.length} grid event records`,

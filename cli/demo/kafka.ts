@@ -37,8 +37,21 @@ export function demoKafka(k: DemoKafkaEndpoints): DemoKafka {
   };
 }
 
-/** ACLs of the run's prefix and group for edge and central, then the run's topics (as admin). */
-export async function prepareDemoKafka(k: DemoKafka, run: { topicPrefix: string; centralGroup: string; topics: TopicNames }): Promise<string[]> {
+/**
+ * ACLs of the run's prefix and group for edge and central, then the run's topics (as admin). A
+ * broker the demo has just started may still be loading its partitions and answer "does not host
+ * this topic-partition" for a while: tried again, a few times, before giving up.
+ */
+export async function prepareDemoKafka(k: DemoKafka, run: { topicPrefix: string; centralGroup: string; topics: TopicNames }, log: (line: string) => void = () => undefined): Promise<string[]> {
   await grantKafkaPrefix({ topicPrefix: run.topicPrefix, centralGroup: run.centralGroup });
-  return ensureTopicsOn(createKafkaClient({ clientId: 'gridwatch-demo', brokers: k.brokers, security: k.admin }), topicSpecs(run.topics), { partitions: DEMO_TOPIC_PARTITIONS });
+  const kafka = createKafkaClient({ clientId: 'gridwatch-demo', brokers: k.brokers, security: k.admin });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ensureTopicsOn(kafka, topicSpecs(run.topics), { partitions: DEMO_TOPIC_PARTITIONS });
+    } catch (err) {
+      if (attempt >= 6) throw err;
+      log(`kafka: creating the run's topics failed (${(err as Error).message}); trying again in 5 s`);
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+  }
 }

@@ -60,8 +60,9 @@ export interface DemoOptions {
   /** The simulator's --duplicates: share of readings sent twice (default 0). */
   duplicateShare?: number;
   /**
-   * kill -9 of edge number `index` (sorted by substation) `atMs` after the flood starts, then a
-   * restart on the same ports and data directory: what was acknowledged must still arrive once.
+   * kill -9 of edge number `index` (sorted by substation) `atMs` after it took its first readings
+   * (the simulator's own start can take long on a busy machine), then a restart on the same ports
+   * and data directory: what was acknowledged must still arrive once.
    */
   killEdge?: { index: number; atMs: number };
 }
@@ -69,7 +70,7 @@ export interface DemoOptions {
 export interface EdgeKill {
   edge: string;
   mqttUrl: string;
-  /** Flood time of the kill. */
+  /** Time of the kill after the edge took its first readings. */
   atMs: number;
   /** How the killed process ended ('SIGKILL'). */
   exit: number | string;
@@ -157,7 +158,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const kafka = demoKafka(o.endpoints.kafka);
   const centralGroup = `gridwatch-central-${o.runId}`;
   o.log(kafka.describe);
-  const created = await prepareDemoKafka(kafka, { topicPrefix: prefix, centralGroup, topics });
+  const created = await prepareDemoKafka(kafka, { topicPrefix: prefix, centralGroup, topics }, o.log);
   o.log(`kafka: ${created.length} topics of the run created as admin, prefix ${prefix} and group ${centralGroup} granted to edge and central`);
   const centralPort = o.centralPort || (await freePort());
   const consoleUrl = `http://127.0.0.1:${centralPort}/`;
@@ -273,10 +274,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     let killed: EdgeKill | null = null;
     const victim = o.killEdge ? edges[o.killEdge.index] : undefined;
     if (o.killEdge && !victim) throw new Error(`killEdge: no edge number ${o.killEdge.index} (${edges.length} edges)`);
+    let victimTookReadingsAt: number | null = null;
     while (sim.running) {
       await Promise.race([sim.exited, sleep(statusEvery)]);
-      if (victim && o.killEdge && !killed && sim.running && Date.now() - started >= o.killEdge.atMs) {
-        killed = await killAndRestart(victim, Date.now() - started, programs, o.log);
+      if (victim && o.killEdge && !killed && sim.running) {
+        const t = await text(`${victim.httpUrl}/metrics`);
+        if (victimTookReadingsAt === null && t && sumSamples(t, 'gridwatch_edge_readings_accepted_total') > 0) victimTookReadingsAt = Date.now();
+        if (victimTookReadingsAt !== null && Date.now() - victimTookReadingsAt >= o.killEdge.atMs) {
+          killed = await killAndRestart(victim, Date.now() - victimTookReadingsAt, programs, o.log);
+        }
       }
       for (const p of programs) {
         if (p !== sim && !p.running) throw new Error(`${p.name} ended (${String(p.exitCode)}) during the run; the end of ${p.logFile}:\n${p.tail()}`);
@@ -335,7 +341,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 async function killAndRestart(e: Edge, atMs: number, programs: Program[], log: (line: string) => void): Promise<EdgeKill> {
   const t = Date.now();
   const exit = await e.program.kill();
-  log(`${e.id}: killed (kill -9) at t+${Math.round(atMs / 1000)}s; starting it again on the same data directory`);
+  log(`${e.id}: killed (kill -9) ${Math.round(atMs / 1000)} s after its first readings; starting it again on the same data directory`);
   const i = programs.indexOf(e.program);
   e.program = e.restart();
   programs.splice(i, 1, e.program);

@@ -30,8 +30,8 @@ export interface KafkaNodeConfig {
 export interface KafkaNodeSecurity {
   saslSslPort: number;
   /**
-   * Transitional: 'open' keeps the old PLAINTEXT listener with User:ANONYMOUS as a super user, so
-   * clients that know no TLS/SASL keep working; 'refused' keeps the listener but grants ANONYMOUS
+   * 'open' keeps the PLAINTEXT listener with User:ANONYMOUS as a super user (the bench's
+   * plaintext yardstick, explicit opt-outs); 'refused' keeps the listener but grants ANONYMOUS
    * nothing (every request is refused by the authorizer).
    */
   plaintextListener: 'open' | 'refused';

@@ -112,7 +112,7 @@ function clusterNode(nodeId: number): KafkaNode {
   return node;
 }
 
-/** The PLAINTEXT endpoints (transitional; see KAFKA_PLAINTEXT_LISTENER). */
+/** The PLAINTEXT endpoints (the bench's yardstick and explicit opt-outs only; see KAFKA_PLAINTEXT_LISTENER). */
 export const kafkaBrokers = (cluster: boolean): string[] =>
   cluster ? PORTS.kafkaCluster.map((n) => `${HOST}:${n.broker}`) : [`${HOST}:${PORTS.kafka.broker}`];
 

@@ -25,11 +25,13 @@ export const PORTS = {
 } as const;
 
 /**
- * TRANSITIONAL: what the PLAINTEXT Kafka listener (19092, 19n92) grants. 'open' makes
- * User:ANONYMOUS a super user there, for clients that know no TLS/SASL yet; 'refused' grants it
- * nothing (every request is refused). Only the plaintext listener yields User:ANONYMOUS: SASL_SSL
- * names the SASL user and the controller listener the certificate's CN. Flip to 'refused' once
- * every program and test speaks SASL_SSL; changing it restarts Kafka once on the next `services up`.
+ * What the PLAINTEXT Kafka listener (19092, 19n92) grants. 'open' makes User:ANONYMOUS a super
+ * user there; 'refused' grants it nothing (every request is refused). Only the plaintext listener
+ * yields User:ANONYMOUS: SASL_SSL names the SASL user and the controller listener the
+ * certificate's CN. It stays 'open' for the bench's side-by-side yardstick (bench/kafka-security.ts)
+ * and the explicit, logged opt-outs (`services env --kafka-plaintext`,
+ * GRIDWATCH_TEST_KAFKA_SECURE=false); nothing uses it by default (test/lint/kafka-security.test.ts).
+ * 'refused' is tested on a broker of its own. Changing it restarts Kafka once on the next `services up`.
  */
 export const KAFKA_PLAINTEXT_LISTENER: 'open' | 'refused' = 'open';
 
