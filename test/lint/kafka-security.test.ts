@@ -62,6 +62,7 @@ const PLAINTEXT_USERS: Record<string, string> = {
   'test/deploy/services/endpoints-env.test.ts': 'the opt-out exports the plaintext endpoint only when asked',
   'test/deploy/services/configs.test.ts': 'same, for the cluster',
   'test/deploy/services/kafka-config.test.ts': "the broker's rendered listeners",
+  'test/reliability/link-rig.ts': "the fault rig's reader bypasses the proxy: its node advertises SASL_SSL at the proxy",
 };
 const PLAINTEXT = /plaintextBrokers|kafkaSecure: false|kafka-plaintext|KAFKA_SECURE=false|:19[0-3]92\b|broker: 19[0-3]92\b/;
 

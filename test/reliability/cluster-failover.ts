@@ -9,10 +9,13 @@ import { join } from 'node:path';
 import { ensureServices, kafkaPrincipalEnv, serviceEndpoints, startKafkaBroker, stopServices } from '../../deploy/services/index.ts';
 import { runningRecord } from '../../deploy/services/process.ts';
 import { createKafkaClient } from '../../shared/kafka/client.ts';
+import { kafkaSecurityFromEnv, type KafkaSecurity } from '../../shared/kafka/security.ts';
 import { uniqueName } from '../harness/env.ts';
 import { Flood, KafkaReader, sleep } from './link-rig.ts';
 
-const CLUSTER_PLAINTEXT = ['127.0.0.1:19192', '127.0.0.1:19292', '127.0.0.1:19392'];
+// The cluster's SASL_SSL listeners, as the admin principal (tools and checks).
+const CLUSTER = ['127.0.0.1:19194', '127.0.0.1:19294', '127.0.0.1:19394'];
+const adminSecurity = (): KafkaSecurity => kafkaSecurityFromEnv(kafkaPrincipalEnv(serviceEndpoints({ kafkaCluster: true }), 'admin'));
 
 /** Starts the cluster if it is not running; `stop` stops it only if this call started it. */
 export async function startCluster(): Promise<{ stop: () => Promise<void> }> {
@@ -28,7 +31,7 @@ export function brokerPid(nodeId: number): number {
 
 /** The node leading partition `partition` of `topic`. */
 export async function leaderOf(topic: string, partition = 0): Promise<number> {
-  const admin = createKafkaClient({ clientId: 'relnet-failover', brokers: CLUSTER_PLAINTEXT }).admin();
+  const admin = createKafkaClient({ clientId: 'relnet-failover', brokers: CLUSTER, security: adminSecurity() }).admin();
   await admin.connect();
   try {
     const md = await admin.fetchTopicMetadata({ topics: [topic] });
@@ -132,7 +135,7 @@ export async function runFailover(o: { label: string; rate: number; meters: numb
   const topic = `${prefix}grid.readings`;
   const ports = [await freePort(), await freePort()];
   const edges: ClusterEdge[] = [];
-  const reader = new KafkaReader(CLUSTER_PLAINTEXT, [topic]);
+  const reader = new KafkaReader(CLUSTER, [topic], adminSecurity());
   const floods: Flood[] = [];
   const done: string[] = [];
   try {
@@ -188,7 +191,7 @@ export async function runFailover(o: { label: string; rate: number; meters: numb
     let reread = '';
     if (lost > 0) {
       // Lost, or missed by this reader? A second reader in a fresh group reads the topic again.
-      const again = new KafkaReader(CLUSTER_PLAINTEXT, [topic]);
+      const again = new KafkaReader(CLUSTER, [topic], adminSecurity());
       await again.start();
       await sleep(15_000);
       const have = new Set(again.arrivals.map((a) => `${String(a.value.meterId)}:${String(a.value.seq)}`));

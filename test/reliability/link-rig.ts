@@ -13,6 +13,7 @@ import { loadEdgeConfig } from '../../edge/config.ts';
 import { EdgeGateway } from '../../edge/gateway.ts';
 import { Metrics, silentLogger } from '../../shared/index.ts';
 import { createKafkaClient } from '../../shared/kafka/client.ts';
+import { kafkaSecurity, type KafkaSecurity } from '../../shared/kafka/security.ts';
 import { uniqueName } from '../harness/env.ts';
 import { ToxiProxy } from './toxiproxy.ts';
 
@@ -95,10 +96,15 @@ export class KafkaReader {
   redelivered = 0;
   private readonly offsets = new Set<string>();
   private consumer: Consumer | null = null;
-  constructor(private readonly brokers: string[], private readonly topics: string[]) {}
+  /**
+   * `security` defaults to PLAINTEXT: the link rig's reader uses its own node's plaintext listener
+   * because that node advertises its SASL_SSL listener at the fault proxy, and the reader must see
+   * what reached the broker, not go through the faults itself.
+   */
+  constructor(private readonly brokers: string[], private readonly topics: string[], private readonly security: KafkaSecurity = kafkaSecurity({ kafkaTls: false })) {}
 
   async start(): Promise<void> {
-    const kafka = createKafkaClient({ clientId: 'relnet-reader', brokers: this.brokers });
+    const kafka = createKafkaClient({ clientId: 'relnet-reader', brokers: this.brokers, security: this.security });
     const consumer = (this.consumer = kafka.consumer({ groupId: uniqueName('relnet-reader'), maxWaitTimeInMs: 100 }));
     await consumer.connect();
     // The edge creates its topics in the background; subscribing waits for them.
