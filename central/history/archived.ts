@@ -26,10 +26,16 @@ function overlaps(startTs: number, endTs: number | null, from: number | undefine
 const isEvent = (v: Record<string, unknown>): boolean => typeof v.eventId === 'string' && typeof v.version === 'number' && typeof v.startTs === 'number';
 const isAnomaly = (v: Record<string, unknown>): boolean => typeof v.anomalyId === 'string' && typeof v.startTs === 'number' && (v.state === 'open' || v.state === 'closed');
 
-/** The highest version of every grid event archived in [from, to) (whatever the filter). */
-export async function archivedEvents(sink: ArchiveSink, from: number, to: number, substation?: string | undefined): Promise<ArchiveRead<GridEvent>> {
-  const keys = await selectKeys(sink, { kind: 'events', from, to, ...(substation ? { substations: [safeSegment(substation)] } : {}) });
-  const byId = new Map<string, GridEvent>();
+/**
+ * One record per id of what a kind's objects in [from, to) hold: `wins(prev, next)` says whether a
+ * later record replaces the one kept. Unreadable objects are gaps, not skipped.
+ */
+async function latestArchived<T>(
+  sink: ArchiveSink, kind: 'events' | 'anomalies', from: number, to: number, substation: string | undefined,
+  is: (v: Record<string, unknown>) => boolean, idOf: (t: T) => string, wins: (prev: T, next: T) => boolean,
+): Promise<ArchiveRead<T>> {
+  const keys = await selectKeys(sink, { kind, from, to, ...(substation ? { substations: [safeSegment(substation)] } : {}) });
+  const byId = new Map<string, T>();
   const gaps: ArchiveGap[] = [];
   for await (const obj of readObjects(sink, keys)) {
     if (obj.gap) {
@@ -37,35 +43,24 @@ export async function archivedEvents(sink: ArchiveSink, from: number, to: number
       continue;
     }
     for (const { value } of obj.records) {
-      if (!isEvent(value)) continue;
-      const { _offset: _o, ...e } = value;
-      const ev = e as unknown as GridEvent;
-      const prev = byId.get(ev.eventId);
-      if (!prev || prev.version < ev.version) byId.set(ev.eventId, ev);
+      if (!is(value)) continue;
+      const { _offset: _o, ...rest } = value;
+      const item = rest as unknown as T;
+      const prev = byId.get(idOf(item));
+      if (!prev || wins(prev, item)) byId.set(idOf(item), item);
     }
   }
   return { items: [...byId.values()], objects: keys.length, gaps };
 }
 
+/** The highest version of every grid event archived in [from, to) (whatever the filter). */
+export function archivedEvents(sink: ArchiveSink, from: number, to: number, substation?: string | undefined): Promise<ArchiveRead<GridEvent>> {
+  return latestArchived<GridEvent>(sink, 'events', from, to, substation, isEvent, (e) => e.eventId, (prev, e) => prev.version < e.version);
+}
+
 /** Every anomaly archived in [from, to), the close of each winning over its open. */
-export async function archivedAnomalies(sink: ArchiveSink, from: number, to: number, substation?: string | undefined): Promise<ArchiveRead<Anomaly>> {
-  const keys = await selectKeys(sink, { kind: 'anomalies', from, to, ...(substation ? { substations: [safeSegment(substation)] } : {}) });
-  const byId = new Map<string, Anomaly>();
-  const gaps: ArchiveGap[] = [];
-  for await (const obj of readObjects(sink, keys)) {
-    if (obj.gap) {
-      gaps.push(obj.gap);
-      continue;
-    }
-    for (const { value } of obj.records) {
-      if (!isAnomaly(value)) continue;
-      const { _offset: _o, ...a } = value;
-      const an = a as unknown as Anomaly;
-      const prev = byId.get(an.anomalyId);
-      if (!prev || (prev.state === 'open' && an.state === 'closed')) byId.set(an.anomalyId, an);
-    }
-  }
-  return { items: [...byId.values()], objects: keys.length, gaps };
+export function archivedAnomalies(sink: ArchiveSink, from: number, to: number, substation?: string | undefined): Promise<ArchiveRead<Anomaly>> {
+  return latestArchived<Anomaly>(sink, 'anomalies', from, to, substation, isAnomaly, (a) => a.anomalyId, (prev, a) => prev.state === 'open' && a.state === 'closed');
 }
 
 /** Memory and archive merged: the highest version per event, then the store's filter, newest first. */
