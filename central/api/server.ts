@@ -12,6 +12,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { TObject } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Counter } from 'prom-client';
 import { GridwatchError, type Clock, type Logger, type Metrics } from '../../shared/index.ts';
 import type { TopologyRegistry } from '../registry/index.ts';
 import type { ApiAuth } from './auth/authenticator.ts';
@@ -170,6 +171,7 @@ export async function createApiApp(d: ApiDeps): Promise<FastifyInstance> {
     const tokens = d.auth.keys.list();
     return { count: tokens.length, tokens };
   });
+  streamsFollowCredentials(app, d);
   await app.register(gridRoutes(d));
   if (d.workflow) await app.register(workflowRoutes(d.workflow));
   await app.register(historyRoutes(d));
@@ -188,6 +190,24 @@ export async function createApiApp(d: ApiDeps): Promise<FastifyInstance> {
   }
   await app.ready();
   return app;
+}
+
+/**
+ * An open event stream outlives no revocation: after each reload of the tokens file, the streams
+ * of keys no longer in it are ended (the expiry of JWTs is the hub's own timer). Each end counted.
+ */
+function streamsFollowCredentials(app: FastifyInstance, d: ApiDeps): void {
+  const ended = (d.metrics.registry.getSingleMetric('gridwatch_central_sse_sessions_ended_total') as Counter<'reason'> | undefined) ??
+    d.metrics.counter('central_sse_sessions_ended_total', 'Event streams the server ended because their credential ended: revoked (API key gone from the tokens file) or expired (OIDC token past exp + clock skew)', ['reason']);
+  const offEnd = d.sse.onSessionEnd((reason) => ended.inc({ reason }));
+  const offReload = d.auth.onKeysReloaded(() => {
+    const n = d.sse.endWhere((p) => !d.auth.stillHolds(p), 'revoked');
+    if (n > 0) d.logger.info({ streams: n }, 'event streams of revoked API keys ended');
+  });
+  app.addHook('onClose', async () => {
+    offEnd();
+    offReload();
+  });
 }
 
 /** A node:http request handler for the API (the listener, or a test's own server, calls it). */
