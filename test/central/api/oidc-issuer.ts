@@ -37,6 +37,8 @@ export interface LocalIssuer {
   registerClient(c: { clientId: string; redirectUri: string; origin: string }): void;
   /** Lifetime of the access tokens the token endpoint issues (seconds). */
   accessTokenSec: number;
+  /** Every authorization request's parameters (as the browser sent them). */
+  readonly authorizeRequests: URLSearchParams[];
   /** Every token endpoint request, with its outcome. */
   readonly tokenRequests: { grantType: string | null; ok: boolean; error?: string }[];
   close(): Promise<void>;
@@ -68,6 +70,7 @@ export async function startLocalIssuer(o: { audience: string; roleClaim?: string
   const clients = new Map<string, { redirectUri: string; origin: string }>();
   const codes = new Map<string, Grant>();
   const tokenRequests: LocalIssuer['tokenRequests'] = [];
+  const authorizeRequests: URLSearchParams[] = [];
   let user: IssuerUser = { sub: 'nobody', email: 'nobody@utility.example', role: null };
   let issuer = '';
 
@@ -86,6 +89,7 @@ export async function startLocalIssuer(o: { audience: string; roleClaim?: string
 
   const authorize = (url: URL, res: ServerResponse) => {
     const q = url.searchParams;
+    authorizeRequests.push(new URLSearchParams(q));
     const clientId = q.get('client_id') ?? '';
     const redirectUri = q.get('redirect_uri') ?? '';
     const client = clients.get(clientId);
@@ -175,6 +179,7 @@ export async function startLocalIssuer(o: { audience: string; roleClaim?: string
     registerClient: (c) => void clients.set(c.clientId, { redirectUri: c.redirectUri, origin: c.origin }),
     accessTokenSec: 300,
     tokenRequests,
+    authorizeRequests,
     close: () =>
       new Promise((r) => {
         server.closeAllConnections();
