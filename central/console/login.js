@@ -70,7 +70,7 @@ export async function finishLogin(cfg, callbackUrl) {
   } catch (err) {
     // A wrong or missing state, or the provider's error answer (access_denied, ...).
     const reason = err && err.error ? `${err.error}${err.error_description ? `: ${err.error_description}` : ''}` : err instanceof Error ? err.message : String(err);
-    throw new Error(`Sign-in refused: ${reason}`);
+    throw new Error(`Sign-in refused: ${reason}`, { cause: err });
   }
   const openid = cfg.scope.split(' ').includes('openid');
   const res = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, redirectUri(), pending.verifier, opts);

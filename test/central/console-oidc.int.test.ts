@@ -135,7 +135,7 @@ describe('console OIDC login', () => {
     expect(await page.locator('#session-name').textContent()).toBe('olga@utility.example (operator)');
     expect(new URL(page.url()).pathname).toBe('/');
     // The access token (a JWT for central's audience) is in this tab's storage, nothing else is left.
-    const stored = await page.evaluate(() => ({ token: sessionStorage.getItem('gridwatch.token'), pending: sessionStorage.getItem('gridwatch.oidc.pending'), local: localStorage.length }));
+    const stored = await page.evaluate<{ token: string | null; pending: string | null; local: number }>("({ token: sessionStorage.getItem('gridwatch.token'), pending: sessionStorage.getItem('gridwatch.oidc.pending'), local: localStorage.length })");
     expect(stored.token?.split('.')).toHaveLength(3);
     expect(stored.pending).toBeNull();
     expect(stored.local).toBe(0);
@@ -144,7 +144,7 @@ describe('console OIDC login', () => {
 
     await page.click('#sign-out');
     await page.locator('#login').waitFor({ timeout: WITHIN_MS });
-    expect(await page.evaluate(() => sessionStorage.getItem('gridwatch.token'))).toBeNull();
+    expect(await page.evaluate("sessionStorage.getItem('gridwatch.token')")).toBeNull();
     expect(await page.locator('#app').isHidden()).toBe(true);
     expect(errors, errors.join('\n')).toEqual([]);
   });
@@ -159,7 +159,7 @@ describe('console OIDC login', () => {
     expect(await page.locator('#maintenance-form').isVisible()).toBe(false);
     expect(await page.locator('#action-form').isVisible()).toBe(false);
     // The token really is a viewer's at the API: an operator's action is refused.
-    const status = await page.evaluate(async () => (await fetch('/api/events/ev-outage-north-f1/actions', { method: 'POST', headers: { authorization: `Bearer ${sessionStorage.getItem('gridwatch.token')}`, 'content-type': 'application/json' }, body: '{"action":"acknowledge"}' })).status);
+    const status = await page.evaluate<number>(`fetch('/api/events/ev-outage-north-f1/actions', { method: 'POST', headers: { authorization: 'Bearer ' + sessionStorage.getItem('gridwatch.token'), 'content-type': 'application/json' }, body: '{"action":"acknowledge"}' }).then((r) => r.status)`);
     expect(status).toBe(403);
     expect(errors, errors.join('\n')).toEqual([]);
   });
@@ -183,7 +183,7 @@ describe('console OIDC login', () => {
     await page.click('#oidc-sign-in');
     await page.locator('#callback-error', { hasText: 'Sign-in refused' }).waitFor({ timeout: WITHIN_MS });
     expect(await page.locator('#callback-error').textContent()).toMatch(/state/i);
-    expect(await page.evaluate(() => sessionStorage.getItem('gridwatch.token'))).toBeNull();
+    expect(await page.evaluate("sessionStorage.getItem('gridwatch.token')")).toBeNull();
     expect(issuer.tokenRequests.length).toBe(tokensBefore);
     // Neither code nor state stays in the address bar.
     expect(page.url()).toBe(`${consoleUrl}callback.html`);
