@@ -117,6 +117,12 @@ describe('console OIDC login', () => {
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
     const login = (await (await fetch(`${consoleUrl}login.json`)).json()) as unknown;
     expect(login).toEqual({ oidc: { issuer: issuer.issuer, clientId: CLIENT_ID, scope: 'openid email' } });
+    // The OAuth library is served from node_modules, that one file only.
+    const lib = await fetch(`${consoleUrl}vendor/oauth4webapi/index.js`);
+    expect(lib.status).toBe(200);
+    expect(lib.headers.get('content-type')).toMatch(/^(text|application)\/javascript/);
+    expect((await fetch(`${consoleUrl}vendor/oauth4webapi/index.d.ts`)).status).toBe(404);
+    expect((await fetch(`${consoleUrl}vendor/oauth4webapi/%2e%2e/package.json`)).status).toBe(404);
   });
 
   it('signs an operator in through the provider with PKCE, shows who it is, the events and the operator\'s buttons, and signs out', async () => {
