@@ -320,7 +320,7 @@ export const killLeader = (holdMs: number, opts: { restartInBackground?: boolean
   const restart = startKafkaBroker(leader);
   if (opts.restartInBackground) later(restart);
   else await restart;
-  return `SIGKILL leader kafka-${leader}, restart${opts.restartInBackground ? 'ed from' : 'ed after'} ${holdMs / 1000} s`;
+  return `SIGKILL leader kafka-${leader}, ${opts.restartInBackground ? 'restart begun' : 'restarted'} after ${holdMs / 1000} s`;
 };
 
 /** SIGSTOP a broker (the current leader: the hardest one) for `ms`, then SIGCONT. */
