@@ -7,7 +7,7 @@ failoverSuite({
   id: 'cluster-failover-short',
   title: 'SIGKILL of the partition leader',
   suite: 'short',
-  run: { label: 'failover-short', rate: 200, meters: 100, edges: 1, faults: [killLeader(8_000, { restartInBackground: true })], tailMs: 5_000 },
+  run: { label: 'failover-short', rate: 200, meters: 100, edges: 1, faults: [killLeader(8_000, { restartInBackground: true })], tailMs: 8_000 },
   minAcked: 2000,
   timeoutMs: 300_000,
 });
