@@ -63,8 +63,9 @@ export async function ensureInfluxdb(log: Log): Promise<boolean> {
   });
 }
 
-export async function stopInfluxdb(): Promise<boolean> {
-  return stopByPidFile('influxdb', 15_000);
+/** `token`: only the server the caller spawned (stopDecision in process.ts). */
+export async function stopInfluxdb(opts: { token?: string } = {}): Promise<boolean> {
+  return stopByPidFile('influxdb', 15_000, opts);
 }
 
 export const influxRunningByUs = (): boolean => runningRecord('influxdb') !== undefined;

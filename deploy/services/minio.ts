@@ -38,8 +38,9 @@ export async function ensureMinio(log: Log): Promise<boolean> {
   });
 }
 
-export async function stopMinio(): Promise<boolean> {
-  return stopByPidFile('minio', 15_000);
+/** `token`: only the server the caller spawned (stopDecision in process.ts). */
+export async function stopMinio(opts: { token?: string } = {}): Promise<boolean> {
+  return stopByPidFile('minio', 15_000, opts);
 }
 
 export const minioRunningByUs = (): boolean => runningRecord('minio') !== undefined;

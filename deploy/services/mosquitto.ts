@@ -58,8 +58,9 @@ export async function ensureMosquitto(log: Log): Promise<boolean> {
   });
 }
 
-export async function stopMosquitto(): Promise<boolean> {
-  return stopByPidFile('mosquitto', 10_000);
+/** `token`: only the server the caller spawned (stopDecision in process.ts). */
+export async function stopMosquitto(opts: { token?: string } = {}): Promise<boolean> {
+  return stopByPidFile('mosquitto', 10_000, opts);
 }
 
 export const mosquittoRunningByUs = (): boolean => runningRecord('mosquitto') !== undefined;

@@ -31,8 +31,9 @@ export async function ensureToxiproxy(log: Log): Promise<boolean> {
   });
 }
 
-export function stopToxiproxy(): Promise<boolean> {
-  return stopByPidFile('toxiproxy', 5_000);
+/** `token`: only the server the caller spawned (stopDecision in process.ts). */
+export function stopToxiproxy(opts: { token?: string } = {}): Promise<boolean> {
+  return stopByPidFile('toxiproxy', 5_000, opts);
 }
 
 export const toxiproxyRunningByUs = (): boolean => runningRecord('toxiproxy') !== undefined;

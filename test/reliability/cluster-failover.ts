@@ -58,7 +58,7 @@ export function failoverSuite(v: { id: string; title: string; suite: 'short' | '
 /** Starts the cluster if it is not running; `stop` stops it only if this call started it. */
 export async function startCluster(): Promise<{ stop: () => Promise<void> }> {
   const { started } = await ensureServices({ services: ['kafka'], kafkaCluster: true, log: (l) => process.stderr.write(`${l}\n`) });
-  return { stop: async () => void (started.length > 0 && (await stopServices(['kafka'], { kafkaCluster: true }))) };
+  return { stop: async () => void (started.length > 0 && (await stopServices(['kafka'], { kafkaCluster: true, onlySpawnedHere: true }))) };
 }
 
 export function brokerPid(nodeId: number): number {
