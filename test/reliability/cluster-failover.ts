@@ -12,6 +12,7 @@ import { runningRecord } from '../../deploy/services/process.ts';
 import { createKafkaClient } from '../../shared/kafka/client.ts';
 import { kafkaSecurityFromEnv, type KafkaSecurity } from '../../shared/kafka/security.ts';
 import { uniqueName } from '../harness/env.ts';
+import { freePorts } from '../harness/ports.ts';
 import { recordReliability } from './record.ts';
 import { Flood, KafkaReader, sleep } from './link-rig.ts';
 
@@ -216,8 +217,7 @@ export async function runFailover(o: FailoverRun): Promise<FailoverFigures> {
   const background: Promise<unknown>[] = [];
   let keep = false;
   try {
-    const ports: number[] = [];
-    for (let i = 0; i < edgeCount; i++) ports.push(await freePort());
+    const ports = await freePorts(edgeCount);
     edges.push(...(await Promise.all(ports.map((port, i) => spawnClusterEdge(`${prefix}${'abcdefgh'[i]}`.slice(0, 60), prefix, port)))));
     floods.push(...edges.map((e, i) => new Flood({ url: `mqtt://127.0.0.1:${e.mqttPort}`, label: `${prefix}e${i}`, meters: o.meters, rate: o.rate / edgeCount })));
     await reader.start();
@@ -346,15 +346,3 @@ export const restartBroker = (): BrokerFault => async ({ topic }) => {
   await startKafkaBroker(node);
   return `restart kafka-${node}`;
 };
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
