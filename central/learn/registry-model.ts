@@ -147,6 +147,15 @@ export class ServedModel {
     return { ...open.anomaly, state: 'closed', endTs, durationMs: endTs - open.anomaly.startTs, peak: open.peak, detectedAt: now };
   }
 
+  /**
+   * Forgets the would-be anomalies of a shadow that becomes live: they were never produced, so
+   * the meters start from nothing and what is still over the threshold opens for real.
+   */
+  forgetJudging(): void {
+    this.openByMeter.clear();
+    this.overByMeter.clear();
+  }
+
   /** Kills the inference worker as a crash would (tests of the failure path). */
   async crashForTest(): Promise<void> {
     await this.worker?.terminate();

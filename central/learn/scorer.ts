@@ -200,6 +200,8 @@ export class LearnedScorer {
         if (liveOf(before, meterId) === old && liveOf(next, meterId) !== old) this.emit(old.release(meterId, now));
       }
     }
+    const wasLive = new Set([before.active, before.canary?.model]);
+    for (const m of [next.active, next.canary?.model]) if (m && !wasLive.has(m)) m.forgetJudging();
     this.served = next;
     const keep = new Set([next.active, next.shadow, next.canary?.model]);
     for (const m of [before.active, before.shadow, before.canary?.model]) if (m && !keep.has(m)) await m.stop();
