@@ -26,6 +26,19 @@ import { kafka, testConfig, waitFor } from '../consume/helpers.ts';
 import { variantModel } from './registry-helpers.ts';
 
 const HOUR = 3_600_000;
+
+/** What a CLI command prints (console.log), once it exited 0. */
+async function capture(f: () => Promise<number>): Promise<string> {
+  const logged: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => void logged.push(a.join(' '));
+  try {
+    expect(await f()).toBe(0);
+  } finally {
+    console.log = log;
+  }
+  return logged.join('\n');
+}
 const tmp = mkdtempSync(join(tmpdir(), 'gw-registry-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -94,6 +107,13 @@ describe('model registry (real MinIO, real Kafka)', () => {
     expect(cmp.candidateOnly).toBeGreaterThan(0);
     expect(cmp.opens).toBeGreaterThan(0); // it would have opened them
     expect(produced.filter((a) => a.modelVersion === b.version)).toEqual([]);
+    // The comparison goes to the bucket (every 15 s; written now), where `models list` shows it.
+    await (x.modelRegistry as unknown as { writeComparisons(): Promise<void> }).writeComparisons();
+    const listed = await capture(() => models(['list', '--json'], env));
+    const shadowRow = (JSON.parse(listed) as { models: { version: string; roles: string; comparison: { windows: number; candidateOnly: number; instances: number } | null }[] }).models.find((m) => m.version === b.version)!;
+    expect(shadowRow.roles).toBe('shadow');
+    // Summed over instances: y scored nothing (its readings are x's), so the sums are x's.
+    expect(shadowRow.comparison).toMatchObject({ windows: cmp.windows, candidateOnly: cmp.candidateOnly });
     const metricsText = (a: Aggregator) => a.metrics.text();
     expect(await metricsText(x)).toMatch(new RegExp(`gridwatch_learned_windows_scored_total\\{model_version="${b.version.slice(0, 12)}"[^}]*\\} [1-9]`));
     expect(await metricsText(x)).toMatch(new RegExp(`gridwatch_learned_model_role\\{model_version="${b.version.slice(0, 12)}",role="shadow"[^}]*\\} 1`));
@@ -110,15 +130,7 @@ describe('model registry (real MinIO, real Kafka)', () => {
     expect(produced.filter((a) => a.modelVersion === b.version && a.state === 'open').length).toBeGreaterThanOrEqual(25);
 
     // The list shows the record and the two versions.
-    const logged: string[] = [];
-    const log = console.log;
-    console.log = (...a: unknown[]) => void logged.push(a.join(' '));
-    try {
-      expect(await models(['list'], env)).toBe(0);
-    } finally {
-      console.log = log;
-    }
-    expect(logged.join('\n')).toMatch(new RegExp(`active ${b.version.slice(0, 12)}`));
+    expect(await capture(() => models(['list'], env))).toMatch(new RegExp(`active ${b.version.slice(0, 12)}, shadow -`));
 
     // C: a valid upload whose file is then corrupted in the bucket. The CLI refuses to name it
     // (a configuration error: exit 78 through main); a record naming it anyway is refused by
