@@ -218,7 +218,9 @@ export class LearnedScorer {
   /** Takes one decoded reading; never blocks on inference. */
   add(r: Pick<ForwardedReading, 'meterId' | 'ts' | 'voltage' | 'power' | 'transformerId' | 'feederId' | 'substationId'>): void {
     if (!this.substationOf.has(r.meterId)) this.substationOf.set(r.meterId, r.substationId);
-    const rows = this.features.add({ meterId: r.meterId, transformerId: r.transformerId, feederId: r.feederId, ts: r.ts, voltage: r.voltage, power: r.power });
+    // substationId: the feature builder compares a transformer with its substation's others where it knows them.
+    const reading = { meterId: r.meterId, transformerId: r.transformerId, feederId: r.feederId, substationId: r.substationId, ts: r.ts, voltage: r.voltage, power: r.power };
+    const rows = this.features.add(reading);
     if (rows.length > 0) this.enqueue(rows);
   }
 

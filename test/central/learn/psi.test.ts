@@ -90,7 +90,7 @@ describe('PSI in the learned part', () => {
     expect(await metrics.text()).not.toMatch(/gridwatch_learned_feature_psi\{/);
     await plain.stop(Date.now() + 1000);
 
-    // Bins from the check rows' distribution; then far-off rows are served: PSI high on v_mean.
+    // Bins from the check rows' distribution; then far-off rows are served: PSI high on the first feature.
     const rows = new Float32Array(check.rows.length * 3 * (FEATURES.length + 1));
     const width = FEATURES.length + 1;
     for (let k = 0; k < 3; k++) check.rows.forEach((r, i) => rows.set([...r, 0], (k * check.rows.length + i) * width));
@@ -101,12 +101,12 @@ describe('PSI in the learned part', () => {
     await part.start();
     const drifted = check.rows[0]!.map((x, j) => (j === 0 ? x + 0.2 : x));
     const enqueue = (part.scorer as unknown as { enqueue(r: unknown[]): void }).enqueue.bind(part.scorer);
-    enqueue(Array.from({ length: 600 }, (_, i) => ({ meterId: `m${i % 50}`, transformerId: 't', feederId: 'f', windowStart: i * 600_000, values: Float32Array.from(drifted) })));
+    enqueue(Array.from({ length: 600 }, (_, i) => ({ meterId: `m${i % 50}`, transformerId: 't', feederId: 'f', windowStart: i * 600_000, values: Float32Array.from(drifted), substationId: null })));
     await part.scorer.flush();
     const text = await metrics2.text();
     const v = withBins.version.slice(0, 12);
     const value = (feature: string) => Number(new RegExp(`gridwatch_learned_feature_psi\\{model_version="${v}",feature="${feature}"[^}]*\\} ([0-9.e+-]+)`).exec(text)?.[1]);
-    expect(value('v_mean')).toBeGreaterThan(0.25);
+    expect(value(FEATURES[0])).toBeGreaterThan(0.25);
     expect(text).toMatch(new RegExp(`gridwatch_learned_model_role\\{model_version="${v}",role="active"`));
     await part.stop(Date.now() + 1000);
   });

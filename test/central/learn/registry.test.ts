@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FEATURE_COUNT, type FeatureRow } from '../../../central/learn/features.ts';
+import { FEATURE_COUNT, FEATURES, type FeatureRow } from '../../../central/learn/features.ts';
 import { checkModel, DEFAULT_MODEL_DIR, loadModelDir } from '../../../central/learn/model-file.ts';
 import { canary, EMPTY_RECORD, parseRecord, promote, rollback, shadow } from '../../../central/learn/registry-record.ts';
 import { inCanary, LearnedScorer, shareBucket } from '../../../central/learn/scorer.ts';
@@ -50,7 +50,7 @@ describe('grid.models record', () => {
   });
 });
 
-const row = (meterId: string, windowStart: number, values: ArrayLike<number>): FeatureRow => ({ meterId, transformerId: 't1', feederId: 'f1', windowStart, values: Float32Array.from(values) });
+const row = (meterId: string, windowStart: number, values: ArrayLike<number>): FeatureRow => ({ meterId, substationId: null, transformerId: 't1', feederId: 'f1', windowStart, values: Float32Array.from(values) }) as FeatureRow;
 const enqueue = (s: LearnedScorer, rows: FeatureRow[]) => (s as unknown as { enqueue(r: FeatureRow[]): void }).enqueue(rows);
 
 describe('several models in the scorer (real onnxruntime)', () => {
@@ -89,7 +89,7 @@ describe('several models in the scorer (real onnxruntime)', () => {
     const other = variantModel(join(tmp, 'window'), 5, { windowMs: 300_000 });
     await expect(s.use({ active: loadModelDir(other.dir) })).rejects.toThrow(/window 300000 ms/);
     const noFeature = variantModel(join(tmp, 'nofeature'), 6);
-    expect(() => checkModel({ ...noFeature.manifest, features: noFeature.manifest.features.filter((f) => f !== 'v_std') }, noFeature.bytes, 'x')).toThrow(/missing: v_std/);
+    expect(() => checkModel({ ...noFeature.manifest, features: noFeature.manifest.features.filter((f) => f !== FEATURES[1]) }, noFeature.bytes, 'x')).toThrow(`missing: ${FEATURES[1]}`);
     expect(s.version).toBe(manifest.version);
     const scores = await s.scoreRows(manifest.check!.rows.slice(0, 5));
     scores.forEach((x, i) => expect(Math.abs(x - manifest.check!.scores[i]!)).toBeLessThan(1e-4));
