@@ -48,7 +48,7 @@ describe('model registry (real MinIO, real Kafka)', () => {
     for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
   });
 
-  it('upload, shadow, promote, a corrupt version refused while the old one serves, rollback: both instances switch within seconds', async () => {
+  it('upload, shadow, promote, a corrupt version refused while the old one serves, rollback, canary: both instances switch within seconds', async () => {
     const s3 = { s3Endpoint: process.env.GRIDWATCH_S3_ENDPOINT!, s3AccessKey: process.env.GRIDWATCH_S3_ACCESS_KEY!, s3SecretKey: process.env.GRIDWATCH_S3_SECRET_KEY! };
     const modelsBucket = uniqueName('models');
     const c = testConfig('central-registry', { ...s3, modelsBucket, s3Bucket: uniqueName('archive') });
@@ -162,6 +162,15 @@ describe('model registry (real MinIO, real Kafka)', () => {
     const openB = new Set(produced.filter((a) => a.modelVersion === b.version && a.state === 'open').map((a) => a.anomalyId));
     const closedB = new Set(produced.filter((a) => a.modelVersion === b.version && a.state === 'closed').map((a) => a.anomalyId));
     expect([...openB].every((id) => closedB.has(id))).toBe(true);
+    // Canary: B judges sub-01 (every meter of this grid) instead of the active model.
+    const before = produced.length;
+    expect(await models(['canary', b.version.slice(0, 12), '--substations', 'sub-01'], env)).toBe(0);
+    await waitFor(() => [x, y].every((a) => a.learned!.scorer.models.some((m) => m.role === 'canary' && m.version === b.version)), 15_000, 'both instances with canary B');
+    await feed(1);
+    const canaryOpens = produced.slice(before).filter((a) => a.state === 'open');
+    expect(canaryOpens.length).toBeGreaterThanOrEqual(25);
+    expect(canaryOpens.every((a) => a.modelVersion === b.version)).toBe(true);
+    expect(x.learned!.scorer.comparisons.find((k) => k.version === b.version)).toMatchObject({ role: 'canary', opens: canaryOpens.length });
     await expect(models(['rollback'], env)).rejects.toThrow(/nothing to roll back to/);
     // main maps a configuration error to exit 78 like every command.
     expect(await main(['models', 'promote', 'not-a-version'])).toBe(78);
