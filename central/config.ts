@@ -86,6 +86,9 @@ export const CentralConfigSchema = Type.Object({
   // Learned scoring beside the rules (central/learn/README.md): a model scores windows of readings.
   learnedScoring: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'on: the model in learnedModelDir scores grid.readings and produces `pattern` anomalies to grid.anomalies; off: rules only' }),
   learnedModelDir: Type.Optional(Type.String({ minLength: 1, description: 'Directory with model.onnx and manifest.json; default the model shipped in models/default' })),
+  learnedRegistry: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'on: follow the model registry (the compacted topic grid.models names the active, shadow and canary versions; their files come from modelsBucket on s3Endpoint); without a record learnedModelDir serves; off: learnedModelDir only' }),
+  modelsBucket: Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', default: 'models', description: 'S3 bucket of the model registry\'s files (`gridwatch models upload`)' }),
+  topicModels: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._-]{1,249}$', description: 'Model registry topic (compacted, one record: active, shadow, canary); default <kafkaTopicPrefix>grid.models' })),
 
   // The correlator's thresholds (central/correlate/README.md): GRIDWATCH_CORRELATE_*, file section `correlate`.
   correlate: CorrelateSettingsSchema,
