@@ -32,6 +32,8 @@ export interface FleetOptions {
   cpuProfDir?: string;
   /** Extra node flags for the gateway process (e.g. --max-old-space-size=64, --heapsnapshot-signal=SIGUSR2). */
   nodeArgs?: string[];
+  /** The gateway's command after node's flags; default `bin/gridwatch.js edge` (tsx loader). */
+  command?: string[];
   log: (line: string) => void;
 }
 
@@ -177,7 +179,7 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
     ...settings,
   };
   const nodeArgs = [...(o.nodeArgs ?? []), ...(o.cpuProfDir ? [`--cpu-prof`, `--cpu-prof-dir=${o.cpuProfDir}`] : [])];
-  const gw: ChildProcess = spawn(process.execPath, [...nodeArgs, 'bin/gridwatch.js', 'edge'], { cwd: process.cwd(), env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const gw: ChildProcess = spawn(process.execPath, [...nodeArgs, ...(o.command ?? ['bin/gridwatch.js', 'edge'])], { cwd: process.cwd(), env, stdio: ['ignore', 'ignore', 'inherit'] });
   const pid = gw.pid!;
   let rssPeak = 0;
   try {
