@@ -357,11 +357,8 @@ export function brokerPolicy(o: Pick<BrokerOptions, 'intake' | 'authorizer' | 'l
       }
       // Retained messages would be kept in broker memory for any subscriber: devices never need them.
       packet.retain = false;
-      gate?.enter();
-      intake.onPublish(principal, client.id, topic, typeof payload === 'string' ? Buffer.from(payload) : payload, (err) => {
-        gate?.leave();
-        callback(err ?? null);
-      });
+      gate?.enter(client as unknown as AedesClientInternals);
+      intake.onPublish(principal, client.id, topic, typeof payload === 'string' ? Buffer.from(payload) : payload, (err) => callback(err ?? null));
     },
     authorizeSubscribe(client: Client, sub: Subscription, callback: (error: Error | null, subscription?: Subscription | null) => void) {
       const principal = principals.get(client);

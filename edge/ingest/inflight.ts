@@ -31,6 +31,8 @@ export class InflightGate {
   private inflight = 0;
   private isClosed = false;
   private readonly clients = new Set<AedesClientInternals>();
+  /** Publishes of each client entered and not yet completed by aedes (PUBACK written, routed). */
+  private readonly pending = new Map<AedesClientInternals, number>();
   /** Clients held at the end of a chunk (their last completion kept), in the order they were held. */
   private readonly held = new Set<AedesClientInternals>();
   /** Times the gate closed since start. */
@@ -49,36 +51,48 @@ export class InflightGate {
   /** A new connection: its completions pass through the gate. */
   add(client: AedesClientInternals): void {
     this.clients.add(client);
+    this.pending.set(client, 0);
     const next = client._nextBatch;
+    // Every completion of a client's packet comes here: a publish is held until aedes is done with
+    // it (PUBACK written, routed to subscribers), not only until the commit: that queue grows too.
     client._nextBatch = (err?: Error) => {
-      if (err === undefined && this.held.has(client)) {
+      const mine = this.pending.get(client) ?? 0;
+      if (mine > 0) {
+        this.pending.set(client, mine - 1);
+        this.inflight--;
+      }
+      if (this.held.has(client)) {
         // Held: count the completion, read nothing; the last one (1) is handed back at opening.
         if (client._parsingBatch > 1) client._parsingBatch--;
-        return;
+      } else {
+        next(err);
       }
-      next(err);
+      this.maybeOpen();
     };
     this.next.set(client, next);
     if (this.isClosed) this.hold(client);
   }
 
   delete(client: AedesClientInternals): void {
+    this.inflight -= this.pending.get(client) ?? 0;
+    this.pending.delete(client);
     this.clients.delete(client);
     this.held.delete(client);
     this.next.delete(client);
+    this.maybeOpen();
   }
 
-  /** A publish entered the intake. */
-  enter(): void {
+  /** A publish of `client` entered the intake. */
+  enter(client: AedesClientInternals): void {
+    this.pending.set(client, (this.pending.get(client) ?? 0) + 1);
     if (++this.inflight < this.max || this.isClosed) return;
     this.isClosed = true;
     this.closings++;
     for (const c of this.clients) this.hold(c);
   }
 
-  /** A publish was acked or refused. */
-  leave(): void {
-    if (--this.inflight > this.max >> 1 || !this.isClosed) return;
+  private maybeOpen(): void {
+    if (!this.isClosed || this.inflight > this.max >> 1) return;
     this.isClosed = false;
     // Each release reads that client's buffered chunk at once, which may close the gate again:
     // the clients not reached stay held for the next opening (first held, first released).
