@@ -26,7 +26,7 @@ import { Metrics, createLogger, systemClock, type Clock, type Logger } from '../
 import { createKafkaClient, ensureTopics, partitionCount, topicNames, type TopicNames } from '../shared/kafka/index.ts';
 import { kafkaSecurity, refusalAtStart } from '../shared/kafka/security.ts';
 import { intervalPart, part, startParts, stopParts, type Part } from '../shared/lifecycle.ts';
-import { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore, SseHub, apiAuthFromConfig, createApiHandler, listen, listenOptionsFromConfig, type ApiAuth, type Health } from './api/index.ts';
+import { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore, SseHub, apiAuthFromConfig, consoleLoginFromConfig, createApiHandler, listen, listenOptionsFromConfig, type ApiAuth, type Health } from './api/index.ts';
 import type { CentralConfig } from './config.ts';
 import { CatchUp } from './consume/catch-up.ts';
 import { realCorrelator, type CorrelatorFactory, type CorrelatorPort } from './consume/correlator-port.ts';
@@ -222,7 +222,7 @@ export class Aggregator {
       part('api', async () => {
         auth = apiAuthFromConfig(c, logger, metrics);
         auth.start();
-        const handler = createApiHandler({ workflow, auth, tls: Boolean(c.httpTlsCertFile), events: this.events, anomalies: this.anomalies, readings: this.readings, edges: this.edges, registry: this.registry, sse, metrics, clock, logger, health: () => this.health(), consoleDir: opts.consoleDir ?? CONSOLE_DIR, history });
+        const handler = createApiHandler({ workflow, auth, tls: Boolean(c.httpTlsCertFile), events: this.events, anomalies: this.anomalies, readings: this.readings, edges: this.edges, registry: this.registry, sse, metrics, clock, logger, health: () => this.health(), consoleDir: opts.consoleDir ?? CONSOLE_DIR, history, consoleLogin: consoleLoginFromConfig(c) });
         this.server = await listen(handler, c.httpPort, c.httpHost, listenOptionsFromConfig(c));
       }, () => {
         auth?.stop();

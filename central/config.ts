@@ -34,6 +34,8 @@ export const CentralConfigSchema = Type.Object({
   oidcJwksUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'JWKS of the issuer; default: jwks_uri of its /.well-known/openid-configuration' })),
   oidcRoleClaim: Type.String({ minLength: 1, default: 'gridwatch_role', description: 'Claim holding viewer|operator|admin (string or array; dots reach into objects, e.g. realm_access.roles)' }),
   oidcClockSkewSec: Type.Integer({ minimum: 0, maximum: 300, default: 60, description: 'Clock difference tolerated on exp/nbf/iat of OIDC tokens' }),
+  oidcConsoleClientId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Public client id of the console at the issuer: the console signs in with the authorization-code flow and PKCE (its redirect URI: the console address + callback.html); unset: it asks for a pasted token' })),
+  oidcConsoleScope: Type.String({ minLength: 1, maxLength: 500, pattern: '^[!-~]+( [!-~]+)*$', default: 'openid email', description: 'Scopes the console asks for (space-separated); the access token must be a JWT for oidcAudience' }),
   apiAuthMaxFailures: Type.Integer({ minimum: 1, maximum: 10_000, default: 20, description: 'Refused credentials per client address per window before it gets 429' }),
   apiAuthFailureWindowMs: Ms('Window of apiAuthMaxFailures', 60_000, 1000),
   topology: Type.Optional(Type.String({ minLength: 1, description: 'Topology file (CSV or JSON) loaded at start; grid.topology updates it' })),
