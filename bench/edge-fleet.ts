@@ -30,6 +30,10 @@ export interface FleetOptions {
   env?: Record<string, string>;
   /** Writes the gateway's CPU profile into this directory (node --cpu-prof). */
   cpuProfDir?: string;
+  /** Extra node flags for the gateway process (e.g. --max-old-space-size=64, --heapsnapshot-signal=SIGUSR2). */
+  nodeArgs?: string[];
+  /** The gateway's command after node's flags; default `bin/gridwatch.js edge` (tsx loader). */
+  command?: string[];
   log: (line: string) => void;
 }
 
@@ -48,6 +52,9 @@ export interface FleetResult {
   rssReadyMb: number;
   rssPeakMb: number;
   rssEndMb: number;
+  /** Peaks of the V8 heap in use and of memory outside it (Buffers, ArrayBuffers) from the gateway's /metrics: what holds the RSS. */
+  heapUsedPeakMb: number | null;
+  externalPeakMb: number | null;
   pubackP50Ms: number | null;
   pubackP99Ms: number | null;
   drainAfterMs: number;
@@ -171,8 +178,8 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
     GRIDWATCH_LOG_LEVEL: 'warn',
     ...settings,
   };
-  const nodeArgs = o.cpuProfDir ? [`--cpu-prof`, `--cpu-prof-dir=${o.cpuProfDir}`] : [];
-  const gw: ChildProcess = spawn(process.execPath, [...nodeArgs, 'bin/gridwatch.js', 'edge'], { cwd: process.cwd(), env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const nodeArgs = [...(o.nodeArgs ?? []), ...(o.cpuProfDir ? [`--cpu-prof`, `--cpu-prof-dir=${o.cpuProfDir}`] : [])];
+  const gw: ChildProcess = spawn(process.execPath, [...nodeArgs, ...(o.command ?? ['bin/gridwatch.js', 'edge'])], { cwd: process.cwd(), env, stdio: ['ignore', 'ignore', 'inherit'] });
   const pid = gw.pid!;
   let rssPeak = 0;
   try {
@@ -187,6 +194,13 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
     const accepted0 = await metric(httpPort, 'gridwatch_edge_readings_accepted_total');
     const forwarded0 = await metric(httpPort, 'gridwatch_forwarded_records_total');
     const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, procRssMb(pid).rss)), 200);
+    // Every 2 s (a scrape costs the gateway CPU): heap and external memory, to say what the RSS is.
+    let heapPeak = 0;
+    let externalPeak = 0;
+    const heapTimer = setInterval(() => {
+      void metric(httpPort, 'gridwatch_nodejs_heap_size_used_bytes').then((h) => (heapPeak = Math.max(heapPeak, h)), () => {});
+      void metric(httpPort, 'gridwatch_nodejs_external_memory_bytes').then((x) => (externalPeak = Math.max(externalPeak, x)), () => {});
+    }, 2000);
     const cpu0 = procCpuUs(pid);
     const t0 = performance.now();
     const ids = topo.recorded.map((e) => e.meterId);
@@ -205,6 +219,7 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
     const cpuUs = procCpuUs(pid) - cpu0;
     const wall = performance.now() - t0;
     clearInterval(rssTimer);
+    clearInterval(heapTimer);
     const mem = procRssMb(pid);
     rssPeak = Math.max(rssPeak, mem.rss);
     const accepted = (await metric(httpPort, 'gridwatch_edge_readings_accepted_total')) - accepted0;
@@ -217,13 +232,15 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
       cpuUsPerReading: Math.round((cpuUs / Math.max(1, accepted)) * 10) / 10,
       cores: Math.round((cpuUs / 1000 / wall) * 100) / 100,
       rssReadyMb, rssPeakMb: Math.round(rssPeak), rssEndMb: Math.round(mem.rss),
+      heapUsedPeakMb: heapPeak > 0 ? Math.round(heapPeak / 1048576) : null,
+      externalPeakMb: externalPeak > 0 ? Math.round(externalPeak / 1048576) : null,
       pubackP50Ms: pub.ackP50Ms === null ? null : Math.round(pub.ackP50Ms * 100) / 100,
       pubackP99Ms: pub.ackP99Ms === null ? null : Math.round(pub.ackP99Ms * 100) / 100,
       drainAfterMs: Math.round(performance.now() - tPub),
       logBytesPerReading: logBytes === null || accepted === 0 ? null : Math.round((logBytes / accepted) * 10) / 10,
       logDir, settings,
     };
-    o.log(`fleet ${meters} meters / ${connections} connections at ${rate}/s for ${seconds} s: ${accepted} accepted of ${pub.sent}, ${r.cpuUsPerReading} µs CPU per reading (${r.cores} cores), RSS ready ${r.rssReadyMb} peak ${r.rssPeakMb} MB, PUBACK p50 ${r.pubackP50Ms} p99 ${r.pubackP99Ms} ms, ${r.logBytesPerReading ?? '?'} bytes/reading on the log ${JSON.stringify(settings)}`);
+    o.log(`fleet ${meters} meters / ${connections} connections at ${rate}/s for ${seconds} s: ${accepted} accepted of ${pub.sent}, ${r.cpuUsPerReading} µs CPU per reading (${r.cores} cores), RSS ready ${r.rssReadyMb} peak ${r.rssPeakMb} MB (heap used peak ${r.heapUsedPeakMb}, external ${r.externalPeakMb}), PUBACK p50 ${r.pubackP50Ms} p99 ${r.pubackP99Ms} ms, ${r.logBytesPerReading ?? '?'} bytes/reading on the log ${JSON.stringify(settings)}`);
     return r;
   } finally {
     gw.kill('SIGTERM');
@@ -243,4 +260,40 @@ export async function deleteTopicsWithPrefix(brokers: string[], prefix: string):
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * `gridwatch bench --only edge-fleet`: goal 0 and goal 4 alone (no intake or drain phases): the
+ * paced fleet with JSON on grid.readings, then the same stream in Avro, in the same run.
+ * BENCH_EDGE_FLEET_SECONDS (default 30), BENCH_EDGE_FLEET_PROF=DIR writes the gateway's CPU profile,
+ * BENCH_EDGE_FLEET_ENV='{"GRIDWATCH_...":"..."}' adds settings to both gateways.
+ */
+export async function benchEdgeFleet(opts: { log: (line: string) => void }): Promise<Record<string, unknown>> {
+  const { loadProbe } = await import('./report.ts');
+  const { benchKafka } = await import('./kafka-env.ts');
+  const probe = loadProbe();
+  const brokers = benchKafka().brokers;
+  const seconds = Number(process.env.BENCH_EDGE_FLEET_SECONDS ?? 30);
+  const extra = process.env.BENCH_EDGE_FLEET_ENV ? (JSON.parse(process.env.BENCH_EDGE_FLEET_ENV) as Record<string, string>) : {};
+  const prof = process.env.BENCH_EDGE_FLEET_PROF;
+  const json = await fleetPhase({ brokers, seconds, log: opts.log, env: extra, ...(prof ? { cpuProfDir: prof } : {}) });
+  const avro = await fleetPhase({ brokers, seconds, log: opts.log, env: { ...extra, GRIDWATCH_READINGS_ENCODING: 'avro' } });
+  return { figures: fleetFigures(json, avro), load: probe.end(), json, avro };
+}
+
+export function fleetFigures(fleet: FleetResult, avro: FleetResult | null): import('./figures.ts').BenchFigure[] {
+  const r2 = (n: number) => Math.round(n * 100) / 100;
+  const f: import('./figures.ts').BenchFigure[] = [
+    { id: 'edge.fleet.cpu_per_reading', figure: `edge CPU per durable reading end to end (${fleet.meters} meters, ${fleet.connections} connections, ${fleet.ratePerSec}/s paced)`, value: fleet.cpuUsPerReading, unit: 'µs/reading', higherIsBetter: false, goal: { text: '<= 25 µs', on: 'value', max: 25 } },
+    { id: 'edge.fleet.rss', figure: 'edge RSS peak in that run', value: fleet.rssPeakMb, unit: 'MB', higherIsBetter: false, goal: { text: '<= 150 MB', on: 'value', max: 150 } },
+    { id: 'edge.fleet.puback_p99', figure: 'edge PUBACK p99 in that run', value: fleet.pubackP99Ms ?? Infinity, unit: 'ms', higherIsBetter: false, goal: { text: '<= 20 ms', on: 'value', max: 20 } },
+  ];
+  if (fleet.logBytesPerReading !== null) f.push({ id: 'edge.wan.bytes_per_reading_json', figure: "bytes per reading on the broker's log (grid.readings, all channels, JSON)", value: fleet.logBytesPerReading, unit: 'bytes/reading', higherIsBetter: false, goal: { text: '<= 20 bytes', on: 'value', max: 20 } });
+  if (avro !== null && avro.logBytesPerReading !== null) {
+    f.push(
+      { id: 'edge.wan.bytes_per_reading_avro', figure: "bytes per reading on the broker's log (grid.readings, all channels, Avro)", value: avro.logBytesPerReading, unit: 'bytes/reading', higherIsBetter: false, ...(fleet.logBytesPerReading ? { yardstick: { name: 'JSON', value: fleet.logBytesPerReading }, ratio: r2(avro.logBytesPerReading / fleet.logBytesPerReading) } : {}), goal: { text: '<= 20 bytes', on: 'value', max: 20 } },
+      { id: 'edge.fleet.cpu_per_reading_avro', figure: 'edge CPU per durable reading end to end, Avro on grid.readings', value: avro.cpuUsPerReading, unit: 'µs/reading', higherIsBetter: false, goal: { text: '<= 25 µs', on: 'value', max: 25 } },
+    );
+  }
+  return f;
 }

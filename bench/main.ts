@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { PartResult } from './report.ts';
 
 /**
- * `gridwatch bench [--only edge|central|simulator] [--readings N] [--json FILE] [--compare FILE]`:
+ * `gridwatch bench [--only edge|edge-fleet|central|topology|simulator] [--readings N] [--json FILE] [--compare FILE]`:
  * runs the benchmarks (each module loaded only when its part runs), prints one JSON line per part
  * on stderr and, at the end, one table on stdout of every part's figures (bench/report.ts); --compare flags
  * any figure 20 % worse than in an earlier --json file (exit 2).
@@ -10,7 +10,11 @@ import type { PartResult } from './report.ts';
 type Part = { name: string; module: string; fn: string };
 const PARTS: Part[] = [
   { name: 'edge', module: './edge.ts', fn: 'benchEdge' },
+  // Goal 0 and 4 alone: the paced 10,000-meter fleet, JSON then Avro on grid.readings.
+  { name: 'edge-fleet', module: './edge-fleet.ts', fn: 'benchEdgeFleet' },
   { name: 'central', module: './central.ts', fn: 'benchCentral' },
+  // Goal 7: a 1,000,000-meter topology file loaded by central's registry against a bare JSON.parse.
+  { name: 'topology', module: './topology.ts', fn: 'benchTopology' },
   { name: 'simulator', module: './simulator.ts', fn: 'benchSimulator' },
   // Kafka PLAINTEXT vs SASL_SSL (producer and consumer), side by side.
   { name: 'kafka-security', module: './kafka-security.ts', fn: 'benchKafkaSecurity' },
@@ -28,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
     strict: true,
   });
   if (values.help) {
-    console.log('usage: gridwatch bench [--only edge|central|simulator|kafka-security|mqtt-tls|learn|history]... [--readings N] [--json FILE] [--compare FILE]');
+    console.log('usage: gridwatch bench [--only edge|edge-fleet|central|topology|simulator|kafka-security|mqtt-tls|learn|history]... [--readings N] [--json FILE] [--compare FILE]');
     return 0;
   }
   const only = values.only && values.only.length > 0 ? new Set(values.only) : null;

@@ -44,3 +44,25 @@ describe('topology', () => {
     expect(() => parseTopology(bad, 'csv', 'topo.csv')).toThrow(/topo\.csv: 3 invalid row\(s\):[\s\S]*line 6: \/phase[\s\S]*line 7: meter m1 is listed more than once[\s\S]*line 8: \/nominalVoltage/);
   });
 });
+
+describe('topology CSV without quotes (the fast path) reads as csv-parse does', () => {
+  const quoted = (text: string) => text.replace('m1,T1', '"m1",T1'); // one quote: csv-parse reads the file
+  it('comments, blank lines, CRLF and spaces around fields', () => {
+    const messy = '# exported 2026-12-01\r\n' + CSV.replace('m2,T1', ' m2 , T1 ').replace('m3,', '\r\n\r\nm3,').replace(/\n/g, '\r\n').replace('m4,T3,F2,S2,A,120,60,25,', 'm4,T3,F2,S2,A,120,60,25, # last one');
+    const fast = parseTopology(messy, 'csv');
+    expect(fast).toHaveLength(4);
+    expect(fast).toEqual(parseTopology(CSV, 'csv'));
+    expect(parseTopology(quoted(messy), 'csv')).toEqual(fast);
+  });
+
+  it('refuses a row with another number of fields than the header, both ways', () => {
+    const short = CSV + 'm5,T1,F1\n';
+    expect(() => parseTopology(short, 'csv', 'short.csv')).toThrow(/short\.csv: not valid CSV/);
+    expect(() => parseTopology(quoted(short), 'csv', 'short.csv')).toThrow(/short\.csv: not valid CSV/);
+  });
+
+  it('names the real line of a bad row after comments and blank lines', () => {
+    const bad = CSV.replace('m3,', '# a comment\n\nm3,') + 'm5,T1,F1,S1,Z,230,50,,\n';
+    expect(() => parseTopology(bad, 'csv', 'topo.csv')).toThrow(/line 8: \/phase/);
+  });
+});
