@@ -1,8 +1,10 @@
 // Reads the archive back by its key layout (docs/archive.md): the hours of a range, the
 // substations asked for, and (for readings) only the partition a meter's key maps to. Objects are
 // fetched a few at a time but handed out in key order; an object that cannot be fetched, unzipped
-// or parsed is handed out as a gap with its key and reason, never skipped in silence.
-import { gunzipSync } from 'node:zlib';
+// or parsed is handed out as a gap with its key and reason, never skipped in silence. Unzipping
+// runs on libuv's thread pool, so the objects in flight unzip beside the thread that reads them.
+import { promisify } from 'node:util';
+import { gunzip as gunzipCb } from 'node:zlib';
 import { GridwatchError } from '../../shared/index.ts';
 import type { ArchiveSink } from '../archive/index.ts';
 import type { ArchiveKind } from '../archive/layout.ts';
@@ -23,7 +25,13 @@ export interface ArchiveGap {
 }
 
 /** What one object yielded: its records in offset order, or why it could not be read. */
+
 export type ObjectResult = { key: string; records: ArchivedRecord[]; gap?: undefined } | { key: string; records?: undefined; gap: ArchiveGap };
+
+/** What one object yielded unparsed: its JSON lines as text, or why it could not be read. */
+export type TextResult = { key: string; text: string; gap?: undefined } | { key: string; text?: undefined; gap: ArchiveGap };
+
+const gunzip = promisify(gunzipCb);
 
 export interface KeySelection {
   kind: ArchiveKind;
@@ -81,15 +89,9 @@ export async function selectKeys(sink: ArchiveSink, s: KeySelection): Promise<st
   return lists.flat().sort().filter((k) => k.endsWith('.jsonl.gz') && wanted.has(k.slice(0, s.kind.length + 25)) && (s.partition === undefined || keyRange(k)?.partition === s.partition));
 }
 
-/** Unzips and parses one object; any failure is the object's gap (a half-read object is a gap too). */
-export function parseObject(key: string, body: Buffer): ObjectResult {
+/** Parses one object's JSON lines; a line that is not a JSON object makes the object a gap. */
+export function parseText(key: string, text: string): ObjectResult {
   const range = keyRange(key);
-  let text: string;
-  try {
-    text = gunzipSync(body).toString('utf8');
-  } catch (err) {
-    return { key, gap: { key, reason: `not gzip: ${(err as Error).message}` } };
-  }
   const records: ArchivedRecord[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -99,31 +101,47 @@ export function parseObject(key: string, body: Buffer): ObjectResult {
     try {
       v = JSON.parse(line);
     } catch {
-      return { key, gap: { key, reason: `line ${i + 1} is not JSON` } };
+      return { key, gap: { key, reason: lineReason(line, i + 1) } };
     }
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return { key, gap: { key, reason: `line ${i + 1} is not a JSON object` } };
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return { key, gap: { key, reason: lineReason(line, i + 1) } };
     const value = v as Record<string, unknown>;
     records.push({ value, key, partition: range?.partition ?? -1, offset: typeof value._offset === 'string' ? value._offset : '' });
   }
   return { key, records };
 }
 
+/** Why line `n` of an object is not a record: not JSON, or JSON but not an object. */
+export function lineReason(line: string, n: number): string {
+  try {
+    JSON.parse(line);
+  } catch {
+    return `line ${n} is not JSON`;
+  }
+  return `line ${n} is not a JSON object`;
+}
+
 /**
- * Fetches the objects `concurrency` at a time and yields them in the order of `keys`. A missing
- * bucket or refused credentials are not gaps: they fail the whole read (ARCHIVE_FAILED).
+ * Fetches and unzips the objects `concurrency` at a time and yields their text in the order of
+ * `keys`, each as soon as it and those before it are in (at most `concurrency` held at once). A
+ * missing bucket or refused credentials are not gaps: they fail the whole read (ARCHIVE_FAILED).
  */
-export async function* readObjects(sink: ArchiveSink, keys: string[], concurrency = 8): AsyncGenerator<ObjectResult> {
-  const fetchOne = async (key: string): Promise<ObjectResult> => {
+export async function* readTexts(sink: ArchiveSink, keys: string[], concurrency = 8): AsyncGenerator<TextResult> {
+  const fetchOne = async (key: string): Promise<TextResult> => {
+    let body: Buffer | null;
     try {
-      const body = await sink.get(key);
-      if (body === null) return { key, gap: { key, reason: 'listed but gone when read' } };
-      return parseObject(key, body);
+      body = await sink.get(key);
     } catch (err) {
       if (err instanceof GridwatchError && !err.retryable) throw err;
       return { key, gap: { key, reason: `cannot be read: ${(err as Error).message.slice(0, 200)}` } };
     }
+    if (body === null) return { key, gap: { key, reason: 'listed but gone when read' } };
+    try {
+      return { key, text: (await gunzip(body)).toString('utf8') };
+    } catch (err) {
+      return { key, gap: { key, reason: `not gzip: ${(err as Error).message}` } };
+    }
   };
-  const inFlight: Promise<ObjectResult>[] = [];
+  const inFlight: Promise<TextResult>[] = [];
   let i = 0;
   while (i < keys.length || inFlight.length > 0) {
     while (i < keys.length && inFlight.length < concurrency) {
@@ -133,4 +151,9 @@ export async function* readObjects(sink: ArchiveSink, keys: string[], concurrenc
     }
     yield await inFlight.shift()!;
   }
+}
+
+/** As readTexts, each object parsed into its records (or its gap). */
+export async function* readObjects(sink: ArchiveSink, keys: string[], concurrency = 8): AsyncGenerator<ObjectResult> {
+  for await (const t of readTexts(sink, keys, concurrency)) yield t.gap ? t : parseText(t.key, t.text);
 }
