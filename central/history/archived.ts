@@ -5,7 +5,7 @@
 import type { Anomaly, GridEvent } from '../../shared/index.ts';
 import { safeSegment } from '../archive/layout.ts';
 import type { ArchiveSink } from '../archive/index.ts';
-import type { AnomalyFilter, EventFilter } from '../api/store.ts';
+import { anomalyMatches, eventMatches, type AnomalyFilter, type EventFilter } from '../api/store.ts';
 import { readObjects, selectKeys, type ArchiveGap } from './archive-reader.ts';
 
 /** Longest range /api/events and /api/anomalies read from the archive. */
@@ -15,12 +15,6 @@ export interface ArchiveRead<T> {
   items: T[];
   objects: number;
   gaps: ArchiveGap[];
-}
-
-function overlaps(startTs: number, endTs: number | null, from: number | undefined, to: number | undefined): boolean {
-  if (to !== undefined && startTs > to) return false;
-  if (from !== undefined && endTs !== null && endTs < from) return false;
-  return true;
 }
 
 const isEvent = (v: Record<string, unknown>): boolean => typeof v.eventId === 'string' && typeof v.version === 'number' && typeof v.startTs === 'number';
@@ -70,15 +64,7 @@ export function mergeEvents(memory: GridEvent[], archived: GridEvent[], f: Event
     const prev = byId.get(e.eventId);
     if (!prev || prev.version <= e.version) byId.set(e.eventId, e);
   }
-  const out: GridEvent[] = [];
-  for (const e of byId.values()) {
-    if (f.state !== undefined && e.state !== f.state) continue;
-    if (f.scope !== undefined && e.scope !== f.scope) continue;
-    if (f.substation !== undefined && e.substationId !== f.substation) continue;
-    if (f.type !== undefined && e.type !== f.type) continue;
-    if (!overlaps(e.startTs, e.endTs, f.from, f.to)) continue;
-    out.push(e);
-  }
+  const out = [...byId.values()].filter((e) => eventMatches(e, f));
   return out.sort((a, b) => b.updatedAt - a.updatedAt || a.eventId.localeCompare(b.eventId)).slice(0, f.limit);
 }
 
@@ -89,15 +75,7 @@ export function mergeAnomalies(memory: Anomaly[], archived: Anomaly[], f: Anomal
     const prev = byId.get(a.anomalyId);
     if (!prev || prev.state === 'open' || a.state === 'closed') byId.set(a.anomalyId, a);
   }
-  const out: Anomaly[] = [];
-  for (const a of byId.values()) {
-    if (f.state !== undefined && a.state !== f.state) continue;
-    if (f.type !== undefined && a.type !== f.type) continue;
-    if (f.meter !== undefined && a.meterId !== f.meter) continue;
-    if (f.substation !== undefined && a.substationId !== f.substation) continue;
-    if (!overlaps(a.startTs, a.endTs, f.from, f.to)) continue;
-    out.push(a);
-  }
+  const out = [...byId.values()].filter((a) => anomalyMatches(a, f));
   const t = (a: Anomaly) => a.endTs ?? a.startTs;
   return out.sort((a, b) => t(b) - t(a) || a.anomalyId.localeCompare(b.anomalyId)).slice(0, f.limit);
 }

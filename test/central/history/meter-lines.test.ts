@@ -43,7 +43,7 @@ describe('meterLines', () => {
   });
 
   it('parses in full the lines it cannot read by substring, and agrees with parsing on each', () => {
-    const odd = [
+    const odd: Record<string, unknown>[] = [
       reading('S01-F1-m0', 1, { flags: ['estimated', 'clock-step'] }),
       reading('S01-F1-m0', 2, { note: 'a "quoted" \\ text, "meterId":"S09"' }),
       reading('S01-F1-m0', 3, { nested: { meterId: 'S01-F1-m0', ts: 5 } }),
