@@ -171,7 +171,7 @@ export async function createApiApp(d: ApiDeps): Promise<FastifyInstance> {
     return { count: tokens.length, tokens };
   });
   await app.register(gridRoutes(d));
-  if (d.workflow) await app.register(workflowRoutes(d.workflow));
+  if (d.workflow) await app.register(workflowRoutes(d.workflow, d.history?.sink ? { sink: d.history.sink, ...(d.history.roots?.['event-actions'] ? { root: d.history.roots['event-actions'] } : {}) } : undefined));
   await app.register(historyRoutes(d));
 
   const consoleRoot = d.consoleDir && existsSync(d.consoleDir) ? resolve(d.consoleDir) : null;

@@ -33,8 +33,20 @@ export type TextResult = { key: string; text: string; gap?: undefined } | { key:
 
 const gunzip = promisify(gunzipCb);
 
+/** What the archive holds under its own key root: the three kinds, and the operators' trail. */
+export type ArchiveRootKind = ArchiveKind | 'event-actions' | 'maintenance';
+
+/**
+ * The key root of each kind when it is not the kind's name: the Archiver files a topic under its
+ * v1 short name (readings/...), and any other topic name (a deployment's kafkaTopicPrefix) under
+ * that name (central/archive/layout.ts topicPrefix).
+ */
+export type ArchiveRoots = Partial<Record<ArchiveRootKind, string>>;
+
 export interface KeySelection {
-  kind: ArchiveKind;
+  kind: ArchiveRootKind;
+  /** The key root (default: the kind's name). */
+  root?: string;
   from: number;
   /** Exclusive. */
   to: number;
@@ -77,16 +89,17 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
 /** The keys that can hold records of the selection, in key order (hour, substation, partition, offset). */
 export async function selectKeys(sink: ArchiveSink, s: KeySelection): Promise<string[]> {
   const hours = hourPrefixes(s.from, s.to);
+  const root = s.root ?? s.kind;
   const prefixes: string[] = [];
   if (s.substations) {
-    for (const hour of hours) for (const sub of s.substations) prefixes.push(`${s.kind}/${hour}substation=${sub}/`);
+    for (const hour of hours) for (const sub of s.substations) prefixes.push(`${root}/${hour}substation=${sub}/`);
   } else {
     // Every substation: one listing per day (recursive) instead of one per hour, then the hours.
-    for (const day of new Set(hours.map((h) => h.slice(0, 16)))) prefixes.push(`${s.kind}/${day}`);
+    for (const day of new Set(hours.map((h) => h.slice(0, 16)))) prefixes.push(`${root}/${day}`);
   }
-  const wanted = new Set(hours.map((h) => `${s.kind}/${h}`));
+  const wanted = new Set(hours.map((h) => `${root}/${h}`));
   const lists = await mapLimit(prefixes, 8, (p) => sink.list(p));
-  return lists.flat().sort().filter((k) => k.endsWith('.jsonl.gz') && wanted.has(k.slice(0, s.kind.length + 25)) && (s.partition === undefined || keyRange(k)?.partition === s.partition));
+  return lists.flat().sort().filter((k) => k.endsWith('.jsonl.gz') && wanted.has(k.slice(0, root.length + 25)) && (s.partition === undefined || keyRange(k)?.partition === s.partition));
 }
 
 /** Parses one object's JSON lines; a line that is not a JSON object makes the object a gap. */

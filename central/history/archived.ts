@@ -1,8 +1,10 @@
 // Grid events and anomalies of a time range from the archive, merged with what this instance holds
 // in memory: the memory holds the newest (and the open ones), the archive everything it flushed.
 // Events are filed by `updatedAt`, so every version of an event that changed inside the range is
-// found; the highest version of each event wins, from whichever side holds it.
-import type { Anomaly, GridEvent } from '../../shared/index.ts';
+// found; the highest version of each event wins, from whichever side holds it. The operators'
+// actions are archived too (grid.event-actions, by the group consumer): an event's audit trail
+// outlives what the topic and the memory hold.
+import { validators, type Anomaly, type EventAction, type GridEvent } from '../../shared/index.ts';
 import { safeSegment } from '../archive/layout.ts';
 import type { ArchiveSink } from '../archive/index.ts';
 import { anomalyMatches, eventMatches, type AnomalyFilter, type EventFilter } from '../api/store.ts';
@@ -25,10 +27,10 @@ const isAnomaly = (v: Record<string, unknown>): boolean => typeof v.anomalyId ==
  * later record replaces the one kept. Unreadable objects are gaps, not skipped.
  */
 async function latestArchived<T>(
-  sink: ArchiveSink, kind: 'events' | 'anomalies', from: number, to: number, substation: string | undefined,
+  sink: ArchiveSink, kind: 'events' | 'anomalies', from: number, to: number, substation: string | undefined, root: string | undefined,
   is: (v: Record<string, unknown>) => boolean, idOf: (t: T) => string, wins: (prev: T, next: T) => boolean,
 ): Promise<ArchiveRead<T>> {
-  const keys = await selectKeys(sink, { kind, from, to, ...(substation ? { substations: [safeSegment(substation)] } : {}) });
+  const keys = await selectKeys(sink, { kind, from, to, ...(root ? { root } : {}), ...(substation ? { substations: [safeSegment(substation)] } : {}) });
   const byId = new Map<string, T>();
   const gaps: ArchiveGap[] = [];
   for await (const obj of readObjects(sink, keys)) {
@@ -48,13 +50,13 @@ async function latestArchived<T>(
 }
 
 /** The highest version of every grid event archived in [from, to) (whatever the filter). */
-export function archivedEvents(sink: ArchiveSink, from: number, to: number, substation?: string | undefined): Promise<ArchiveRead<GridEvent>> {
-  return latestArchived<GridEvent>(sink, 'events', from, to, substation, isEvent, (e) => e.eventId, (prev, e) => prev.version < e.version);
+export function archivedEvents(sink: ArchiveSink, from: number, to: number, substation?: string | undefined, root?: string): Promise<ArchiveRead<GridEvent>> {
+  return latestArchived<GridEvent>(sink, 'events', from, to, substation, root, isEvent, (e) => e.eventId, (prev, e) => prev.version < e.version);
 }
 
 /** Every anomaly archived in [from, to), the close of each winning over its open. */
-export function archivedAnomalies(sink: ArchiveSink, from: number, to: number, substation?: string | undefined): Promise<ArchiveRead<Anomaly>> {
-  return latestArchived<Anomaly>(sink, 'anomalies', from, to, substation, isAnomaly, (a) => a.anomalyId, (prev, a) => prev.state === 'open' && a.state === 'closed');
+export function archivedAnomalies(sink: ArchiveSink, from: number, to: number, substation?: string | undefined, root?: string): Promise<ArchiveRead<Anomaly>> {
+  return latestArchived<Anomaly>(sink, 'anomalies', from, to, substation, root, isAnomaly, (a) => a.anomalyId, (prev, a) => prev.state === 'open' && a.state === 'closed');
 }
 
 /** Memory and archive merged: the highest version per event, then the store's filter, newest first. */
@@ -78,4 +80,31 @@ export function mergeAnomalies(memory: Anomaly[], archived: Anomaly[], f: Anomal
   const out = [...byId.values()].filter((a) => anomalyMatches(a, f));
   const t = (a: Anomaly) => a.endTs ?? a.startTs;
   return out.sort((a, b) => t(b) - t(a) || a.anomalyId.localeCompare(b.anomalyId)).slice(0, f.limit);
+}
+
+/**
+ * The audit trail of one grid event as archived from grid.event-actions (filed under `_none` by
+ * the time each action was written) in [from, to): each action once (by actionId), oldest first.
+ */
+export async function archivedActions(sink: ArchiveSink, eventId: string, from: number, to: number, root?: string): Promise<ArchiveRead<EventAction>> {
+  const keys = await selectKeys(sink, { kind: 'event-actions', from, to, ...(root ? { root } : {}) });
+  const byId = new Map<string, EventAction>();
+  const gaps: ArchiveGap[] = [];
+  for await (const obj of readObjects(sink, keys)) {
+    if (obj.gap) {
+      gaps.push(obj.gap);
+      continue;
+    }
+    for (const { value } of obj.records) {
+      if (value.eventId !== eventId) continue;
+      const { _offset: _o, ...rest } = value;
+      if (validators.eventAction.check(rest) && !byId.has(rest.actionId)) byId.set(rest.actionId, rest);
+    }
+  }
+  return { items: sortTrail([...byId.values()]), objects: keys.length, gaps };
+}
+
+/** Actions in the order they were taken (their time; equal times keep their order). */
+export function sortTrail(actions: EventAction[]): EventAction[] {
+  return actions.map((a, i) => [a, i] as const).sort((x, y) => x[0].at - y[0].at || x[1] - y[1]).map(([a]) => a);
 }

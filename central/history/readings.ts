@@ -25,6 +25,8 @@ export interface MeterHistoryQuery {
   substationId?: string | null;
   /** The partition of grid.readings the meter's key maps to, when the partition count is known. */
   partition?: number;
+  /** The readings' key root in the archive (default `readings`). */
+  root?: string;
   from: number;
   /** Exclusive. */
   to: number;
@@ -72,6 +74,7 @@ export async function* meterHistory(sink: ArchiveSink, keys: string[], q: MeterH
 export function historyKeys(sink: ArchiveSink, q: Omit<MeterHistoryQuery, 'format' | 'meterId'>): Promise<string[]> {
   return selectKeys(sink, {
     kind: 'readings',
+    ...(q.root ? { root: q.root } : {}),
     from: q.from,
     to: q.to,
     ...(q.substationId ? { substations: [safeSegment(q.substationId)] } : {}),
