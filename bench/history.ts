@@ -18,9 +18,9 @@ import { createInfluxDatabase } from '../deploy/services/influxdb.ts';
 import { serviceEndpoints } from '../deploy/services/index.ts';
 import { ManualClock, Metrics, silentLogger } from '../shared/index.ts';
 import { createKafkaClient, partitionOf } from '../shared/kafka/index.ts';
-import { kafkaSecurityFromEnv } from '../shared/kafka/security.ts';
 import { PARTITIONS, archiveReadings, smallGrid } from '../test/central/history/archive-fixture.ts';
 import type { BenchFigure, MachineLoad } from './figures.ts';
+import { benchKafka } from './kafka-env.ts';
 
 const DAY = 86_400_000;
 const pct = (xs: number[], p: number) => {
@@ -97,8 +97,8 @@ export async function benchHistory(opts: { days?: number; log?: (s: string) => v
     } finally {
       await fetch(`${e.influx.url}/query`, { method: 'POST', body: new URLSearchParams({ q: `DROP DATABASE "${db}"` }) }).catch(() => undefined);
     }
-    const brokers = process.env.GRIDWATCH_KAFKA_BROKERS ? process.env.GRIDWATCH_KAFKA_BROKERS.split(',') : e.kafkaBrokers;
-    const kafka = createKafkaClient({ brokers, clientId: 'bench-history', security: kafkaSecurityFromEnv(process.env) });
+    const k = benchKafka();
+    const kafka = createKafkaClient({ brokers: k.brokers, clientId: 'bench-history', security: k.security });
     const admin = kafka.admin();
     await admin.connect();
     const topic = `${u}.grid.readings`;

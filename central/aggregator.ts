@@ -33,6 +33,7 @@ import { realCorrelator, type CorrelatorFactory, type CorrelatorPort } from './c
 import { measureLag } from './consume/lag.ts';
 import { ArchiveGate, OffsetCommitter, createOffsetGate, type OffsetGate } from './consume/offsets.ts';
 import { createInfluxReader } from './archive/index.ts';
+import { topicPrefix } from './archive/layout.ts';
 import { SubstationOwnership } from './consume/ownership.ts';
 import { ConsumerRunner } from './consume/runner.ts';
 import { BroadcastFlow } from './flows/broadcast.ts';
@@ -164,7 +165,7 @@ export class Aggregator {
       pause: (topic: string, partition: number) => this.group.consumer.pause([{ topic, partitions: [partition] }]),
       resume: (topic: string, partition: number) => this.group.consumer.resume([{ topic, partitions: [partition] }]),
     };
-    const groupFlow = (this.groupFlow = new GroupFlow({ topics: t, metrics: m, clock, readings: this.readings, ownership, local, outbox, gate, flow, ...(learned ? { onReading: (v: string) => learned.onReading(v) } : {}) }));
+    const groupFlow = (this.groupFlow = new GroupFlow({ topics: t, metrics: m, clock, readings: this.readings, ownership, local, outbox, gate, flow, archiveOnly: [wt.actions, wt.maintenance], ...(learned ? { onReading: (v: string) => learned.onReading(v) } : {}) }));
     // One group per instance: every instance reads every partition of these topics. Nothing is
     // committed, so the group leaves no offsets behind.
     const broadcast = (this.broadcast = new ConsumerRunner({ name: 'broadcast consumer', kafka, groupId: `${c.centralGroup}.instance.${this.instanceId}`, logger, subscriptions: broadcastFlow.subscriptions, onBatch: (b) => broadcastFlow.onBatch(b), partitionsConsumedConcurrently: 3 }));
@@ -200,6 +201,7 @@ export class Aggregator {
       ...(gate instanceof ArchiveGate ? { sink: gate.sink } : {}),
       ...(c.influxUrl ? { influx: createInfluxReader({ url: c.influxUrl, token: c.influxToken ?? '', org: c.influxOrg, bucket: c.influxBucket, ...(c.influxCaFile ? { caFile: c.influxCaFile } : {}) }) } : {}),
       readingsPartitions: () => readingsPartitions,
+      roots: { readings: topicPrefix(t.readings), anomalies: topicPrefix(t.anomalies), events: topicPrefix(t.events), 'event-actions': topicPrefix(wt.actions), maintenance: topicPrefix(wt.maintenance) },
     };
     const running = (fn: () => void) => () => {
       if (this.state === 'running') fn();

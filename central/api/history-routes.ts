@@ -9,6 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ID_PATTERN, parseDuration, type Anomaly, type GridEvent } from '../../shared/index.ts';
 import { partitionOf } from '../../shared/kafka/partition.ts';
 import type { ArchiveSink, InfluxReader } from '../archive/index.ts';
+import type { ArchiveRoots } from '../history/archive-reader.ts';
 import { archivedAnomalies, archivedEvents, MAX_ARCHIVE_QUERY_MS } from '../history/archived.ts';
 import { MAX_PROFILE_BUCKETS, MAX_PROFILE_RANGE_MS, combineProfile } from '../history/profile.ts';
 import { historyKeys, MAX_READINGS_RANGE_MS, meterHistory } from '../history/readings.ts';
@@ -22,6 +23,8 @@ export interface HistoryDeps {
   influx?: InfluxReader;
   /** Partitions of grid.readings (a meter's readings are on the one its id maps to), when known. */
   readingsPartitions?: () => number | undefined;
+  /** Where the archive files each kind when not under its own name (topics with a kafkaTopicPrefix). */
+  roots?: ArchiveRoots;
 }
 
 const TIME = Type.String({ minLength: 1, maxLength: 64, description: 'epoch milliseconds or an ISO-8601 date-time' });
@@ -62,7 +65,7 @@ async function withRange<T>(reply: FastifyReply, q: { from: string; to: string }
 export async function eventsOfRange(d: ApiDeps, from: number, to: number, substation?: string): Promise<{ events: GridEvent[]; archive: { objects: number; gaps: { key: string; reason: string }[] } | null }> {
   const memory = d.events.query({ from, to, limit: Number.MAX_SAFE_INTEGER, ...(substation ? { substation } : {}) });
   if (!d.history?.sink) return { events: memory, archive: null };
-  const a = await archivedEvents(d.history.sink, from, to + 1, substation);
+  const a = await archivedEvents(d.history.sink, from, to + 1, substation, d.history.roots?.events);
   const byId = new Map<string, GridEvent>();
   for (const e of [...a.items, ...memory]) {
     const prev = byId.get(e.eventId);
@@ -91,7 +94,8 @@ export const historyRoutes = (d: ApiDeps): FastifyPluginAsyncTypebox =>
         if (!sink) return reply.code(503).send(unavailable('no archive is configured (GRIDWATCH_S3_ENDPOINT or GRIDWATCH_ARCHIVE_DIR)'));
         return withRange(reply, req.query, MAX_READINGS_RANGE_MS, async ({ from, to }) => {
           const partitions = d.history?.readingsPartitions?.();
-          const where = { from, to, substationId: d.registry.topology.meter(id.value)?.substationId ?? null, ...(partitions ? { partition: partitionOf(id.value, partitions) } : {}) };
+          const root = d.history?.roots?.readings;
+          const where = { from, to, substationId: d.registry.topology.meter(id.value)?.substationId ?? null, ...(partitions ? { partition: partitionOf(id.value, partitions) } : {}), ...(root ? { root } : {}) };
           let keys: string[];
           try {
             keys = await historyKeys(sink, where);
@@ -158,7 +162,7 @@ export const historyRoutes = (d: ApiDeps): FastifyPluginAsyncTypebox =>
             // version may lie a little after `to`: an hour of slack finds it.
             read = await eventsOfRange(d, from, Math.min(to + 3_600_000, d.clock.now() + 3_600_000));
             if (d.history?.sink) {
-              const a = await archivedAnomalies(d.history.sink, from, to + 3_600_000);
+              const a = await archivedAnomalies(d.history.sink, from, to + 3_600_000, undefined, d.history.roots?.anomalies);
               anomalies = a.items.filter((x) => x.type === 'outage' || x.type === 'interruption');
               read.archive?.gaps.push(...a.gaps);
             }

@@ -29,7 +29,7 @@ export const gridRoutes = (d: ApiDeps): FastifyPluginAsyncTypebox =>
         const events = d.events.query(f);
         return { count: events.length, events, ...d.events.counts() };
       }
-      const a = await archivedEvents(r.sink, r.from, r.to, f.substation);
+      const a = await archivedEvents(r.sink, r.from, r.to, f.substation, d.history?.roots?.events);
       const events = mergeEvents(d.events.query({ ...f, limit: Number.MAX_SAFE_INTEGER }), a.items, f);
       return { count: events.length, events, ...d.events.counts(), archive: { objects: a.objects, gaps: a.gaps } };
     });
@@ -53,7 +53,7 @@ export const gridRoutes = (d: ApiDeps): FastifyPluginAsyncTypebox =>
         const anomalies = d.anomalies.query(f);
         return { count: anomalies.length, anomalies };
       }
-      const a = await archivedAnomalies(r.sink, r.from, r.to, f.substation);
+      const a = await archivedAnomalies(r.sink, r.from, r.to, f.substation, d.history?.roots?.anomalies);
       const anomalies = mergeAnomalies(d.anomalies.query({ ...f, limit: Number.MAX_SAFE_INTEGER }), a.items, f);
       return { count: anomalies.length, anomalies, archive: { objects: a.objects, gaps: a.gaps } };
     });

@@ -195,7 +195,7 @@ export async function createApiApp(d: ApiDeps): Promise<FastifyInstance> {
   });
   streamsFollowCredentials(app, d);
   await app.register(gridRoutes(d));
-  if (d.workflow) await app.register(workflowRoutes(d.workflow));
+  if (d.workflow) await app.register(workflowRoutes(d.workflow, d.history?.sink ? { sink: d.history.sink, ...(d.history.roots?.['event-actions'] ? { root: d.history.roots['event-actions'] } : {}) } : undefined));
   await app.register(historyRoutes(d));
 
   const consoleRoot = d.consoleDir && existsSync(d.consoleDir) ? resolve(d.consoleDir) : null;

@@ -24,10 +24,19 @@ export interface EventFilter {
 }
 
 /** Overlap of [startTs, endTs ?? now] with [from, to]. */
-function overlaps(startTs: number, endTs: number | null, from: number | undefined, to: number | undefined): boolean {
+export function overlaps(startTs: number, endTs: number | null, from: number | undefined, to: number | undefined): boolean {
   if (to !== undefined && startTs > to) return false;
   if (from !== undefined && endTs !== null && endTs < from) return false;
   return true;
+}
+
+/** Whether an event passes a filter (all but `limit`): memory's and the archive's one predicate. */
+export function eventMatches(e: GridEvent, f: Omit<EventFilter, 'limit'>): boolean {
+  if (f.state !== undefined && e.state !== f.state) return false;
+  if (f.scope !== undefined && e.scope !== f.scope) return false;
+  if (f.substation !== undefined && e.substationId !== f.substation) return false;
+  if (f.type !== undefined && e.type !== f.type) return false;
+  return overlaps(e.startTs, e.endTs, f.from, f.to);
 }
 
 export class EventStore {
@@ -98,13 +107,7 @@ export class EventStore {
     const sources = f.state === 'open' ? [this.open] : f.state === 'closed' ? [this.closed] : [this.open, this.closed];
     const out: GridEvent[] = [];
     for (const src of sources) {
-      for (const e of src.values()) {
-        if (f.scope !== undefined && e.scope !== f.scope) continue;
-        if (f.substation !== undefined && e.substationId !== f.substation) continue;
-        if (f.type !== undefined && e.type !== f.type) continue;
-        if (!overlaps(e.startTs, e.endTs, f.from, f.to)) continue;
-        out.push(e);
-      }
+      for (const e of src.values()) if (eventMatches(e, { ...f, state: undefined })) out.push(e);
     }
     return out.sort((a, b) => b.updatedAt - a.updatedAt || a.eventId.localeCompare(b.eventId)).slice(0, f.limit).map((e) => this.decorate(e));
   }
@@ -118,6 +121,15 @@ export interface AnomalyFilter {
   from?: number;
   to?: number;
   limit: number;
+}
+
+/** Whether an anomaly passes a filter (all but `limit`): memory's and the archive's one predicate. */
+export function anomalyMatches(a: Anomaly, f: Omit<AnomalyFilter, 'limit'>): boolean {
+  if (f.state !== undefined && a.state !== f.state) return false;
+  if (f.type !== undefined && a.type !== f.type) return false;
+  if (f.meter !== undefined && a.meterId !== f.meter) return false;
+  if (f.substation !== undefined && a.substationId !== f.substation) return false;
+  return overlaps(a.startTs, a.endTs, f.from, f.to);
 }
 
 export class AnomalyStore {
@@ -155,12 +167,7 @@ export class AnomalyStore {
     const all = [...this.byId.values()];
     for (let i = all.length - 1; i >= 0 && out.length < f.limit; i--) {
       const a = all[i] as Anomaly;
-      if (f.state !== undefined && a.state !== f.state) continue;
-      if (f.type !== undefined && a.type !== f.type) continue;
-      if (f.meter !== undefined && a.meterId !== f.meter) continue;
-      if (f.substation !== undefined && a.substationId !== f.substation) continue;
-      if (!overlaps(a.startTs, a.endTs, f.from, f.to)) continue;
-      out.push(a);
+      if (anomalyMatches(a, f)) out.push(a);
     }
     return out;
   }

@@ -6,8 +6,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DeviceLevel, EventActionType, ID_PATTERN, MAX_ASSIGNEE_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS, TimestampIn, toEpochMs } from '../../shared/index.ts';
+import type { ArchiveSink } from '../archive/index.ts';
+import { archivedActions, MAX_ARCHIVE_QUERY_MS, sortTrail } from '../history/archived.ts';
 import type { Outcome, Workflow } from '../workflow/service.ts';
-import { parsePathId, Refusal } from './query.ts';
+import { parsePathId, range, Refusal, time as queryTime } from './query.ts';
 import type { Principal } from './auth/roles.ts';
 
 /** The bodies are small; the global limit (1 KB) would cut a long note. */
@@ -40,6 +42,20 @@ const MaintenanceQuery = Type.Object(
   { additionalProperties: false },
 );
 const EventParams = Type.Object({ eventId: Type.String({ maxLength: 200 }) });
+const TrailQuery = Type.Object(
+  {
+    from: Type.Optional(Type.String({ maxLength: 64, description: 'with to: also search the archive from this time (epoch milliseconds or ISO-8601)' })),
+    to: Type.Optional(Type.String({ maxLength: 64, description: 'with from: the end of the archive search' })),
+  },
+  { additionalProperties: false },
+);
+
+/** Where the archived audit trail is read (absent: the trail is what the topic gave this instance). */
+export interface TrailArchive {
+  sink: ArchiveSink;
+  /** The key root of grid.event-actions in the archive (default `event-actions`). */
+  root?: string;
+}
 const WindowParams = Type.Object({ windowId: Type.String({ maxLength: 64 }) });
 const IdempotencyHeaders = Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKey) });
 
@@ -71,7 +87,7 @@ function send<T>(reply: FastifyReply, o: Outcome<T>): FastifyReply {
   return reply.code(o.status).send({ error: o.error, reason: o.reason });
 }
 
-export const workflowRoutes = (wf: Workflow): FastifyPluginAsyncTypebox =>
+export const workflowRoutes = (wf: Workflow, archive?: TrailArchive): FastifyPluginAsyncTypebox =>
   async function routes(app) {
     const operator = { role: 'operator' as const, write: true };
     const eventId = (raw: string) => parsePathId(raw, 'event id', 200, /^[^\s/]+$/);
@@ -91,13 +107,49 @@ export const workflowRoutes = (wf: Workflow): FastifyPluginAsyncTypebox =>
 
     app.get(
       '/api/events/:eventId/actions',
-      { config: { role: 'viewer' }, schema: { summary: 'The audit trail of a grid event: every action, who and when, oldest first', tags: ['workflow'], params: EventParams } },
+      {
+        config: { role: 'viewer' },
+        schema: {
+          summary: `The audit trail of a grid event: every action, who and when, oldest first; with from and to (at most ${MAX_ARCHIVE_QUERY_MS / 86_400_000} days) also from the archive`,
+          tags: ['workflow'],
+          params: EventParams,
+          querystring: TrailQuery,
+        },
+      },
       async (req, reply) => {
         const id = eventId(req.params.eventId);
         if (!id.ok) return reply.code(400).send(bad(id.reason));
-        const trail = wf.actions.trail(id.value);
-        if (trail.length === 0 && !wf.knowsEvent(id.value)) return reply.code(404).send({ error: 'not found', reason: `no event ${id.value}: it is unknown, or closed and no longer kept` });
-        return { eventId: id.value, count: trail.length, actions: trail };
+        const held = wf.actions.trail(id.value);
+        const { from: f, to: t } = req.query;
+        if (f === undefined && t === undefined) {
+          if (held.length === 0 && !wf.knowsEvent(id.value)) {
+            const hint = archive ? '; give from and to to search the archived audit trail' : '';
+            return reply.code(404).send({ error: 'not found', reason: `no event ${id.value}: it is unknown, or closed and no longer kept${hint}` });
+          }
+          return { eventId: id.value, count: held.length, actions: held };
+        }
+        if (f === undefined || t === undefined) return reply.code(400).send(bad('from and to go together (the archive is searched over from..to)'));
+        const from = queryTime('from', f)!;
+        const to = queryTime('to', t)!;
+        range(from, to);
+        if (to - from > MAX_ARCHIVE_QUERY_MS) return reply.code(400).send(bad(`from..to spans more than ${MAX_ARCHIVE_QUERY_MS / 86_400_000} days, the bound of an archive query: ask for a shorter range`));
+        if (!archive) return reply.code(503).send({ error: 'unavailable', reason: 'no archive is configured (GRIDWATCH_S3_ENDPOINT or GRIDWATCH_ARCHIVE_DIR): the trail is only what the topic holds' });
+        let read: Awaited<ReturnType<typeof archivedActions>>;
+        try {
+          read = await archivedActions(archive.sink, id.value, from, to + 1, archive.root);
+        } catch (err) {
+          req.log.warn({ err, eventId: id.value }, 'the archive could not be read for an audit trail');
+          return reply.code(503).send({ error: 'unavailable', reason: `the archive cannot be read: ${(err as Error).message.slice(0, 200)}` });
+        }
+        // The archive and this instance's memory, each action once (memory's copy wins: the same record).
+        const byId = new Map(read.items.map((a) => [a.actionId, a]));
+        for (const a of held) byId.set(a.actionId, a);
+        const actions = sortTrail([...byId.values()]);
+        const archived = { objects: read.objects, gaps: read.gaps };
+        if (actions.length === 0 && !wf.knowsEvent(id.value) && read.gaps.length === 0) {
+          return reply.code(404).send({ error: 'not found', reason: `no event ${id.value} is held, and the archive holds no action on it from ${from} to ${to}`, archive: archived });
+        }
+        return { eventId: id.value, count: actions.length, actions, archive: archived };
       },
     );
 

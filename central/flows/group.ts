@@ -2,6 +2,8 @@
 //   anomalies -> local correlator (owned substations; replays of an imported state skipped)
 //   readings  -> recent readings (API); the learned scorer (its anomalies come back through grid.anomalies)
 //   all four  -> offset gate (archive); grid events and snapshots -> outbox before the batch returns
+//   archiveOnly (the operators' actions and maintenance windows) -> offset gate only: the audit
+//             trail archived with the rest, once (one instance per partition)
 import { isAvroSingleObject } from '../../shared/contracts/forwarded-reading-avro.ts';
 import type { Batch } from 'kafkajs';
 import { validators, type Anomaly, type Clock, type GridEvent } from '../../shared/index.ts';
@@ -27,6 +29,8 @@ export interface GroupFlowOptions {
   onReading?: (value: string) => void;
   /** Stop and restart fetching partitions (the group consumer's pause/resume): backpressure. */
   flow?: { pause(topic: string, partition: number): void; resume(topic: string, partition: number): void };
+  /** Topics only archived (their records are used through the broadcast consumer). */
+  archiveOnly?: string[];
 }
 
 interface Ctx {
@@ -48,6 +52,7 @@ export class GroupFlow {
       [t.readings, onRaw((r, ctx) => this.onReading(r, ctx))],
       [t.gaps, archivedOnly],
       [t.events, archivedOnly],
+      ...(o.archiveOnly ?? []).map((topic) => [topic, archivedOnly] as const),
     ]);
   }
 
@@ -70,7 +75,12 @@ export class GroupFlow {
     const keep = gate.keepsRecords;
     const ctx: Ctx = { now: this.o.clock.now(), events: [] };
     dispatch(batch, handler, ctx, metrics.invalid, (m, key, text) => {
-      if (!keep || m.value === null) return;
+      if (!keep) return;
+      // A tombstone (a cancelled maintenance window) is archived as what it says: its key is gone.
+      if (m.value === null) {
+        if (key !== null) archived.push({ offset: m.offset, timestamp: m.timestamp, key, value: Buffer.from(JSON.stringify({ _tombstone: true, _key: key })) });
+        return;
+      }
       // The archive keeps the JSON contract's text: an Avro-encoded reading goes in decoded (once, by dispatch).
       const value = text !== null && isAvroSingleObject(m.value) ? Buffer.from(text) : m.value;
       archived.push({ offset: m.offset, timestamp: m.timestamp, key, value });

@@ -1,8 +1,10 @@
 // Reads the archive back by its key layout (docs/archive.md): the hours of a range, the
 // substations asked for, and (for readings) only the partition a meter's key maps to. Objects are
 // fetched a few at a time but handed out in key order; an object that cannot be fetched, unzipped
-// or parsed is handed out as a gap with its key and reason, never skipped in silence.
-import { gunzipSync } from 'node:zlib';
+// or parsed is handed out as a gap with its key and reason, never skipped in silence. Unzipping
+// runs on libuv's thread pool, so the objects in flight unzip beside the thread that reads them.
+import { promisify } from 'node:util';
+import { gunzip as gunzipCb } from 'node:zlib';
 import { GridwatchError } from '../../shared/index.ts';
 import type { ArchiveSink } from '../archive/index.ts';
 import type { ArchiveKind } from '../archive/layout.ts';
@@ -23,10 +25,28 @@ export interface ArchiveGap {
 }
 
 /** What one object yielded: its records in offset order, or why it could not be read. */
+
 export type ObjectResult = { key: string; records: ArchivedRecord[]; gap?: undefined } | { key: string; records?: undefined; gap: ArchiveGap };
 
+/** What one object yielded unparsed: its JSON lines as text, or why it could not be read. */
+export type TextResult = { key: string; text: string; gap?: undefined } | { key: string; text?: undefined; gap: ArchiveGap };
+
+const gunzip = promisify(gunzipCb);
+
+/** What the archive holds under its own key root: the three kinds, and the operators' trail. */
+export type ArchiveRootKind = ArchiveKind | 'event-actions' | 'maintenance';
+
+/**
+ * The key root of each kind when it is not the kind's name: the Archiver files a topic under its
+ * v1 short name (readings/...), and any other topic name (a deployment's kafkaTopicPrefix) under
+ * that name (central/archive/layout.ts topicPrefix).
+ */
+export type ArchiveRoots = Partial<Record<ArchiveRootKind, string>>;
+
 export interface KeySelection {
-  kind: ArchiveKind;
+  kind: ArchiveRootKind;
+  /** The key root (default: the kind's name). */
+  root?: string;
   from: number;
   /** Exclusive. */
   to: number;
@@ -69,27 +89,22 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
 /** The keys that can hold records of the selection, in key order (hour, substation, partition, offset). */
 export async function selectKeys(sink: ArchiveSink, s: KeySelection): Promise<string[]> {
   const hours = hourPrefixes(s.from, s.to);
+  const root = s.root ?? s.kind;
   const prefixes: string[] = [];
   if (s.substations) {
-    for (const hour of hours) for (const sub of s.substations) prefixes.push(`${s.kind}/${hour}substation=${sub}/`);
+    for (const hour of hours) for (const sub of s.substations) prefixes.push(`${root}/${hour}substation=${sub}/`);
   } else {
     // Every substation: one listing per day (recursive) instead of one per hour, then the hours.
-    for (const day of new Set(hours.map((h) => h.slice(0, 16)))) prefixes.push(`${s.kind}/${day}`);
+    for (const day of new Set(hours.map((h) => h.slice(0, 16)))) prefixes.push(`${root}/${day}`);
   }
-  const wanted = new Set(hours.map((h) => `${s.kind}/${h}`));
+  const wanted = new Set(hours.map((h) => `${root}/${h}`));
   const lists = await mapLimit(prefixes, 8, (p) => sink.list(p));
-  return lists.flat().sort().filter((k) => k.endsWith('.jsonl.gz') && wanted.has(k.slice(0, s.kind.length + 25)) && (s.partition === undefined || keyRange(k)?.partition === s.partition));
+  return lists.flat().sort().filter((k) => k.endsWith('.jsonl.gz') && wanted.has(k.slice(0, root.length + 25)) && (s.partition === undefined || keyRange(k)?.partition === s.partition));
 }
 
-/** Unzips and parses one object; any failure is the object's gap (a half-read object is a gap too). */
-export function parseObject(key: string, body: Buffer): ObjectResult {
+/** Parses one object's JSON lines; a line that is not a JSON object makes the object a gap. */
+export function parseText(key: string, text: string): ObjectResult {
   const range = keyRange(key);
-  let text: string;
-  try {
-    text = gunzipSync(body).toString('utf8');
-  } catch (err) {
-    return { key, gap: { key, reason: `not gzip: ${(err as Error).message}` } };
-  }
   const records: ArchivedRecord[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -99,31 +114,47 @@ export function parseObject(key: string, body: Buffer): ObjectResult {
     try {
       v = JSON.parse(line);
     } catch {
-      return { key, gap: { key, reason: `line ${i + 1} is not JSON` } };
+      return { key, gap: { key, reason: lineReason(line, i + 1) } };
     }
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return { key, gap: { key, reason: `line ${i + 1} is not a JSON object` } };
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return { key, gap: { key, reason: lineReason(line, i + 1) } };
     const value = v as Record<string, unknown>;
     records.push({ value, key, partition: range?.partition ?? -1, offset: typeof value._offset === 'string' ? value._offset : '' });
   }
   return { key, records };
 }
 
+/** Why line `n` of an object is not a record: not JSON, or JSON but not an object. */
+export function lineReason(line: string, n: number): string {
+  try {
+    JSON.parse(line);
+  } catch {
+    return `line ${n} is not JSON`;
+  }
+  return `line ${n} is not a JSON object`;
+}
+
 /**
- * Fetches the objects `concurrency` at a time and yields them in the order of `keys`. A missing
- * bucket or refused credentials are not gaps: they fail the whole read (ARCHIVE_FAILED).
+ * Fetches and unzips the objects `concurrency` at a time and yields their text in the order of
+ * `keys`, each as soon as it and those before it are in (at most `concurrency` held at once). A
+ * missing bucket or refused credentials are not gaps: they fail the whole read (ARCHIVE_FAILED).
  */
-export async function* readObjects(sink: ArchiveSink, keys: string[], concurrency = 8): AsyncGenerator<ObjectResult> {
-  const fetchOne = async (key: string): Promise<ObjectResult> => {
+export async function* readTexts(sink: ArchiveSink, keys: string[], concurrency = 8): AsyncGenerator<TextResult> {
+  const fetchOne = async (key: string): Promise<TextResult> => {
+    let body: Buffer | null;
     try {
-      const body = await sink.get(key);
-      if (body === null) return { key, gap: { key, reason: 'listed but gone when read' } };
-      return parseObject(key, body);
+      body = await sink.get(key);
     } catch (err) {
       if (err instanceof GridwatchError && !err.retryable) throw err;
       return { key, gap: { key, reason: `cannot be read: ${(err as Error).message.slice(0, 200)}` } };
     }
+    if (body === null) return { key, gap: { key, reason: 'listed but gone when read' } };
+    try {
+      return { key, text: (await gunzip(body)).toString('utf8') };
+    } catch (err) {
+      return { key, gap: { key, reason: `not gzip: ${(err as Error).message}` } };
+    }
   };
-  const inFlight: Promise<ObjectResult>[] = [];
+  const inFlight: Promise<TextResult>[] = [];
   let i = 0;
   while (i < keys.length || inFlight.length > 0) {
     while (i < keys.length && inFlight.length < concurrency) {
@@ -133,4 +164,9 @@ export async function* readObjects(sink: ArchiveSink, keys: string[], concurrenc
     }
     yield await inFlight.shift()!;
   }
+}
+
+/** As readTexts, each object parsed into its records (or its gap). */
+export async function* readObjects(sink: ArchiveSink, keys: string[], concurrency = 8): AsyncGenerator<ObjectResult> {
+  for await (const t of readTexts(sink, keys, concurrency)) yield t.gap ? t : parseText(t.key, t.text);
 }

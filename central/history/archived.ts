@@ -1,11 +1,13 @@
 // Grid events and anomalies of a time range from the archive, merged with what this instance holds
 // in memory: the memory holds the newest (and the open ones), the archive everything it flushed.
 // Events are filed by `updatedAt`, so every version of an event that changed inside the range is
-// found; the highest version of each event wins, from whichever side holds it.
-import type { Anomaly, GridEvent } from '../../shared/index.ts';
+// found; the highest version of each event wins, from whichever side holds it. The operators'
+// actions are archived too (grid.event-actions, by the group consumer): an event's audit trail
+// outlives what the topic and the memory hold.
+import { validators, type Anomaly, type EventAction, type GridEvent } from '../../shared/index.ts';
 import { safeSegment } from '../archive/layout.ts';
 import type { ArchiveSink } from '../archive/index.ts';
-import type { AnomalyFilter, EventFilter } from '../api/store.ts';
+import { anomalyMatches, eventMatches, type AnomalyFilter, type EventFilter } from '../api/store.ts';
 import { readObjects, selectKeys, type ArchiveGap } from './archive-reader.ts';
 
 /** Longest range /api/events and /api/anomalies read from the archive. */
@@ -17,12 +19,6 @@ export interface ArchiveRead<T> {
   gaps: ArchiveGap[];
 }
 
-function overlaps(startTs: number, endTs: number | null, from: number | undefined, to: number | undefined): boolean {
-  if (to !== undefined && startTs > to) return false;
-  if (from !== undefined && endTs !== null && endTs < from) return false;
-  return true;
-}
-
 const isEvent = (v: Record<string, unknown>): boolean => typeof v.eventId === 'string' && typeof v.version === 'number' && typeof v.startTs === 'number';
 const isAnomaly = (v: Record<string, unknown>): boolean => typeof v.anomalyId === 'string' && typeof v.startTs === 'number' && (v.state === 'open' || v.state === 'closed');
 
@@ -31,10 +27,10 @@ const isAnomaly = (v: Record<string, unknown>): boolean => typeof v.anomalyId ==
  * later record replaces the one kept. Unreadable objects are gaps, not skipped.
  */
 async function latestArchived<T>(
-  sink: ArchiveSink, kind: 'events' | 'anomalies', from: number, to: number, substation: string | undefined,
+  sink: ArchiveSink, kind: 'events' | 'anomalies', from: number, to: number, substation: string | undefined, root: string | undefined,
   is: (v: Record<string, unknown>) => boolean, idOf: (t: T) => string, wins: (prev: T, next: T) => boolean,
 ): Promise<ArchiveRead<T>> {
-  const keys = await selectKeys(sink, { kind, from, to, ...(substation ? { substations: [safeSegment(substation)] } : {}) });
+  const keys = await selectKeys(sink, { kind, from, to, ...(root ? { root } : {}), ...(substation ? { substations: [safeSegment(substation)] } : {}) });
   const byId = new Map<string, T>();
   const gaps: ArchiveGap[] = [];
   for await (const obj of readObjects(sink, keys)) {
@@ -54,13 +50,13 @@ async function latestArchived<T>(
 }
 
 /** The highest version of every grid event archived in [from, to) (whatever the filter). */
-export function archivedEvents(sink: ArchiveSink, from: number, to: number, substation?: string | undefined): Promise<ArchiveRead<GridEvent>> {
-  return latestArchived<GridEvent>(sink, 'events', from, to, substation, isEvent, (e) => e.eventId, (prev, e) => prev.version < e.version);
+export function archivedEvents(sink: ArchiveSink, from: number, to: number, substation?: string | undefined, root?: string): Promise<ArchiveRead<GridEvent>> {
+  return latestArchived<GridEvent>(sink, 'events', from, to, substation, root, isEvent, (e) => e.eventId, (prev, e) => prev.version < e.version);
 }
 
 /** Every anomaly archived in [from, to), the close of each winning over its open. */
-export function archivedAnomalies(sink: ArchiveSink, from: number, to: number, substation?: string | undefined): Promise<ArchiveRead<Anomaly>> {
-  return latestArchived<Anomaly>(sink, 'anomalies', from, to, substation, isAnomaly, (a) => a.anomalyId, (prev, a) => prev.state === 'open' && a.state === 'closed');
+export function archivedAnomalies(sink: ArchiveSink, from: number, to: number, substation?: string | undefined, root?: string): Promise<ArchiveRead<Anomaly>> {
+  return latestArchived<Anomaly>(sink, 'anomalies', from, to, substation, root, isAnomaly, (a) => a.anomalyId, (prev, a) => prev.state === 'open' && a.state === 'closed');
 }
 
 /** Memory and archive merged: the highest version per event, then the store's filter, newest first. */
@@ -70,15 +66,7 @@ export function mergeEvents(memory: GridEvent[], archived: GridEvent[], f: Event
     const prev = byId.get(e.eventId);
     if (!prev || prev.version <= e.version) byId.set(e.eventId, e);
   }
-  const out: GridEvent[] = [];
-  for (const e of byId.values()) {
-    if (f.state !== undefined && e.state !== f.state) continue;
-    if (f.scope !== undefined && e.scope !== f.scope) continue;
-    if (f.substation !== undefined && e.substationId !== f.substation) continue;
-    if (f.type !== undefined && e.type !== f.type) continue;
-    if (!overlaps(e.startTs, e.endTs, f.from, f.to)) continue;
-    out.push(e);
-  }
+  const out = [...byId.values()].filter((e) => eventMatches(e, f));
   return out.sort((a, b) => b.updatedAt - a.updatedAt || a.eventId.localeCompare(b.eventId)).slice(0, f.limit);
 }
 
@@ -89,15 +77,34 @@ export function mergeAnomalies(memory: Anomaly[], archived: Anomaly[], f: Anomal
     const prev = byId.get(a.anomalyId);
     if (!prev || prev.state === 'open' || a.state === 'closed') byId.set(a.anomalyId, a);
   }
-  const out: Anomaly[] = [];
-  for (const a of byId.values()) {
-    if (f.state !== undefined && a.state !== f.state) continue;
-    if (f.type !== undefined && a.type !== f.type) continue;
-    if (f.meter !== undefined && a.meterId !== f.meter) continue;
-    if (f.substation !== undefined && a.substationId !== f.substation) continue;
-    if (!overlaps(a.startTs, a.endTs, f.from, f.to)) continue;
-    out.push(a);
-  }
+  const out = [...byId.values()].filter((a) => anomalyMatches(a, f));
   const t = (a: Anomaly) => a.endTs ?? a.startTs;
   return out.sort((a, b) => t(b) - t(a) || a.anomalyId.localeCompare(b.anomalyId)).slice(0, f.limit);
+}
+
+/**
+ * The audit trail of one grid event as archived from grid.event-actions (filed under `_none` by
+ * the time each action was written) in [from, to): each action once (by actionId), oldest first.
+ */
+export async function archivedActions(sink: ArchiveSink, eventId: string, from: number, to: number, root?: string): Promise<ArchiveRead<EventAction>> {
+  const keys = await selectKeys(sink, { kind: 'event-actions', from, to, ...(root ? { root } : {}) });
+  const byId = new Map<string, EventAction>();
+  const gaps: ArchiveGap[] = [];
+  for await (const obj of readObjects(sink, keys)) {
+    if (obj.gap) {
+      gaps.push(obj.gap);
+      continue;
+    }
+    for (const { value } of obj.records) {
+      if (value.eventId !== eventId) continue;
+      const { _offset: _o, ...rest } = value;
+      if (validators.eventAction.check(rest) && !byId.has(rest.actionId)) byId.set(rest.actionId, rest);
+    }
+  }
+  return { items: sortTrail([...byId.values()]), objects: keys.length, gaps };
+}
+
+/** Actions in the order they were taken (their time; equal times keep their order). */
+export function sortTrail(actions: EventAction[]): EventAction[] {
+  return actions.map((a, i) => [a, i] as const).sort((x, y) => x[0].at - y[0].at || x[1] - y[1]).map(([a]) => a);
 }

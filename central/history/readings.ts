@@ -3,12 +3,19 @@
 // can hold the meter are read: its substation's objects of the hours of the range, and of those
 // only the partition its key (the meterId) maps to. Gaps and the totals come last, in the body:
 // the status line is sent before the archive has been read (see central/README.md "History").
+// The objects are fetched and unzipped a few at a time and each is answered as soon as those
+// before it are; the meter's lines are picked out of the text without parsing the others
+// (meter-lines.ts), and only the lines answered as CSV are parsed.
 import { safeSegment } from '../archive/layout.ts';
 import type { ArchiveSink } from '../archive/index.ts';
-import { readObjects, selectKeys, type ArchiveGap } from './archive-reader.ts';
+import { readTexts, selectKeys, type ArchiveGap } from './archive-reader.ts';
+import { meterLines } from './meter-lines.ts';
 
 /** Longest range one request may ask for: 7 days of a 1 s meter is 604,800 readings. */
 export const MAX_READINGS_RANGE_MS = 31 * 86_400_000;
+
+/** Objects fetched and unzipped at once (an hour of a 1 s meter is about 1 MB of text). */
+export const HISTORY_CONCURRENCY = 8;
 
 export const CSV_COLUMNS = ['ts', 'time', 'readingId', 'seq', 'voltage', 'current', 'power', 'reactivePower', 'powerFactor', 'frequency', 'energy', 'flags'] as const;
 
@@ -18,6 +25,8 @@ export interface MeterHistoryQuery {
   substationId?: string | null;
   /** The partition of grid.readings the meter's key maps to, when the partition count is known. */
   partition?: number;
+  /** The readings' key root in the archive (default `readings`). */
+  root?: string;
   from: number;
   /** Exclusive. */
   to: number;
@@ -65,6 +74,7 @@ export async function* meterHistory(sink: ArchiveSink, keys: string[], q: MeterH
 export function historyKeys(sink: ArchiveSink, q: Omit<MeterHistoryQuery, 'format' | 'meterId'>): Promise<string[]> {
   return selectKeys(sink, {
     kind: 'readings',
+    ...(q.root ? { root: q.root } : {}),
     from: q.from,
     to: q.to,
     ...(q.substationId ? { substations: [safeSegment(q.substationId)] } : {}),
@@ -75,31 +85,32 @@ export function historyKeys(sink: ArchiveSink, q: Omit<MeterHistoryQuery, 'forma
 async function* readingLines(sink: ArchiveSink, keys: string[], q: MeterHistoryQuery, totals: HistoryTotals): AsyncGenerator<string> {
   // The archive drops repeats it recognises; a repeat older than its index is dropped here.
   const seen = new Set<string>();
-  for await (const obj of readObjects(sink, keys)) {
+  for await (const obj of readTexts(sink, keys, HISTORY_CONCURRENCY)) {
     totals.objects++;
     if (obj.gap) {
       totals.gaps.push(obj.gap);
       continue;
     }
+    const picked = meterLines(obj.text, q.meterId, q.from, q.to);
+    if (picked.gap !== undefined) {
+      totals.gaps.push({ key: obj.key, reason: picked.gap });
+      continue;
+    }
     let out = '';
-    for (const { value } of obj.records) {
-      if (value.meterId !== q.meterId) continue;
-      const ts = value.ts;
-      if (typeof ts !== 'number' || ts < q.from || ts >= q.to) continue;
-      const id = typeof value.readingId === 'string' ? value.readingId : null;
-      if (id !== null) {
-        if (seen.has(id)) {
+    for (const { json, ts, readingId } of picked.lines) {
+      if (readingId !== null) {
+        if (seen.has(readingId)) {
           totals.duplicates++;
           continue;
         }
-        seen.add(id);
+        seen.add(readingId);
       }
       totals.readings++;
       if (q.format === 'csv') {
+        const value = JSON.parse(json) as Record<string, unknown>;
         out += CSV_COLUMNS.map((c) => (c === 'time' ? new Date(ts).toISOString() : csvCell(value[c]))).join(',') + '\n';
       } else {
-        const { _offset: _o, ...reading } = value;
-        out += JSON.stringify(reading) + '\n';
+        out += json + '\n';
       }
     }
     if (out !== '') yield out;

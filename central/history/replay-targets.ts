@@ -47,8 +47,8 @@ const keyOf = (kind: ReplayBatch['kind'], v: Record<string, unknown>): string =>
   return typeof sub === 'string' ? sub : kind === 'events' ? 'grid' : 'none';
 };
 
-/** Records are sent with the keys the edge and central give them, so they land where the originals did. */
-export function kafkaTarget(producer: ProducerPort, topic: string, describe: string, chunk = 1000): CountingTarget {
+/** Records are sent with the keys the edge and central give them, so they land where the originals did; an object goes in one request of up to `chunk` records (a round trip per 1,000 held the rate to the broker's latency). */
+export function kafkaTarget(producer: ProducerPort, topic: string, describe: string, chunk = 10_000): CountingTarget {
   let connected = false;
   const t: CountingTarget = {
     skipped: 0,

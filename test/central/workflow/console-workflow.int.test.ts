@@ -3,12 +3,12 @@
 // (a viewer) shows it within a second; the viewer gets no buttons; the operator plans a
 // maintenance window in the calendar. Then the action round trip (POST, to the change arriving on
 // another client's event stream) is measured and its p95 printed and bounded.
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Aggregator } from '../../../central/aggregator.ts';
-import { ensureChromium } from '../../../deploy/services/chromium.ts';
-import { Metrics, silentLogger, type GridEvent } from '../../../shared/index.ts';
+import { Metrics, silentLogger } from '../../../shared/index.ts';
 import { makeTokensFile } from '../../harness/api-tokens.ts';
+import { launchChromium, openConsole as openRig, streamClient as streamRig } from './console-rig.ts';
 import { centralConfig, kafka, outage, producer, publishEvents, until, workflowSettings } from './helpers.ts';
 
 const tokens = makeTokensFile();
@@ -19,57 +19,11 @@ let base = '';
 const event = outage(`transformer:WF-T1:outage:${Date.now()}`, Date.now() - 30_000);
 const pageErrors: string[] = [];
 
-async function openConsole(token: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1500, height: 1000 } });
-  const page = await context.newPage();
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) pageErrors.push(msg.text());
-  });
-  await page.goto(base);
-  await page.locator('#login').waitFor({ timeout: 10_000 });
-  await page.fill('#token-input', token);
-  await page.click('#login-form button[type="submit"]');
-  await page.locator('#connection[data-state="live"]').waitFor({ timeout: 10_000 });
-  await page.locator(`#events-body tr[data-event-id="${event.eventId}"]`).waitFor({ timeout: 10_000 });
-  return page;
-}
-
-/** A second client's event stream: resolves each waiter when a frame of the event satisfies it. */
-async function streamClient(): Promise<{ next: (pred: (e: GridEvent) => boolean) => Promise<void>; close: () => void }> {
-  const ctl = new AbortController();
-  const res = await fetch(`${base}/api/stream`, { headers: tokens.headers('viewer'), signal: ctl.signal });
-  const waiters: { pred: (e: GridEvent) => boolean; done: () => void }[] = [];
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buf = '';
-    try {
-      for await (const chunk of res.body!) {
-        buf += decoder.decode(chunk as Uint8Array, { stream: true });
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const frame = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const data = frame.split('\n').find((l) => l.startsWith('data: '));
-          if (!data) continue;
-          const e = JSON.parse(data.slice(6)) as GridEvent;
-          for (const w of [...waiters]) {
-            if (e.eventId !== event.eventId || !w.pred(e)) continue;
-            waiters.splice(waiters.indexOf(w), 1);
-            w.done();
-          }
-        }
-      }
-    } catch {
-      // aborted at the end
-    }
-  })();
-  return { next: (pred) => new Promise<void>((done) => waiters.push({ pred, done })), close: () => ctl.abort() };
-}
+const openConsole = (token: string): Promise<Page> => openRig(browser, base, token, pageErrors, `#events-body tr[data-event-id="${event.eventId}"]`);
+const streamClient = () => streamRig(base, tokens.headers('viewer'), event.eventId);
 
 beforeAll(async () => {
-  const executablePath = await ensureChromium();
-  browser = await chromium.launch({ executablePath, headless: true, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
+  browser = await launchChromium();
   const config = centralConfig(workflowSettings('wf-console', tokens.file));
   aggregator = new Aggregator({ config, logger: silentLogger(), metrics: new Metrics('central', { defaultMetrics: false }), topicPartitions: 3 });
   await aggregator.start();
