@@ -94,6 +94,35 @@ export async function benchLearn(opts: { readings?: number; log?: (s: string) =>
   const delays = [...part.scorer.delaysMs].sort((a, b) => a - b);
   const p95 = delays.length > 0 ? delays[Math.min(delays.length - 1, Math.floor(0.95 * delays.length))]! : null;
   await part.stop(Date.now() + 5000);
+
+  // The delay figure. Live, a window closes when the first reading lateMs past its end arrives
+  // (2 intervals, by design: room for late readings), then waits for its batch (at most
+  // maxWaitMs) and inference. Here the same readings go through a fresh part one tick of all
+  // meters at a time; the clock is the newest tick's event time plus the wall time since it was
+  // fed, and after each tick that closes windows the feed pauses (longer than the scorer needs),
+  // so an anomaly's delay from its window's end = lateMs + the scorer's own wall time, not a
+  // backlog. Ticks that close no window go flat out.
+  const pause = 500;
+  let tickTs = 0;
+  let tickWall = performance.now();
+  const pacedClock: Clock = { now: () => Math.round(tickTs + (performance.now() - tickWall)) };
+  const paced = new LearnedPart({ modelDir: DEFAULT_MODEL_DIR, anomaliesTopic: 'bench.grid.anomalies', producer: { connect: async () => {}, disconnect: async () => {}, send: async () => {} }, instanceId: 'bench-paced', logger: silentLogger(), metrics: new Metrics('bench', { defaultMetrics: false }), clock: pacedClock });
+  await paced.start();
+  const lateMs = 2 * intervalMs;
+  for (let i = 0; i < readings.length; ) {
+    const ts = readings[i]!.ts;
+    let j = i;
+    while (j < readings.length && readings[j]!.ts - ts < intervalMs) j++;
+    tickTs = ts;
+    tickWall = performance.now();
+    for (let k = i; k < j; k++) paced.onReading(values[k]!);
+    i = j;
+    if (((ts - lateMs) % 600_000 + 600_000) % 600_000 < intervalMs) await new Promise((r) => setTimeout(r, pause));
+  }
+  const pacedDelays = [...paced.scorer.delaysMs].sort((a, b) => a - b);
+  const pacedP95 = pacedDelays.length > 0 ? pacedDelays[Math.min(pacedDelays.length - 1, Math.floor(0.95 * pacedDelays.length))]! : null;
+  await paced.stop(Date.now() + 5000);
+
   const figures: BenchFigure[] = [
     { id: 'learn.central.readings_with_model', figure: 'central reading path with learned scoring (store + parse + features + batched inference)', value: Math.round(centralWithModel), unit: 'readings/s', higherIsBetter: true, yardstick: { name: 'central reading path without a model (same run)', value: Math.round(centralNoModel) }, ratio: Math.round((centralWithModel / centralNoModel) * 1000) / 1000, goal: { text: '>= 100,000 feature updates/s per instance', on: 'value', min: 100_000 } },
     { id: 'learn.features', figure: 'feature updates alone (FeatureBuilder)', value: Math.round(features), unit: 'readings/s', higherIsBetter: true, yardstick: { name: 'per-meter running sums', value: Math.round(yardstick) }, ratio: Math.round((features / yardstick) * 1000) / 1000, goal: { text: '>= 100,000 readings/s', on: 'value', min: 100_000 } },
@@ -107,6 +136,7 @@ export async function benchLearn(opts: { readings?: number; log?: (s: string) =>
     centralWithModelReadingsPerSec: Math.round(centralWithModel),
     learnedAnomaliesProduced: produced,
     backlogWindowToAnomalyP95Ms: p95 === null ? null : Math.round(p95),
+    windowEndToAnomaly: { anomalies: pacedDelays.length, p95Ms: pacedP95 === null ? null : Math.round(pacedP95), lateMs, scorerP95Ms: pacedP95 === null ? null : Math.round(pacedP95 - lateMs), pauseMs: pause },
     readings: readings.length,
     windows: rows,
     yardstickReadingsPerSec: Math.round(yardstick),

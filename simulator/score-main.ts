@@ -9,6 +9,7 @@ import { validators, type Anomaly, type GridEvent } from '../shared/contracts/in
 import { GridwatchError } from '../shared/errors.ts';
 import { parseDuration } from '../shared/duration.ts';
 import { score, type Prf, type ScoreReport } from './score.ts';
+import { detectorTable, formatDetectorTable } from './score-detectors.ts';
 import { readTruthFile } from './truth.ts';
 
 const USAGE = `usage: gridwatch score --truth FILE [--detected FILE | --brokers HOST:PORT,...] [--tolerance 120s] [--json]
@@ -119,7 +120,9 @@ export async function run(argv: string[]): Promise<number> {
     detections = await readDetectionsFromKafka({ brokers, timeoutMs });
   }
   const report = score(truth, detections.anomalies, detections.events, { toleranceMs, burstWindowMs });
-  if (values.json) console.log(JSON.stringify({ ...report, invalidRecords: detections.invalid }, null, 2));
-  else console.log(formatReport(report) + (detections.invalid > 0 ? `\n\n${detections.invalid} record(s) were not valid v1 anomalies or grid events and were ignored` : ''));
+  // Every rule class and model version on the same truth (simulator/score-detectors.ts).
+  const detectors = detectorTable(truth, detections.anomalies, { toleranceMs });
+  if (values.json) console.log(JSON.stringify({ ...report, detectors, invalidRecords: detections.invalid }, null, 2));
+  else console.log(formatReport(report) + '\n\n' + formatDetectorTable(detectors) + (detections.invalid > 0 ? `\n\n${detections.invalid} record(s) were not valid v1 anomalies or grid events and were ignored` : ''));
   return 0;
 }
