@@ -22,8 +22,13 @@ const USAGE = `usage: gridwatch score --truth FILE [--detected FILE | --brokers 
   --timeout DUR       how long to wait to catch up on Kafka (default 60s)
   --json              print the report as JSON
 
+  Beside the report: the per-detector table (simulator/score-detectors.ts): each rule class, all
+  rules together and each model version (pattern anomalies by modelVersion), with precision,
+  recall and F1 per fault type and scope on the same truth.
+
        gridwatch score --learned [--model DIR] [--json]
-  rules vs the learned model, per subtle fault type, on the held-out test grids of the training plan`;
+  rules vs the learned model, per subtle fault type, on the held-out test grids of the training
+  plan, ending with the same per-detector table plus each model's ROC-AUC and PR-AUC over windows`;
 
 /** Splits a mixed JSONL stream into anomalies and grid events; other lines are counted as invalid. */
 export function parseDetectionsJsonl(text: string): { anomalies: Anomaly[]; events: GridEvent[]; invalid: number } {
