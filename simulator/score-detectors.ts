@@ -47,6 +47,15 @@ export interface DetectorCell {
   f1: number | null;
   rocAuc: number | null;
   prAuc: number | null;
+  /**
+   * Over time instead of pairs: the share of the type's visible windows (windowMs) during which
+   * the detector had an anomaly open on the meter (recall), against the detector's anomaly time
+   * outside every fault (false windows, counted against each type like false anomalies). A spike
+   * at a fault's onset finds the pair but covers a minute of a five-hour fault.
+   */
+  timeRecall: number | null;
+  timePrecision: number | null;
+  timeF1: number | null;
 }
 
 export interface DetectorTable {
@@ -60,6 +69,8 @@ export interface DetectorTableOptions {
   scores?: readonly WindowScore[];
   /** Whether fault f is visible at time t (labels of the AUCs); default: t in [start, end). */
   visibleAt?: (f: TruthRecord, t: number) => boolean;
+  /** Step of the time figures (default 10 min, the learned windows). */
+  windowMs?: number;
 }
 
 export const detectorOf = (a: Pick<Anomaly, 'type' | 'modelVersion'>): string => (a.type === 'pattern' ? `model:${(a.modelVersion ?? 'unknown').slice(0, 12)}` : `rules:${anomalyClass(a.type)}`);
@@ -92,11 +103,17 @@ const f1Of = (p: number | null, r: number | null) => (p === null || r === null ?
 export function detectorTable(truth: readonly TruthRecord[], anomalies: readonly Anomaly[], opts: DetectorTableOptions = {}): DetectorTable {
   const tol = opts.toleranceMs ?? 120_000;
   // One entry per anomaly id (open and closed records), earliest start.
-  const byId = new Map<string, { meterId: string; startTs: number; detector: string }>();
+  const byId = new Map<string, { meterId: string; startTs: number; endTs: number; detector: string }>();
+  let horizon = Math.max(0, ...truth.map((f) => f.endTs + tol));
   for (const a of anomalies) {
+    const end = a.state === 'closed' && a.endTs !== null ? a.endTs : Infinity;
     const d = byId.get(a.anomalyId);
-    if (!d) byId.set(a.anomalyId, { meterId: a.meterId, startTs: a.startTs, detector: detectorOf(a) });
-    else d.startTs = Math.min(d.startTs, a.startTs);
+    if (!d) byId.set(a.anomalyId, { meterId: a.meterId, startTs: a.startTs, endTs: end, detector: detectorOf(a) });
+    else {
+      d.startTs = Math.min(d.startTs, a.startTs);
+      d.endTs = Math.min(d.endTs, end);
+    }
+    horizon = Math.max(horizon, a.startTs, a.detectedAt);
   }
   const faultsByMeter = new Map<string, number[]>();
   truth.forEach((f, i) => {
@@ -106,12 +123,22 @@ export function detectorTable(truth: readonly TruthRecord[], anomalies: readonly
   const pairsOf = new Map<string, number>();
   for (const f of truth) pairsOf.set(`${f.type}\u0000${f.scope}`, (pairsOf.get(`${f.type}\u0000${f.scope}`) ?? 0) + f.meters.length);
 
-  type Tally = { anomalies: number; falsePositives: number; incidental: number; found: Map<string, Set<string>>; matched: Map<string, number> };
+  type Span = { meterId: string; startTs: number; endTs: number };
+  type Tally = { anomalies: number; falsePositives: number; incidental: number; found: Map<string, Set<string>>; matched: Map<string, number>; spans: Map<string, Span[]>; falseMs: number };
   const tallies = new Map<string, Tally>();
-  const tallyOf = (det: string) => tallies.get(det) ?? tallies.set(det, { anomalies: 0, falsePositives: 0, incidental: 0, found: new Map(), matched: new Map() }).get(det)!;
-  const judge = (det: string, d: { meterId: string; startTs: number }) => {
+  const tallyOf = (det: string) => tallies.get(det) ?? tallies.set(det, { anomalies: 0, falsePositives: 0, incidental: 0, found: new Map(), matched: new Map(), spans: new Map(), falseMs: 0 }).get(det)!;
+  const judge = (det: string, d: Span) => {
     const t = tallyOf(det);
     t.anomalies++;
+    const span = { meterId: d.meterId, startTs: d.startTs, endTs: Math.min(d.endTs, horizon) };
+    (t.spans.get(d.meterId) ?? t.spans.set(d.meterId, []).get(d.meterId)!).push(span);
+    // Time under this anomaly outside every fault window (with its tolerance) on its meter.
+    let outside = Math.max(0, span.endTs - span.startTs);
+    for (const i of faultsByMeter.get(d.meterId) ?? []) {
+      const f = truth[i]!;
+      outside -= Math.max(0, Math.min(span.endTs, f.endTs + tol) - Math.max(span.startTs, f.startTs - tol));
+    }
+    t.falseMs += Math.max(0, outside);
     const hitGroups = new Set<string>();
     let incidental = false;
     for (const i of faultsByMeter.get(d.meterId) ?? []) {
@@ -137,6 +164,7 @@ export function detectorTable(truth: readonly TruthRecord[], anomalies: readonly
   tallyOf('rules:all');
 
   const visible = opts.visibleAt ?? ((f: TruthRecord, t: number) => t >= f.startTs && t < f.endTs);
+  const step = opts.windowMs ?? 600_000;
   const detectors = [...tallies.keys()].sort((a, b) => (a === 'rules:all' ? -1 : b === 'rules:all' ? 1 : a.localeCompare(b)));
   const cells: DetectorCell[] = [];
   for (const det of detectors) {
@@ -160,7 +188,24 @@ export function detectorTable(truth: readonly TruthRecord[], anomalies: readonly
         const idx = [...windowGroups.map((w, i) => (w.has(g) ? i : -1)).filter((i) => i >= 0), ...healthy];
         auc = aucs(idx.map((i) => scores[i]!.score), idx.map((i) => (windowGroups[i]!.has(g) ? 1 : 0)));
       }
-      cells.push({ detector: det, faultType, scope, pairs, found, matched, falsePositives: t.falsePositives, precision, recall, f1: f1Of(precision, recall), ...auc });
+      // Time figures: the type's visible windows under an open anomaly of this detector.
+      let windows = 0;
+      let covered = 0;
+      truth.forEach((f) => {
+        if (`${f.type}\u0000${f.scope}` !== g) return;
+        for (let w = f.startTs; w < f.endTs; w += step) {
+          const mid = w + step / 2;
+          if (!visible(f, mid)) continue;
+          for (const m of f.meters) {
+            windows++;
+            if ((t.spans.get(m) ?? []).some((sp) => sp.startTs <= mid && mid < sp.endTs)) covered++;
+          }
+        }
+      });
+      const falseWindows = t.falseMs / step;
+      const timeRecall = windows > 0 ? covered / windows : null;
+      const timePrecision = covered + falseWindows > 0 ? covered / (covered + falseWindows) : null;
+      cells.push({ detector: det, faultType, scope, pairs, found, matched, falsePositives: t.falsePositives, precision, recall, f1: f1Of(precision, recall), ...auc, timeRecall, timePrecision, timeF1: f1Of(timePrecision, timeRecall) });
     }
   }
   return { toleranceMs: tol, detectors: detectors.map((d) => ({ detector: d, anomalies: tallies.get(d)!.anomalies, falsePositives: tallies.get(d)!.falsePositives, incidental: tallies.get(d)!.incidental })), cells };
@@ -170,11 +215,11 @@ const num = (x: number | null, w = 6) => (x === null ? '-'.padStart(w) : x.toFix
 
 export function formatDetectorTable(t: DetectorTable): string {
   const lines = [
-    `per detector (tolerance ${t.toleranceMs / 1000}s; precision counts each false anomaly against every fault type)`,
-    `  ${'detector'.padEnd(26)} ${'fault type'.padEnd(22)} ${'scope'.padEnd(11)} ${'pairs'.padStart(6)} ${'found'.padStart(6)} ${'FP'.padStart(5)} ${'prec'.padStart(6)} ${'recall'.padStart(6)} ${'F1'.padStart(6)} ${'ROC'.padStart(6)} ${'PR'.padStart(6)}`,
+    `per detector (tolerance ${t.toleranceMs / 1000}s; precision counts each false anomaly against every fault type; t-: over time, the share of visible windows under an open anomaly)`,
+    `  ${'detector'.padEnd(26)} ${'fault type'.padEnd(22)} ${'scope'.padEnd(11)} ${'pairs'.padStart(6)} ${'found'.padStart(6)} ${'FP'.padStart(5)} ${'prec'.padStart(6)} ${'recall'.padStart(6)} ${'F1'.padStart(6)} ${'ROC'.padStart(6)} ${'PR'.padStart(6)}  ${'t-prec'.padStart(6)} ${'t-rec'.padStart(6)} ${'t-F1'.padStart(6)}`,
   ];
   for (const c of t.cells) {
-    lines.push(`  ${c.detector.padEnd(26)} ${c.faultType.padEnd(22)} ${c.scope.padEnd(11)} ${String(c.pairs).padStart(6)} ${String(c.found).padStart(6)} ${String(c.falsePositives).padStart(5)} ${num(c.precision)} ${num(c.recall)} ${num(c.f1)} ${num(c.rocAuc)} ${num(c.prAuc)}`);
+    lines.push(`  ${c.detector.padEnd(26)} ${c.faultType.padEnd(22)} ${c.scope.padEnd(11)} ${String(c.pairs).padStart(6)} ${String(c.found).padStart(6)} ${String(c.falsePositives).padStart(5)} ${num(c.precision)} ${num(c.recall)} ${num(c.f1)} ${num(c.rocAuc)} ${num(c.prAuc)}  ${num(c.timePrecision)} ${num(c.timeRecall)} ${num(c.timeF1)}`);
   }
   lines.push(`  anomalies per detector: ${t.detectors.map((d) => `${d.detector} ${d.anomalies} (false ${d.falsePositives}, incidental ${d.incidental})`).join('; ')}`);
   return lines.join('\n');

@@ -22,7 +22,16 @@ const anomalies: Anomaly[] = [
   anomaly('m3', 'pattern', T0 - 5 * MIN, true), // before start - tolerance: false
   anomaly('m1', 'spike', T0 + MIN), // a rule finds the diversion's onset
   anomaly('m5', 'sag', T0), // false
+  // Closing records (same ids): the time figures use the spans.
+  closed(anomaly('m1', 'pattern', T0 + 10 * MIN, true), T0 + 62 * MIN),
+  closed(anomaly('m1', 'pattern', T0 + 61 * MIN, true), T0 + 62 * MIN),
+  closed(anomaly('m2', 'pattern', T0 + 5 * MIN, true), T0 + 65 * MIN),
+  closed(anomaly('m9', 'pattern', T0, true), T0 + 20 * MIN),
+  closed(anomaly('m3', 'pattern', T0 - 5 * MIN, true), T0 + 20 * MIN),
 ];
+function closed(a: Anomaly, endTs: number): Anomaly {
+  return { ...a, state: 'closed', endTs, detectedAt: endTs };
+}
 const scores: WindowScore[] = [
   { modelVersion: V, meterId: 'm1', windowStart: T0, windowMs: 10 * MIN, score: 0.9 }, // diversion
   { modelVersion: V, meterId: 'm1', windowStart: T0 - 20 * MIN, windowMs: 10 * MIN, score: 0.2 }, // healthy
@@ -65,6 +74,22 @@ describe('detectorTable', () => {
     expect(cell('model:aaaaaaaaaaaa', 'transformer_degrading')).toMatchObject({ rocAuc: 0.25, prAuc: 0.5 });
     expect(cell('rules:all', 'diversion')).toMatchObject({ rocAuc: null, prAuc: null });
     expect(formatDetectorTable(t)).toContain('model:aaaaaaaaaaaa');
+  });
+
+  it('gives the hand-computed time figures: visible windows under an open anomaly against anomaly time outside every fault', () => {
+    // Model false time: m9 20 min + m3's 3 min before start - tolerance = 2.3 windows of 10 min.
+    // Diversion: m1 open T0+10..T0+62 covers the windows with middles T0+15..T0+55: 5 of 6.
+    const d = cell('model:aaaaaaaaaaaa', 'diversion');
+    expect(d.timeRecall).toBeCloseTo(5 / 6, 10);
+    expect(d.timePrecision).toBeCloseTo(5 / 7.3, 10);
+    // Degrading: 12 windows x 2 meters; m2 covers middles T0+5..T0+55 (6), m3 T0+5 and T0+15 (2).
+    const g = cell('model:aaaaaaaaaaaa', 'transformer_degrading');
+    expect(g.timeRecall).toBeCloseTo(8 / 24, 10);
+    expect(g.timePrecision).toBeCloseTo(8 / 10.3, 10);
+    expect(g.timeF1).toBeCloseTo((2 * (8 / 10.3) * (1 / 3)) / (8 / 10.3 + 1 / 3), 10);
+    // The rules' spike never closes: open to the horizon (the truth's last end + tolerance), it covers all 6.
+    expect(cell('rules:all', 'diversion').timeRecall).toBe(1);
+    expect(cell('rules:all', 'diversion').timePrecision).toBeCloseTo(6 / (6 + 6 + 12.2), 10);
   });
 
   it('halves ties in the ROC-AUC', () => {

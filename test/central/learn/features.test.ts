@@ -37,6 +37,21 @@ describe('FeatureBuilder', () => {
     expect(r.values[col('transformer_rel_feeder')]).toBeCloseTo((-0.03 * load) / 2, 3);
   });
 
+  it('compares a feeder\'s only transformer with the other transformers of its substation', () => {
+    const fb = new FeatureBuilder({ windowMs: 10 * MIN, intervalMs: MIN, lateMs: 0, nominalOf: () => 230 });
+    const rows: FeatureRow[] = [];
+    for (let ts = 0; ts <= 10 * MIN; ts += MIN) {
+      for (const [tr, fd, sub, v] of [['t1', 'f1', 's1', 0.97], ['t2', 'f2', 's1', 1.0], ['t3', 'f3', 's1', 1.01], ['t4', 'f4', 's2', 0.9]] as const) {
+        rows.push(...fb.add({ meterId: `${tr}-m`, transformerId: tr, feederId: fd, substationId: sub, ts, voltage: 230 * v, power: 1 }));
+      }
+    }
+    const of = (m: string) => rows.find((r) => r.meterId === m)!.values;
+    expect(of('t1-m')[col('transformer_rel_others')]).toBeCloseTo(0.97 - (1.0 + 1.01) / 2, 5);
+    expect(of('t1-m')[col('transformer_rel_feeder')]).toBe(0);
+    // Alone in its substation: nothing to compare with.
+    expect(of('t4-m')[col('transformer_rel_others')]).toBe(0);
+  });
+
   it('sees a grown voltage-versus-load slope of a transformer against its previous day, at high load, and nothing when the slope stays', () => {
     const grown = run((d) => (d === 0 ? 0.03 : 0.09));
     const same = run(() => 0.03);
