@@ -35,6 +35,8 @@ export interface FeatureReading {
   meterId: string;
   transformerId: string | null;
   feederId: string | null;
+  /** Optional (added for the transformer comparison): without it, a feeder's only transformer is compared with all the others this builder sees. */
+  substationId?: string | null | undefined;
   ts: number;
   voltage: number;
   power?: number | undefined;
@@ -69,6 +71,7 @@ export interface FeatureCounters {
 /** A meter's sums in one open window (one object per meter and window, not per reading). */
 interface Acc {
   mem: MeterMemory;
+  substationId: string | null;
   transformerId: string | null;
   feederId: string | null;
   nV: number; sV: number; sV2: number; minV: number; maxV: number;
@@ -235,7 +238,7 @@ export class FeatureBuilder {
         mem.nominal = this.opts.nominalOf?.(r.meterId) ?? NOMINALS.reduce((b, n) => (Math.abs(n - r.voltage) < Math.abs(b - r.voltage) ? n : b));
         this.memory.set(r.meterId, mem);
       }
-      win.set(r.meterId, (a = { mem, transformerId: r.transformerId, feederId: r.feederId, nV: 0, sV: 0, sV2: 0, minV: Infinity, maxV: -Infinity, nP: 0, sP: 0, sP2: 0, minP: Infinity, maxP: -Infinity }));
+      win.set(r.meterId, (a = { mem, substationId: r.substationId ?? null, transformerId: r.transformerId, feederId: r.feederId, nV: 0, sV: 0, sV2: 0, minV: Infinity, maxV: -Infinity, nP: 0, sP: 0, sP2: 0, minP: Infinity, maxP: -Infinity }));
     }
     const v = r.voltage / a.mem.nominal;
     a.nV++; a.sV += v; a.sV2 += v * v;
@@ -285,6 +288,8 @@ export class FeatureBuilder {
     const pStd = new Float64Array(n);
     const byTr = new Map<string, Group>();
     const byFd = new Map<string, { sumV: number; n: number }>();
+    // Per substation: the sum of its transformers' mean voltages and their count (each once).
+    const bySub = new Map<string, { sumTr: number; n: number }>();
     const trKey = (i: number) => accs[i]!.transformerId ?? `meter:${ids[i]}`;
     const fdKey = (i: number) => accs[i]!.feederId ?? trKey(i);
     for (let i = 0; i < n; i++) {
@@ -310,6 +315,18 @@ export class FeatureBuilder {
       g.vStdMed = median(g.vStds);
       g.pMed = median(g.pMeans);
     }
+    const subKey = (i: number) => accs[i]!.substationId ?? '*';
+    const counted = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      const tk = trKey(i);
+      if (counted.has(tk)) continue;
+      counted.add(tk);
+      const g = byTr.get(tk)!;
+      const sk = subKey(i);
+      const sub = bySub.get(sk) ?? bySub.set(sk, { sumTr: 0, n: 0 }).get(sk)!;
+      sub.sumTr += g.sumV / g.n;
+      sub.n++;
+    }
 
     const h = Math.floor((((start % 86_400_000) + 86_400_000) % 86_400_000) / 3_600_000);
     const d = Math.floor(start / 86_400_000);
@@ -328,15 +345,18 @@ export class FeatureBuilder {
       const trAbsP = g.sumAbsP / g.n;
       let tm = this.transformers.get(tk);
       if (!tm) this.transformers.set(tk, (tm = new TransformerMemory()));
-      tm.observe(d, start, trAbsP, fd.n > g.n ? trV - (fd.sumV - g.sumV) / (fd.n - g.n) : trV - fdV);
       const scale = mem.scale(Math.abs(pMean[i]!));
       const x = new Float32Array(FEATURE_COUNT);
       x[0] = vStd[i]!; x[1] = a.maxV - a.minV; x[2] = clip(a.nV / expected, 2);
       x[3] = clip(pMean[i]! / scale, 50); x[4] = clip(pStd[i]! / scale, 50); x[5] = clip(a.minP / scale, 50); x[6] = clip(a.maxP / scale, 50); x[7] = clip((a.maxP - a.minP) / scale, 100);
       x[8] = vMean[i]! - trV; x[9] = vStd[i]! - g.vStdMed; x[10] = vMean[i]! - fdV; x[11] = trV - fdV;
       // The transformer against the feeder's other transformers (not itself: a large transformer
-      // that sags drags the feeder's mean with it); 0 when it is the feeder's only one.
-      x[12] = fd.n > g.n ? trV - (fd.sumV - g.sumV) / (fd.n - g.n) : 0;
+      // that sags drags the feeder's mean with it); a feeder's only transformer (one per feeder is
+      // common in European grids) against the substation's other transformers; 0 if none.
+      const sub = bySub.get(subKey(i))!;
+      const others = fd.n > g.n ? trV - (fd.sumV - g.sumV) / (fd.n - g.n) : sub.n > 1 ? trV - (sub.sumTr - trV) / (sub.n - 1) : 0;
+      x[12] = others;
+      tm.observe(d, start, trAbsP, others);
       // Against the neighbours' median, not their mean: one faulted neighbour (a failed inverter
       // importing at midday) must not make every other meter of the transformer look odd.
       x[13] = clip((pMean[i]! - g.pMed) / scale, 50);
