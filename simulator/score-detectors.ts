@@ -15,6 +15,8 @@
  *   [fault end, fault end + tolerance] on that fault's meter and finding none is incidental (the
  *   step back to normal at a fault's end: a repair, not a detection) and counts neither way;
  *   every other anomaly is false.
+ * - unclosed anomalies are open until the horizon: the latest fault end + tolerance, anomaly
+ *   start or anomaly end.
  * - per fault type and scope: recall = found pairs / pairs; precision = anomalies matched to the
  *   type / (those + the detector's false anomalies: a false anomaly cannot be credited to a type,
  *   so it counts against each); F1 of the two.
@@ -113,7 +115,8 @@ export function detectorTable(truth: readonly TruthRecord[], anomalies: readonly
       d.startTs = Math.min(d.startTs, a.startTs);
       d.endTs = Math.min(d.endTs, end);
     }
-    horizon = Math.max(horizon, a.startTs, a.detectedAt);
+    // Not detectedAt: a replay's detectors may stamp wall-clock time, far past the data's own.
+    horizon = Math.max(horizon, a.startTs, a.state === 'closed' && a.endTs !== null ? a.endTs : a.startTs);
   }
   const faultsByMeter = new Map<string, number[]>();
   truth.forEach((f, i) => {
