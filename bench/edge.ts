@@ -115,7 +115,7 @@ process.stdout.write(JSON.stringify({ elapsedMs, sent, ackP50Ms: q(0.5), ackP99M
 await c.endAsync();
 `;
 
-function runPublisher(opts: Record<string, unknown>): Promise<PublisherResult> {
+export function runPublisher(opts: Record<string, unknown>): Promise<PublisherResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', PUBLISHER], { cwd: process.cwd(), env: { ...process.env, BENCH_OPTS: JSON.stringify(opts) }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -125,7 +125,7 @@ function runPublisher(opts: Record<string, unknown>): Promise<PublisherResult> {
   });
 }
 
-async function bareAedes(tls?: BenchTls): Promise<{ url: string; close: () => Promise<void> }> {
+export async function bareAedes(tls?: BenchTls): Promise<{ url: string; close: () => Promise<void> }> {
   const aedes = await Aedes.createBroker();
   const server: Server = tls ? createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, aedes.handle) : createServer(aedes.handle);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -133,7 +133,7 @@ async function bareAedes(tls?: BenchTls): Promise<{ url: string; close: () => Pr
   return { url: `${tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`, close: () => new Promise<void>((r) => aedes.close(() => server.close(() => r()))) };
 }
 
-interface BenchTls {
+export interface BenchTls {
   certFile: string;
   keyFile: string;
   /** PEM of the CA, for the publisher. */
@@ -141,7 +141,7 @@ interface BenchTls {
 }
 
 /** A throwaway CA and server certificate (node-forge, a devDependency: loaded only here). */
-async function benchTls(dir: string): Promise<BenchTls> {
+export async function benchTls(dir: string): Promise<BenchTls> {
   const { writeThrowawayPki } = await import('../shared/throwaway-pki.ts');
   const files = writeThrowawayPki(dir);
   return { certFile: files.serverCert, keyFile: files.serverKey, ca: readFileSync(files.caFile, 'utf8') };
@@ -170,7 +170,7 @@ const round = (n: number | null) => (n === null ? null : Math.round(n * 100) / 1
 
 type Results = Record<string, unknown>;
 
-interface Gateway {
+export interface Gateway {
   url: string;
   /** mqtts:// URL of the TLS listener, when started with one. */
   tlsUrl: string | null;
@@ -182,7 +182,7 @@ interface Gateway {
 }
 
 /** The gateway's intake path as edge/gateway.ts wires it, on its own store in `dir`. */
-async function startGateway(dir: string, opts: EdgeBenchOptions, synchronous: 'NORMAL' | 'FULL', tls?: BenchTls): Promise<Gateway> {
+export async function startGateway(dir: string, opts: EdgeBenchOptions, synchronous: 'NORMAL' | 'FULL', tls?: BenchTls): Promise<Gateway> {
   // retainForReplay as in the pipeline: forwarded rows after the last checkpoint stay as the journal.
   const store = EdgeStore.open({ dir, edgeId: 'bench', budgetBytes: 64 * 1024 ** 3, synchronous, clock: systemClock, logger: silentLogger(), retainForReplay: true });
   if (process.env.BENCH_WAL_AUTOCHECKPOINT !== undefined) store.sqlite().pragma(`wal_autocheckpoint = ${Number(process.env.BENCH_WAL_AUTOCHECKPOINT)}`);
@@ -236,7 +236,7 @@ async function startGateway(dir: string, opts: EdgeBenchOptions, synchronous: 'N
 }
 
 /** One throughput phase: `n` readings as messages of `size`, at `qos`; readings/s into `results[name]`. */
-async function phase(gw: Gateway, results: Results, o: { name: string; qos: 0 | 1; size: number; n: number; meters: number; window: number; log: (l: string) => void; tls?: BenchTls }): Promise<void> {
+export async function phase(gw: Gateway, results: Results, o: { name: string; qos: 0 | 1; size: number; n: number; meters: number; window: number; log: (l: string) => void; tls?: BenchTls }): Promise<void> {
   const { intake, commits } = gw;
   Object.assign(commits, { n: 0, records: 0, ms: 0 });
   const messages = Math.max(1, Math.floor(o.n / o.size));

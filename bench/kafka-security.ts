@@ -12,6 +12,8 @@ import kafkajs, { type Kafka as KafkaClient } from 'kafkajs';
 import { KAFKA_PLAINTEXT_LISTENER, grantKafkaPrefix, kafkaAcls, serviceEndpoints, type KafkaPrincipal } from '../deploy/services/index.ts';
 import { createKafkaClient } from '../shared/kafka/client.ts';
 import { kafkaSecurity, type KafkaSecurity } from '../shared/kafka/security.ts';
+import type { BenchFigure } from './figures.ts';
+import { loadProbe } from './report.ts';
 
 const { AclPermissionTypes, CompressionTypes } = kafkajs;
 
@@ -81,6 +83,7 @@ async function consume(kafka: KafkaClient, topic: string, groupId: string, expec
 }
 
 export async function benchKafkaSecurity(opts: KafkaSecurityBenchOptions = {}): Promise<Record<string, unknown>> {
+  const probe = loadProbe();
   const log = opts.log ?? (() => undefined);
   const n = opts.readings ?? 60_000;
   const rounds = opts.rounds ?? 3;
@@ -134,5 +137,10 @@ export async function benchKafkaSecurity(opts: KafkaSecurityBenchOptions = {}): 
     ratioConsumerSaslSslVsPlaintext: ratio(best.consumeSecure, best.consumePlain),
   };
   log(`SASL_SSL/PLAINTEXT: producer ${out.ratioProducerSaslSslVsPlaintext}, consumer ${out.ratioConsumerSaslSslVsPlaintext}`);
-  return out;
+  // No goal: the figure is what security costs on this machine, to be weighed, not a pass mark.
+  const figures: BenchFigure[] = [
+    { id: 'kafka.security.producer', figure: 'edge-style producer over SASL_SSL + mTLS (edge principal)', value: out.producerSaslSslPerSec, unit: 'records/s', higherIsBetter: true, yardstick: { name: 'PLAINTEXT', value: out.producerPlaintextPerSec }, ratio: out.ratioProducerSaslSslVsPlaintext },
+    { id: 'kafka.security.consumer', figure: 'central-style consumer group over SASL_SSL + mTLS (central principal)', value: out.consumerSaslSslPerSec, unit: 'records/s', higherIsBetter: true, yardstick: { name: 'PLAINTEXT', value: out.consumerPlaintextPerSec }, ratio: out.ratioConsumerSaslSslVsPlaintext },
+  ];
+  return { figures, load: probe.end(), ...out };
 }

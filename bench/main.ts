@@ -14,6 +14,8 @@ const PARTS: Part[] = [
   { name: 'simulator', module: './simulator.ts', fn: 'benchSimulator' },
   // Kafka PLAINTEXT vs SASL_SSL (producer and consumer), side by side.
   { name: 'kafka-security', module: './kafka-security.ts', fn: 'benchKafkaSecurity' },
+  // TLS vs plain TCP at the edge's MQTT listener, single QoS 1 readings (also inside the edge part).
+  { name: 'mqtt-tls', module: './mqtt-tls.ts', fn: 'benchMqttTls' },
   { name: 'learn', module: './learn.ts', fn: 'benchLearn' },
   // Reading history from the archive (1 h, 1 day, 7 days of one meter) and replay rates.
   { name: 'history', module: './history.ts', fn: 'benchHistory' },
@@ -26,7 +28,7 @@ export async function run(argv: string[]): Promise<number> {
     strict: true,
   });
   if (values.help) {
-    console.log('usage: gridwatch bench [--only edge|central|simulator|kafka-security|learn|history]... [--readings N] [--json FILE] [--compare FILE]');
+    console.log('usage: gridwatch bench [--only edge|central|simulator|kafka-security|mqtt-tls|learn|history]... [--readings N] [--json FILE] [--compare FILE]');
     return 0;
   }
   const only = values.only && values.only.length > 0 ? new Set(values.only) : null;

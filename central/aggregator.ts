@@ -23,10 +23,10 @@ import { fileURLToPath } from 'node:url';
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { Metrics, createLogger, systemClock, type Clock, type Logger } from '../shared/index.ts';
-import { createKafkaClient, ensureTopics, partitionCount, topicNames, type TopicNames } from '../shared/kafka/index.ts';
+import { createKafkaClient, ensureTopics, modelsTopic, partitionCount, topicNames, type TopicNames } from '../shared/kafka/index.ts';
 import { kafkaSecurity, refusalAtStart } from '../shared/kafka/security.ts';
 import { intervalPart, part, startParts, stopParts, type Part } from '../shared/lifecycle.ts';
-import { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore, SseHub, apiAuthFromConfig, createApiHandler, listen, listenOptionsFromConfig, type ApiAuth, type Health } from './api/index.ts';
+import { AnomalyStore, EdgeStatusStore, EventStore, ReadingStore, SseHub, apiAuthFromConfig, consoleLoginFromConfig, createApiHandler, listen, listenOptionsFromConfig, type ApiAuth, type Health } from './api/index.ts';
 import type { CentralConfig } from './config.ts';
 import { CatchUp } from './consume/catch-up.ts';
 import { realCorrelator, type CorrelatorFactory, type CorrelatorPort } from './consume/correlator-port.ts';
@@ -41,6 +41,8 @@ import { centralMetrics, viewMetrics } from './metrics.ts';
 import { WebhookNotifier } from './notify/index.ts';
 import { DEFAULT_MODEL_DIR } from './learn/model-file.ts';
 import { LearnedPart } from './learn/part.ts';
+import { ModelRegistry } from './learn/registry.ts';
+import { ModelStore } from './learn/registry-store.ts';
 import { GridEventOutbox } from './publish/outbox.ts';
 import { kafkaProducer, kafkaRecordWriter } from './publish/producer.ts';
 import { TopologyRegistry } from './registry/index.ts';
@@ -89,6 +91,8 @@ export class Aggregator {
   private readonly notifier: WebhookNotifier | null;
   /** The learned scorer; null with learnedScoring off. */
   readonly learned: LearnedPart | null;
+  /** The model registry; null with learnedScoring or learnedRegistry off. */
+  readonly modelRegistry: ModelRegistry | null;
   private readonly parts: Part[];
   private readonly counters = { gridDiscarded: 0 };
   private server: Server | null = null;
@@ -152,6 +156,10 @@ export class Aggregator {
       ? new LearnedPart({ modelDir: c.learnedModelDir ?? DEFAULT_MODEL_DIR, anomaliesTopic: t.anomalies, producer: kafkaProducer(kafka), nominalOf: (id) => this.registry.topology.meter(id)?.nominalVoltage, instanceId: this.instanceId, logger, metrics, clock })
       : null);
     if (!learned) logger.info('learned scoring off (learnedScoring=off): rules only');
+    // The model registry (central/learn/registry.ts): grid.models names the models in service.
+    const modelRegistry = (this.modelRegistry = learned && c.learnedRegistry === 'on'
+      ? new ModelRegistry({ kafka, topic: modelsTopic(c), centralGroup: c.centralGroup, instanceId: this.instanceId, ensureTopic: c.ensureTopics, store: c.s3Endpoint ? ModelStore.fromSettings({ ...c, s3Endpoint: c.s3Endpoint }, logger) : null, scorer: () => learned.scorer, defaultDir: c.learnedModelDir ?? DEFAULT_MODEL_DIR, logger, metrics })
+      : null);
     const flow = {
       pause: (topic: string, partition: number) => this.group.consumer.pause([{ topic, partitions: [partition] }]),
       resume: (topic: string, partition: number) => this.group.consumer.resume([{ topic, partitions: [partition] }]),
@@ -218,11 +226,12 @@ export class Aggregator {
       outbox,
       workflow,
       ...(learned ? [learned] : []),
+      ...(modelRegistry ? [modelRegistry] : []),
       part('notifier', () => undefined, (deadline) => notifier?.stop(this.state === 'crashing' ? 0 : Math.min(2000, Math.max(0, deadline - Date.now())))),
       part('api', async () => {
         auth = apiAuthFromConfig(c, logger, metrics);
         auth.start();
-        const handler = createApiHandler({ workflow, auth, tls: Boolean(c.httpTlsCertFile), events: this.events, anomalies: this.anomalies, readings: this.readings, edges: this.edges, registry: this.registry, sse, metrics, clock, logger, health: () => this.health(), consoleDir: opts.consoleDir ?? CONSOLE_DIR, history });
+        const handler = createApiHandler({ workflow, auth, tls: Boolean(c.httpTlsCertFile), events: this.events, anomalies: this.anomalies, readings: this.readings, edges: this.edges, registry: this.registry, sse, metrics, clock, logger, health: () => this.health(), consoleDir: opts.consoleDir ?? CONSOLE_DIR, history, consoleLogin: consoleLoginFromConfig(c) });
         this.server = await listen(handler, c.httpPort, c.httpHost, listenOptionsFromConfig(c));
       }, () => {
         auth?.stop();
@@ -316,7 +325,7 @@ export class Aggregator {
         notifier: this.notifier?.stats() ?? null,
         workflow: { eventsActedOn: this.workflow.actions.size, maintenanceWindows: this.workflow.maintenance.size },
         correlator: this.local.stats(),
-        learned: this.learned ? { modelVersion: this.learned.scorer.version, ...this.learned.counters } : null,
+        learned: this.learned ? { modelVersion: this.learned.scorer.version, ...this.learned.counters, registry: this.modelRegistry ? { record: this.modelRegistry.record, lastRefusal: this.modelRegistry.lastRefusal } : null } : null,
         stores: { events: this.events.counts(), anomalies: this.anomalies.size, meters: this.readings.size, sseClients: this.sse.size },
       },
     };

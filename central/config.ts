@@ -34,6 +34,8 @@ export const CentralConfigSchema = Type.Object({
   oidcJwksUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'JWKS of the issuer; default: jwks_uri of its /.well-known/openid-configuration' })),
   oidcRoleClaim: Type.String({ minLength: 1, default: 'gridwatch_role', description: 'Claim holding viewer|operator|admin (string or array; dots reach into objects, e.g. realm_access.roles)' }),
   oidcClockSkewSec: Type.Integer({ minimum: 0, maximum: 300, default: 60, description: 'Clock difference tolerated on exp/nbf/iat of OIDC tokens' }),
+  oidcConsoleClientId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Public client id of the console at the issuer: the console signs in with the authorization-code flow and PKCE (its redirect URI: the console address + callback.html); unset: it asks for a pasted token' })),
+  oidcConsoleScope: Type.String({ minLength: 1, maxLength: 500, pattern: '^[!-~]+( [!-~]+)*$', default: 'openid email', description: 'Scopes the console asks for (space-separated); the access token must be a JWT for oidcAudience' }),
   apiAuthMaxFailures: Type.Integer({ minimum: 1, maximum: 10_000, default: 20, description: 'Refused credentials per client address per window before it gets 429' }),
   apiAuthFailureWindowMs: Ms('Window of apiAuthMaxFailures', 60_000, 1000),
   topology: Type.Optional(Type.String({ minLength: 1, description: 'Topology file (CSV or JSON) loaded at start; grid.topology updates it' })),
@@ -84,6 +86,9 @@ export const CentralConfigSchema = Type.Object({
   // Learned scoring beside the rules (central/learn/README.md): a model scores windows of readings.
   learnedScoring: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'on: the model in learnedModelDir scores grid.readings and produces `pattern` anomalies to grid.anomalies; off: rules only' }),
   learnedModelDir: Type.Optional(Type.String({ minLength: 1, description: 'Directory with model.onnx and manifest.json; default the model shipped in models/default' })),
+  learnedRegistry: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'on: follow the model registry (the compacted topic grid.models names the active, shadow and canary versions; their files come from modelsBucket on s3Endpoint); without a record learnedModelDir serves; off: learnedModelDir only' }),
+  modelsBucket: Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', default: 'models', description: 'S3 bucket of the model registry\'s files (`gridwatch models upload`)' }),
+  topicModels: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._-]{1,249}$', description: 'Model registry topic (compacted, one record: active, shadow, canary); default <kafkaTopicPrefix>grid.models' })),
 
   // The correlator's thresholds (central/correlate/README.md): GRIDWATCH_CORRELATE_*, file section `correlate`.
   correlate: CorrelateSettingsSchema,

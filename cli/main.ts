@@ -14,6 +14,7 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
   central: { module: '../central/main.ts', summary: 'run a central aggregator (correlation, archives, API, console)' },
   simulate: { module: '../simulator/main.ts', summary: 'simulate a grid with injected faults and flood MQTT' },
   score: { module: '../simulator/score-main.ts', summary: 'score detected anomalies and events against ground truth' },
+  models: { module: '../cli/models.ts', summary: 'the model registry: list|upload|promote|shadow|canary|rollback (MinIO bucket + grid.models)' },
   train: { module: '../central/learn/train-main.ts', summary: 'train the learned scorers on simulated grids and write the default model (Python venv)' },
   demo: { module: '../cli/demo.ts', summary: 'run the whole pipeline on this machine and score it' },
   services: { module: '../deploy/services/cli.ts', summary: 'provision and run Kafka, MinIO, InfluxDB, Mosquitto: up|down|status|env' },

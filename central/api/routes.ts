@@ -107,6 +107,9 @@ export const gridRoutes = (d: ApiDeps): FastifyPluginAsyncTypebox =>
       // The hub writes the response itself; the security headers fastify would add are set here.
       for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) reply.raw.setHeader(k, v);
       reply.hijack();
-      d.sse.add(req.raw, reply.raw, d.events.query({ state: 'open', limit: 1000 }));
+      // The stream ends with its credential: at the token's expiry, or when its key is revoked (server.ts).
+      const p = req.principal;
+      const endsAt = p ? d.auth.sessionEndsAt(p) : undefined;
+      d.sse.add(req.raw, reply.raw, d.events.query({ state: 'open', limit: 1000 }), p ? { principal: p, ...(endsAt !== undefined ? { endsAt } : {}) } : undefined);
     });
   };

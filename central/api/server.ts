@@ -12,6 +12,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { TObject } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Counter } from 'prom-client';
 import { GridwatchError, type Clock, type Logger, type Metrics } from '../../shared/index.ts';
 import type { TopologyRegistry } from '../registry/index.ts';
 import type { ApiAuth } from './auth/authenticator.ts';
@@ -51,6 +52,15 @@ export interface ApiDeps {
   workflow?: Workflow;
   /** The archive and InfluxDB, for history, profiles and reliability (absent: those routes answer 503, /api/events and /api/anomalies memory only). */
   history?: HistoryDeps;
+  /** The console signs in at this issuer (authorization code + PKCE); without it, it asks for a pasted token. */
+  consoleLogin?: ConsoleLogin;
+}
+
+/** What the console needs to follow the OIDC login; public (it is in every authorization URL anyway). */
+export interface ConsoleLogin {
+  issuer: string;
+  clientId: string;
+  scope: string;
 }
 
 declare module 'fastify' {
@@ -71,8 +81,7 @@ declare module 'fastify' {
  * own files; it may not be framed (clickjacking), types are not sniffed, no referrer leaves.
  */
 export const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'content-security-policy': csp(),
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
@@ -80,6 +89,19 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'cross-origin-resource-policy': 'same-origin',
   'permissions-policy': 'camera=(), microphone=(), geolocation=()',
 };
+
+/**
+ * The console's CSP. With the OIDC login, the page may also fetch from the issuer's origin (its
+ * discovery document and token endpoint), that origin only, never `*`; the authorization request
+ * itself is a navigation, which connect-src does not govern.
+ */
+function csp(issuer?: string): string {
+  const connect = issuer ? `'self' ${new URL(issuer).origin}` : "'self'";
+  return `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${connect}; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`;
+}
+
+/** oauth4webapi's single ES module (no dependencies), served at /vendor/oauth4webapi/ for the console's login. */
+const OAUTH4WEBAPI_DIR = fileURLToPath(new URL('../../node_modules/oauth4webapi/build/', import.meta.url));
 
 /** uPlot's files in node_modules, served at /vendor/uplot/ beside the console. */
 const UPLOT_DIR = fileURLToPath(new URL('../../node_modules/uplot/dist/', import.meta.url));
@@ -117,7 +139,8 @@ export async function createApiApp(d: ApiDeps): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((req, reply) => json(reply, 404, 'not found', `no route ${req.url.split('?')[0]!.slice(0, 200)}`));
 
-  const headers = d.tls ? { ...SECURITY_HEADERS, 'strict-transport-security': 'max-age=31536000' } : SECURITY_HEADERS;
+  const base = d.consoleLogin ? { ...SECURITY_HEADERS, 'content-security-policy': csp(d.consoleLogin.issuer) } : SECURITY_HEADERS;
+  const headers = d.tls ? { ...base, 'strict-transport-security': 'max-age=31536000' } : base;
   app.addHook('onRequest', async (req, reply) => {
     reply.headers(headers);
     // Grid data must not sit in a shared or browser cache (the console's files may, revalidated).
@@ -170,6 +193,7 @@ export async function createApiApp(d: ApiDeps): Promise<FastifyInstance> {
     const tokens = d.auth.keys.list();
     return { count: tokens.length, tokens };
   });
+  streamsFollowCredentials(app, d);
   await app.register(gridRoutes(d));
   if (d.workflow) await app.register(workflowRoutes(d.workflow));
   await app.register(historyRoutes(d));
@@ -183,11 +207,32 @@ export async function createApiApp(d: ApiDeps): Promise<FastifyInstance> {
       });
       await scope.register(fastifyStatic, { root: consoleRoot, prefix: '/', index: ['index.html'], dotfiles: 'deny', cacheControl: false, setHeaders: (res) => res.setHeader('cache-control', 'no-cache') });
       // The charting library, from the installed package (no CDN: the CSP allows only 'self').
+      // How the console signs in: asked before any token exists, so public; carries no grid data.
+      scope.get('/login.json', { schema: { hide: true } }, async () => ({ oidc: d.consoleLogin ?? null }));
+      if (existsSync(OAUTH4WEBAPI_DIR)) await scope.register(fastifyStatic, { root: OAUTH4WEBAPI_DIR, prefix: '/vendor/oauth4webapi/', decorateReply: false, dotfiles: 'deny', cacheControl: false, allowedPath: (p) => p === '/index.js', setHeaders: (res) => res.setHeader('cache-control', 'no-cache') });
       if (existsSync(UPLOT_DIR)) await scope.register(fastifyStatic, { root: UPLOT_DIR, prefix: '/vendor/uplot/', decorateReply: false, dotfiles: 'deny', cacheControl: false, allowedPath: (p) => /^\/uPlot\.(esm\.js|min\.css)$/.test(p), setHeaders: (res) => res.setHeader('cache-control', 'no-cache') });
     });
   }
   await app.ready();
   return app;
+}
+
+/**
+ * An open event stream outlives no revocation: after each reload of the tokens file, the streams
+ * of keys no longer in it are ended (the expiry of JWTs is the hub's own timer). Each end counted.
+ */
+function streamsFollowCredentials(app: FastifyInstance, d: ApiDeps): void {
+  const ended = (d.metrics.registry.getSingleMetric('gridwatch_central_sse_sessions_ended_total') as Counter<'reason'> | undefined) ??
+    d.metrics.counter('central_sse_sessions_ended_total', 'Event streams the server ended because their credential ended: revoked (API key gone from the tokens file) or expired (OIDC token past exp + clock skew)', ['reason']);
+  const offEnd = d.sse.onSessionEnd((reason) => ended.inc({ reason }));
+  const offReload = d.auth.onKeysReloaded(() => {
+    const n = d.sse.endWhere((p) => !d.auth.stillHolds(p), 'revoked');
+    if (n > 0) d.logger.info({ streams: n }, 'event streams of revoked API keys ended');
+  });
+  app.addHook('onClose', async () => {
+    offEnd();
+    offReload();
+  });
 }
 
 /** A node:http request handler for the API (the listener, or a test's own server, calls it). */

@@ -3,12 +3,17 @@
 // (`gridwatch credentials add-token`) or an OIDC token of the configured issuer. The console asks
 // for one, checks it against /api/whoami, and keeps it in sessionStorage: it lives as long as the
 // tab, is not sent anywhere by the browser on its own (unlike a cookie, so no CSRF), and the CSP
-// (no inline or foreign script) is what keeps other scripts from reading it.
+// (no inline or foreign script) is what keeps other scripts from reading it. When central has an
+// OIDC login configured (/login.json), the page also offers the provider's sign-in (login.js).
+import { loginConfig, startLogin } from './login.js';
 
 const KEY = 'gridwatch.token';
 const $ = (id) => document.getElementById(id);
 
 export const token = () => sessionStorage.getItem(KEY);
+
+/** Keeps a token the OIDC callback obtained (callback.js), as a pasted one is kept. */
+export const storeToken = (t) => sessionStorage.setItem(KEY, t);
 
 /** Headers for an API request: the bearer token when there is one. */
 export function authHeaders(extra = {}) {
@@ -45,6 +50,7 @@ export async function signIn() {
   $('app').hidden = true;
   $('login').hidden = false;
   $('token-input').focus();
+  void offerProviderLogin();
   return new Promise((resolve) => {
     $('login-form').addEventListener('submit', async (ev) => {
       ev.preventDefault();
@@ -64,6 +70,23 @@ export async function signIn() {
         $('login-error').textContent = err instanceof Error ? err.message : String(err);
       }
     });
+  });
+}
+
+/** Shows the provider's sign-in button when central configured one; a failure is said on the page. */
+async function offerProviderLogin() {
+  let cfg;
+  try {
+    cfg = await loginConfig();
+  } catch {
+    return; // the pasted-token form still works
+  }
+  if (!cfg) return;
+  $('oidc-login').hidden = false;
+  $('oidc-issuer').textContent = new URL(cfg.issuer).host;
+  $('oidc-sign-in').addEventListener('click', () => {
+    $('login-error').textContent = '';
+    startLogin(cfg).catch((err) => ($('login-error').textContent = `Sign-in could not start: ${err instanceof Error ? err.message : String(err)}`));
   });
 }
 

@@ -60,6 +60,7 @@ export class LearnedPart implements Part {
     const scored = m.counter('learned_windows_scored_total', 'Feature windows scored by the learned model, by model version', ['model_version']);
     const scores = m.histogram('learned_score', 'Scores of the windows, by model version (distribution, for drift)', SCORE_BUCKETS, ['model_version']);
     const infer = m.histogram('learned_inference_seconds', 'Time of one batch of inference in the worker thread (round trip), by model version', INFER_BUCKETS_S, ['model_version']);
+    const failures = m.counter('learned_inference_failures_total', 'Batches a model failed to score (taken out of service for that batch; the rules go on), by model version', ['model_version']);
     const anomalies = m.counter('learned_anomalies_total', 'Pattern anomalies the model opened and closed, by model version and state', ['model_version', 'state']);
     this.scorer = new LearnedScorer({
       modelDir: o.modelDir,
@@ -69,12 +70,13 @@ export class LearnedPart implements Part {
       ...(o.maxWaitMs ? { maxWaitMs: o.maxWaitMs } : {}),
       ...(o.clock ? { clock: o.clock } : {}),
       logger: this.log,
-      onScore: (_row, score) => scores.observe({ model_version: this.scorer.version.slice(0, 12) }, score),
-      onBatch: (rows, seconds) => {
-        const v = this.scorer.version.slice(0, 12);
+      onScore: (_row, score, version) => scores.observe({ model_version: version.slice(0, 12) }, score),
+      onBatch: (rows, seconds, version) => {
+        const v = version.slice(0, 12);
         scored.inc({ model_version: v }, rows);
         infer.observe({ model_version: v }, seconds);
       },
+      onFailure: (_rows, version) => failures.inc({ model_version: version.slice(0, 12) }),
       onAnomaly: (a) => {
         anomalies.inc({ model_version: (a.modelVersion ?? '').slice(0, 12), state: a.state });
         this.produce(a);
@@ -90,6 +92,29 @@ export class LearnedPart implements Part {
       this.set({ reason: 'partial' }, c.partial ?? 0);
       this.set({ reason: 'inference_failure' }, c.rowsDropped ?? 0);
       this.set({ reason: 'invalid' }, invalid());
+    });
+    const served = () => (this.started ? this.scorer.models : []);
+    m.gauge('learned_model_role', 'Models in service: 1 per version and role (active, canary, shadow)', ['model_version', 'role'], function collect() {
+      this.reset();
+      for (const s of served()) this.set({ model_version: s.version.slice(0, 12), role: s.role }, 1);
+    });
+    // Drift: PSI of each feature of the windows served against the model's training reference
+    // (central/learn/psi.ts); absent for a version whose manifest has no reference bins.
+    m.gauge('learned_feature_psi', 'Population stability index of each feature of the served windows against the training data, by model version (over 0.25: retrain)', ['model_version', 'feature'], function collect() {
+      this.reset();
+      for (const s of served()) for (const [feature, v] of s.model.psi?.values() ?? []) this.set({ model_version: s.version.slice(0, 12), feature }, v);
+    });
+    const compared = () => (this.started ? this.scorer.comparisons : []);
+    m.gauge('learned_comparison_windows', 'Shadow and canary against the active model on the same windows, by candidate version, role and verdict (both_over, candidate_only, active_only, windows, opens)', ['model_version', 'role', 'verdict'], function collect() {
+      this.reset();
+      for (const c of compared()) {
+        const l = { model_version: c.version.slice(0, 12), role: c.role };
+        this.set({ ...l, verdict: 'windows' }, c.windows);
+        this.set({ ...l, verdict: 'both_over' }, c.bothOver);
+        this.set({ ...l, verdict: 'candidate_only' }, c.candidateOnly);
+        this.set({ ...l, verdict: 'active_only' }, c.activeOnly);
+        this.set({ ...l, verdict: 'opens' }, c.opens);
+      }
     });
     m.gauge('learned_anomalies_unproduced', 'Learned anomalies waiting for grid.anomalies (Kafka refused or not yet sent)', [], function collect() {
       this.set(queued());

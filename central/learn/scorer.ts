@@ -1,23 +1,31 @@
 /**
  * The learned scorer: a self-contained part of central. It takes decoded `grid.readings`
  * (`add`), builds feature windows per meter (with transformer and feeder comparisons), scores
- * closed windows in batches in a worker thread (onnxruntime-node), and reports `pattern`
+ * closed windows in batches in worker threads (onnxruntime-node), and reports `pattern`
  * anomalies through `onAnomaly`: `open` when a meter's window scores over the model's threshold,
- * `closed` once it falls back (with hysteresis: see judge). Wiring it into central takes a few lines:
+ * `closed` once it falls back (with hysteresis: registry-model.ts). Wiring it into central takes a few lines:
  *
  *   const scorer = new LearnedScorer({ modelDir, intervalMs, onAnomaly: (a) => correlator.add(a) });
  *   await scorer.start();  ...  for each decoded reading: scorer.add(reading);  ...  await scorer.stop();
  *
- * Failure: a batch whose inference throws (or whose worker dies) is taken out of service: its
- * windows are dropped, counted (`inferenceFailures`, `rowsDropped`), logged with the model
- * version, and the next batch is scored by a fresh worker; the rules are not touched by any of it.
+ * Several models at once (the registry, central/learn/registry.ts, sets them with `use`): the
+ * active model judges every meter except those of the canary share, which the canary judges; a
+ * shadow scores every window and never opens an anomaly. Canary and shadow are compared window by
+ * window with the active model (`comparisons`). A switch happens between two batches; the open
+ * anomalies of a model that no longer judges a meter are closed then.
+ *
+ * Failure: a batch whose inference throws (or whose worker dies) is taken out of service for
+ * that model: its windows are dropped, counted (`inferenceFailures`, `rowsDropped` for the
+ * windows no live model judged), logged with the model version, and the next batch is scored by
+ * a fresh worker; the rules are not touched by any of it.
  */
-import { Worker } from 'node:worker_threads';
 import type { Anomaly, ForwardedReading } from '../../shared/contracts/index.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
+import { GridwatchError } from '../../shared/errors.ts';
 import { silentLogger, type Logger } from '../../shared/logger.ts';
 import { FEATURE_COUNT, FeatureBuilder, type FeatureCounters, type FeatureRow } from './features.ts';
-import { loadModelDir, type ModelManifest } from './model-file.ts';
+import { loadModelDir, type LoadedModel, type ModelManifest } from './model-file.ts';
+import { ServedModel, type JudgeContext } from './registry-model.ts';
 
 export interface ScorerOptions {
   modelDir: string;
@@ -34,10 +42,12 @@ export interface ScorerOptions {
   /** Consecutive windows over the threshold that open an anomaly (default 2), and under it that close one (default 3). */
   openAfter?: number;
   closeAfter?: number;
-  /** Every scored window (evaluation, and later shadow comparisons). */
-  onScore?: (row: FeatureRow, score: number) => void;
-  /** Every batch inferred: its rows and the round trip to the worker, seconds (metrics). */
-  onBatch?: (rows: number, seconds: number) => void;
+  /** Every scored window, by every model that scored it (evaluation, metrics per version). */
+  onScore?: (row: FeatureRow, score: number, version: string) => void;
+  /** Every batch a model inferred: its rows and the round trip to the worker, seconds (metrics). */
+  onBatch?: (rows: number, seconds: number, version: string) => void;
+  /** A batch a model failed on (counted per version). */
+  onFailure?: (rows: number, version: string) => void;
   clock?: Clock;
   logger?: Logger;
 }
@@ -51,27 +61,57 @@ export interface ScorerCounters extends FeatureCounters {
   closed: number;
 }
 
-interface OpenPattern { anomaly: Anomaly; peak: number; below: number; firstBelow: number }
-interface Pending { since: number; count: number; score: number }
+/** Which substations the canary judges: listed ones, and a stable hash share of the rest. */
+export interface CanaryShare { substations?: string[]; percent?: number }
 
-const WORKER_URL = new URL('./infer-worker.mjs', import.meta.url);
+/** The models `use` puts in service. */
+export interface ModelSet {
+  active: LoadedModel;
+  shadow?: LoadedModel | null;
+  canary?: { model: LoadedModel; share: CanaryShare } | null;
+}
+
+/** A candidate (shadow or canary) against the active model, on the same windows. */
+export interface Comparison {
+  version: string;
+  role: 'shadow' | 'canary';
+  against: string;
+  windows: number;
+  bothOver: number;
+  candidateOnly: number;
+  activeOnly: number;
+  meanAbsDiff: number;
+  /** Anomalies it opened (canary) or would have opened (shadow). */
+  opens: number;
+  failures: number;
+}
+
+/** FNV-1a of a substation id, 0-99: the same substations fall in a percentage on every instance. */
+export function shareBucket(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  return h % 100;
+}
+
+export function inCanary(share: CanaryShare, substationId: string | null): boolean {
+  if (substationId === null) return false;
+  if (share.substations?.includes(substationId)) return true;
+  return (share.percent ?? 0) > 0 && shareBucket(substationId) < share.percent!;
+}
+
+interface Served { active: ServedModel; shadow: ServedModel | null; canary: { model: ServedModel; share: CanaryShare } | null }
 
 export class LearnedScorer {
-  private manifest!: ModelManifest;
-  private bytes!: Uint8Array;
+  private served!: Served;
   private features!: FeatureBuilder;
-  private worker: Worker | undefined;
   private queue: FeatureRow[] = [];
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
-  private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (s: Float32Array) => void; reject: (e: Error) => void }>();
-  private readonly openByMeter = new Map<string, OpenPattern>();
-  private readonly overByMeter = new Map<string, Pending>();
   private readonly substationOf = new Map<string, string | null>();
   private readonly clock: Clock;
   private readonly log: Logger;
   private batchCounters = { batches: 0, scored: 0, inferenceFailures: 0, rowsDropped: 0, opened: 0, closed: 0 };
+  private readonly compared = new Map<string, Comparison & { sumAbs: number }>();
   /** Wall-clock delay from a window's end to its anomaly, ms (last 10,000). */
   readonly delaysMs: number[] = [];
 
@@ -81,29 +121,106 @@ export class LearnedScorer {
   }
 
   get version(): string {
-    return this.manifest.version;
+    return this.served.active.version;
   }
   get threshold(): number {
-    return this.manifest.threshold;
+    return this.served.active.manifest.threshold;
+  }
+  get manifest(): ModelManifest {
+    return this.served.active.manifest;
   }
   get counters(): ScorerCounters {
     return { ...this.features.counters, ...this.batchCounters };
   }
+  /** The models in service and their roles. */
+  get models(): { version: string; role: 'active' | 'shadow' | 'canary'; model: ServedModel }[] {
+    const s = this.served;
+    return [
+      { version: s.active.version, role: 'active' as const, model: s.active },
+      ...(s.canary ? [{ version: s.canary.model.version, role: 'canary' as const, model: s.canary.model }] : []),
+      ...(s.shadow ? [{ version: s.shadow.version, role: 'shadow' as const, model: s.shadow }] : []),
+    ];
+  }
+  /** Shadow and canary against the active model, since each came into service in its role. */
+  get comparisons(): Comparison[] {
+    return [...this.compared.values()].map(({ sumAbs, ...c }) => ({ ...c, meanAbsDiff: c.windows > 0 ? sumAbs / c.windows : 0 }));
+  }
 
   async start(): Promise<void> {
-    const { manifest, bytes } = loadModelDir(this.opts.modelDir);
-    this.manifest = manifest;
-    this.bytes = bytes;
+    const loaded = loadModelDir(this.opts.modelDir);
+    const { manifest } = loaded;
     const intervalMs = this.opts.intervalMs ?? manifest.intervalMs;
     this.features = new FeatureBuilder({ windowMs: manifest.windowMs, intervalMs, lateMs: this.opts.lateMs ?? 2 * intervalMs, ...(this.opts.nominalOf ? { nominalOf: this.opts.nominalOf } : {}) });
-    await this.spawn();
+    const active = new ServedModel(loaded, this.log);
+    await active.start();
+    this.served = { active, shadow: null, canary: null };
     this.log.info({ modelVersion: manifest.version, family: manifest.family, threshold: manifest.threshold }, 'learned scorer: model loaded');
+  }
+
+  /**
+   * Puts a set of models in service (the registry's record). Every new model is loaded into its own
+   * worker first; if one is refused (a window other than the one the features are built for,
+   * onnxruntime cannot load it) this throws and the models in service stay as they were. The
+   * switch itself waits for the batch in flight.
+   */
+  async use(next: ModelSet): Promise<void> {
+    const windowMs = this.served.active.manifest.windowMs;
+    const current = new Map(this.models.map((m) => [m.version, m.model]));
+    const started: ServedModel[] = [];
+    const get = async (l: LoadedModel): Promise<ServedModel> => {
+      const have = current.get(l.manifest.version) ?? started.find((m) => m.version === l.manifest.version);
+      if (have) return have;
+      if (l.manifest.windowMs !== windowMs) throw new GridwatchError('CONFIG_INVALID', `model ${l.manifest.version.slice(0, 12)}: window ${l.manifest.windowMs} ms, the features are built for ${windowMs} ms: refused`, { details: { reason: 'window' } });
+      const m = new ServedModel(l, this.log);
+      started.push(m);
+      await m.start();
+      return m;
+    };
+    let served: Served;
+    try {
+      const active = await get(next.active);
+      const shadow = next.shadow ? await get(next.shadow) : null;
+      const canary = next.canary ? { model: await get(next.canary.model), share: next.canary.share } : null;
+      served = { active, shadow, canary };
+    } catch (err) {
+      await Promise.all(started.map((m) => m.stop()));
+      throw err;
+    }
+    this.chain = this.chain.then(() => this.swap(served));
+    await this.chain;
+  }
+
+  private async swap(next: Served): Promise<void> {
+    const before = this.served;
+    const now = this.clock.now();
+    const liveOf = (s: Served, meterId: string) => (s.canary && inCanary(s.canary.share, this.substationOf.get(meterId) ?? null) ? s.canary.model : s.active);
+    // A meter whose judge changes: the old judge's open anomaly is closed now.
+    for (const old of [before.active, before.canary?.model].filter((m): m is ServedModel => m !== undefined)) {
+      for (const meterId of [...old.openByMeter.keys()]) {
+        if (liveOf(before, meterId) === old && liveOf(next, meterId) !== old) this.emit(old.release(meterId, now));
+      }
+    }
+    const wasLive = new Set([before.active, before.canary?.model]);
+    for (const m of [next.active, next.canary?.model]) if (m && !wasLive.has(m)) m.forgetJudging();
+    this.served = next;
+    const keep = new Set([next.active, next.shadow, next.canary?.model]);
+    for (const m of [before.active, before.shadow, before.canary?.model]) if (m && !keep.has(m)) await m.stop();
+    for (const [role, m] of [['shadow', next.shadow], ['canary', next.canary?.model]] as const) {
+      const c = m ? this.compared.get(m.version) : undefined;
+      if (m && (!c || c.role !== role || c.against !== next.active.version)) {
+        this.compared.set(m.version, { version: m.version, role, against: next.active.version, windows: 0, bothOver: 0, candidateOnly: 0, activeOnly: 0, meanAbsDiff: 0, opens: 0, failures: 0, sumAbs: 0 });
+      }
+    }
+    for (const v of [...this.compared.keys()]) if (v !== next.shadow?.version && v !== next.canary?.model.version) this.compared.delete(v);
+    this.log.info({ active: next.active.version, shadow: next.shadow?.version ?? null, canary: next.canary ? { version: next.canary.model.version, ...next.canary.share } : null }, 'learned scorer: models in service');
   }
 
   /** Takes one decoded reading; never blocks on inference. */
   add(r: Pick<ForwardedReading, 'meterId' | 'ts' | 'voltage' | 'power' | 'transformerId' | 'feederId' | 'substationId'>): void {
     if (!this.substationOf.has(r.meterId)) this.substationOf.set(r.meterId, r.substationId);
-    const rows = this.features.add({ meterId: r.meterId, transformerId: r.transformerId, feederId: r.feederId, ts: r.ts, voltage: r.voltage, power: r.power });
+    // substationId: the feature builder compares a transformer with its substation's others where it knows them.
+    const reading = { meterId: r.meterId, transformerId: r.transformerId, feederId: r.feederId, substationId: r.substationId, ts: r.ts, voltage: r.voltage, power: r.power };
+    const rows = this.features.add(reading);
     if (rows.length > 0) this.enqueue(rows);
   }
 
@@ -117,21 +234,19 @@ export class LearnedScorer {
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     await this.chain;
-    await this.worker?.terminate();
-    this.worker = undefined;
+    await Promise.all(this.models.map((m) => m.model.stop()));
   }
 
-  /** Scores feature vectors directly (the model check, `gridwatch score`); throws if inference fails. */
+  /** Scores feature vectors directly with the active model (the model check, `gridwatch score`); throws if inference fails. */
   async scoreRows(rows: readonly ArrayLike<number>[]): Promise<Float32Array> {
     const data = new Float32Array(rows.length * FEATURE_COUNT);
     rows.forEach((r, i) => data.set(r, i * FEATURE_COUNT));
-    if (!this.worker) await this.spawn();
-    return this.infer(data, rows.length);
+    return this.served.active.infer(data, rows.length);
   }
 
-  /** Kills the inference worker as a crash would (tests of the failure path). */
+  /** Kills the active model's inference worker as a crash would (tests of the failure path). */
   async crashWorkerForTest(): Promise<void> {
-    await this.worker?.terminate();
+    await this.served.active.crashForTest();
   }
 
   private enqueue(rows: FeatureRow[]): void {
@@ -150,132 +265,100 @@ export class LearnedScorer {
     }
   }
 
-  private async scoreBatch(batch: FeatureRow[]): Promise<void> {
-    const data = new Float32Array(batch.length * FEATURE_COUNT);
-    batch.forEach((r, i) => data.set(r.values, i * FEATURE_COUNT));
-    let scores: Float32Array;
+  /** One model on some rows of the batch; null when it failed (counted, logged with its version). */
+  private async run(model: ServedModel, batch: FeatureRow[], idx: number[] | null): Promise<Float32Array | null> {
+    const n = idx ? idx.length : batch.length;
+    if (n === 0) return new Float32Array(0);
+    const data = new Float32Array(n * FEATURE_COUNT);
+    for (let k = 0; k < n; k++) data.set(batch[idx ? idx[k]! : k]!.values, k * FEATURE_COUNT);
     try {
-      if (!this.worker) await this.spawn();
       const t0 = performance.now();
-      scores = await this.infer(data, batch.length);
-      this.opts.onBatch?.(batch.length, (performance.now() - t0) / 1000);
+      const scores = await model.infer(data, n);
+      this.opts.onBatch?.(n, (performance.now() - t0) / 1000, model.version);
+      return scores;
     } catch (err) {
       this.batchCounters.inferenceFailures++;
-      this.batchCounters.rowsDropped += batch.length;
-      this.log.error({ modelVersion: this.manifest.version, rows: batch.length, err: (err as Error).message }, 'learned scorer: inference failed; batch taken out of service, rules unaffected');
-      await this.worker?.terminate();
-      this.worker = undefined;
-      return;
+      this.opts.onFailure?.(n, model.version);
+      const c = this.compared.get(model.version);
+      if (c) c.failures++;
+      this.log.error({ modelVersion: model.version, rows: n, err: (err as Error).message }, 'learned scorer: inference failed; batch taken out of service for this model, rules unaffected');
+      await model.stop();
+      return null;
     }
-    this.batchCounters.batches++;
-    this.batchCounters.scored += batch.length;
-    batch.forEach((r, i) => {
-      this.opts.onScore?.(r, scores[i]!);
-      this.judge(r, scores[i]!);
-    });
   }
 
-  /**
-   * Hysteresis, so one condition is one anomaly and one noisy window is none: a meter opens after
-   * `openAfter` consecutive windows over the threshold (startTs: the first of them) and closes
-   * after `closeAfter` consecutive windows under it (endTs: the first of those).
-   */
-  private judge(r: FeatureRow, score: number): void {
-    const open = this.openByMeter.get(r.meterId);
-    const { threshold, version } = this.manifest;
-    const now = this.clock.now();
-    const over = score > threshold;
-    if (open) {
-      if (over) {
-        open.peak = Math.max(open.peak, score);
-        open.below = 0;
+  private async scoreBatch(batch: FeatureRow[]): Promise<void> {
+    const s = this.served;
+    const canaryIdx: number[] = [];
+    const isCanary = new Uint8Array(batch.length);
+    if (s.canary) {
+      batch.forEach((r, i) => {
+        if (inCanary(s.canary!.share, this.substationOf.get(r.meterId) ?? null)) {
+          canaryIdx.push(i);
+          isCanary[i] = 1;
+        }
+      });
+    }
+    const [active, shadow, canary] = await Promise.all([
+      this.run(s.active, batch, null),
+      s.shadow ? this.run(s.shadow, batch, null) : Promise.resolve(null),
+      s.canary ? this.run(s.canary.model, batch, canaryIdx) : Promise.resolve(null),
+    ]);
+    const ctx: JudgeContext = { now: this.clock.now(), edgeId: this.opts.edgeId ?? 'central', substationOf: (m) => this.substationOf.get(m) ?? null, openAfter: this.opts.openAfter ?? 2, closeAfter: this.opts.closeAfter ?? 3 };
+    const canaryScore = new Map<number, number>();
+    canaryIdx.forEach((i, k) => canary && canaryScore.set(i, canary[k]!));
+    let dropped = 0;
+    batch.forEach((r, i) => {
+      const a = active ? active[i]! : undefined;
+      if (a !== undefined) this.observe(s.active, r, a);
+      if (shadow && s.shadow) {
+        this.observe(s.shadow, r, shadow[i]!);
+        this.compare(s.shadow, shadow[i]!, a, s.shadow.judge(r, shadow[i]!, ctx)?.state === 'open');
+      }
+      if (isCanary[i]) {
+        const c = canaryScore.get(i);
+        if (c === undefined) return void dropped++;
+        this.observe(s.canary!.model, r, c);
+        const opened = this.emit(s.canary!.model.judge(r, c, ctx), r);
+        this.compare(s.canary!.model, c, a, opened);
         return;
       }
-      if (open.below++ === 0) open.firstBelow = r.windowStart;
-      if (open.below < (this.opts.closeAfter ?? 3)) return;
-      this.openByMeter.delete(r.meterId);
-      this.batchCounters.closed++;
-      const endTs = open.firstBelow;
-      this.opts.onAnomaly({ ...open.anomaly, state: 'closed', endTs, durationMs: Math.max(0, endTs - open.anomaly.startTs), peak: open.peak, observed: score, score, detectedAt: now });
-      return;
-    }
-    if (!over) {
-      this.overByMeter.delete(r.meterId);
-      return;
-    }
-    const pending = this.overByMeter.get(r.meterId) ?? { since: r.windowStart, count: 0, score: 0 };
-    pending.count++;
-    pending.score = Math.max(pending.score, score);
-    this.overByMeter.set(r.meterId, pending);
-    if (pending.count < (this.opts.openAfter ?? 2)) return;
-    this.overByMeter.delete(r.meterId);
-    const anomaly: Anomaly = {
-      anomalyId: `learned:${version.slice(0, 12)}:${r.meterId}:${pending.since}`,
-      edgeId: this.opts.edgeId ?? 'central',
-      meterId: r.meterId,
-      substationId: this.substationOf.get(r.meterId) ?? null,
-      feederId: r.feederId,
-      transformerId: r.transformerId,
-      type: 'pattern',
-      channel: 'none',
-      state: 'open',
-      severity: 'minor',
-      startTs: pending.since,
-      endTs: null,
-      observed: score,
-      baseline: threshold,
-      peak: pending.score,
-      detectedAt: now,
-      score,
-      threshold,
-      modelVersion: version,
-    };
-    this.openByMeter.set(r.meterId, { anomaly, peak: pending.score, below: 0, firstBelow: 0 });
-    this.batchCounters.opened++;
-    this.delaysMs.push(Math.max(0, now - (r.windowStart + this.manifest.windowMs)));
-    if (this.delaysMs.length > 10_000) this.delaysMs.shift();
-    this.opts.onAnomaly(anomaly);
+      if (a === undefined) return void dropped++;
+      this.emit(s.active.judge(r, a, ctx), r);
+    });
+    this.batchCounters.rowsDropped += dropped;
+    this.batchCounters.scored += batch.length - dropped;
+    if (dropped === 0) this.batchCounters.batches++;
   }
 
-  private async spawn(): Promise<void> {
-    const w = new Worker(WORKER_URL);
-    w.on('message', (m: { type: string; id?: number; scores?: Float32Array; message?: string }) => {
-      const p = m.id === undefined ? undefined : this.waiting.get(m.id);
-      if (!p) return;
-      this.waiting.delete(m.id!);
-      if (m.type === 'scores') p.resolve(m.scores!);
-      else p.reject(new Error(m.message));
-    });
-    const fail = (err: Error) => {
-      for (const p of this.waiting.values()) p.reject(err);
-      this.waiting.clear();
-    };
-    w.on('error', fail);
-    w.on('exit', (code) => {
-      if (this.worker === w) this.worker = undefined;
-      fail(new Error(`inference worker exited (code ${code})`));
-    });
-    this.worker = w;
-    const { output } = this.manifest;
-    await new Promise<void>((resolve, reject) => {
-      const onMsg = (m: { type: string; message?: string }) => {
-        w.off('message', onMsg);
-        if (m.type === 'loaded') resolve();
-        else reject(new Error(`model ${this.manifest.version.slice(0, 12)} refused by onnxruntime: ${m.message}`));
-      };
-      w.on('message', onMsg);
-      w.once('exit', () => reject(new Error('inference worker exited while loading')));
-      w.postMessage({ type: 'load', model: this.bytes, input: 'features', output: output.output, column: output.column, sign: output.sign, offset: output.offset ?? 0 });
-    });
+  private observe(m: ServedModel, r: FeatureRow, score: number): void {
+    m.psi?.add(r.values);
+    this.opts.onScore?.(r, score, m.version);
   }
 
-  private infer(data: Float32Array, rows: number): Promise<Float32Array> {
-    const id = this.nextId++;
-    const w = this.worker;
-    if (!w) return Promise.reject(new Error('no inference worker'));
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      w.postMessage({ type: 'score', id, data, rows, cols: FEATURE_COUNT }, [data.buffer as ArrayBuffer]);
-    });
+  private compare(m: ServedModel, score: number, activeScore: number | undefined, opened: boolean): void {
+    const c = this.compared.get(m.version);
+    if (!c) return;
+    if (opened) c.opens++;
+    if (activeScore === undefined) return;
+    const over = score > m.manifest.threshold;
+    const activeOver = activeScore > this.served.active.manifest.threshold;
+    c.windows++;
+    c.sumAbs += Math.abs(score - activeScore);
+    if (over && activeOver) c.bothOver++;
+    else if (over) c.candidateOnly++;
+    else if (activeOver) c.activeOnly++;
+  }
+
+  /** Reports an anomaly a live model opened or closed; true when one was opened. */
+  private emit(a: Anomaly | null, r?: FeatureRow): boolean {
+    if (!a) return false;
+    if (a.state === 'open') {
+      this.batchCounters.opened++;
+      if (r) this.delaysMs.push(Math.max(0, a.detectedAt - (r.windowStart + this.served.active.manifest.windowMs)));
+      if (this.delaysMs.length > 10_000) this.delaysMs.shift();
+    } else this.batchCounters.closed++;
+    this.opts.onAnomaly(a);
+    return a.state === 'open';
   }
 }

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GridwatchError } from '../../shared/errors.ts';
 import { FULL_PLAN, QUICK_PLAN, writeDataset } from './dataset.ts';
+import { writeReference } from './reference.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(HERE, '..', '..');
@@ -63,6 +64,7 @@ export function train(opts: { quick?: boolean; out: string; fpr?: number; dataDi
     process.stderr.write(`train: data sets ${JSON.stringify(sets)}\n`);
     const r = spawnSync(python, [join(HERE, 'train.py'), '--data', data, '--out', opts.out, '--fpr', String(opts.fpr ?? 0.005)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, OMP_NUM_THREADS: '1' } });
     if (r.error || r.status !== 0) throw new GridwatchError('PROVISION_FAILED', `train.py failed: ${r.error?.message ?? `exit ${r.status}`}`);
+    writeReference(data, opts.out); // PSI reference bins into the manifest (central/learn/reference.ts)
     const last = r.stdout.trim().split('\n').pop() ?? '{}';
     return { out: opts.out, summary: JSON.parse(last) as Record<string, unknown> };
   } finally {

@@ -124,6 +124,30 @@ export const DASHBOARDS: Record<string, Record<string, unknown>> = {
       { title: 'Process memory (RSS)', expr: 'gridwatch_process_resident_memory_bytes', unit: 'bytes' },
     ],
   ]),
+  // Learned scoring (central/learn): per model version, drift against the training data (PSI,
+  // the alert GridwatchModelFeatureDrift at 0.25), and the registry's switches and refusals.
+  'learned-models.json': dashboard('gridwatch-learned', 'gridwatch: learned scoring and models', [
+    [
+      { title: 'Feature drift: PSI against the training data, by model version and feature (retrain over 0.25)', expr: 'max by (model_version, feature) (gridwatch_learned_feature_psi)', legend: '{{model_version}} {{feature}}' },
+      { title: 'Models in service by role', expr: 'max by (model_version, role) (gridwatch_learned_model_role)', kind: 'stat', legend: '{{role}} {{model_version}}' },
+    ],
+    [
+      { title: 'Windows scored/s by model version', expr: 'sum by (model_version) (rate(gridwatch_learned_windows_scored_total[5m]))', unit: 'ops' },
+      { title: 'Inference p95 by model version (batch round trip)', expr: 'histogram_quantile(0.95, sum by (le, model_version) (rate(gridwatch_learned_inference_seconds_bucket[5m])))', unit: 's' },
+    ],
+    [
+      { title: 'Score median and p99 by model version', expr: ['histogram_quantile(0.5, sum by (le, model_version) (rate(gridwatch_learned_score_bucket[15m])))', 'histogram_quantile(0.99, sum by (le, model_version) (rate(gridwatch_learned_score_bucket[15m])))'] },
+      { title: 'Pattern anomalies opened/h by model version', expr: 'sum by (model_version) (increase(gridwatch_learned_anomalies_total{state="open"}[1h]))' },
+    ],
+    [
+      { title: 'Shadow and canary against the active model (windows by verdict)', expr: 'sum by (model_version, role, verdict) (gridwatch_learned_comparison_windows)', legend: '{{role}} {{model_version}} {{verdict}}' },
+      { title: 'Models refused by the registry, inference failures', expr: ['sum by (model_version, reason) (increase(gridwatch_learned_model_refusals_total[1h]))', 'sum by (model_version) (increase(gridwatch_learned_inference_failures_total[1h]))'] },
+    ],
+    [
+      { title: 'Windows not scored, by reason', expr: 'max by (reason) (gridwatch_learned_windows_skipped)' },
+      { title: 'Registry switches/h', expr: 'sum(increase(gridwatch_learned_model_switches_total[1h]))' },
+    ],
+  ]),
 };
 
 export const DASHBOARD_DIR = join(dirname(fileURLToPath(import.meta.url)), 'dashboards');

@@ -1,7 +1,7 @@
 // Who may do what on the harness's Kafka: SCRAM credentials for each principal and the ACLs that
 // Kafka's StandardAuthorizer enforces. Principals (see docs/security.md, "Kafka"):
 //   User:edge     writes the five topics an edge gateway produces; reads nothing, creates nothing
-//   User:central  reads every grid.* topic it consumes, writes grid.events, grid.central-state,
+//   User:central  reads every grid.* topic it consumes (grid.models: the model registry), writes grid.events, grid.central-state,
 //                 the operators' grid.event-actions and grid.maintenance (and grid.anomalies: its
 //                 learned scorer's pattern anomalies),
 //                 creates its topics, and uses the consumer groups named after its group id
@@ -27,7 +27,8 @@ const { AclOperationTypes: Op, AclPermissionTypes, AclResourceTypes: Res, Resour
 /** Topics an edge gateway produces to (edge/forward). */
 export const EDGE_WRITES = [TOPICS.readings, TOPICS.anomalies, TOPICS.edgeStatus, TOPICS.gaps, TOPICS.topology] as const;
 /** Topics central consumes (central/pipeline.ts), and the two it produces. */
-export const CENTRAL_READS = [TOPICS.readings, TOPICS.anomalies, TOPICS.edgeStatus, TOPICS.gaps, TOPICS.topology, TOPICS.events, 'grid.central-state', 'grid.event-actions', 'grid.maintenance'] as const;
+// grid.models: the model registry's record (central/learn/registry.ts); admin (`gridwatch models`) writes it.
+export const CENTRAL_READS = [TOPICS.readings, TOPICS.anomalies, TOPICS.edgeStatus, TOPICS.gaps, TOPICS.topology, TOPICS.events, 'grid.central-state', 'grid.event-actions', 'grid.maintenance', 'grid.models'] as const;
 // grid.anomalies: the learned scorer's `pattern` anomalies (central/learn/part.ts).
 export const CENTRAL_WRITES = [TOPICS.events, 'grid.central-state', 'grid.event-actions', 'grid.maintenance', TOPICS.anomalies] as const;
 export const DEFAULT_CENTRAL_GROUP = 'gridwatch-central';

@@ -99,6 +99,11 @@ export function topicSpecs(names: Partial<TopicNames>): TopicSpec[] {
     .map(([k, topic]) => ({ topic, compacted: k === 'topology' || k === 'state' }));
 }
 
+/** The model registry's topic (central/learn/registry.ts): compacted, one partition, one record naming the active, shadow and canary models. */
+export const MODELS_TOPIC_DEFAULT = 'grid.models';
+export const modelsTopic = (s: { kafkaTopicPrefix: string; topicModels?: string }): string => s.topicModels ?? s.kafkaTopicPrefix + MODELS_TOPIC_DEFAULT;
+export const modelsTopicSpec = (topic: string): TopicSpec => ({ topic, compacted: true });
+
 /** ensureTopics with an admin of its own (connected, then disconnected): for tools, tests and the edge's background creation. */
 export async function ensureTopicsOn(kafka: Kafka, topics: TopicSpec[], opts: { partitions: number; replicationFactor?: number }): Promise<string[]> {
   const admin = kafka.admin();

@@ -85,6 +85,10 @@ export class ApiKeys {
     return this.byId.size;
   }
 
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
   list(): Omit<StoredToken, 'sha256'>[] {
     return [...this.byId.values()].map(({ sha256: _, ...rest }) => rest);
   }

@@ -43,6 +43,7 @@ export class ApiAuth {
   private readonly metricsTokenHash: Buffer | null;
   private readonly onHup = (): void => void this.reload('SIGHUP');
   private watching = false;
+  private readonly reloadListeners = new Set<() => void>();
 
   constructor(private readonly o: ApiAuthOptions) {
     this.oidc = o.oidc ? new OidcVerifier(o.oidc) : null;
@@ -96,12 +97,29 @@ export class ApiAuth {
       this.keys.replace(readTokensFile(file));
       this.reloads.inc({ result: 'ok' });
       this.o.logger.info({ why, apiKeys: this.keys.size }, 'API tokens file reloaded');
+      for (const listener of this.reloadListeners) listener();
       return true;
     } catch (err) {
       this.reloads.inc({ result: 'failed' });
       this.o.logger.error({ why, err: (err as Error).message }, 'API tokens file not reloaded: the previous keys stay in force');
       return false;
     }
+  }
+
+  /** Runs `listener` after every reload of the tokens file that took effect; returns the unsubscribe. */
+  onKeysReloaded(listener: () => void): () => void {
+    this.reloadListeners.add(listener);
+    return () => this.reloadListeners.delete(listener);
+  }
+
+  /** False once a principal's credential is gone: an API key no longer in the tokens file. */
+  stillHolds(p: Principal): boolean {
+    return p.kind !== 'api-key' || p.id === METRICS_SCRAPER.id || this.keys.has(p.id);
+  }
+
+  /** When a long-lived request of `p` (the event stream) must end: its token's expiry plus the clock skew it was accepted with. */
+  sessionEndsAt(p: Principal): number | undefined {
+    return p.expiresAt === undefined ? undefined : p.expiresAt + (this.o.oidc?.clockSkewSec ?? 0) * 1000;
   }
 
   private refuse(reason: string, status: 401 | 403, address: string, counts: boolean): AuthResult {

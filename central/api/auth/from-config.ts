@@ -2,7 +2,7 @@
 // given half is a configuration error naming both variables).
 import { GridwatchError, type Logger, type Metrics } from '../../../shared/index.ts';
 import type { CentralConfig } from '../../config.ts';
-import type { ListenOptions } from '../server.ts';
+import type { ConsoleLogin, ListenOptions } from '../server.ts';
 import { ApiAuth } from './authenticator.ts';
 
 export function apiAuthFromConfig(c: CentralConfig, logger: Logger, metrics: Metrics): ApiAuth {
@@ -24,4 +24,11 @@ export function apiAuthFromConfig(c: CentralConfig, logger: Logger, metrics: Met
 export function listenOptionsFromConfig(c: CentralConfig): ListenOptions {
   if (Boolean(c.httpTlsCertFile) !== Boolean(c.httpTlsKeyFile)) throw new GridwatchError('CONFIG_INVALID', 'GRIDWATCH_HTTP_TLS_CERT_FILE and GRIDWATCH_HTTP_TLS_KEY_FILE go together: give both or neither');
   return c.httpTlsCertFile && c.httpTlsKeyFile ? { tls: { certFile: c.httpTlsCertFile, keyFile: c.httpTlsKeyFile } } : {};
+}
+
+/** The console's OIDC login (authorization code + PKCE at the API's own issuer), when a client id is set. */
+export function consoleLoginFromConfig(c: CentralConfig): ConsoleLogin | undefined {
+  if (!c.oidcConsoleClientId) return undefined;
+  if (!c.oidcIssuer) throw new GridwatchError('CONFIG_INVALID', 'GRIDWATCH_OIDC_CONSOLE_CLIENT_ID needs GRIDWATCH_OIDC_ISSUER (the console signs in where the API\'s tokens come from)');
+  return { issuer: c.oidcIssuer, clientId: c.oidcConsoleClientId, scope: c.oidcConsoleScope };
 }

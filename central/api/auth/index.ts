@@ -3,4 +3,4 @@ export { ApiKeys, newToken, readTokensFile, writeTokensFile, TOKEN_PATTERN, type
 export { FailureLimiter, type FailureLimiterOptions } from './limiter.ts';
 export { OidcVerifier, type OidcOptions } from './oidc.ts';
 export { ROLES, allows, highestRole, isRole, type Principal, type Role } from './roles.ts';
-export { apiAuthFromConfig, listenOptionsFromConfig } from './from-config.ts';
+export { apiAuthFromConfig, consoleLoginFromConfig, listenOptionsFromConfig } from './from-config.ts';

@@ -78,7 +78,7 @@ export class OidcVerifier {
     const role = highestRole(Array.isArray(raw) ? raw : [raw]);
     const sub = String(payload.sub);
     if (!role) return { ok: false, reason: 'no_role', status: 403 };
-    return { ok: true, principal: { kind: 'oidc', id: sub.slice(0, 200), name: typeof payload.email === 'string' ? payload.email.slice(0, 200) : sub.slice(0, 200), role } };
+    return { ok: true, principal: { kind: 'oidc', id: sub.slice(0, 200), name: typeof payload.email === 'string' ? payload.email.slice(0, 200) : sub.slice(0, 200), role, expiresAt: Number(payload.exp) * 1000 } };
   }
 }
 

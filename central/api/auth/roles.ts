@@ -25,4 +25,6 @@ export interface Principal {
   id: string;
   name: string;
   role: Role;
+  /** When the credential stops being valid (an OIDC token's `exp`, ms); API keys have none (they are revoked). */
+  expiresAt?: number;
 }
