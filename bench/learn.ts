@@ -11,10 +11,14 @@ import { FeatureBuilder, type FeatureReading } from '../central/learn/features.t
 import { DEFAULT_MODEL_DIR } from '../central/learn/model-file.ts';
 import { LearnedPart } from '../central/learn/part.ts';
 import { LearnedScorer } from '../central/learn/scorer.ts';
+import { faultsOf } from '../central/learn/dataset.ts';
 import { Metrics, silentLogger, type Clock } from '../shared/index.ts';
 import type { BenchFigure } from './figures.ts';
 import { createSimulation } from '../simulator/generate.ts';
 import { generateTopology } from '../simulator/topology.ts';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 
 export async function benchLearn(opts: { readings?: number; log?: (s: string) => void } = {}): Promise<Record<string, unknown>> {
   const log = opts.log ?? (() => {});
@@ -94,6 +98,56 @@ export async function benchLearn(opts: { readings?: number; log?: (s: string) =>
   const delays = [...part.scorer.delaysMs].sort((a, b) => a - b);
   const p95 = delays.length > 0 ? delays[Math.min(delays.length - 1, Math.floor(0.95 * delays.length))]! : null;
   await part.stop(Date.now() + 5000);
+
+  // The delay figure. Live, a window closes when the first reading lateMs past its end arrives
+  // (2 intervals, by design: room for late readings), then waits for its batch (at most
+  // maxWaitMs) and inference. The model compares each meter with its previous days, so this runs
+  // a grid of its own for two days (the training plan's faults on day 2, faultsOf): day 1 and day
+  // 2 until 08:00 flat out, then 08:00-16:00 one tick of all meters at a time; the clock is the
+  // newest tick's event time plus the wall time since it was fed, and after each tick that closes
+  // windows the feed pauses (longer than the scorer needs), so an anomaly's delay from its
+  // window's end = lateMs + the scorer's own wall time, not a backlog.
+  const pause = 500;
+  const lateMs = 2 * intervalMs;
+  const dTopo = generateTopology({ meters: 100, seed: 7, substations: 1, readingIntervalMs: intervalMs });
+  const dWhere = new Map(dTopo.actual.map((e) => [e.meterId, e]));
+  const dSim = createSimulation({ topology: dTopo.actual, faults: faultsOf(7, dTopo.actual.map((e) => e.meterId), [...new Set(dTopo.actual.map((e) => e.transformerId))]), from, to: from + DAY + 16 * HOUR, intervalMs, seed: 7 });
+  const dReadings: { ts: number; value: string }[] = [];
+  for (const item of dSim.items()) {
+    if (item.kind !== 'reading') continue;
+    const e = dWhere.get(item.meterId)!;
+    const r = item.reading;
+    dReadings.push({ ts: r.ts as number, value: JSON.stringify({ meterId: r.meterId, transformerId: e.transformerId, feederId: e.feederId, substationId: e.substationId, ts: r.ts, voltage: r.voltage, power: r.power, readingId: `${r.meterId}:${r.ts}`, seq: 0, edgeId: 'edge-1', receivedAt: r.ts }) });
+  }
+  let tickTs = 0;
+  let tickWall = performance.now();
+  const pacedClock: Clock = { now: () => Math.round(tickTs + (performance.now() - tickWall)) };
+  const paced = new LearnedPart({ modelDir: DEFAULT_MODEL_DIR, anomaliesTopic: 'bench.grid.anomalies', producer: { connect: async () => {}, disconnect: async () => {}, send: async () => {} }, instanceId: 'bench-paced', logger: silentLogger(), metrics: new Metrics('bench', { defaultMetrics: false }), clock: pacedClock });
+  await paced.start();
+  let warm = 0;
+  let warmed = false;
+  for (let i = 0; i < dReadings.length; ) {
+    const ts = dReadings[i]!.ts;
+    let j = i;
+    while (j < dReadings.length && dReadings[j]!.ts - ts < intervalMs) j++;
+    const live = ts >= from + DAY + 8 * HOUR;
+    if (live && !warmed) {
+      warmed = true;
+      // Let the scorer finish the warm-up's windows first (every window built is scored or dropped).
+      for (let c = paced.scorer.counters; c.scored + c.rowsDropped < c.rows; c = paced.scorer.counters) await new Promise((r) => setTimeout(r, 100));
+      warm = paced.scorer.delaysMs.length;
+    }
+    tickTs = ts;
+    tickWall = performance.now();
+    for (let k = i; k < j; k++) paced.onReading(dReadings[k]!.value);
+    i = j;
+    if (live && (((ts - lateMs) % 600_000) + 600_000) % 600_000 < intervalMs) await new Promise((r) => setTimeout(r, pause));
+    else await new Promise((r) => setImmediate(r));
+  }
+  const pacedDelays = paced.scorer.delaysMs.slice(warm).sort((a, b) => a - b);
+  const pacedP95 = pacedDelays.length > 0 ? pacedDelays[Math.min(pacedDelays.length - 1, Math.floor(0.95 * pacedDelays.length))]! : null;
+  await paced.stop(Date.now() + 5000);
+
   const figures: BenchFigure[] = [
     { id: 'learn.central.readings_with_model', figure: 'central reading path with learned scoring (store + parse + features + batched inference)', value: Math.round(centralWithModel), unit: 'readings/s', higherIsBetter: true, yardstick: { name: 'central reading path without a model (same run)', value: Math.round(centralNoModel) }, ratio: Math.round((centralWithModel / centralNoModel) * 1000) / 1000, goal: { text: '>= 100,000 feature updates/s per instance', on: 'value', min: 100_000 } },
     { id: 'learn.features', figure: 'feature updates alone (FeatureBuilder)', value: Math.round(features), unit: 'readings/s', higherIsBetter: true, yardstick: { name: 'per-meter running sums', value: Math.round(yardstick) }, ratio: Math.round((features / yardstick) * 1000) / 1000, goal: { text: '>= 100,000 readings/s', on: 'value', min: 100_000 } },
@@ -107,6 +161,7 @@ export async function benchLearn(opts: { readings?: number; log?: (s: string) =>
     centralWithModelReadingsPerSec: Math.round(centralWithModel),
     learnedAnomaliesProduced: produced,
     backlogWindowToAnomalyP95Ms: p95 === null ? null : Math.round(p95),
+    windowEndToAnomaly: { anomalies: pacedDelays.length, p95Ms: pacedP95 === null ? null : Math.round(pacedP95), lateMs, scorerP95Ms: pacedP95 === null ? null : Math.round(pacedP95 - lateMs), pauseMs: pause },
     readings: readings.length,
     windows: rows,
     yardstickReadingsPerSec: Math.round(yardstick),

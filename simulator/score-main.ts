@@ -9,6 +9,7 @@ import { validators, type Anomaly, type GridEvent } from '../shared/contracts/in
 import { GridwatchError } from '../shared/errors.ts';
 import { parseDuration } from '../shared/duration.ts';
 import { score, type Prf, type ScoreReport } from './score.ts';
+import { detectorTable, formatDetectorTable } from './score-detectors.ts';
 import { readTruthFile } from './truth.ts';
 
 const USAGE = `usage: gridwatch score --truth FILE [--detected FILE | --brokers HOST:PORT,...] [--tolerance 120s] [--json]
@@ -21,8 +22,13 @@ const USAGE = `usage: gridwatch score --truth FILE [--detected FILE | --brokers 
   --timeout DUR       how long to wait to catch up on Kafka (default 60s)
   --json              print the report as JSON
 
+  Beside the report: the per-detector table (simulator/score-detectors.ts): each rule class, all
+  rules together and each model version (pattern anomalies by modelVersion), with precision,
+  recall and F1 per fault type and scope on the same truth.
+
        gridwatch score --learned [--model DIR] [--json]
-  rules vs the learned model, per subtle fault type, on the held-out test grids of the training plan`;
+  rules vs the learned model, per subtle fault type, on the held-out test grids of the training
+  plan, ending with the same per-detector table plus each model's ROC-AUC and PR-AUC over windows`;
 
 /** Splits a mixed JSONL stream into anomalies and grid events; other lines are counted as invalid. */
 export function parseDetectionsJsonl(text: string): { anomalies: Anomaly[]; events: GridEvent[]; invalid: number } {
@@ -119,7 +125,9 @@ export async function run(argv: string[]): Promise<number> {
     detections = await readDetectionsFromKafka({ brokers, timeoutMs });
   }
   const report = score(truth, detections.anomalies, detections.events, { toleranceMs, burstWindowMs });
-  if (values.json) console.log(JSON.stringify({ ...report, invalidRecords: detections.invalid }, null, 2));
-  else console.log(formatReport(report) + (detections.invalid > 0 ? `\n\n${detections.invalid} record(s) were not valid v1 anomalies or grid events and were ignored` : ''));
+  // Every rule class and model version on the same truth (simulator/score-detectors.ts).
+  const detectors = detectorTable(truth, detections.anomalies, { toleranceMs });
+  if (values.json) console.log(JSON.stringify({ ...report, detectors, invalidRecords: detections.invalid }, null, 2));
+  else console.log(formatReport(report) + '\n\n' + formatDetectorTable(detectors) + (detections.invalid > 0 ? `\n\n${detections.invalid} record(s) were not valid v1 anomalies or grid events and were ignored` : ''));
   return 0;
 }

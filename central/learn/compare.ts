@@ -22,35 +22,13 @@ import { subtleVisibleAt } from '../../simulator/subtle-faults.ts';
 import { generateTopology } from '../../simulator/topology.ts';
 import { FULL_PLAN, faultsOf, type DatasetPlan } from './dataset.ts';
 import { LearnedScorer } from './scorer.ts';
+import { aucs, detectorTable, formatDetectorTable, type DetectorTable, type WindowScore } from '../../simulator/score-detectors.ts';
+import { toTruth, type TruthRecord } from '../../simulator/truth.ts';
 
 const DAY = 86_400_000;
 
 export interface DetectorFigures { opened: number; precision: number; types: Record<string, number>; perType: Record<string, { pairs: number; recall: number; f1: number; coverage: number }>; falseTimeShare: number }
-export interface Comparison { grids: number[]; toleranceMs: number; rules: DetectorFigures; model: DetectorFigures & { rocAuc: number; prAuc: number; version: string; threshold: number }; readingsPerSec: number }
-
-/** ROC-AUC (rank statistic, ties halved) and PR-AUC (average precision) of scores against 0/1 labels. */
-export function aucs(scores: readonly number[], labels: readonly number[]): { rocAuc: number; prAuc: number } {
-  const idx = scores.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
-  const pos = labels.reduce((s, l) => s + l, 0);
-  const neg = labels.length - pos;
-  let tp = 0;
-  let fp = 0;
-  let ap = 0;
-  let rankSum = 0;
-  // Average precision over distinct thresholds; ROC-AUC from the ranks (ties get the mean rank).
-  for (let i = 0; i < idx.length; ) {
-    let j = i;
-    let tpHere = 0;
-    while (j < idx.length && scores[idx[j]!] === scores[idx[i]!]) tpHere += labels[idx[j++]!]!;
-    const fpHere = j - i - tpHere;
-    rankSum += tpHere * (neg - fp - fpHere / 2);
-    tp += tpHere;
-    fp += fpHere;
-    if (tpHere > 0) ap += (tpHere / pos) * (tp / (tp + fp));
-    i = j;
-  }
-  return { rocAuc: pos && neg ? rankSum / (pos * neg) : 0, prAuc: pos ? ap : 0 };
-}
+export interface Comparison { grids: number[]; toleranceMs: number; rules: DetectorFigures; model: DetectorFigures & { rocAuc: number; prAuc: number; version: string; threshold: number }; readingsPerSec: number; table: DetectorTable }
 
 export async function compare(opts: { modelDir: string; plan?: DatasetPlan; toleranceMs?: number }): Promise<Comparison> {
   const plan = opts.plan ?? FULL_PLAN;
@@ -69,13 +47,19 @@ export async function compare(opts: { modelDir: string; plan?: DatasetPlan; tole
   const t0 = Date.now();
   let version = '';
   let threshold = 0;
+  // The same run as one truth for the per-detector table; meters are named per grid (two grids share meter ids).
+  const allTruth: TruthRecord[] = [];
+  const allAnomalies: Anomaly[] = [];
+  const allScores: WindowScore[] = [];
   for (const grid of plan.test) {
     const topo = generateTopology({ meters: plan.meters, seed: grid.seed, profile: grid.profile, substations: 1, readingIntervalMs: plan.intervalMs });
     const where = new Map(topo.actual.map((e) => [e.meterId, e]));
     const sim = createSimulation({ topology: topo.actual, faults: faultsOf(grid.seed, topo.actual.map((e) => e.meterId), [...new Set(topo.actual.map((e) => e.transformerId))]), from: plan.from, to: plan.from + 2 * DAY, intervalMs: plan.intervalMs, seed: grid.seed });
     for (const f of sim.faults) pairs.set(f.type, (pairs.get(f.type) ?? 0) + f.meters.length);
     const spans = { rules: new Map<string, { meterId: string; start: number; end: number }>(), model: new Map<string, { meterId: string; start: number; end: number }>() };
+    for (const f of sim.faults) { const t = toTruth(f); allTruth.push({ ...t, faultId: `${grid.seed}/${t.faultId}`, meters: t.meters.map((m) => `${grid.seed}/${m}`) }); }
     const judge = (who: 'rules' | 'model', a: Anomaly) => {
+      if (a.startTs >= plan.from + DAY) allAnomalies.push({ ...a, anomalyId: `${grid.seed}/${a.anomalyId}`, meterId: `${grid.seed}/${a.meterId}` });
       if (a.state === 'closed') {
         const span = spans[who].get(a.anomalyId);
         if (span) span.end = a.endTs ?? a.startTs;
@@ -109,6 +93,7 @@ export async function compare(opts: { modelDir: string; plan?: DatasetPlan; tole
       // Window scores for the AUCs, labelled like the training sets.
       onScore: (r, score) => {
         if (r.windowStart < plan.from + DAY) return;
+        allScores.push({ modelVersion: scorer.version, meterId: `${grid.seed}/${r.meterId}`, windowStart: r.windowStart, windowMs: plan.windowMs, score });
         winScores.push(score);
         winLabels.push((faultsByMeter.get(r.meterId) ?? []).some((f) => subtleVisibleAt(f, r.windowStart + plan.windowMs / 2)) ? 1 : 0);
       },
@@ -162,7 +147,9 @@ export async function compare(opts: { modelDir: string; plan?: DatasetPlan; tole
     return { opened: opened[who], precision: round(precision), types: types[who], perType, falseTimeShare: round(healthyTime ? falseTime[who] / healthyTime : 0) };
   };
   const { rocAuc, prAuc } = aucs(winScores, winLabels);
-  return { grids: plan.test.map((g) => g.seed), toleranceMs: tol, rules: figures('rules'), model: { ...figures('model'), rocAuc: round(rocAuc), prAuc: round(prAuc), version, threshold }, readingsPerSec: Math.round(readings / ((Date.now() - t0) / 1000)) };
+  const table = detectorTable(allTruth, allAnomalies, { toleranceMs: tol, scores: allScores, visibleAt: subtleVisibleAt });
+  return {
+    table, grids: plan.test.map((g) => g.seed), toleranceMs: tol, rules: figures('rules'), model: { ...figures('model'), rocAuc: round(rocAuc ?? 0), prAuc: round(prAuc ?? 0), version, threshold }, readingsPerSec: Math.round(readings / ((Date.now() - t0) / 1000)) };
 }
 
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
@@ -177,5 +164,7 @@ export function formatComparison(c: Comparison): string {
     `                                      ${types.map(() => 'recall F1  coverage'.padEnd(22)).join('')}`,
     ...(['rules', 'model'] as const).map((w) => `${w.padEnd(9)} ${String(c[w].opened).padStart(6)} ${c[w].precision.toFixed(3).padStart(9)} ${c[w].falseTimeShare.toFixed(4).padStart(9)}  ${types.map((t) => cell(c[w], t).padEnd(22)).join('')}`),
     `types opened: rules ${JSON.stringify(c.rules.types)}, model ${JSON.stringify(c.model.types)}`,
+    '',
+    formatDetectorTable(c.table),
   ].join('\n');
 }

@@ -77,7 +77,7 @@ export function gridRows(plan: DatasetPlan, grid: GridSpec, gridIndex: number): 
   for (const item of sim.items()) {
     if (item.kind !== 'reading') continue;
     const e = where.get(item.meterId)!;
-    out.push(...fb.add({ meterId: item.meterId, transformerId: e.transformerId, feederId: e.feederId, ts: item.reading.ts as number, voltage: item.reading.voltage, power: item.reading.power }));
+    out.push(...fb.add({ meterId: item.meterId, transformerId: e.transformerId, feederId: e.feederId, substationId: e.substationId, ts: item.reading.ts as number, voltage: item.reading.voltage, power: item.reading.power }));
   }
   out.push(...fb.closeUpTo());
   const faultsByMeter = new Map<string, typeof sim.faults>();

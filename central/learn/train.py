@@ -72,7 +72,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--fpr", type=float, default=0.002)
+    ap.add_argument("--fpr", type=float, default=0.005)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--negatives", type=int, default=30000)
     args = ap.parse_args()

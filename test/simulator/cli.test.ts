@@ -61,7 +61,14 @@ describe('gridwatch simulate and score (no broker)', () => {
     expect(report.eventTotal.f1).toBe(1);
     expect(report.rootAttribution.accuracy).toBe(1);
     expect(report.invalidRecords).toBe(1);
+    // The per-detector table on the same truth: the perfect detections' rule classes find every pair.
+    const detectors = (JSON.parse(json.out) as { detectors: { cells: { detector: string; recall: number | null; falsePositives: number }[] } }).detectors;
+    const all = detectors.cells.filter((c) => c.detector === 'rules:all');
+    expect(all.length).toBeGreaterThan(0);
+    for (const c of all) expect(c).toMatchObject({ recall: 1, falsePositives: 0 });
     const table = await capture(() => scoreMain(['--truth', truthPath, '--detected', detected]));
+    expect(table.out).toContain('per detector');
+    expect(table.out).toContain('rules:sag/undervoltage');
     expect(table.out).toContain('sag/undervoltage');
     expect(table.out).toContain('root attribution: 2/2');
   });
