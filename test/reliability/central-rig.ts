@@ -191,16 +191,16 @@ export class CentralRig {
       log: () => log,
       metric: async (metric, labels = {}) => {
         // A central busy with a flood on a loaded machine can take a while to answer.
-        let text = '';
-        for (let attempt = 1; ; attempt++) {
+        const scrape = async (attempt: number): Promise<string> => {
           try {
             const res = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` }, signal: AbortSignal.timeout(20_000) });
-            text = await res.text();
-            break;
+            return await res.text();
           } catch (err) {
             if (attempt === 3) throw err;
+            return scrape(attempt + 1);
           }
-        }
+        };
+        const text = await scrape(1);
         let n = 0;
         for (const line of text.split('\n')) {
           if (line.startsWith('#') || line === '') continue;
