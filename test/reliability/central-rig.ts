@@ -30,7 +30,7 @@ const SUBSTATIONS = 40;
 export interface RigOptions {
   name: string;
   partitions: number;
-  /** Base of this test's ports: MinIO base, base+1; InfluxDB base+2, base+3; centrals base+10... */
+  /** Base of this test's ports: MinIO base, base+1; InfluxDB base+2, base+3; centrals base+5 to base+9 */
   portBase: number;
   influx?: boolean;
   budgetMiB?: number;
@@ -90,7 +90,7 @@ export class CentralRig {
     this.kafka = createKafkaClient({ clientId: this.prefix, brokers: (process.env.GRIDWATCH_KAFKA_BROKERS ?? '').split(','), security: testKafkaSecurity() });
     this.admin = this.kafka.admin();
     this.producer = this.kafka.producer({ allowAutoTopicCreation: false });
-    this.nextPort = o.portBase + 10;
+    this.nextPort = o.portBase + 5;
   }
 
   log(line: string): void {

@@ -132,6 +132,7 @@ describe('last-gasp storm: a substation loses power (edge + central in process, 
       if (hit && tEvent === 0) tEvent = Date.now();
       return hit;
     }, { timeoutMs: EVENT_BOUND_MS + 30_000, settleMs: 0 });
+    console.log(`[gasp] event ${tEvent ? `${tEvent - tLastGasp} ms after the last gasp` : 'not seen'}; gasps acked ${gaspsAcked}/${entries.length}; readings queued up to ${readingsQueuedMax}; lanes now ${JSON.stringify(edge.store.stats().byLane)}; control drained ${tControlDrained ? tControlDrained - tLastGasp : '-'} ms, readings ${tReadingsDrained ? tReadingsDrained - tLastGasp : '-'} ms after the last gasp; events topic ${early.length} records`);
     expect(early.some((r) => isSubOutage(r.value))).toBe(true);
     const eventAfterMs = tEvent - tLastGasp;
     // Anything else the storm could still produce comes within another hold.
