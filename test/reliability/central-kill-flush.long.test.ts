@@ -30,7 +30,7 @@ describe('central killed in the middle of an archive flush', () => {
       // process at once (SIGSTOP) and look: if some of the flush's objects are still missing, the
       // kill lands in the middle of it; if the flush was already complete, continue and try again.
       let m = await readProgress(r.sink, r.topic, 0).catch(() => null);
-      let missing = 0;
+      let missing: number;
       const end = Date.now() + 300_000;
       for (;;) {
         if (Date.now() > end) throw new Error(`no flush caught in progress in 300 s; ${c.log().slice(-2000)}`);
