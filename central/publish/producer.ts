@@ -1,6 +1,9 @@
 // The producer port of the grid-event outbox, and its kafkajs adapter (the only kafkajs producer
-// of central): idempotent, one request in flight, acks=all, gzip.
+// of central): idempotent, one request in flight, acks=all, gzip. Every send is checked against
+// the partitions kafkajs acknowledged (shared/kafka/send.ts: kafkajs 2.2.4 can resolve a send
+// during a leader change without having sent some partitions), so "resolved" means written.
 import kafkajs, { type Kafka } from 'kafkajs';
+import { PartitionTracker, sendBatchAcknowledged } from '../../shared/kafka/index.ts';
 
 export interface OutRecord {
   key: string;
@@ -15,11 +18,12 @@ export interface ProducerPort {
 }
 
 export function kafkaProducer(kafka: Kafka): ProducerPort {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const partitions = new PartitionTracker();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: partitions.createPartitioner });
   return {
     connect: () => producer.connect(),
     send: async (topicRecords) => {
-      await producer.sendBatch({ topicMessages: topicRecords.map((t) => ({ topic: t.topic, messages: t.records })), acks: -1, compression: kafkajs.CompressionTypes.GZIP });
+      await sendBatchAcknowledged(producer, partitions, { topicMessages: topicRecords.map((t) => ({ topic: t.topic, messages: t.records })), acks: -1, compression: kafkajs.CompressionTypes.GZIP });
     },
     disconnect: () => producer.disconnect(),
   };
@@ -40,11 +44,12 @@ export interface RecordWriter {
 }
 
 export function kafkaRecordWriter(kafka: Kafka): RecordWriter {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const partitions = new PartitionTracker();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: partitions.createPartitioner });
   return {
     connect: () => producer.connect(),
     send: async (topic, records) => {
-      await producer.send({ topic, messages: records, acks: -1 });
+      await sendBatchAcknowledged(producer, partitions, { topicMessages: [{ topic, messages: records }], acks: -1 });
     },
     disconnect: () => producer.disconnect(),
   };

@@ -11,7 +11,7 @@ import * as kafka from './kafka.ts';
 import { ALL_SERVICES, HOST, INFLUX_AUTH, MINIO_CREDENTIALS, PORTS, cacheDir, type ServiceName } from './layout.ts';
 import { ensureMinio, stopMinio } from './minio.ts';
 import { ensureMosquitto, mqttUrl, stopMosquitto } from './mosquitto.ts';
-import type { Log } from './process.ts';
+import { type Log, spawnedToken } from './process.ts';
 import { ensureToxiproxy, stopToxiproxy, toxiproxyUrl } from './toxiproxy.ts';
 
 export type { ServiceName } from './layout.ts';
@@ -108,18 +108,25 @@ export async function ensureServices(opts: EnsureOptions = {}): Promise<{ endpoi
 /**
  * Stops the named services (default all), but only processes this harness started (pid files).
  * For Kafka, `kafkaCluster` narrows the stop to the cluster (true) or the single node (false);
- * by default both go.
+ * by default both go. `onlySpawnedHere` (a test run's teardown): only servers this process
+ * spawned and whose pid files are still the ones it wrote, never one another run started.
  */
-export async function stopServices(names: ServiceName[] = [...ALL_SERVICES], opts: { kafkaCluster?: boolean } = {}): Promise<void> {
+export async function stopServices(names: ServiceName[] = [...ALL_SERVICES], opts: { kafkaCluster?: boolean; onlySpawnedHere?: boolean } = {}): Promise<void> {
+  const own = (name: string, stop: (o: { token?: string }) => Promise<unknown>) => async (): Promise<unknown> => {
+    if (!opts.onlySpawnedHere) return stop({});
+    const token = spawnedToken(name);
+    return token === undefined ? false : stop({ token });
+  };
+  const only = opts.onlySpawnedHere ? { onlySpawnedHere: true } : {};
   const stops: Record<ServiceName, () => Promise<unknown>> = {
     kafka: async () => {
-      if (opts.kafkaCluster !== false) await kafka.stopKafkaNodes(true);
-      if (opts.kafkaCluster !== true) await kafka.stopKafkaNodes(false);
+      if (opts.kafkaCluster !== false) await kafka.stopKafkaNodes(true, only);
+      if (opts.kafkaCluster !== true) await kafka.stopKafkaNodes(false, only);
     },
-    minio: stopMinio,
-    influxdb: stopInfluxdb,
-    mosquitto: stopMosquitto,
-    toxiproxy: stopToxiproxy,
+    minio: own('minio', stopMinio),
+    influxdb: own('influxdb', stopInfluxdb),
+    mosquitto: own('mosquitto', stopMosquitto),
+    toxiproxy: own('toxiproxy', stopToxiproxy),
   };
   await Promise.all(names.map((n) => stops[n]()));
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { GridwatchError } from '../../shared/errors.ts';
 import { goBinary, goInstall } from './go-build.ts';
 import { HOST, PORTS, paths } from './layout.ts';
-import { type Log, httpOk, runningRecord, startDetached, stopByPidFile, waitUntilHealthy } from './process.ts';
+import { type Log, ensureServer, httpOk, runningRecord, startDetached, stopByPidFile, waitUntilHealthy } from './process.ts';
 import { INFLUXD_PACKAGE, INFLUXD_VERSION } from './versions.ts';
 
 export const influxUrl = `http://${HOST}:${PORTS.influxdb.http}`;
@@ -40,27 +40,33 @@ bind-address = ${q(`${HOST}:${ports.rpc}`)}
 }
 
 export async function ensureInfluxdb(log: Log): Promise<boolean> {
-  if (await httpOk(`${influxUrl}/ping`)) {
-    log(`[services] influxdb: already running at ${influxUrl}`);
-    return false;
-  }
-  const bin = await goInstall({ name: 'influxdb', binary: 'influxd', pkg: INFLUXD_PACKAGE, version: INFLUXD_VERSION, log });
-  const dataRoot = join(paths.data(), 'influxdb');
-  mkdirSync(dataRoot, { recursive: true });
-  const etc = join(paths.etc(), 'influxdb');
-  mkdirSync(etc, { recursive: true });
-  const conf = join(etc, 'influxd.conf');
-  writeFileSync(conf, renderInfluxConfig(dataRoot));
-  log(`[services] influxdb: starting on ${influxUrl} (log ${paths.log('influxdb')})`);
-  const t = Date.now();
-  const record = startDetached('influxdb', bin, ['run', '-config', conf]);
-  await waitUntilHealthy('influxdb', () => httpOk(`${influxUrl}/ping`), { timeoutMs: 60_000, pid: record.pid, command: record.command });
-  log(`[services] influxdb: ready in ${((Date.now() - t) / 1000).toFixed(1)}s`);
-  return true;
+  return ensureServer({
+    name: 'influxdb',
+    host: HOST,
+    port: PORTS.influxdb.http,
+    at: influxUrl,
+    answers: () => httpOk(`${influxUrl}/ping`),
+    log,
+    start: async () => {
+      const bin = await goInstall({ name: 'influxdb', binary: 'influxd', pkg: INFLUXD_PACKAGE, version: INFLUXD_VERSION, log });
+      const dataRoot = join(paths.data(), 'influxdb');
+      mkdirSync(dataRoot, { recursive: true });
+      const etc = join(paths.etc(), 'influxdb');
+      mkdirSync(etc, { recursive: true });
+      const conf = join(etc, 'influxd.conf');
+      writeFileSync(conf, renderInfluxConfig(dataRoot));
+      log(`[services] influxdb: starting on ${influxUrl} (log ${paths.log('influxdb')})`);
+      const t = Date.now();
+      const record = startDetached('influxdb', bin, ['run', '-config', conf]);
+      await waitUntilHealthy('influxdb', () => httpOk(`${influxUrl}/ping`), { timeoutMs: 60_000, pid: record.pid, command: record.command });
+      log(`[services] influxdb: ready in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+    },
+  });
 }
 
-export async function stopInfluxdb(): Promise<boolean> {
-  return stopByPidFile('influxdb', 15_000);
+/** `token`: only the server the caller spawned (stopDecision in process.ts). */
+export async function stopInfluxdb(opts: { token?: string } = {}): Promise<boolean> {
+  return stopByPidFile('influxdb', 15_000, opts);
 }
 
 export const influxRunningByUs = (): boolean => runningRecord('influxdb') !== undefined;

@@ -11,7 +11,7 @@ import { applyKafkaSecurity, harnessSecurity } from './kafka-acl.ts';
 import { renderKafkaLog4j2, renderKafkaPom, renderKafkaProperties, type KafkaNodeConfig, type KafkaNodeSecurity } from './kafka-config.ts';
 import { KAFKA_USERS, ensureKafkaPki, readSecret, type KafkaPki } from './kafka-pki.ts';
 import { HOST, KAFKA_PLAINTEXT_LISTENER, PORTS, paths } from './layout.ts';
-import { type Log, runCommand, runningRecord, startDetached, stopByPidFile, waitUntilHealthy } from './process.ts';
+import { type Log, portOpen, runCommand, runningRecord, spawnedToken, startDetached, stopByPidFile, waitUntilHealthy, withSpawnLock } from './process.ts';
 import { KAFKA_VERSION, LOG4J_VERSION, SLF4J_VERSION } from './versions.ts';
 
 
@@ -230,7 +230,7 @@ export async function groupCoordinatorReady(brokers: string[], security?: KafkaS
 async function startNodes(nodes: KafkaNode[], heap: string, log: Log, expectBrokers: number): Promise<boolean> {
   const pki = await ensureKafkaPki(log);
   const security = harnessSecurity(pki);
-  const pids: { node: KafkaNode; pid: number }[] = [];
+  const pids: { node: KafkaNode; pid: number | undefined }[] = [];
   let startedAny = false;
   for (const node of nodes) {
     const running = runningRecord(node.name);
@@ -238,14 +238,25 @@ async function startNodes(nodes: KafkaNode[], heap: string, log: Log, expectBrok
       pids.push({ node, pid: running.pid });
       continue;
     }
-    log(`[services] ${node.name}: starting broker ${HOST}:${node.saslSslPort} (SASL_SSL), ${HOST}:${node.config.brokerPort} (plaintext, ${node.plaintextListener}) (log ${paths.log(node.name)})`);
-    pids.push({ node, pid: await launchNode(node, pki, heap, log) });
-    startedAny = true;
+    // Under the node's spawn lock, and not over a broker whose pid file another run is writing
+    // or whose port is taken (a slow broker is waited for below, never started twice).
+    const launched = await withSpawnLock(node.name, async () => {
+      const now = runningRecord(node.name);
+      if (now) return { pid: now.pid, spawned: false };
+      if ((await portOpen(HOST, node.saslSslPort)) || (await portOpen(HOST, node.config.brokerPort))) {
+        log(`[services] ${node.name}: its port is taken but no pid record names it; waiting for that broker instead of starting another`);
+        return { pid: undefined, spawned: false };
+      }
+      log(`[services] ${node.name}: starting broker ${HOST}:${node.saslSslPort} (SASL_SSL), ${HOST}:${node.config.brokerPort} (plaintext, ${node.plaintextListener}) (log ${paths.log(node.name)})`);
+      return { pid: await launchNode(node, pki, heap, log), spawned: true };
+    });
+    pids.push({ node, pid: launched.pid });
+    startedAny ||= launched.spawned;
   }
   for (const { node, pid } of pids) {
     await waitUntilHealthy(node.name, () => kafkaAnswers([`${HOST}:${node.saslSslPort}`], expectBrokers, security), {
       timeoutMs: START_TIMEOUT_MS,
-      pid,
+      ...(pid !== undefined ? { pid } : {}),
       command: runningRecord(node.name)?.command ?? 'java kafka.Kafka',
     });
   }
@@ -305,7 +316,8 @@ export async function ensureKafka(opts: { cluster: boolean; log: Log }): Promise
   const t = Date.now();
   const started = await startNodes(nodes, opts.cluster ? '512m' : '768m', opts.log, expect);
   opts.log(`[services] kafka: ready at ${brokers.join(',')} (SASL_SSL) in ${((Date.now() - t) / 1000).toFixed(1)}s`);
-  return started && !wasRunning;
+  // Started by this call only if every node now recorded is one this process spawned.
+  return started && !wasRunning && nodes.every((n) => spawnedToken(n.name) !== undefined);
 }
 
 /**
@@ -333,12 +345,17 @@ export async function startStandaloneKafka(opts: {
   };
 }
 
-/** Stops the single node (SIGTERM: controlled shutdown, data kept) or, with `cluster`, all three nodes. */
-export async function stopKafkaNodes(cluster: boolean): Promise<string[]> {
+/**
+ * Stops the single node (SIGTERM: controlled shutdown, data kept) or, with `cluster`, all three
+ * nodes. `onlySpawnedHere`: only nodes this process spawned whose pid files are still its own.
+ */
+export async function stopKafkaNodes(cluster: boolean, opts: { onlySpawnedHere?: boolean } = {}): Promise<string[]> {
   const names = (cluster ? clusterNodes() : [singleNode()]).map((n) => n.name);
   const stopped: string[] = [];
   await Promise.all(names.map(async (name) => {
-    if (await stopByPidFile(name, STOP_GRACE_MS)) stopped.push(name);
+    const token = spawnedToken(name);
+    if (opts.onlySpawnedHere && token === undefined) return;
+    if (await stopByPidFile(name, STOP_GRACE_MS, token !== undefined && opts.onlySpawnedHere ? { token } : {})) stopped.push(name);
   }));
   return stopped;
 }

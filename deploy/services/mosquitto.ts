@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { toolPath } from './debian.ts';
 import { HOST, PORTS, paths } from './layout.ts';
-import { type Log, runningRecord, startDetached, stopByPidFile, waitUntilHealthy } from './process.ts';
+import { type Log, ensureServer, runningRecord, startDetached, stopByPidFile, waitUntilHealthy } from './process.ts';
 
 export const mqttUrl = `mqtt://${HOST}:${PORTS.mosquitto.mqtt}`;
 
@@ -37,24 +37,30 @@ export async function mqttAnswers(url = mqttUrl): Promise<boolean> {
 }
 
 export async function ensureMosquitto(log: Log): Promise<boolean> {
-  if (await mqttAnswers()) {
-    log(`[services] mosquitto: already running at ${mqttUrl}`);
-    return false;
-  }
-  const bin = await toolPath('mosquitto', log);
-  const etc = join(paths.etc(), 'mosquitto');
-  mkdirSync(etc, { recursive: true });
-  const conf = join(etc, 'mosquitto.conf');
-  writeFileSync(conf, renderMosquittoConfig());
-  log(`[services] mosquitto: starting on ${mqttUrl} (log ${paths.log('mosquitto')})`);
-  const record = startDetached('mosquitto', bin, ['-c', conf]);
-  await waitUntilHealthy('mosquitto', () => mqttAnswers(), { timeoutMs: 30_000, pid: record.pid, command: record.command });
-  log('[services] mosquitto: ready');
-  return true;
+  return ensureServer({
+    name: 'mosquitto',
+    host: HOST,
+    port: PORTS.mosquitto.mqtt,
+    at: mqttUrl,
+    answers: () => mqttAnswers(),
+    log,
+    start: async () => {
+      const bin = await toolPath('mosquitto', log);
+      const etc = join(paths.etc(), 'mosquitto');
+      mkdirSync(etc, { recursive: true });
+      const conf = join(etc, 'mosquitto.conf');
+      writeFileSync(conf, renderMosquittoConfig());
+      log(`[services] mosquitto: starting on ${mqttUrl} (log ${paths.log('mosquitto')})`);
+      const record = startDetached('mosquitto', bin, ['-c', conf]);
+      await waitUntilHealthy('mosquitto', () => mqttAnswers(), { timeoutMs: 30_000, pid: record.pid, command: record.command });
+      log('[services] mosquitto: ready');
+    },
+  });
 }
 
-export async function stopMosquitto(): Promise<boolean> {
-  return stopByPidFile('mosquitto', 10_000);
+/** `token`: only the server the caller spawned (stopDecision in process.ts). */
+export async function stopMosquitto(opts: { token?: string } = {}): Promise<boolean> {
+  return stopByPidFile('mosquitto', 10_000, opts);
 }
 
 export const mosquittoRunningByUs = (): boolean => runningRecord('mosquitto') !== undefined;

@@ -1,7 +1,9 @@
 // Running provisioning commands and detached servers. A failing command becomes an error that names
 // the exact command line and shows the tail of its log, so a broken provisioning step explains itself.
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { GridwatchError } from '../../shared/errors.ts';
 import { paths } from './layout.ts';
@@ -71,6 +73,18 @@ export interface PidRecord {
   pid: number;
   command: string;
   startedAt: string;
+  /** The process that spawned the server, and a token only that process knows (ownership at teardown). */
+  spawnedBy?: number;
+  token?: string;
+}
+
+/** Servers this process spawned: name -> the token written into their pid records. */
+const spawnedHere = new Map<string, string>();
+
+/** The token of `name` if this process spawned the server its pid file names now. */
+export function spawnedToken(name: string): string | undefined {
+  const token = spawnedHere.get(name);
+  return token !== undefined && runningRecord(name)?.token === token ? token : undefined;
 }
 
 /** Starts a server that outlives this process: its own process group, output to its log file. */
@@ -86,8 +100,9 @@ export function startDetached(name: string, cmd: string, args: readonly string[]
     if (child.pid === undefined) throw provisionError(`starting ${name}`, command, logFile);
     child.on('error', () => undefined); // reported through the health wait and the log instead
     child.unref();
-    const record: PidRecord = { pid: child.pid, command, startedAt: new Date().toISOString() };
+    const record: PidRecord = { pid: child.pid, command, startedAt: new Date().toISOString(), spawnedBy: process.pid, token: randomUUID() };
     writeFileSync(paths.pid(name), JSON.stringify(record) + '\n');
+    spawnedHere.set(name, record.token!);
     return record;
   } finally {
     closeSync(fd);
@@ -127,10 +142,24 @@ export function runningRecord(name: string): PidRecord | undefined {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** SIGTERM the server's process group, then SIGKILL after `graceMs`. Only servers with our pid file. */
-export async function stopByPidFile(name: string, graceMs = 20_000): Promise<boolean> {
+/**
+ * Whether a teardown may stop the server its pid file names: only while the file is the one the
+ * tearing-down process wrote when it spawned it (`token`). Without a token (`services down`, a
+ * person asking) any recorded server is stopped.
+ */
+export function stopDecision(record: PidRecord | undefined, token: string | undefined): 'stop' | 'not running' | 'not ours' {
+  if (record === undefined) return 'not running';
+  if (token === undefined) return 'stop';
+  return record.token === token ? 'stop' : 'not ours';
+}
+
+/**
+ * SIGTERM the server's process group, then SIGKILL after `graceMs`. Only servers with our pid file;
+ * with `token`, only the one the caller spawned (stopDecision).
+ */
+export async function stopByPidFile(name: string, graceMs = 20_000, opts: { token?: string } = {}): Promise<boolean> {
   const record = runningRecord(name);
-  if (!record) return false;
+  if (stopDecision(record, opts.token) !== 'stop' || !record) return false;
   const signalGroup = (sig: NodeJS.Signals): void => {
     try {
       process.kill(-record.pid, sig);
@@ -150,7 +179,94 @@ export async function stopByPidFile(name: string, graceMs = 20_000): Promise<boo
     while (isAlive(record.pid)) await sleep(50);
   }
   rmSync(paths.pid(name), { force: true });
+  spawnedHere.delete(name);
   return true;
+}
+
+/** True when something accepts TCP connections on host:port within timeoutMs. */
+export function portOpen(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (open: boolean): void => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/**
+ * Before spawning a server: it answers (reuse it); it is there but slow to answer (a live pid
+ * record or its port open: wait for it, never start a second one over it, which would fail to bind
+ * and could take over the pid file); or nothing is there (spawn).
+ */
+export function startDecision(s: { answers: boolean; recordAlive: boolean; portOpen: boolean }): 'reuse' | 'wait' | 'spawn' {
+  if (s.answers) return 'reuse';
+  return s.recordAlive || s.portOpen ? 'wait' : 'spawn';
+}
+
+/**
+ * Runs `fn` holding `run/<name>.lock` (created exclusively, holding our pid), so two runs that both
+ * found nothing do not both spawn: the second waits, then finds the first one's server. A lock
+ * whose holder died is taken over.
+ */
+export async function withSpawnLock<T>(name: string, fn: () => Promise<T>, opts: { timeoutMs?: number } = {}): Promise<T> {
+  mkdirSync(paths.run(), { recursive: true });
+  const file = `${paths.run()}/${name}.lock`;
+  const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
+  for (;;) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number.parseInt(readFileSync(file, 'utf8').trim() || '0', 10);
+      if (!(holder > 0) || (holder !== process.pid && !isAlive(holder))) {
+        rmSync(file, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new GridwatchError('SERVICE_UNAVAILABLE', `${name}: another run (pid ${holder}) holds ${file} and is still starting it`, { retryable: true });
+      await sleep(250);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+/**
+ * The one way an ensure step starts a server: reuse what answers or is there (waiting up to
+ * `waitMs` for a slow one), else spawn under the lock (checking again once it holds it). True only
+ * when this call spawned the server now recorded, so a teardown stops nothing it did not start.
+ */
+export async function ensureServer(o: {
+  name: string; host: string; port: number; answers: () => Promise<boolean>; log: Log; start: () => Promise<void>; waitMs?: number;
+  /** Where it serves, for the log line of a reused server. */
+  at: string;
+}): Promise<boolean> {
+  const look = async (): Promise<'reuse' | 'wait' | 'spawn'> =>
+    startDecision({ answers: await o.answers(), recordAlive: runningRecord(o.name) !== undefined, portOpen: await portOpen(o.host, o.port) });
+  const reuse = async (d: 'reuse' | 'wait'): Promise<false> => {
+    if (d === 'wait') {
+      o.log(`[services] ${o.name}: running but slow to answer; waiting for it (not starting another)`);
+      const record = runningRecord(o.name);
+      await waitUntilHealthy(o.name, o.answers, { timeoutMs: o.waitMs ?? 60_000, command: record?.command ?? `the server on ${o.host}:${o.port}` });
+    }
+    o.log(`[services] ${o.name}: already running at ${o.at}`);
+    return false;
+  };
+  const first = await look();
+  if (first !== 'spawn') return reuse(first);
+  return withSpawnLock(o.name, async () => {
+    const again = await look();
+    if (again !== 'spawn') return reuse(again);
+    await o.start();
+    return spawnedToken(o.name) !== undefined;
+  });
 }
 
 /**

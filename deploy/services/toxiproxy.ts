@@ -3,7 +3,7 @@
 // The API listens on loopback only; proxies it creates listen where the tests say (loopback too).
 import { goBinary, goInstall } from './go-build.ts';
 import { HOST, PORTS, paths } from './layout.ts';
-import { type Log, httpOk, runningRecord, startDetached, stopByPidFile, waitUntilHealthy } from './process.ts';
+import { type Log, ensureServer, httpOk, runningRecord, startDetached, stopByPidFile, waitUntilHealthy } from './process.ts';
 import { TOXIPROXY_MODULE, TOXIPROXY_VERSION } from './versions.ts';
 
 export const toxiproxyUrl = `http://${HOST}:${PORTS.toxiproxy.api}`;
@@ -13,21 +13,27 @@ export const toxiproxyBinary = (): string => goBinary('toxiproxy', 'server', TOX
 export const toxiproxyAnswers = (): Promise<boolean> => httpOk(`${toxiproxyUrl}/version`, 5000);
 
 export async function ensureToxiproxy(log: Log): Promise<boolean> {
-  if (await toxiproxyAnswers()) {
-    log(`[services] toxiproxy: already running at ${toxiproxyUrl}`);
-    return false;
-  }
-  const bin = await goInstall({ name: 'toxiproxy', binary: 'server', pkg: TOXIPROXY_MODULE, version: TOXIPROXY_VERSION, log });
-  log(`[services] toxiproxy: starting API on ${HOST}:${PORTS.toxiproxy.api} (log ${paths.log('toxiproxy')})`);
-  const t = Date.now();
-  const record = startDetached('toxiproxy', bin, ['-host', HOST, '-port', String(PORTS.toxiproxy.api)]);
-  await waitUntilHealthy('toxiproxy', toxiproxyAnswers, { timeoutMs: 30_000, pid: record.pid, command: record.command });
-  log(`[services] toxiproxy: ready in ${((Date.now() - t) / 1000).toFixed(1)}s`);
-  return true;
+  return ensureServer({
+    name: 'toxiproxy',
+    host: HOST,
+    port: PORTS.toxiproxy.api,
+    at: toxiproxyUrl,
+    answers: toxiproxyAnswers,
+    log,
+    start: async () => {
+      const bin = await goInstall({ name: 'toxiproxy', binary: 'server', pkg: TOXIPROXY_MODULE, version: TOXIPROXY_VERSION, log });
+      log(`[services] toxiproxy: starting API on ${HOST}:${PORTS.toxiproxy.api} (log ${paths.log('toxiproxy')})`);
+      const t = Date.now();
+      const record = startDetached('toxiproxy', bin, ['-host', HOST, '-port', String(PORTS.toxiproxy.api)]);
+      await waitUntilHealthy('toxiproxy', toxiproxyAnswers, { timeoutMs: 30_000, pid: record.pid, command: record.command });
+      log(`[services] toxiproxy: ready in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+    },
+  });
 }
 
-export function stopToxiproxy(): Promise<boolean> {
-  return stopByPidFile('toxiproxy', 5_000);
+/** `token`: only the server the caller spawned (stopDecision in process.ts). */
+export function stopToxiproxy(opts: { token?: string } = {}): Promise<boolean> {
+  return stopByPidFile('toxiproxy', 5_000, opts);
 }
 
 export const toxiproxyRunningByUs = (): boolean => runningRecord('toxiproxy') !== undefined;

@@ -3,3 +3,4 @@ export { createKafkaClient, PLAINTEXT, type KafkaClientOptions, type KafkaSecuri
 export { ensureTopics, ensureTopicsOn, topicSpecs, partitionCount, topicNames, topicSettings, TOPIC_DEFAULTS, type TopicKey, type TopicNames, type TopicSettings, type TopicSpec } from './topics.ts';
 export { kafkaError, backoffDelay } from './errors.ts';
 export { partitionOf } from './partition.ts';
+export { PartitionTracker, sendBatchAcknowledged, unacknowledged, UnsentPartitionsError } from './send.ts';

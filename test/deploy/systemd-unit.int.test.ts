@@ -5,7 +5,6 @@
 // temporary root, the ports are free ones, and the data directory is a temporary one.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { toolPath } from '../../deploy/services/debian.ts';
 import { hashPassword } from '../../edge/ingest/auth.ts';
 import { throwawayTls } from '../harness/throwaway-tls.ts';
+import { freePorts } from '../harness/ports.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const UNIT = join(ROOT, 'deploy/systemd/gridwatch-edge.service');
@@ -31,14 +31,6 @@ function parseEnvironmentFile(text: string): Record<string, string> {
     out[t.slice(0, eq)] = t.slice(eq + 1);
   }
   return out;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const a = s.address();
-  await new Promise((r) => s.close(r));
-  return typeof a === 'object' && a ? a.port : 0;
 }
 
 let child: ChildProcess | null = null;
@@ -93,7 +85,7 @@ describe('deploy/systemd', () => {
     writeFileSync(host(env.GRIDWATCH_MQTT_CREDENTIALS!), JSON.stringify({ [meter]: { passwordHash: await hashPassword(devicePassword), kind: 'meter', id: meter } }), { mode: 0o640 });
     writeFileSync(host(env.GRIDWATCH_TOPOLOGY!), `meterId,transformerId,feederId,substationId,phase,nominalVoltage,nominalFrequency\n${meter},S01-f1-t1,S01-f1,S01,A,230,50\n`);
 
-    const [mqttPort, tlsPort, httpPort] = [await freePort(), await freePort(), await freePort()];
+    const [mqttPort, tlsPort, httpPort] = (await freePorts(3)) as [number, number, number];
     const fromExample = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.startsWith('/etc/gridwatch/') ? at(v) : v]));
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GRIDWATCH_'))) as Record<string, string>;
     const c = spawn(process.execPath, ['bin/gridwatch.js', 'edge'], {

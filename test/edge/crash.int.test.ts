@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { testEndpoints } from '../harness/env.ts';
+import { freePort } from '../harness/ports.ts';
 import { consumeTopic, testPrefix } from './helpers.ts';
 
 // (b) kill -9 of the gateway mid-stream, then a restart: every PUBACKed reading reaches Kafka.
@@ -13,16 +13,6 @@ const children: ChildProcess[] = [];
 afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function startGateway(env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['bin/gridwatch.js', 'edge'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -100,7 +90,9 @@ describe('edge crash safety (child process, real Kafka)', () => {
       }
     };
     const pumps = clients.map((_, i) => pump(i));
-    await new Promise((r) => setTimeout(r, 1500));
+    // Kill mid-stream: once more than 500 readings are PUBACKed (a fixed 1.5 s sleep raced a
+    // loaded machine), and at most 30 s after the flood began.
+    for (const until = Date.now() + 30_000; acked.size <= 500 && Date.now() < until;) await new Promise((r) => setTimeout(r, 100));
     expect(acked.size).toBeGreaterThan(500);
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));

@@ -1,6 +1,7 @@
 // vitest globalSetup for the `integration` project: real servers through the project's own harness.
 // Servers that were already up (for example via `gridwatch services up`) are reused and left running;
-// teardown stops only what this run started. A server that cannot be provided fails the run: no skips.
+// teardown stops only what this run spawned, and only while its pid file is still the one this run
+// wrote (deploy/services/process.ts stopDecision). A server that cannot be provided fails the run: no skips.
 import { endpointsToEnv, ensureServices, stopServices } from '../../deploy/services/index.ts';
 
 /** GRIDWATCH_TEST_KAFKA_SECURE: unset or `true` is SASL_SSL; only an explicit `false` is plaintext; anything else is a mistake. */
@@ -29,6 +30,6 @@ export default async function setup(): Promise<() => Promise<void>> {
   return async () => {
     if (started.length === 0) return;
     process.stderr.write(`[harness] stopping what this run started: ${started.join(', ')}\n`);
-    await stopServices(started, { kafkaCluster: false });
+    await stopServices(started, { kafkaCluster: false, onlySpawnedHere: true });
   };
 }

@@ -3,6 +3,7 @@
 // real signals to the broker processes: SIGKILL of a partition leader, SIGSTOP for a while, a
 // restart. Acknowledged (PUBACKed) readings must all be in Kafka once, after de-duplication.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,16 +12,54 @@ import { runningRecord } from '../../deploy/services/process.ts';
 import { createKafkaClient } from '../../shared/kafka/client.ts';
 import { kafkaSecurityFromEnv, type KafkaSecurity } from '../../shared/kafka/security.ts';
 import { uniqueName } from '../harness/env.ts';
+import { freePorts } from '../harness/ports.ts';
+import { recordReliability } from './record.ts';
 import { Flood, KafkaReader, sleep } from './link-rig.ts';
 
 // The cluster's SASL_SSL listeners, as the admin principal (tools and checks).
 const CLUSTER = ['127.0.0.1:19194', '127.0.0.1:19294', '127.0.0.1:19394'];
 const adminSecurity = (): KafkaSecurity => kafkaSecurityFromEnv(kafkaPrincipalEnv(serviceEndpoints({ kafkaCluster: true }), 'admin'));
 
+/**
+ * The failover test of a variant (short in npm test, long in the reliability project): the
+ * cluster, the run, its row in docs/reliability.md, and the promises (nothing acknowledged lost,
+ * no duplicate after de-duplication, order per meter kept).
+ */
+export function failoverSuite(v: { id: string; title: string; suite: 'short' | 'long'; run: FailoverRun; minAcked: number; timeoutMs: number }): void {
+  let cluster: { stop: () => Promise<void> } | undefined;
+  beforeAll(async () => {
+    cluster = await startCluster();
+  }, 600_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+  describe(`broker failover (3-node cluster, RF 3, min.insync 2, ${v.suite})`, () => {
+    it(`${v.title}: no acknowledged reading lost, no duplicate after de-duplication`, async () => {
+      const f = await runFailover(v.run);
+      const edges = v.run.edges ?? 2;
+      recordReliability({
+        id: v.id,
+        test: 'Broker failover',
+        fault: f.faults.join('; '),
+        load: `${edges} edge process${edges > 1 ? 'es' : ''} (SASL_SSL, RF 3, min.insync 2), ${v.run.meters} meters each, ${v.run.rate} readings/s QoS 1 in all`,
+        lost: f.lost,
+        duplicates: f.duplicatesAfterDedup,
+        recoverySeconds: f.drainSeconds,
+        note: `${f.acked} PUBACKed; max delivery delay ${f.maxDelaySeconds.toFixed(1)} s; ${f.outOfOrder} out of order; ${f.resends} re-sends dropped by readingId; ${f.unsentResent} records kafkajs resolved unsent, re-sent by the forwarder; run ${f.seconds.toFixed(0)} s; Kafka reader, not central's archive${f.reread ? `; ${f.reread}` : ''}`,
+        suite: v.suite,
+      });
+      expect(f.acked).toBeGreaterThan(v.minAcked);
+      expect(f.lost).toBe(0);
+      expect(f.duplicatesAfterDedup).toBe(0);
+      expect(f.outOfOrder).toBe(0);
+    }, v.timeoutMs);
+  });
+}
+
 /** Starts the cluster if it is not running; `stop` stops it only if this call started it. */
 export async function startCluster(): Promise<{ stop: () => Promise<void> }> {
   const { started } = await ensureServices({ services: ['kafka'], kafkaCluster: true, log: (l) => process.stderr.write(`${l}\n`) });
-  return { stop: async () => void (started.length > 0 && (await stopServices(['kafka'], { kafkaCluster: true }))) };
+  return { stop: async () => void (started.length > 0 && (await stopServices(['kafka'], { kafkaCluster: true, onlySpawnedHere: true }))) };
 }
 
 export function brokerPid(nodeId: number): number {
@@ -59,8 +98,14 @@ export async function waitForPidExit(pid: number, timeoutMs = 30_000): Promise<v
 export interface ClusterEdge {
   child: ChildProcess;
   mqttPort: number;
-  stop: () => Promise<void>;
+  dataDir: string;
+  /** Records the forwarder found unsent in a resolved send and sent again (its warn lines). */
+  unsentResent: () => number;
+  /** `keep`: leave the data dir (its outbox) for a post-mortem. */
+  stop: (opts?: { keep?: boolean }) => Promise<void>;
 }
+
+const UNSENT_LINE = 'Kafka acknowledged a send without some partitions';
 
 /** An edge process (bin/gridwatch.js edge) on the cluster over SASL_SSL, topics RF 3. */
 export async function spawnClusterEdge(edgeId: string, prefix: string, mqttPort: number): Promise<ClusterEdge> {
@@ -83,6 +128,13 @@ export async function spawnClusterEdge(edgeId: string, prefix: string, mqttPort:
   };
   const child = spawn(process.execPath, ['bin/gridwatch.js', 'edge'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
+  let unsent = 0;
+  let partial = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) if (l.includes(UNSENT_LINE)) unsent += Number(/"messages":(\d+)/.exec(l)?.[1] ?? 0);
+  });
   await new Promise<void>((resolve, reject) => {
     // A loaded two-core machine takes a while to load the gateway's code: a generous bound.
     const timer = setTimeout(() => {
@@ -102,12 +154,15 @@ export async function spawnClusterEdge(edgeId: string, prefix: string, mqttPort:
   return {
     child,
     mqttPort,
-    stop: async () => {
+    dataDir,
+    unsentResent: () => unsent,
+    stop: async (opts = {}) => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      if (opts.keep) process.stderr.write(`[failover] edge ${edgeId}: data dir kept at ${dataDir}\n`);
+      else rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -124,29 +179,53 @@ export interface FailoverFigures {
   maxDelaySeconds: number;
   drainSeconds: number;
   faults: string[];
+  /** Records a resolved kafkajs send had left unsent, found and sent again by the forwarder. */
+  unsentResent: number;
+  edges: number;
+  seconds: number;
+}
+
+/** A broker fault: `later` takes work that may finish while the flood goes on (a restart). */
+export type BrokerFault = (ctx: { topic: string; later: (p: Promise<unknown>) => void }) => Promise<string>;
+
+export interface FailoverRun {
+  label: string;
+  /** Readings/s in all, split evenly over the edges. */
+  rate: number;
+  /** Meters per edge. */
+  meters: number;
+  /** Edge processes (default 2). */
+  edges?: number;
+  faults: BrokerFault[];
+  /** Flood on after the last fault before the drain (default 2 s). */
+  tailMs?: number;
 }
 
 /**
- * Two edges, a flood through each, the given broker faults one after the other, then drained.
+ * Edges, a flood through each, the given broker faults one after the other, then drained.
  * `faults` get the readings topic (to find its leaders) and return what they did.
  */
-export async function runFailover(o: { label: string; rate: number; meters: number; faults: ((topic: string) => Promise<string>)[] }): Promise<FailoverFigures> {
+export async function runFailover(o: FailoverRun): Promise<FailoverFigures> {
+  const started = Date.now();
   const prefix = `${uniqueName(o.label)}.`;
   const topic = `${prefix}grid.readings`;
-  const ports = [await freePort(), await freePort()];
+  const edgeCount = o.edges ?? 2;
   const edges: ClusterEdge[] = [];
   const reader = new KafkaReader(CLUSTER, [topic], adminSecurity());
   const floods: Flood[] = [];
   const done: string[] = [];
+  const background: Promise<unknown>[] = [];
+  let keep = false;
   try {
-    for (const [i, port] of ports.entries()) edges.push(await spawnClusterEdge(`${prefix}${'ab'[i]}`.slice(0, 60), prefix, port));
-    floods.push(...edges.map((e, i) => new Flood({ url: `mqtt://127.0.0.1:${e.mqttPort}`, label: `${prefix}e${i}`, meters: o.meters, rate: o.rate / 2 })));
+    const ports = await freePorts(edgeCount);
+    edges.push(...(await Promise.all(ports.map((port, i) => spawnClusterEdge(`${prefix}${'abcdefgh'[i]}`.slice(0, 60), prefix, port)))));
+    floods.push(...edges.map((e, i) => new Flood({ url: `mqtt://127.0.0.1:${e.mqttPort}`, label: `${prefix}e${i}`, meters: o.meters, rate: o.rate / edgeCount })));
     await reader.start();
     for (const f of floods) await f.start();
     await sleep(3000);
     const t0 = Date.now();
-    for (const fault of o.faults) done.push(`${await fault(topic)} (ended at +${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-    await sleep(2000);
+    for (const fault of o.faults) done.push(`${await fault({ topic, later: (p) => background.push(p) })} (ended at +${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    await sleep(o.tailMs ?? 2000);
     for (const f of floods) await f.stop();
     const endOfFaults = Date.now();
     const acked = new Map<string, number>();
@@ -200,9 +279,15 @@ export async function runFailover(o: { label: string; rate: number; meters: numb
       const stillMissing = missing.filter(([id]) => !have.has(id));
       reread = `a second reader finds ${missing.length - stillMissing.length} of the ${missing.length} missing; missing PUBACKed at +${[...new Set(stillMissing.map(([, t]) => Math.round((t - t0) / 1000)))].join(',')} s`;
       lost = stillMissing.length;
+      keep = lost > 0;
       process.stderr.write(`[failover] ${reread}: ${stillMissing.slice(0, 20).map(([id]) => id).join(' ')}\n`);
     }
+    // A restart still under way is part of the run: the cluster is whole again when it returns.
+    await Promise.all(background);
     return {
+      unsentResent: edges.reduce((n, e) => n + e.unsentResent(), 0),
+      edges: edgeCount,
+      seconds: (Date.now() - started) / 1000,
       reread,
       acked: acked.size,
       lost,
@@ -216,23 +301,30 @@ export async function runFailover(o: { label: string; rate: number; meters: numb
   } finally {
     for (const f of floods) await f.stop().catch(() => undefined);
     await reader.stop().catch(() => undefined);
-    for (const e of edges) await e.stop().catch(() => undefined);
+    for (const e of edges) await e.stop({ keep }).catch(() => undefined);
+    await Promise.allSettled(background);
   }
 }
 
-/** SIGKILL the leader of partition 0, run on for `holdMs`, start it again. */
-export const killLeader = (holdMs: number) => async (topic: string): Promise<string> => {
+/**
+ * SIGKILL the leader of partition 0, run on for `holdMs`, start it again. `restartInBackground`:
+ * the fault ends when the restart begins (the flood and drain go on while the JVM starts); the
+ * run waits for it before it returns.
+ */
+export const killLeader = (holdMs: number, opts: { restartInBackground?: boolean } = {}): BrokerFault => async ({ topic, later }) => {
   const leader = await leaderOf(topic);
   const pid = brokerPid(leader);
   process.kill(pid, 'SIGKILL');
   await waitForPidExit(pid);
   await sleep(holdMs);
-  await startKafkaBroker(leader);
-  return `SIGKILL leader kafka-${leader}, restarted after ${holdMs / 1000} s`;
+  const restart = startKafkaBroker(leader);
+  if (opts.restartInBackground) later(restart);
+  else await restart;
+  return `SIGKILL leader kafka-${leader}, ${opts.restartInBackground ? 'restart begun' : 'restarted'} after ${holdMs / 1000} s`;
 };
 
 /** SIGSTOP a broker (the current leader: the hardest one) for `ms`, then SIGCONT. */
-export const pauseBroker = (ms: number) => async (topic: string): Promise<string> => {
+export const pauseBroker = (ms: number): BrokerFault => async ({ topic }) => {
   const node = await leaderOf(topic);
   const pid = brokerPid(node);
   process.kill(pid, 'SIGSTOP');
@@ -246,7 +338,7 @@ export const pauseBroker = (ms: number) => async (topic: string): Promise<string
 };
 
 /** A controlled restart (SIGTERM, start) of a broker that is not the leader. */
-export const restartBroker = () => async (topic: string): Promise<string> => {
+export const restartBroker = (): BrokerFault => async ({ topic }) => {
   const leader = await leaderOf(topic);
   const node = [1, 2, 3].find((n) => n !== leader)!;
   const { stopKafkaBroker } = await import('../../deploy/services/index.ts');
@@ -254,15 +346,3 @@ export const restartBroker = () => async (topic: string): Promise<string> => {
   await startKafkaBroker(node);
   return `restart kafka-${node}`;
 };
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}

@@ -1,9 +1,15 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, silentLogger, type Gap } from '../../../shared/index.ts';
 import { EdgeStore, GroupCommitter } from '../../../edge/store/index.ts';
 import { Forwarder } from '../../../edge/forward/index.ts';
-import { startKafka, stopKafka } from '../../../deploy/services/index.ts';
+import { startStandaloneKafka } from '../../../deploy/services/index.ts';
+import type { KafkaSecurity } from '../../../shared/kafka/security.ts';
+import { secureKafka, securityOf } from '../../shared/kafka/kafka-helpers.ts';
 import { testEndpoints } from '../../harness/env.ts';
+import { freePorts } from '../../harness/ports.ts';
 import { anomaly, reading, tempDir } from '../store/helpers.ts';
 import { consume, ensureTestTopics, forwarderKafka, seqsByMeter, uniqueTopics } from './kafka-helpers.ts';
 
@@ -13,10 +19,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function setup(prefix: string, storeOpts: { budgetBytes?: number } = {}) {
+function setup(prefix: string, storeOpts: { budgetBytes?: number } = {}, kafka: { brokers: string[]; security?: KafkaSecurity } = { brokers: brokers() }) {
   const topics = uniqueTopics(prefix);
   const store = EdgeStore.open({ dir: tempDir(), edgeId: 'edge-it', budgetBytes: storeOpts.budgetBytes ?? 1e10, synchronous: 'NORMAL', clock: new ManualClock(), logger: silentLogger() });
-  const forwarder = new Forwarder({ store, kafka: forwarderKafka(brokers(), `gw-${prefix}`), clientId: `gw-${prefix}`, logger: silentLogger(), topicMap: topics.map, backoff: { initialMs: 100, maxMs: 2000 } });
+  const forwarder = new Forwarder({ store, kafka: forwarderKafka(kafka.brokers, `gw-${prefix}`, kafka.security), clientId: `gw-${prefix}`, logger: silentLogger(), topicMap: topics.map, backoff: { initialMs: 100, maxMs: 2000 } });
   cleanups.push(async () => {
     await forwarder.stop({ drainTimeoutMs: 0 });
     store.close();
@@ -60,8 +66,23 @@ describe('Forwarder against the real Kafka', () => {
   });
 
   it('(c) Kafka stopped while readings keep being committed, then started: nothing lost, order kept, outbox back to zero', async () => {
-    const { topics, store, forwarder } = setup('fw-outage');
-    await ensureTestTopics(brokers(), topics.names, 6);
+    // A broker of its own (the shared one serves every other test; stopping it would break tests
+    // run beside this one), reached over SASL_SSL as the admin principal; stopped and started on
+    // the same data directory, as a broker restart is.
+    // Its name and ports are this run's own: two runs on one machine (a helper's and a clean
+    // clone's) once shared fixed ones and broke each other's broker at format time.
+    const dir = mkdtempSync(join(tmpdir(), 'gw-fw-outage-kafka-'));
+    const [broker_, controller, saslSsl] = await freePorts(3);
+    const name = `kafka-fw-outage-${process.pid}`;
+    const startOwn = () => startStandaloneKafka({ name, dir, ports: { broker: broker_!, controller: controller!, saslSsl: saslSsl! }, plaintextListener: 'refused' });
+    let broker = await startOwn();
+    cleanups.push(async () => {
+      await broker.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const own = { brokers: broker.secureBrokers, security: securityOf(secureKafka().principals.admin) };
+    const { topics, store, forwarder } = setup('fw-outage', {}, own);
+    await ensureTestTopics(own.brokers, topics.names, 6, own.security);
     const committer = new GroupCommitter(store, { maxDelayMs: 5, maxRecords: 300 });
     await forwarder.start();
     const meters = 50;
@@ -77,24 +98,24 @@ describe('Forwarder against the real Kafka', () => {
       }
     };
     await produce(50);
-    await stopKafka();
+    await broker.stop();
     try {
       await produce(200);
       expect(store.stats().depth).toBeGreaterThan(0);
       expect(forwarder.status().connected).toBe(false);
     } finally {
-      await startKafka();
+      broker = await startOwn();
     }
     await produce(50);
     await committer.close();
     expect(acked).toBe(300 * meters);
     await waitFor(() => store.stats().depth === 0, 120_000, 'backlog to drain after Kafka returned');
-    const got = await consume(brokers(), [topics.names.readings], (all) => new Set(all.map((m) => `${String(m.value.meterId)}/${String(m.value.seq)}`)).size >= 300 * meters, 120_000);
+    const got = await consume(own.brokers, [topics.names.readings], (all) => new Set(all.map((m) => `${String(m.value.meterId)}/${String(m.value.seq)}`)).size >= 300 * meters, 120_000, own.security);
     const byMeter = seqsByMeter(got);
     expect(byMeter.size).toBe(meters);
     for (const seqs of byMeter.values()) expect(dedupe(seqs)).toEqual(Array.from({ length: 300 }, (_, i) => i));
     expect(forwarder.status().errors).toBeGreaterThan(0);
-  });
+  }, 480_000); // two starts of a broker of its own (KRaft format, SCRAM users, ACLs), each up to a few minutes on a loaded machine
 
   it('(d) disk budget reached: anomalies kept, gaps recorded and forwarded to grid.gaps', async () => {
     const { topics, store, forwarder } = setup('fw-budget', { budgetBytes: 300_000 });
