@@ -137,7 +137,8 @@ export class Aggregator {
     const workflow = (this.workflow = new Workflow({ writer: kafkaRecordWriter(kafka), topics: wt, events: this.events, topology: this.registry.topology, clock, logger, metrics }));
     this.events.decorateWith((e) => workflow.decorate(e));
     const ownership = (this.ownership = new SubstationOwnership({ instanceId: this.instanceId, local, catchUp, stateTopic: t.state, handoverWaitMs: wait, clock, logger }));
-    const gate = (this.gate = createOffsetGate(c, t, { logger, metrics, clock }));
+    // The zombie fence: no archive write once the group membership may have lapsed.
+    const gate = (this.gate = createOffsetGate(c, t, { logger, metrics, clock, fence: () => this.group.membershipLapsed() }));
     const outbox = (this.outbox = new GridEventOutbox({
       producer: kafkaProducer(kafka),
       topics: t,

@@ -17,6 +17,7 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
   models: { module: '../cli/models.ts', summary: 'the model registry: list|upload|promote|shadow|canary|rollback (MinIO bucket + grid.models)' },
   train: { module: '../central/learn/train-main.ts', summary: 'train the learned scorers on simulated grids and write the default model (Python venv)' },
   demo: { module: '../cli/demo.ts', summary: 'run the whole pipeline on this machine and score it' },
+  soak: { module: '../cli/soak.ts', summary: 'run the whole pipeline at 10,000 readings/s for a long time; report RSS, handles, lag and losses' },
   services: { module: '../deploy/services/cli.ts', summary: 'provision and run Kafka, MinIO, InfluxDB, Mosquitto: up|down|status|env' },
   credentials: { module: '../cli/credentials.ts', summary: 'MQTT device credentials (add-device|remove|list) and API tokens (add-token|revoke|list-tokens)' },
   replay: { module: '../cli/replay.ts', summary: 'replay a time range of the archive into InfluxDB or a Kafka topic (idempotent, resumable)' },

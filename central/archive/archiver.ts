@@ -37,6 +37,13 @@ export interface ArchiverOptions {
   maxBufferedBytes?: number;
   /** Where flushes are built (default: the archive's worker thread). */
   builder?: FlushBuilder;
+  /**
+   * The zombie fence: asked before every write of a flush (marker, each object, the points). A
+   * non-null answer (why) means this instance may no longer own its partitions, for example its
+   * group membership lapsed while the process was stopped: the write is refused (retryable) and
+   * the partition's buffer waits for the next assignment, which revokes it (docs/archive.md).
+   */
+  fence?: () => string | null;
 }
 
 /** One record as buffered: the value's bytes, nothing parsed. */
@@ -102,6 +109,7 @@ export class Archiver {
   private readonly kinds: Record<string, ArchiveKind>;
   private readonly maxBytes: number;
   private readonly builder: FlushBuilder;
+  private readonly fence: () => string | null;
   /** Bytes held over every partition: buffers plus built flushes not yet written. */
   private held = 0;
 
@@ -117,6 +125,7 @@ export class Archiver {
     this.putConcurrency = opts.putConcurrency ?? 8;
     this.maxBytes = opts.maxBufferedBytes ?? 256 * 1048576;
     this.builder = opts.builder ?? workerBuilder();
+    this.fence = opts.fence ?? (() => null);
     this.metrics?.heldBytes.set(0);
   }
 
@@ -371,6 +380,7 @@ export class Archiver {
     const f = s.inFlight;
     const started = performance.now();
     try {
+      this.checkFence(s);
       // 1. Intent: name the range before any of its objects exists (see docs/archive.md).
       await writeProgress(this.sink, s.topic, s.partition, {
         archivedThrough: progress.archivedThrough,
@@ -378,8 +388,9 @@ export class Archiver {
         pending: { first: f.first, last: f.last, keys: f.objects.map((o) => o.key), seen: f.seenAfter },
       });
       // 2. Data objects; a retry writes the same bytes under the same keys.
-      await this.putAll(f.objects, { 'x-amz-meta-gridwatch-first-offset': f.first.toString(), 'x-amz-meta-gridwatch-last-offset': f.last.toString() });
+      await this.putAll(s, f.objects, { 'x-amz-meta-gridwatch-first-offset': f.first.toString(), 'x-amz-meta-gridwatch-last-offset': f.last.toString() });
       // 3. InfluxDB points; overwrite semantics make a repeat harmless.
+      this.checkFence(s);
       await this.writeInflux(s, f);
     } catch (err) {
       this.metrics?.failures.inc({ topic: s.topic });
@@ -407,7 +418,15 @@ export class Archiver {
     return { topic: s.topic, partition: s.partition, nextOffset: (f.last + 1n).toString() };
   }
 
-  private async putAll(objects: ArchiveObject[], meta: Record<string, string>): Promise<void> {
+  /** Throws (retryable) when the fence says this instance may have lost its partitions. */
+  private checkFence(s: PartitionState): void {
+    const why = s.revoked ? 'the partition was revoked' : this.fence();
+    if (why === null) return;
+    this.metrics?.fenced.inc({ topic: s.topic });
+    throw new GridwatchError('ARCHIVE_FAILED', `not writing ${s.topic}[${s.partition}]: this instance may have lost the partition (${why})`, { retryable: true, details: { fenced: true } });
+  }
+
+  private async putAll(s: PartitionState, objects: ArchiveObject[], meta: Record<string, string>): Promise<void> {
     // On the first failure, stop starting new puts but let those in flight finish before throwing:
     // a retry must not race a put of the previous attempt.
     let next = 0;
@@ -416,6 +435,8 @@ export class Archiver {
       while (failure === null && next < objects.length) {
         const o = objects[next++] as ArchiveObject;
         try {
+          // Checked before each put: a process stopped in the middle of a flush resumes here.
+          this.checkFence(s);
           await this.sink.put(o.key, o.body, meta);
         } catch (err) {
           failure ??= { err };

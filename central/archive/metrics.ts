@@ -10,6 +10,7 @@ export interface ArchiveMetrics {
   redelivered: Counter<'topic'>;
   failures: Counter<'topic'>;
   influxRejected: Counter<'topic'>;
+  fenced: Counter<'topic'>;
   flushSeconds: Histogram<'topic'>;
   heldBytes: Gauge;
 }
@@ -28,6 +29,7 @@ export function archiveMetrics(m: Metrics): ArchiveMetrics {
       redelivered: m.counter('archive_redelivered_total', 'Re-delivered records dropped because the archive already holds them', t),
       failures: m.counter('archive_flush_failures_total', 'Archive flushes that failed (and will be retried with the same range)', t),
       influxRejected: m.counter('archive_influx_rejected_total', 'Flushes whose InfluxDB points were rejected as invalid (not retried)', t),
+      fenced: m.counter('archive_fenced_total', 'Flush writes refused because this instance may have lost the partition (its group membership lapsed)', t),
       flushSeconds: m.histogram('archive_flush_seconds', 'Time to write one flush (marker, objects, points)', LATENCY_BUCKETS_S, t),
       heldBytes: m.gauge('archive_held_bytes', 'Bytes of records the archive holds in memory (buffered or in a flush not yet written), against GRIDWATCH_ARCHIVE_MAX_BUFFERED_BYTES'),
     };

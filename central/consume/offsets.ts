@@ -129,7 +129,12 @@ export class ArchiveGate implements OffsetGate {
 }
 
 /** The gate the configuration asks for: S3/MinIO, else a directory, else direct commits (logged). */
-export function createOffsetGate(c: CentralConfig, topics: { readings: string; anomalies: string; events: string }, deps: { logger: Logger; metrics: Metrics; clock: Clock }): OffsetGate {
+export function createOffsetGate(
+  c: CentralConfig,
+  topics: { readings: string; anomalies: string; events: string },
+  /** fence: see ArchiverOptions.fence (the group consumer's membershipLapsed). */
+  deps: { logger: Logger; metrics: Metrics; clock: Clock; fence?: () => string | null },
+): OffsetGate {
   let sink: ArchiveSink;
   if (c.s3Endpoint) {
     sink = S3Sink.fromSettings({ ...c, s3Endpoint: c.s3Endpoint }, deps.logger);
@@ -149,6 +154,7 @@ export function createOffsetGate(c: CentralConfig, topics: { readings: string; a
     maxAgeMs: c.archiveMaxAgeMs,
     maxBufferedBytes: c.archiveMaxBufferedBytes,
     clock: deps.clock,
+    ...(deps.fence ? { fence: deps.fence } : {}),
     topicKinds: { [topics.readings]: 'readings', [topics.anomalies]: 'anomalies', [topics.events]: 'events' },
     ...(influx ? { influx } : {}),
   });

@@ -31,24 +31,42 @@ export class ConsumerRunner implements Part {
   crashed: Error | null = null;
   joined = false;
   assignment = new Map<string, number[]>();
+  /** performance.now() of the last acknowledged heartbeat or join (monotonic: immune to clock steps). */
+  private aliveAt: number | null = null;
+  private readonly sessionTimeout: number;
+  private readonly heartbeatInterval: number;
 
   constructor(private readonly opts: RunnerOptions) {
     this.name = opts.name;
+    this.sessionTimeout = opts.sessionTimeout ?? 30_000;
+    this.heartbeatInterval = opts.heartbeatInterval ?? 3000;
     this.consumer = opts.kafka.consumer({
       groupId: opts.groupId,
-      sessionTimeout: opts.sessionTimeout ?? 30_000,
-      heartbeatInterval: opts.heartbeatInterval ?? 3000,
+      sessionTimeout: this.sessionTimeout,
+      heartbeatInterval: this.heartbeatInterval,
       rebalanceTimeout: 60_000,
       maxBytesPerPartition: opts.maxBytesPerPartition ?? 4 * 1048576,
       maxWaitTimeInMs: 200,
       allowAutoTopicCreation: false,
     });
-    const { GROUP_JOIN, REBALANCING, CRASH } = this.consumer.events;
+    const { GROUP_JOIN, REBALANCING, CRASH, HEARTBEAT } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (e) => {
+      const lapsed = this.joined ? this.membershipLapsed() : null;
       this.joined = true;
       this.assignment = new Map(Object.entries(e.payload.memberAssignment).map(([t, ps]) => [t, [...ps].sort((a, b) => a - b)]));
       opts.logger.info({ groupId: opts.groupId, assignment: Object.fromEntries(this.assignment) }, 'consumer group joined');
+      if (lapsed !== null) {
+        // The membership lapsed (a zombie back from a pause): another member may have owned every
+        // partition meanwhile, so what this instance holds of them is stale, even of the ones it
+        // gets back. Everything is revoked first, then the new assignment taken as a fresh one.
+        opts.logger.warn({ groupId: opts.groupId, lapsed }, 'group membership had lapsed: every partition revoked before the new assignment');
+        opts.onAssignment?.(new Map());
+      }
       opts.onAssignment?.(this.assignment);
+      this.aliveAt = performance.now();
+    });
+    this.consumer.on(HEARTBEAT, () => {
+      this.aliveAt = performance.now();
     });
     this.consumer.on(REBALANCING, () => {
       opts.logger.info({ groupId: opts.groupId }, 'consumer group rebalancing');
@@ -79,6 +97,20 @@ export class ConsumerRunner implements Part {
         }
       },
     });
+  }
+
+  /**
+   * Why this member may no longer own its partitions, or null while it surely does: the group
+   * coordinator gives a member's partitions away once it has not heard a heartbeat for the session
+   * timeout, so past the session timeout less one heartbeat interval since the last acknowledged
+   * heartbeat (or join) the assignment is no longer trusted. The archive asks before every write
+   * (the zombie fence, docs/archive.md).
+   */
+  membershipLapsed(): string | null {
+    if (this.aliveAt === null) return 'not a member of the group yet';
+    const since = performance.now() - this.aliveAt;
+    if (since <= this.sessionTimeout - this.heartbeatInterval) return null;
+    return `no heartbeat acknowledged for ${Math.round(since)} ms, session timeout ${this.sessionTimeout} ms`;
   }
 
   /** Stops fetching every subscribed topic; batches in flight finish (see drain). */

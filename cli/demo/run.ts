@@ -86,6 +86,10 @@ export interface LiveStatus {
   openEvents: number;
   outboxDepths: Record<string, number>;
   consoleUrl: string;
+  /** The run's processes (central, edges, simulator) that are running, for `gridwatch soak`'s samples. */
+  processes: { name: string; pid: number }[];
+  /** central's consumer lag (records, summed over partitions); NaN when not scraped. */
+  lag: number;
 }
 
 export interface DemoResult {
@@ -292,7 +296,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       if (accepted > 0) readingsAccepted = Math.max(readingsAccepted, accepted);
       if (!sim.running || !o.onStatus) continue;
       const now = Date.now();
-      const openJson = await text(`${consoleUrl}api/events?state=open&limit=1`, demoToken.token);
+      const [openJson, centralMetrics] = await Promise.all([text(`${consoleUrl}api/events?state=open&limit=1`, demoToken.token), text(`${consoleUrl}metrics`, demoToken.token)]);
       o.onStatus({
         elapsedMs: now - started,
         readingsPerSec: ((accepted - lastAccepted) * 1000) / Math.max(1, now - lastAt),
@@ -301,6 +305,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         openEvents: openJson ? Number((JSON.parse(openJson) as { open?: number }).open ?? 0) : 0,
         outboxDepths: Object.fromEntries(edges.map((e, i) => [e.id, scrapes[i] ? sumSamples(scrapes[i], 'gridwatch_outbox_depth') : -1])),
         consoleUrl,
+        processes: programs.filter((p) => p.running && p.child.pid !== undefined).map((p) => ({ name: p.name, pid: p.child.pid as number })),
+        lag: centralMetrics ? sumSamples(centralMetrics, 'gridwatch_central_consumer_lag_records') : NaN,
       });
       lastAccepted = accepted;
       lastAt = now;

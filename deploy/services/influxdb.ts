@@ -1,6 +1,7 @@
 // InfluxDB 1.8 (pure Go) built from its module. It serves the v2 write API and Flux queries that
 // @influxdata/influxdb-client speaks; a "bucket" is `<database>/<retention policy>`.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GridwatchError } from '../../shared/errors.ts';
 import { goBinary, goInstall } from './go-build.ts';
@@ -12,11 +13,11 @@ export const influxUrl = `http://${HOST}:${PORTS.influxdb.http}`;
 export const influxdBinary = (): string => goBinary('influxdb', 'influxd', INFLUXD_VERSION);
 
 /** influxd.conf: loopback only, auth off, Flux on, everything under the cache's data dir. */
-export function renderInfluxConfig(dataRoot: string): string {
+export function renderInfluxConfig(dataRoot: string, ports: { http: number; rpc: number } = PORTS.influxdb): string {
   const q = (s: string): string => JSON.stringify(s);
   return `# Written by gridwatch deploy/services (rewritten on every start)
 reporting-disabled = true
-bind-address = ${q(`${HOST}:${PORTS.influxdb.rpc}`)}
+bind-address = ${q(`${HOST}:${ports.rpc}`)}
 
 [meta]
   dir = ${q(join(dataRoot, 'meta'))}
@@ -28,7 +29,7 @@ bind-address = ${q(`${HOST}:${PORTS.influxdb.rpc}`)}
 
 [http]
   enabled = true
-  bind-address = ${q(`${HOST}:${PORTS.influxdb.http}`)}
+  bind-address = ${q(`${HOST}:${ports.http}`)}
   auth-enabled = false
   flux-enabled = true
   log-enabled = false
@@ -86,4 +87,61 @@ export async function createInfluxDatabase(url: string, name: string): Promise<s
     throw new GridwatchError('SERVICE_UNAVAILABLE', `influxdb: CREATE DATABASE "${name}" failed at ${url}/query: HTTP ${res.status} ${text}`, { retryable: res.status >= 500 });
   }
   return `${name}/autogen`;
+}
+
+/** An InfluxDB of a test's own (never the shared one): its ports and data directory, stoppable and restartable. */
+export interface ThrowawayInflux {
+  url: string;
+  /** Starts (again) on the same ports and data directory; resolves once /ping answers. */
+  start(): Promise<void>;
+  /** SIGTERM, then SIGKILL after 10 s; resolves once the process is gone. */
+  stop(): Promise<void>;
+  /** How the last process ended, for a test's failure message. */
+  lastExit(): string | null;
+}
+
+/**
+ * For fault tests (InfluxDB down under load), beside throwawayMinio: the provisioned influxd
+ * (`services up` builds it) run as a child of this process on `http` (and `rpc`, its backup/meta
+ * port), with its data and config in `dataDir`. The caller stops it at the end.
+ */
+export function throwawayInflux(opts: { http: number; rpc: number; dataDir: string }): ThrowawayInflux {
+  const bin = influxdBinary();
+  if (!existsSync(bin)) throw new Error(`influxd binary not found at ${bin}: run \`gridwatch services up\` first`);
+  mkdirSync(opts.dataDir, { recursive: true });
+  const conf = join(opts.dataDir, 'influxd.conf');
+  writeFileSync(conf, renderInfluxConfig(opts.dataDir, { http: opts.http, rpc: opts.rpc }));
+  const url = `http://${HOST}:${opts.http}`;
+  const logFile = join(opts.dataDir, 'influxd.log');
+  let child: ChildProcess | null = null;
+  let exited: string | null = null;
+  return {
+    url,
+    lastExit: () => exited,
+    async start() {
+      if (child !== null) return;
+      // Its log goes to a file beside its data (a pipe nobody reads could block it).
+      const c = spawn(bin, ['run', '-config', conf], { env: { ...process.env }, stdio: ['ignore', 'ignore', openSync(logFile, 'a')] });
+      child = c;
+      c.on('exit', (code, signal) => {
+        exited = signal ? `signal ${signal}` : `code ${String(code)}`;
+        if (child === c) child = null;
+      });
+      try {
+        // A restart replays its WAL first, which takes a while on a loaded machine.
+        await waitUntilHealthy('influxdb (throwaway)', () => httpOk(`${url}/ping`), { timeoutMs: 180_000, pid: c.pid ?? 0, command: bin });
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n--- ${logFile} ---\n${readFileSync(logFile, 'utf8').slice(-2000)}`, { cause: err });
+      }
+    },
+    async stop() {
+      const c = child;
+      if (c === null || c.exitCode !== null) return;
+      const gone = new Promise<void>((r) => c.once('exit', () => r()));
+      c.kill('SIGTERM');
+      const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      await gone;
+      clearTimeout(t);
+    },
+  };
 }

@@ -21,6 +21,8 @@ const FEEDERS = 3;
 const TRANSFORMERS_PER_FEEDER = 10;
 const METERS_PER_TRANSFORMER = Number(process.env.GRIDWATCH_GASP_METERS_PER_TRANSFORMER ?? 100);
 const GASP_SPREAD_MS = 3000;
+/** Readings every meter sends at once just before the storm: the queue the gasps must overtake. */
+const BURST = 10;
 /** From the last gasp to the substation event on the events topic (the hold is openHoldMs, 10 s by default). */
 const EVENT_BOUND_MS = DEFAULT_CORRELATE_CONFIG.openHoldMs + 20_000;
 
@@ -87,7 +89,29 @@ describe('last-gasp storm: a substation loses power (edge + central in process, 
     cleanup.push(() => clearInterval(flood));
     await new Promise((r) => setTimeout(r, 10_000));
 
+    // A queue of readings at the edge: every meter sends BURST readings at once just before the
+    // storm, so the gasps are published behind them and must overtake them (control lane).
+    for (const m of swarm.meters) for (let k = 0; k < BURST; k++) void m.publishReading(Date.now() - (BURST - k) * 10).then((ok) => ok && readingsSent++);
+    // The outbox's lanes every 50 ms: when each one empties after the storm.
+    let tControlDrained = 0;
+    let tReadingsDrained = 0;
+    let readingsQueuedMax = 0;
+    let stormAt = Number.POSITIVE_INFINITY;
+    let gaspsPublished = false;
+    const lanes = setInterval(() => {
+      const l = edge.store.stats().byLane;
+      readingsQueuedMax = Math.max(readingsQueuedMax, l.readings);
+      const now = Date.now();
+      if (now < stormAt) return;
+      // Once every gasp is PUBACKed it is in the outbox (persisted before the ack).
+      const stored = gaspsPublished && gaspsAcked === entries.length;
+      if (stored && tControlDrained === 0 && l.control === 0) tControlDrained = now;
+      if (stored && tReadingsDrained === 0 && l.readings === 0) tReadingsDrained = now;
+    }, 50);
+    cleanup.push(() => clearInterval(lanes));
+
     // The storm: every meter's last gasp within GASP_SPREAD_MS, and then silence from it.
+    stormAt = Date.now();
     let gaspsAcked = 0;
     const step = GASP_SPREAD_MS / swarm.meters.length;
     for (const [i, m] of swarm.meters.entries()) {
@@ -96,6 +120,7 @@ describe('last-gasp storm: a substation loses power (edge + central in process, 
       if (i % 50 === 49) await new Promise((r) => setTimeout(r, step * 50));
     }
     const tLastGasp = Date.now();
+    gaspsPublished = true;
     const backlogAtStorm = edge.store.stats().depth;
 
     // The events topic: one substation outage event.
@@ -107,6 +132,7 @@ describe('last-gasp storm: a substation loses power (edge + central in process, 
       if (hit && tEvent === 0) tEvent = Date.now();
       return hit;
     }, { timeoutMs: EVENT_BOUND_MS + 30_000, settleMs: 0 });
+    console.log(`[gasp] event ${tEvent ? `${tEvent - tLastGasp} ms after the last gasp` : 'not seen'}; gasps acked ${gaspsAcked}/${entries.length}; readings queued up to ${readingsQueuedMax}; lanes now ${JSON.stringify(edge.store.stats().byLane)}; control drained ${tControlDrained ? tControlDrained - tLastGasp : '-'} ms, readings ${tReadingsDrained ? tReadingsDrained - tLastGasp : '-'} ms after the last gasp; events topic ${early.length} records`);
     expect(early.some((r) => isSubOutage(r.value))).toBe(true);
     const eventAfterMs = tEvent - tLastGasp;
     // Anything else the storm could still produce comes within another hold.
@@ -119,6 +145,13 @@ describe('last-gasp storm: a substation loses power (edge + central in process, 
     expect([...outageIds]).toHaveLength(1);
     expect(Number(subEvent.affectedCount)).toBe(entries.length);
     expect(eventAfterMs).toBeLessThan(EVENT_BOUND_MS);
+    // Readings were queued at the edge, and the gasps' anomalies left it before that queue did.
+    await until(() => tReadingsDrained > 0 || Date.now() - tLastGasp > 120_000, 125_000, 'the readings lane drained');
+    clearInterval(lanes);
+    expect(readingsQueuedMax).toBeGreaterThan(1000);
+    expect(tControlDrained).toBeGreaterThan(0);
+    expect(tReadingsDrained).toBeGreaterThan(0);
+    expect(tControlDrained).toBeLessThan(tReadingsDrained);
     swarm.stop();
 
     recordReliability({
@@ -129,7 +162,7 @@ describe('last-gasp storm: a substation loses power (edge + central in process, 
       lost: entries.length - gaspsAcked,
       duplicates: null,
       recoverySeconds: null,
-      note: `one substation outage event (${String(subEvent.affectedCount)} meters), ${(eventAfterMs / 1000).toFixed(1)} s after the last gasp (bound ${EVENT_BOUND_MS / 1000} s); ${outageIds.size} outage event id(s) in all; outbox ${backlogAtStorm} records at the storm`,
+      note: `one substation outage event (${String(subEvent.affectedCount)} meters), ${(eventAfterMs / 1000).toFixed(1)} s after the last gasp (bound ${EVENT_BOUND_MS / 1000} s); ${outageIds.size} outage event id(s) in all; outbox ${backlogAtStorm} records at the last gasp (readings queued up to ${readingsQueuedMax}); the gasps' lane emptied ${((tReadingsDrained - tControlDrained) / 1000).toFixed(1)} s before the readings'`,
       suite: 'long',
     });
   });

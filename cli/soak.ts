@@ -1,0 +1,172 @@
+/**
+ * `gridwatch soak --duration 1h`: the whole pipeline (the demo's: simulator flood through MQTT into
+ * real edges, Kafka, one central, MinIO, InfluxDB; cli/demo/run.ts) at a paced rate, 10,000
+ * readings/s by default (10,000 meters, one reading a second each), for a long time. Every few
+ * seconds it samples each process's RSS and open handles (/proc/<pid>/fd) and central's consumer
+ * lag; at the end it prints a table (flat after the warm-up: within 5 %), the rate reached and the
+ * records lost (acknowledged by an edge, not in the archive: must be 0), and writes soak.json.
+ * Exit code 1 when something was lost or a process did not stay flat.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ensureServices, serviceEndpoints, stopServices, type ServiceName } from '../deploy/services/index.ts';
+import { cacheDir } from '../deploy/services/layout.ts';
+import { runningRecord } from '../deploy/services/process.ts';
+import { GridwatchError } from '../shared/errors.ts';
+import { parseDuration } from '../shared/duration.ts';
+import { archiveCensus } from './demo/archive-census.ts';
+import { DEFAULT_SCENARIO, runDemo, type LiveStatus } from './demo/run.ts';
+import { trendTable, trends, type ProcessSample } from './soak-report.ts';
+
+const USAGE = `usage: gridwatch soak [options]
+
+  --duration DUR     how long the flood runs (default 1h; CI runs 2m)
+  --meters N         simulated meters, one reading each per --interval (default 10000: 10,000 readings/s)
+  --substations N    substations, one edge gateway each (default 3)
+  --interval DUR     reading interval (default 1s)
+  --sample DUR       how often RSS, handles and lag are sampled (default 5s)
+  --warmup DUR       not judged for flatness (default a fifth of the duration, at least 30s)
+  --tolerance PCT    flat means RSS and handles grow at most this much after the warm-up (default 5)
+  --dir DIR          where the run keeps its files and soak.json (default <cache>/soak/<run id>)
+  --keep-services    leave the servers this run started running`;
+
+function rss(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function handles(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return 0;
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string', default: '1h' },
+      meters: { type: 'string', default: '10000' },
+      substations: { type: 'string', default: '3' },
+      interval: { type: 'string', default: '1s' },
+      sample: { type: 'string', default: '5s' },
+      warmup: { type: 'string' },
+      tolerance: { type: 'string', default: '5' },
+      dir: { type: 'string' },
+      'keep-services': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (v.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const meters = Number(v.meters);
+  const substations = Number(v.substations);
+  if (!Number.isInteger(meters) || meters < 10 || meters > 200_000) throw new GridwatchError('CONFIG_INVALID', `--meters: expected an integer in [10, 200000], got ${JSON.stringify(v.meters)}`);
+  if (!Number.isInteger(substations) || substations < 1 || substations > 20) throw new GridwatchError('CONFIG_INVALID', `--substations: expected an integer in [1, 20], got ${JSON.stringify(v.substations)}`);
+  const durationMs = parseDuration(v.duration, '--duration');
+  const intervalMs = parseDuration(v.interval, '--interval');
+  const sampleMs = parseDuration(v.sample, '--sample');
+  const warmupMs = v.warmup ? parseDuration(v.warmup, '--warmup') : Math.max(30_000, durationMs / 5);
+  const tolerancePct = Number(v.tolerance);
+  if (!(tolerancePct > 0)) throw new GridwatchError('CONFIG_INVALID', `--tolerance: expected a percentage above 0, got ${JSON.stringify(v.tolerance)}`);
+  const say = (line: string) => process.stderr.write(`[soak] ${line}\n`);
+
+  const started: ServiceName[] = [];
+  const endpoints = serviceEndpoints();
+  started.push(...(await ensureServices({ services: ['kafka', 'minio', 'influxdb'], log: say })).started);
+  const runId = `soak-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15).toLowerCase()}`;
+  const runDir = v.dir ?? join(cacheDir(), 'soak', runId);
+  const samples: ProcessSample[] = [];
+  const lag: { t: number; records: number }[] = [];
+  const rate: { t: number; perSec: number }[] = [];
+  let t0: number | null = null;
+  let lastSample = -Infinity;
+  const servers = (['kafka', 'minio', 'influxdb'] as const).map((name) => ({ name, pid: runningRecord(name)?.pid })).filter((s): s is { name: (typeof s)['name']; pid: number } => s.pid !== undefined);
+  const onStatus = (s: LiveStatus) => {
+    t0 ??= Date.now() - s.elapsedMs;
+    if (s.elapsedMs - lastSample < sampleMs) return;
+    lastSample = s.elapsedMs;
+    for (const p of [...s.processes, ...servers]) samples.push({ t: s.elapsedMs, name: p.name, pid: p.pid, rssBytes: rss(p.pid), handles: handles(p.pid) });
+    if (Number.isFinite(s.lag)) lag.push({ t: s.elapsedMs, records: s.lag });
+    rate.push({ t: s.elapsedMs, perSec: Math.round(s.readingsPerSec) });
+    say(`t+${Math.round(s.elapsedMs / 1000)}s  ${Math.round(s.readingsPerSec).toLocaleString('en')} readings/s  lag ${s.lag}  ${s.processes.map((p) => `${p.name} ${Math.round(rss(p.pid) / 1048576)} MiB/${handles(p.pid)} fds`).join('  ')}`);
+  };
+  try {
+    say(`${meters} meters every ${intervalMs} ms (${Math.round((meters * 1000) / intervalMs).toLocaleString('en')} readings/s asked) for ${Math.round(durationMs / 1000)} s; samples every ${sampleMs / 1000} s, warm-up ${Math.round(warmupMs / 1000)} s`);
+    const result = await runDemo({
+      endpoints: { kafka: endpoints.kafkaSecure!, s3: endpoints.s3, influx: endpoints.influx },
+      meters,
+      substations,
+      seed: 1,
+      intervalMs,
+      durationMs,
+      scenario: DEFAULT_SCENARIO,
+      runId,
+      runDir,
+      centralPort: 0,
+      toleranceMs: 20_000,
+      log: say,
+      onStatus,
+      statusEveryMs: Math.min(2000, sampleMs),
+    });
+    const census = await archiveCensus(result.archive, endpoints.s3);
+    const flood = result.flood;
+    // Lost: readings an edge acknowledged (PUBACK, QoS 1) that the archive does not hold.
+    const acked = flood?.distinctReadingsAcked ?? NaN;
+    const lost = Math.max(0, acked - census.readings.distinct);
+    const judged = trends(samples, { warmupMs, windowMs: Math.max(sampleMs * 3, (durationMs - warmupMs) / 5), tolerancePct });
+    const report = {
+      runId,
+      durationMs,
+      meters,
+      askedPerSec: Math.round((meters * 1000) / intervalMs),
+      reachedPerSec: flood ? Math.round(flood.readingsPerSec) : null,
+      readingsSent: flood?.distinctReadings ?? null,
+      readingsAcked: acked,
+      readingsInKafka: result.readingsInKafka,
+      readingsArchived: census.readings.distinct,
+      archiveDuplicates: census.readings.duplicates,
+      lost,
+      lagMax: lag.length > 0 ? Math.max(...lag.map((l) => l.records)) : null,
+      lagEnd: lag.at(-1)?.records ?? null,
+      flat: judged.every((t) => t.flat),
+      tolerancePct,
+      warmupMs,
+      trends: judged,
+      samples,
+      lag,
+      rate,
+      loadAverage: readFileSync('/proc/loadavg', 'utf8').trim(),
+    };
+    const file = join(runDir, 'soak.json');
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(
+      [
+        '',
+        `gridwatch soak ${runId}: ${Math.round(durationMs / 1000)} s, asked ${report.askedPerSec.toLocaleString('en')} readings/s, reached ${String(report.reachedPerSec)}/s (load average ${report.loadAverage})`,
+        `readings: ${String(report.readingsSent)} sent, ${acked} acknowledged, ${report.readingsInKafka} in Kafka, ${report.readingsArchived} archived (${report.archiveDuplicates} duplicates): lost ${lost}`,
+        `consumer lag: max ${String(report.lagMax)}, at the end of the flood ${String(report.lagEnd)}`,
+        '',
+        trendTable(judged, tolerancePct),
+        '',
+        `report: ${file}`,
+      ].join('\n'),
+    );
+    return lost === 0 && report.flat && Number.isFinite(acked) ? 0 : 1;
+  } finally {
+    if (!v['keep-services'] && started.length > 0) {
+      say(`stopping the servers this run started: ${started.join(', ')}`);
+      await stopServices(started, { kafkaCluster: false });
+    }
+  }
+}
