@@ -4,6 +4,9 @@
 // minutes): every process's RSS and open handles after a 30 s warm-up must stay within 5 %, and
 // no acknowledged reading may be missing from the archive. The hour runs as
 // `gridwatch soak --duration 1h` (docs/reliability.md "Soak").
+// In the reliability project, not in `npm test`: on an idle machine (load 3.4, 18:08 UTC on
+// 2026-12-01) the pipeline reached 9,894 readings/s and lost 0 of 600,000, but central fell behind
+// (lag up to 266k) and its RSS grew 46 % after the warm-up, so this check fails today (issue 14).
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
