@@ -67,7 +67,7 @@ export function renderReliability(rows: ReliabilityRow[] = readReliabilityRows()
     'the warm-up (a fifth of the run) against the end, flat when both grow at most 5 % (medians of',
     'the first and last fifth), the rate reached, and the readings lost (PUBACKed by an edge, not in',
     'the archive). It writes soak.json (every sample) in its run directory and exits 1 when anything',
-    'was lost or did not stay flat. `npm run test:reliability` runs a 60 s flood of it (`test/reliability/soak.long.test.ts`); it is not in `npm test` yet, because central's RSS still grows while it falls behind at 10,000 readings/s.',
+    'was lost or did not stay flat. `npm run test:reliability` runs a 60 s flood of it (`test/reliability/soak.long.test.ts`); it is not in `npm test` yet, because the RSS of central still grows while it falls behind at 10,000 readings/s.',
     '',
   ].join('\n');
 }
