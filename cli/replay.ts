@@ -3,14 +3,14 @@
 // GRIDWATCH_INFLUX_*, GRIDWATCH_KAFKA_*), so it reads the archive central writes.
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { createSink, S3Sink, type ArchiveSink } from '../central/archive/index.ts';
+import { createSink, S3Sink, topicPrefix, type ArchiveSink } from '../central/archive/index.ts';
 import type { ArchiveKind } from '../central/archive/layout.ts';
 import { loadCentralConfig } from '../central/config.ts';
 import { influxTarget, kafkaTarget, type CountingTarget } from '../central/history/replay-targets.ts';
 import { progressLine, replay } from '../central/history/replay.ts';
 import { kafkaProducer } from '../central/publish/producer.ts';
 import { createLogger, GridwatchError, toEpochMs } from '../shared/index.ts';
-import { createKafkaClient } from '../shared/kafka/index.ts';
+import { createKafkaClient, topicNames } from '../shared/kafka/index.ts';
 import { kafkaSecurity } from '../shared/kafka/security.ts';
 
 const USAGE = `usage: gridwatch replay --from T --to T [--kind readings|anomalies|events] --into influx|kafka:<topic> [--checkpoint FILE]
@@ -86,6 +86,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     target = kafkaTarget(kafkaProducer(kafka), topic, `kafka:${topic}`);
   }
   const kinds = kind ? [kind as ArchiveKind] : KINDS;
+  // The archiver writes each kind under its topic's name, so a GRIDWATCH_KAFKA_TOPIC_PREFIX moves the keys too.
+  const t = topicNames(c);
+  const roots = { readings: topicPrefix(t.readings), anomalies: topicPrefix(t.anomalies), events: topicPrefix(t.events) };
   const checkpointFile = (values.checkpoint as string | undefined) ?? `.gridwatch-replay-${createHash('sha256').update(JSON.stringify([sink.describe(), from, to, kinds, into])).digest('hex').slice(0, 12)}.json`;
 
   let stop = false;
@@ -105,6 +108,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       from,
       to,
       kinds,
+      roots,
       checkpointFile,
       stopRequested: () => stop,
       onProgress: (p) => {

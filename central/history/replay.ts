@@ -42,6 +42,8 @@ export interface ReplayOptions {
   from: number;
   to: number;
   kinds: ArchiveKind[];
+  /** The archive's key root per kind (its topic's name, prefix included); default the kind itself. */
+  roots?: Partial<Record<ArchiveKind, string>>;
   /** Resume from and record progress into this file. */
   checkpointFile?: string;
   /** Flush the target (and write the checkpoint) after about this many records (default 20,000). */
@@ -118,7 +120,8 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     pending = 0;
   };
   for (const kind of o.kinds) {
-    const all = await selectKeys(o.sink, { kind, from: o.from, to: o.to });
+    const root = o.roots?.[kind];
+    const all = await selectKeys(o.sink, { kind, from: o.from, to: o.to, ...(root ? { root } : {}) });
     const after = cp.done[kind];
     const keys = after === undefined ? all : all.filter((k) => k > after);
     resumedPast += all.length - keys.length;

@@ -42,7 +42,7 @@ export interface ArchiveRun {
  * Archives `seconds` of 1 s readings from `from` for the given meters (all of `topology` by
  * default), in Kafka batches of about `chunk` per partition, flushing every `flushEvery` records.
  */
-export async function archiveReadings(sink: ArchiveSink, o: { topology: Topology; from: number; seconds: number; meters?: string[]; influx?: InfluxWriter; flushEvery?: number; stepMs?: number }): Promise<ArchiveRun> {
+export async function archiveReadings(sink: ArchiveSink, o: { topology: Topology; from: number; seconds: number; meters?: string[]; influx?: InfluxWriter; flushEvery?: number; stepMs?: number; topic?: string }): Promise<ArchiveRun> {
   const meters = (o.meters ?? [...o.topology.entries()].map((e) => e.meterId)).map((m) => o.topology.meter(m)!);
   const archiver = new Archiver({ sink, logger: silentLogger(), maxRecords: o.flushEvery ?? 20_000, maxAgeMs: 1e12, ...(o.influx ? { influx: o.influx } : {}) });
   const offsets = new Array<number>(PARTITIONS).fill(0);
@@ -56,7 +56,7 @@ export async function archiveReadings(sink: ArchiveSink, o: { topology: Topology
     for (let p = 0; p < PARTITIONS; p++) {
       const values = perPartition[p]!;
       if (values.length === 0) continue;
-      archiver.add({ topic: TOPICS.readings, partition: p, messages: values.map((value, j) => ({ offset: String(offsets[p]! + j), timestamp: String(o.from), key: null, value })) });
+      archiver.add({ topic: o.topic ?? TOPICS.readings, partition: p, messages: values.map((value, j) => ({ offset: String(offsets[p]! + j), timestamp: String(o.from), key: null, value })) });
       offsets[p]! += values.length;
       readings += values.length;
     }
