@@ -27,7 +27,7 @@ const isAnomaly = (v: Record<string, unknown>): boolean => typeof v.anomalyId ==
  * later record replaces the one kept. Unreadable objects are gaps, not skipped.
  */
 async function latestArchived<T>(
-  sink: ArchiveSink, kind: 'events' | 'anomalies', from: number, to: number, substation: string | undefined, root: string | undefined,
+  sink: ArchiveSink, kind: 'events' | 'anomalies' | 'event-actions', from: number, to: number, substation: string | undefined, root: string | undefined,
   is: (v: Record<string, unknown>) => boolean, idOf: (t: T) => string, wins: (prev: T, next: T) => boolean,
 ): Promise<ArchiveRead<T>> {
   const keys = await selectKeys(sink, { kind, from, to, ...(root ? { root } : {}), ...(substation ? { substations: [safeSegment(substation)] } : {}) });
@@ -39,8 +39,8 @@ async function latestArchived<T>(
       continue;
     }
     for (const { value } of obj.records) {
-      if (!is(value)) continue;
       const { _offset: _o, ...rest } = value;
+      if (!is(rest)) continue;
       const item = rest as unknown as T;
       const prev = byId.get(idOf(item));
       if (!prev || wins(prev, item)) byId.set(idOf(item), item);
@@ -87,21 +87,8 @@ export function mergeAnomalies(memory: Anomaly[], archived: Anomaly[], f: Anomal
  * the time each action was written) in [from, to): each action once (by actionId), oldest first.
  */
 export async function archivedActions(sink: ArchiveSink, eventId: string, from: number, to: number, root?: string): Promise<ArchiveRead<EventAction>> {
-  const keys = await selectKeys(sink, { kind: 'event-actions', from, to, ...(root ? { root } : {}) });
-  const byId = new Map<string, EventAction>();
-  const gaps: ArchiveGap[] = [];
-  for await (const obj of readObjects(sink, keys)) {
-    if (obj.gap) {
-      gaps.push(obj.gap);
-      continue;
-    }
-    for (const { value } of obj.records) {
-      if (value.eventId !== eventId) continue;
-      const { _offset: _o, ...rest } = value;
-      if (validators.eventAction.check(rest) && !byId.has(rest.actionId)) byId.set(rest.actionId, rest);
-    }
-  }
-  return { items: sortTrail([...byId.values()]), objects: keys.length, gaps };
+  const read = await latestArchived<EventAction>(sink, 'event-actions', from, to, undefined, root, (v) => v.eventId === eventId && validators.eventAction.check(v), (a) => a.actionId, () => false);
+  return { ...read, items: sortTrail(read.items) };
 }
 
 /** Actions in the order they were taken (their time; equal times keep their order). */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { GridwatchError } from '../../shared/errors.ts';
 import { goBinary, goInstall } from './go-build.ts';
 import { HOST, PORTS, paths } from './layout.ts';
-import { type Log, ensureServer, httpOk, runningRecord, startDetached, stopByPidFile, waitUntilHealthy } from './process.ts';
+import { type Log, ensureServer, httpOk, runningRecord, startDetached, stopByPidFile, stopChild, waitUntilHealthy } from './process.ts';
 import { INFLUXD_PACKAGE, INFLUXD_VERSION } from './versions.ts';
 
 export const influxUrl = `http://${HOST}:${PORTS.influxdb.http}`;
@@ -135,13 +135,7 @@ export function throwawayInflux(opts: { http: number; rpc: number; dataDir: stri
       }
     },
     async stop() {
-      const c = child;
-      if (c === null || c.exitCode !== null) return;
-      const gone = new Promise<void>((r) => c.once('exit', () => r()));
-      c.kill('SIGTERM');
-      const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
-      await gone;
-      clearTimeout(t);
+      await stopChild(child);
     },
   };
 }

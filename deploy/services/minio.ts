@@ -4,7 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { goBinary, goInstall } from './go-build.ts';
 import { HOST, MINIO_CREDENTIALS, PORTS, paths } from './layout.ts';
-import { type Log, ensureServer, httpOk, runningRecord, startDetached, stopByPidFile, waitUntilHealthy } from './process.ts';
+import { type Log, ensureServer, httpOk, runningRecord, startDetached, stopByPidFile, stopChild, waitUntilHealthy } from './process.ts';
 import { MINIO_MODULE, MINIO_VERSION } from './versions.ts';
 
 const liveUrl = `http://${HOST}:${PORTS.minio.api}/minio/health/live`;
@@ -90,13 +90,7 @@ export function throwawayMinio(opts: { port: number; dataDir: string }): Throwaw
       await waitUntilHealthy('minio (throwaway)', () => httpOk(`${url}/minio/health/live`), { timeoutMs: 60_000, pid: c.pid ?? 0, command: bin });
     },
     async stop() {
-      const c = child;
-      if (c === null || c.exitCode !== null) return;
-      const gone = new Promise<void>((r) => c.once('exit', () => r()));
-      c.kill('SIGTERM');
-      const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
-      await gone;
-      clearTimeout(t);
+      await stopChild(child);
     },
   };
 }

@@ -1,6 +1,6 @@
 // Running provisioning commands and detached servers. A failing command becomes an error that names
 // the exact command line and shows the tail of its log, so a broken provisioning step explains itself.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -141,6 +141,16 @@ export function runningRecord(name: string): PidRecord | undefined {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Ends a server a test spawned in-process (a throwaway MinIO or InfluxDB): SIGTERM, SIGKILL after `graceMs`. */
+export async function stopChild(c: ChildProcess | null, graceMs = 10_000): Promise<void> {
+  if (c === null || c.exitCode !== null || c.signalCode !== null) return;
+  const gone = new Promise<void>((r) => c.once('exit', () => r()));
+  c.kill('SIGTERM');
+  const t = setTimeout(() => c.kill('SIGKILL'), graceMs);
+  await gone;
+  clearTimeout(t);
+}
 
 /**
  * Whether a teardown may stop the server its pid file names: only while the file is the one the
