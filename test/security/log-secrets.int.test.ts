@@ -8,7 +8,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -18,6 +17,7 @@ import { topicPrefix } from '../../central/archive/layout.ts';
 import { hashPassword } from '../../edge/ingest/auth.ts';
 import { kafkaPrincipalEnv, serviceEndpoints } from '../../deploy/services/index.ts';
 import { testEndpoints, uniqueName } from '../harness/env.ts';
+import { freePort } from '../harness/ports.ts';
 
 const ep = testEndpoints();
 // The SASL_SSL listener of the harness's Kafka and its admin principal (deploy/services).
@@ -84,14 +84,6 @@ async function until<T>(what: string, run: Run | null, f: () => Promise<T | unde
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${run ? `\n--- ${run.name} log ---\n${run.log().slice(-4000)}` : ''}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-async function freePort(): Promise<number> {
-  const s = netServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const a = s.address();
-  await new Promise((r) => s.close(r));
-  return typeof a === 'object' && a ? a.port : 0;
 }
 
 async function stop(run: Run): Promise<number | string> {

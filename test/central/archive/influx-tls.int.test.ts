@@ -5,7 +5,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,19 +13,12 @@ import { influxdBinary } from '../../../deploy/services/influxdb.ts';
 import { GridwatchError, silentLogger } from '../../../shared/index.ts';
 import { throwawayTls, type ThrowawayTls } from '../../harness/throwaway-tls.ts';
 import { gridEvent } from './fixtures.ts';
+import { freePort } from '../../harness/ports.ts';
 
 const USER = 'gw-admin';
 const PASSWORD = 'gw-influx-tls-pw-3c9d';
 const TOKEN = `${USER}:${PASSWORD}`;
 const DB = 'gw_tls';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const a = s.address();
-  await new Promise((r) => s.close(r));
-  return typeof a === 'object' && a ? a.port : 0;
-}
 
 let influxd: ChildProcess | undefined;
 let tls: ThrowawayTls;

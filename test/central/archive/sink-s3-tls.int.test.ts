@@ -3,7 +3,6 @@
 // certificate from its certs dir (MinIO turns TLS on when certs/public.crt + private.key exist).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,17 +12,10 @@ import { silentLogger } from '../../../shared/index.ts';
 import { uniqueName } from '../../harness/env.ts';
 import { throwawayTls, type ThrowawayTls } from '../../harness/throwaway-tls.ts';
 import { archiveSinkContract } from './sink-contract.ts';
+import { freePort } from '../../harness/ports.ts';
 
 const ACCESS = 'gw-tls-access';
 const SECRET = 'gw-tls-secret-6b1f0e';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const a = s.address();
-  await new Promise((r) => s.close(r));
-  return typeof a === 'object' && a ? a.port : 0;
-}
 
 let minio: ChildProcess | undefined;
 let tls: ThrowawayTls;

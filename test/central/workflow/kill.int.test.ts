@@ -4,11 +4,11 @@
 // (SIGKILL, no hand-over, nothing flushed) right after the answers, and a new process shows every
 // action once, in order, with who and when, and only the window that was not cancelled.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { EventAction, GridEvent, MaintenanceWindow } from '../../../shared/index.ts';
 import { makeTokensFile } from '../../harness/api-tokens.ts';
 import { kafka, kafkaEnv, outage, producer, publishEvents, until, workflowSettings } from './helpers.ts';
+import { freePort } from '../../harness/ports.ts';
 
 const tokens = makeTokensFile();
 const children: ChildProcess[] = [];
@@ -18,14 +18,6 @@ interface Central {
   base: string;
   log: () => string;
   exited: Promise<unknown>;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const a = s.address();
-  await new Promise((r) => s.close(r));
-  return typeof a === 'object' && a ? a.port : 0;
 }
 
 async function startCentral(settings: Record<string, string>): Promise<Central> {
