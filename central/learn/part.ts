@@ -20,7 +20,8 @@ import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import type { Part } from '../../shared/lifecycle.ts';
 import type { ProducerPort } from '../publish/producer.ts';
-import { LearnedScorer, type ScorerCounters } from './scorer.ts';
+import { scanReading, type ScannedReading } from './reading-scan.ts';
+import { LearnedScorer, type ScorerCounters, type ScorerReading } from './scorer.ts';
 
 export interface LearnedPartOptions {
   modelDir: string;
@@ -53,6 +54,8 @@ export class LearnedPart implements Part {
   private started = false;
   private readonly log: Logger;
   readonly counters = { invalid: 0, produced: 0, produceFailures: 0, queueDropped: 0 };
+  /** One reading object for every add (the scorer keeps none of it). */
+  private readonly scratch: ScorerReading = { meterId: '', ts: 0, voltage: 0, power: undefined, transformerId: null, feederId: null, substationId: null };
 
   constructor(private readonly o: LearnedPartOptions) {
     this.log = o.logger.child({ part: 'learned' });
@@ -130,21 +133,35 @@ export class LearnedPart implements Part {
     this.log.info({ modelVersion: this.scorer.version, threshold: this.scorer.threshold, modelDir: this.o.modelDir }, 'learned scoring on');
   }
 
-  /** One `grid.readings` record's value (JSON); a value that is not a reading is counted. */
+  /**
+   * One `grid.readings` record's value (JSON); a value that is not a reading is counted. The
+   * fields are read by reading-scan.ts (no whole object per reading); a value it is not sure of
+   * goes through JSON.parse, as every value did before.
+   */
   onReading(value: string): void {
     if (!this.started) return;
-    let r: ForwardedReading;
-    try {
-      r = JSON.parse(value) as ForwardedReading;
-    } catch {
-      this.counters.invalid++;
-      return;
+    let r: ScannedReading | ForwardedReading | null = scanReading(value);
+    if (r === null) {
+      try {
+        r = JSON.parse(value) as ForwardedReading;
+      } catch {
+        this.counters.invalid++;
+        return;
+      }
     }
     if (typeof r?.meterId !== 'string' || typeof r.ts !== 'number') {
       this.counters.invalid++;
       return;
     }
-    this.scorer.add({ meterId: r.meterId, ts: r.ts, voltage: r.voltage, power: r.power, transformerId: r.transformerId ?? null, feederId: r.feederId ?? null, substationId: r.substationId ?? null });
+    const reading = this.scratch;
+    reading.meterId = r.meterId;
+    reading.ts = r.ts;
+    reading.voltage = r.voltage as number;
+    reading.power = r.power as number | undefined;
+    reading.transformerId = (r.transformerId as string | null | undefined) ?? null;
+    reading.feederId = (r.feederId as string | null | undefined) ?? null;
+    reading.substationId = (r.substationId as string | null | undefined) ?? null;
+    this.scorer.add(reading);
   }
 
   /** Produces what is queued; one request at a time; a failure keeps the records for the next try. */

@@ -99,6 +99,9 @@ export function inCanary(share: CanaryShare, substationId: string | null): boole
   return (share.percent ?? 0) > 0 && shareBucket(substationId) < share.percent!;
 }
 
+/** The fields of a reading the scorer uses. */
+export type ScorerReading = Pick<ForwardedReading, 'meterId' | 'ts' | 'voltage' | 'power' | 'transformerId' | 'feederId' | 'substationId'>;
+
 interface Served { active: ServedModel; shadow: ServedModel | null; canary: { model: ServedModel; share: CanaryShare } | null }
 
 export class LearnedScorer {
@@ -216,11 +219,11 @@ export class LearnedScorer {
   }
 
   /** Takes one decoded reading; never blocks on inference. */
-  add(r: Pick<ForwardedReading, 'meterId' | 'ts' | 'voltage' | 'power' | 'transformerId' | 'feederId' | 'substationId'>): void {
+  add(r: ScorerReading): void {
     if (!this.substationOf.has(r.meterId)) this.substationOf.set(r.meterId, r.substationId);
-    // substationId: the feature builder compares a transformer with its substation's others where it knows them.
-    const reading = { meterId: r.meterId, transformerId: r.transformerId, feederId: r.feederId, substationId: r.substationId, ts: r.ts, voltage: r.voltage, power: r.power };
-    const rows = this.features.add(reading);
+    // substationId: the feature builder compares a transformer with its substation's others where
+    // it knows them. It keeps none of `r` (only its id strings), so a caller may reuse one object.
+    const rows = this.features.add(r);
     if (rows.length > 0) this.enqueue(rows);
   }
 
