@@ -16,6 +16,7 @@ import { runningRecord } from '../deploy/services/process.ts';
 import { GridwatchError } from '../shared/errors.ts';
 import { parseDuration } from '../shared/duration.ts';
 import { archiveCensus } from './demo/archive-census.ts';
+import { sumSamples } from './demo/prom-text.ts';
 import { DEFAULT_SCENARIO, runDemo, type LiveStatus } from './demo/run.ts';
 import { trendTable, trends, type ProcessSample } from './soak-report.ts';
 
@@ -89,6 +90,9 @@ export async function run(argv: string[]): Promise<number> {
   const samples: ProcessSample[] = [];
   const lag: { t: number; records: number }[] = [];
   const rate: { t: number; perSec: number }[] = [];
+  // Where central's memory is, beside its RSS: V8's heap, memory outside it (Buffers), and what the
+  // archive holds against its byte budget; and how often the archive paused the consumer.
+  const centralMemory: { t: number; heapUsedMiB: number; externalMiB: number; archiveHeldMiB: number; pauses: number }[] = [];
   let t0: number | null = null;
   let lastSample = -Infinity;
   const servers = (['kafka', 'minio', 'influxdb'] as const).map((name) => ({ name, pid: runningRecord(name)?.pid })).filter((s): s is { name: (typeof s)['name']; pid: number } => s.pid !== undefined);
@@ -99,7 +103,11 @@ export async function run(argv: string[]): Promise<number> {
     for (const p of [...s.processes, ...servers]) samples.push({ t: s.elapsedMs, name: p.name, pid: p.pid, rssBytes: rss(p.pid), handles: handles(p.pid) });
     if (Number.isFinite(s.lag)) lag.push({ t: s.elapsedMs, records: s.lag });
     rate.push({ t: s.elapsedMs, perSec: Math.round(s.readingsPerSec) });
-    say(`t+${Math.round(s.elapsedMs / 1000)}s  ${Math.round(s.readingsPerSec).toLocaleString('en')} readings/s  lag ${s.lag}  ${s.processes.map((p) => `${p.name} ${Math.round(rss(p.pid) / 1048576)} MiB/${handles(p.pid)} fds`).join('  ')}`);
+    const m = s.centralMetrics;
+    const mibOf = (name: string) => (m ? Math.round((sumSamples(m, name) / 1048576) * 10) / 10 : NaN);
+    if (m) centralMemory.push({ t: s.elapsedMs, heapUsedMiB: mibOf('gridwatch_nodejs_heap_size_used_bytes'), externalMiB: mibOf('gridwatch_nodejs_external_memory_bytes'), archiveHeldMiB: mibOf('gridwatch_archive_held_bytes'), pauses: sumSamples(m, 'gridwatch_central_backpressure_total', { action: 'pause' }) });
+    const cm = centralMemory.at(-1);
+    say(`t+${Math.round(s.elapsedMs / 1000)}s  ${Math.round(s.readingsPerSec).toLocaleString('en')} readings/s  lag ${s.lag}  ${s.processes.map((p) => `${p.name} ${Math.round(rss(p.pid) / 1048576)} MiB/${handles(p.pid)} fds`).join('  ')}${cm && cm.t === s.elapsedMs ? `  (central heap ${cm.heapUsedMiB} MiB, external ${cm.externalMiB} MiB, archive holds ${cm.archiveHeldMiB} MiB, ${cm.pauses} pauses)` : ''}`);
   };
   try {
     say(`${meters} meters every ${intervalMs} ms (${Math.round((meters * 1000) / intervalMs).toLocaleString('en')} readings/s asked) for ${Math.round(durationMs / 1000)} s; samples every ${sampleMs / 1000} s, warm-up ${Math.round(warmupMs / 1000)} s`);
@@ -146,6 +154,7 @@ export async function run(argv: string[]): Promise<number> {
       samples,
       lag,
       rate,
+      centralMemory,
       loadAverage: readFileSync('/proc/loadavg', 'utf8').trim(),
     };
     const file = join(runDir, 'soak.json');

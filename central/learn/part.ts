@@ -88,12 +88,13 @@ export class LearnedPart implements Part {
     const scorerCounters = (): Partial<ScorerCounters> => (this.started ? this.scorer.counters : {});
     const invalid = () => this.counters.invalid;
     const queued = () => this.queue.length;
-    m.gauge('learned_windows_skipped', 'Readings and windows the learned scorer did not score, by reason (bad: non-finite voltage; late: window closed; partial: under 30 % of its readings; inference_failure: rows of failed batches; invalid: not a reading)', ['reason'], function collect() {
+    m.gauge('learned_windows_skipped', 'Readings and windows the learned scorer did not score, by reason (bad: non-finite voltage; late: window closed; partial: under 30 % of its readings; inference_failure: rows of failed batches; overload: closed while maxPendingRows waited for inference; invalid: not a reading)', ['reason'], function collect() {
       const c = scorerCounters();
       this.set({ reason: 'bad' }, c.bad ?? 0);
       this.set({ reason: 'late' }, c.late ?? 0);
       this.set({ reason: 'partial' }, c.partial ?? 0);
       this.set({ reason: 'inference_failure' }, c.rowsDropped ?? 0);
+      this.set({ reason: 'overload' }, c.overloaded ?? 0);
       this.set({ reason: 'invalid' }, invalid());
     });
     const served = () => (this.started ? this.scorer.models : []);

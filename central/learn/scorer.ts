@@ -36,6 +36,13 @@ export interface ScorerOptions {
   /** Windows per inference call (default 512); a partial batch goes after `maxWaitMs`. */
   batchSize?: number;
   maxWaitMs?: number;
+  /**
+   * Closed windows waiting for inference (queued and in batches not yet scored) at most (default
+   * 50,000: five windows of 10,000 meters, about 10 MB). When inference cannot keep up (a backlog
+   * read at full speed, a slow worker) the windows that would go past it are not scored: counted
+   * (`overloaded`), logged, never silent; the rules are not touched.
+   */
+  maxPendingRows?: number;
   edgeId?: string;
   nominalOf?: (meterId: string) => number | undefined;
   onAnomaly: (a: Anomaly) => void;
@@ -57,6 +64,8 @@ export interface ScorerCounters extends FeatureCounters {
   scored: number;
   inferenceFailures: number;
   rowsDropped: number;
+  /** Closed windows not scored because maxPendingRows were already waiting for inference. */
+  overloaded: number;
   opened: number;
   closed: number;
 }
@@ -113,7 +122,10 @@ export class LearnedScorer {
   private readonly substationOf = new Map<string, string | null>();
   private readonly clock: Clock;
   private readonly log: Logger;
-  private batchCounters = { batches: 0, scored: 0, inferenceFailures: 0, rowsDropped: 0, opened: 0, closed: 0 };
+  private batchCounters = { batches: 0, scored: 0, inferenceFailures: 0, rowsDropped: 0, overloaded: 0, opened: 0, closed: 0 };
+  /** Windows queued or in dispatched batches not yet scored (bounded by maxPendingRows). */
+  private pendingRows = 0;
+  private lastOverloadLog = -Infinity;
   private readonly compared = new Map<string, Comparison & { sumAbs: number }>();
   /** Wall-clock delay from a window's end to its anomaly, ms (last 10,000). */
   readonly delaysMs: number[] = [];
@@ -253,7 +265,22 @@ export class LearnedScorer {
   }
 
   private enqueue(rows: FeatureRow[]): void {
-    this.queue.push(...rows);
+    const max = this.opts.maxPendingRows ?? 50_000;
+    if (this.pendingRows + rows.length > max) {
+      // Inference is behind: what does not fit is not scored (a counted gap in learned scoring).
+      const room = Math.max(0, max - this.pendingRows);
+      const dropped = rows.length - room;
+      this.batchCounters.overloaded += dropped;
+      const now = this.clock.now();
+      if (now - this.lastOverloadLog >= 10_000) {
+        this.lastOverloadLog = now;
+        this.log.warn({ modelVersion: this.served.active.version, pending: this.pendingRows, maxPendingRows: max, notScored: this.batchCounters.overloaded }, 'learned scorer: inference behind; closed windows past maxPendingRows not scored (counted as overloaded), rules unaffected');
+      }
+      rows = rows.slice(0, room);
+      if (rows.length === 0) return;
+    }
+    this.pendingRows += rows.length;
+    for (const r of rows) this.queue.push(r);
     if (this.queue.length >= (this.opts.batchSize ?? 512)) this.dispatch(false);
     else if (!this.timer && this.queue.length > 0) this.timer = setTimeout(() => this.dispatch(true), this.opts.maxWaitMs ?? 200);
   }
@@ -264,7 +291,13 @@ export class LearnedScorer {
     const size = this.opts.batchSize ?? 512;
     while (this.queue.length >= size || (all && this.queue.length > 0)) {
       const batch = this.queue.splice(0, size);
-      this.chain = this.chain.then(() => this.scoreBatch(batch));
+      this.chain = this.chain.then(async () => {
+        try {
+          await this.scoreBatch(batch);
+        } finally {
+          this.pendingRows -= batch.length;
+        }
+      });
     }
   }
 
