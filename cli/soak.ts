@@ -27,7 +27,8 @@ const USAGE = `usage: gridwatch soak [options]
   --substations N    substations, one edge gateway each (default 3)
   --interval DUR     reading interval (default 1s)
   --sample DUR       how often RSS, handles and lag are sampled (default 5s)
-  --warmup DUR       not judged for flatness (default a fifth of the duration, at least 30s)
+  --warmup DUR       not judged for flatness, counted from when the flood first reaches 90 % of its
+                     rate (the meters connect first; default a fifth of the duration, at least 30s)
   --tolerance PCT    flat means RSS and handles grow at most this much after the warm-up (default 5)
   --dir DIR          where the run keeps its files and soak.json (default <cache>/soak/<run id>)
   --keep-services    leave the servers this run started running`;
@@ -96,8 +97,19 @@ export async function run(argv: string[]): Promise<number> {
   let t0: number | null = null;
   let lastSample = -Infinity;
   const servers = (['kafka', 'minio', 'influxdb'] as const).map((name) => ({ name, pid: runningRecord(name)?.pid })).filter((s): s is { name: (typeof s)['name']; pid: number } => s.pid !== undefined);
+  // When the edges first took 90 % of the asked rate over 6 s: the warm-up counts from there, so
+  // the meters' connecting (slow on a busy machine) does not eat into it.
+  const asked = (meters * 1000) / intervalMs;
+  const accepted: { t: number; n: number }[] = [];
+  let fullRateAtMs: number | null = null;
   const onStatus = (s: LiveStatus) => {
     t0 ??= Date.now() - s.elapsedMs;
+    accepted.push({ t: s.elapsedMs, n: s.readingsAccepted });
+    const back = accepted.findLast((a) => a.t <= s.elapsedMs - 6000);
+    if (fullRateAtMs === null && back && (s.readingsAccepted - back.n) / ((s.elapsedMs - back.t) / 1000) >= 0.9 * asked) {
+      fullRateAtMs = s.elapsedMs;
+      say(`t+${Math.round(s.elapsedMs / 1000)}s  the flood reached 90 % of its rate; warm-up until t+${Math.round((s.elapsedMs + warmupMs) / 1000)}s`);
+    }
     if (s.elapsedMs - lastSample < sampleMs) return;
     lastSample = s.elapsedMs;
     for (const p of [...s.processes, ...servers]) samples.push({ t: s.elapsedMs, name: p.name, pid: p.pid, rssBytes: rss(p.pid), handles: handles(p.pid) });
@@ -134,7 +146,9 @@ export async function run(argv: string[]): Promise<number> {
     const lost = Math.max(0, acked - census.readings.distinct);
     // The servers are sampled and reported but not judged: they may be shared with other work, and their
     // caches (Kafka's page cache is outside its RSS; InfluxDB's and MinIO's are inside) are not gridwatch's.
-    const judged = trends(samples, { warmupMs, windowMs: Math.max(sampleMs * 3, (durationMs - warmupMs) / 5), tolerancePct, notJudged: new Set(servers.map((x) => x.name)) });
+    // Never at 90 % of the rate: nothing is judged and the soak fails (it did not soak at its rate).
+    const judgedFrom = fullRateAtMs === null ? Infinity : fullRateAtMs + warmupMs;
+    const judged = trends(samples, { warmupMs: judgedFrom, windowMs: Math.max(sampleMs * 3, (durationMs - judgedFrom) / 5), tolerancePct, notJudged: new Set(servers.map((x) => x.name)) });
     const report = {
       runId,
       durationMs,
@@ -149,7 +163,9 @@ export async function run(argv: string[]): Promise<number> {
       lost,
       lagMax: lag.length > 0 ? Math.max(...lag.map((l) => l.records)) : null,
       lagEnd: lag.at(-1)?.records ?? null,
-      flat: judged.every((t) => t.flat || !t.judged),
+      fullRateAtMs,
+      judgedFromMs: Number.isFinite(judgedFrom) ? judgedFrom : null,
+      flat: fullRateAtMs !== null && judged.some((t) => t.judged) && judged.every((t) => t.flat || !t.judged),
       tolerancePct,
       warmupMs,
       trends: judged,
@@ -167,6 +183,7 @@ export async function run(argv: string[]): Promise<number> {
         `gridwatch soak ${runId}: ${Math.round(durationMs / 1000)} s, asked ${report.askedPerSec.toLocaleString('en')} readings/s, reached ${String(report.reachedPerSec)}/s (load average ${report.loadAverage})`,
         `readings: ${String(report.readingsSent)} sent, ${acked} acknowledged, ${report.readingsInKafka} in Kafka, ${report.readingsArchived} archived (${report.archiveDuplicates} duplicates): lost ${lost}`,
         `consumer lag: max ${String(report.lagMax)}, at the end of the flood ${String(report.lagEnd)}`,
+        fullRateAtMs === null ? `the flood never reached 90 % of ${asked.toLocaleString('en')} readings/s: nothing judged, not flat` : `90 % of the rate at t+${Math.round(fullRateAtMs / 1000)} s; judged from t+${Math.round(judgedFrom / 1000)} s`,
         '',
         trendTable(judged, tolerancePct),
         '',

@@ -32,6 +32,8 @@ interface SoakJson {
   lagMax: number | null;
   lag: { t: number; records: number }[];
   warmupMs: number;
+  fullRateAtMs: number | null;
+  judgedFromMs: number | null;
   flat: boolean;
   trends: ProcessTrend[];
   loadAverage: string;
@@ -43,12 +45,12 @@ export async function soakCase(c: SoakCase): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'gw-soak-'));
   const code = await run(['--duration', c.duration, '--warmup', c.warmup, '--sample', c.sample, '--dir', dir]);
   const r = JSON.parse(readFileSync(join(dir, 'soak.json'), 'utf8')) as SoakJson;
-  const lagAfterWarmup = Math.max(0, ...r.lag.filter((l) => l.t >= r.warmupMs).map((l) => l.records));
+  const lagAfterWarmup = Math.max(0, ...r.lag.filter((l) => l.t >= (r.judgedFromMs ?? 0)).map((l) => l.records));
   const worst = [...r.trends].sort((a, b) => Math.max(b.rssChangePct, b.handlesChangePct) - Math.max(a.rssChangePct, a.handlesChangePct))[0];
   recordReliability({
     id: c.id,
     test: c.test,
-    fault: `none: ${c.duration} flood, judged after a ${c.warmup} warm-up`,
+    fault: `none: ${c.duration} flood, judged after a ${c.warmup} warm-up from ${r.fullRateAtMs === null ? '(never at 90 % of the rate)' : `t+${Math.round(r.fullRateAtMs / 1000)} s (90 % of the rate)`}`,
     load: `simulator ${r.askedPerSec.toLocaleString('en')} readings/s asked, ${r.reachedPerSec.toLocaleString('en')}/s reached, 3 edges, 1 central with learned scoring, MinIO, InfluxDB (load average ${r.loadAverage.split(' ').slice(0, 3).join(' ')})`,
     lost: r.lost,
     duplicates: r.archiveDuplicates,
@@ -57,6 +59,7 @@ export async function soakCase(c: SoakCase): Promise<void> {
     suite: c.suite,
   });
   expect(r.readingsAcked).toBeGreaterThan(0);
+  expect(r.fullRateAtMs, 'the flood reached 90 % of its rate').not.toBeNull();
   expect(r.lost).toBe(0);
   expect(r.archiveDuplicates).toBe(0);
   for (const name of ['central', 'simulator']) expect(r.trends.map((t) => t.name)).toContain(name);
