@@ -40,6 +40,11 @@ export interface LearnedPartOptions {
   maxQueued?: number;
   batchSize?: number;
   maxWaitMs?: number;
+  /**
+   * Closed windows waiting for inference at most (default 50,000: five windows of 10,000 meters,
+   * about 10 MB); past it they are not scored, counted as `overload` (scorer.ts).
+   */
+  maxPendingRows?: number;
 }
 
 const SCORE_BUCKETS = [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1];
@@ -71,6 +76,7 @@ export class LearnedPart implements Part {
       ...(o.nominalOf ? { nominalOf: o.nominalOf } : {}),
       ...(o.batchSize ? { batchSize: o.batchSize } : {}),
       ...(o.maxWaitMs ? { maxWaitMs: o.maxWaitMs } : {}),
+      maxPendingRows: o.maxPendingRows ?? 50_000,
       ...(o.clock ? { clock: o.clock } : {}),
       logger: this.log,
       onScore: (_row, score, version) => scores.observe({ model_version: version.slice(0, 12) }, score),

@@ -37,10 +37,11 @@ export interface ScorerOptions {
   batchSize?: number;
   maxWaitMs?: number;
   /**
-   * Closed windows waiting for inference (queued and in batches not yet scored) at most (default
-   * 50,000: five windows of 10,000 meters, about 10 MB). When inference cannot keep up (a backlog
-   * read at full speed, a slow worker) the windows that would go past it are not scored: counted
-   * (`overloaded`), logged, never silent; the rules are not touched.
+   * Closed windows waiting for inference (queued and in batches not yet scored) at most. When
+   * inference cannot keep up (a backlog read at full speed, a slow worker) the windows that would
+   * go past it are not scored: counted (`overloaded`), logged, never silent; the rules are not
+   * touched. Default: no bound, for the offline callers (training checks, `gridwatch score
+   * --learned`) that feed whole grids at once and need every window; central's part sets 50,000.
    */
   maxPendingRows?: number;
   edgeId?: string;
@@ -265,7 +266,7 @@ export class LearnedScorer {
   }
 
   private enqueue(rows: FeatureRow[]): void {
-    const max = this.opts.maxPendingRows ?? 50_000;
+    const max = this.opts.maxPendingRows ?? Infinity;
     if (this.pendingRows + rows.length > max) {
       // Inference is behind: what does not fit is not scored (a counted gap in learned scoring).
       const room = Math.max(0, max - this.pendingRows);
