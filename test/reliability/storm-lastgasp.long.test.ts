@@ -22,7 +22,7 @@ const TRANSFORMERS_PER_FEEDER = 10;
 const METERS_PER_TRANSFORMER = Number(process.env.GRIDWATCH_GASP_METERS_PER_TRANSFORMER ?? 100);
 const GASP_SPREAD_MS = 3000;
 /** Readings every meter sends at once just before the storm: the queue the gasps must overtake. */
-const BURST = 10;
+const BURST = Number(process.env.GRIDWATCH_GASP_BURST ?? 10);
 /** From the last gasp to the substation event on the events topic (the hold is openHoldMs, 10 s by default). */
 const EVENT_BOUND_MS = DEFAULT_CORRELATE_CONFIG.openHoldMs + 20_000;
 
@@ -60,7 +60,8 @@ describe('last-gasp storm: a substation loses power (edge + central in process, 
         logLevel: 'warn',
       },
     });
-    const central = new Aggregator({ config, logger: silentLogger(), metrics: new Metrics('central', { defaultMetrics: false }), topicPartitions: 3 });
+    const centralMetrics = new Metrics('central', { defaultMetrics: false });
+    const central = new Aggregator({ config, logger: silentLogger(), metrics: centralMetrics, topicPartitions: 3 });
     cleanup.push(() => central.stop());
     await central.start();
 
@@ -109,8 +110,30 @@ describe('last-gasp storm: a substation loses power (edge + central in process, 
       if (stored && tReadingsDrained === 0 && l.readings === 0) tReadingsDrained = now;
     }, 50);
     cleanup.push(() => clearInterval(lanes));
+    // Central's group consumer: when it has taken every gasp's anomaly, and how many readings it
+    // had taken by then (the readings backlog at central the gasps overtook, or waited behind).
+    const consumedOf = async (): Promise<{ anomalies: number; readings: number }> => {
+      const got = await centralMetrics.registry.getSingleMetric('gridwatch_central_records_consumed_total')!.get();
+      const of = (topic: string) => got.values.filter((v) => v.labels.topic === topic && v.labels.consumer === 'group').reduce((n, v) => n + v.value, 0);
+      return { anomalies: of(topicNames(config).anomalies), readings: of(topicNames(config).readings) };
+    };
+    let anomaliesBefore = 0;
+    let tGaspsAtCentral = 0;
+    let readingsAtCentralThen = 0;
+    let readingsSentThen = 0;
+    const centralSampler = setInterval(() => {
+      void consumedOf().then((c) => {
+        if (tGaspsAtCentral === 0 && Number.isFinite(stormAt) && c.anomalies - anomaliesBefore >= entries.length) {
+          tGaspsAtCentral = Date.now();
+          readingsAtCentralThen = c.readings;
+          readingsSentThen = readingsSent;
+        }
+      });
+    }, 100);
+    cleanup.push(() => clearInterval(centralSampler));
 
     // The storm: every meter's last gasp within GASP_SPREAD_MS, and then silence from it.
+    anomaliesBefore = (await consumedOf()).anomalies;
     stormAt = Date.now();
     let gaspsAcked = 0;
     const step = GASP_SPREAD_MS / swarm.meters.length;
@@ -132,7 +155,7 @@ describe('last-gasp storm: a substation loses power (edge + central in process, 
       if (hit && tEvent === 0) tEvent = Date.now();
       return hit;
     }, { timeoutMs: EVENT_BOUND_MS + 30_000, settleMs: 0 });
-    console.log(`[gasp] event ${tEvent ? `${tEvent - tLastGasp} ms after the last gasp` : 'not seen'}; gasps acked ${gaspsAcked}/${entries.length}; readings queued up to ${readingsQueuedMax}; lanes now ${JSON.stringify(edge.store.stats().byLane)}; control drained ${tControlDrained ? tControlDrained - tLastGasp : '-'} ms, readings ${tReadingsDrained ? tReadingsDrained - tLastGasp : '-'} ms after the last gasp; events topic ${early.length} records`);
+    console.log(`[gasp] event ${tEvent ? `${tEvent - tLastGasp} ms after the last gasp` : 'not seen'}; gasps acked ${gaspsAcked}/${entries.length}; readings queued up to ${readingsQueuedMax}; lanes now ${JSON.stringify(edge.store.stats().byLane)}; control drained ${tControlDrained ? tControlDrained - tLastGasp : '-'} ms, readings ${tReadingsDrained ? tReadingsDrained - tLastGasp : '-'} ms after the last gasp; central had every gasp ${tGaspsAtCentral ? tGaspsAtCentral - tLastGasp : '-'} ms after the last gasp, with ${readingsAtCentralThen} of ${readingsSentThen} PUBACKed readings consumed; events topic ${early.length} records`);
     expect(early.some((r) => isSubOutage(r.value))).toBe(true);
     const eventAfterMs = tEvent - tLastGasp;
     // Anything else the storm could still produce comes within another hold.
