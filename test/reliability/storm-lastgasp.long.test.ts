@@ -121,7 +121,13 @@ describe('last-gasp storm: a substation loses power (edge + central in process, 
     let tGaspsAtCentral = 0;
     let readingsAtCentralThen = 0;
     let readingsSentThen = 0;
+    // Central's timeline (printed at the end): where the time from the gasps to the event goes.
+    const timeline: string[] = [];
+    let lastLine = '';
     const centralSampler = setInterval(() => {
+      const d = central.health().details as { correlator: { anomalies: number; events: number; open: number; absorbed: number }; unpublishedEvents: number };
+      const line = `anomalies ${d.correlator.anomalies} events ${d.correlator.events} open ${d.correlator.open} absorbed ${d.correlator.absorbed} unpublished ${d.unpublishedEvents} central stores ${JSON.stringify(central.events.counts())}`;
+      if (Number.isFinite(stormAt) && line !== lastLine) timeline.push(`+${Date.now() - stormAt} ms ${(lastLine = line)}`);
       void consumedOf().then((c) => {
         if (tGaspsAtCentral === 0 && Number.isFinite(stormAt) && c.anomalies - anomaliesBefore >= entries.length) {
           tGaspsAtCentral = Date.now();
@@ -156,6 +162,8 @@ describe('last-gasp storm: a substation loses power (edge + central in process, 
       return hit;
     }, { timeoutMs: EVENT_BOUND_MS + 30_000, settleMs: 0 });
     console.log(`[gasp] event ${tEvent ? `${tEvent - tLastGasp} ms after the last gasp` : 'not seen'}; gasps acked ${gaspsAcked}/${entries.length}; readings queued up to ${readingsQueuedMax}; lanes now ${JSON.stringify(edge.store.stats().byLane)}; control drained ${tControlDrained ? tControlDrained - tLastGasp : '-'} ms, readings ${tReadingsDrained ? tReadingsDrained - tLastGasp : '-'} ms after the last gasp; central had every gasp ${tGaspsAtCentral ? tGaspsAtCentral - tLastGasp : '-'} ms after the last gasp, with ${readingsAtCentralThen} of ${readingsSentThen} PUBACKed readings consumed; events topic ${early.length} records`);
+    console.log(`[gasp] central timeline from the first gasp (last gasp at +${tLastGasp - stormAt} ms):\n${timeline.join('\n')}`);
+    console.log(`[gasp] events: ${early.map((r) => `${String(r.value.scope)} ${String(r.value.rootId)} ${String(r.value.type)} ${String(r.value.state)} v${String(r.value.version)} n=${String(r.value.affectedCount)}`).join('; ')}`);
     expect(early.some((r) => isSubOutage(r.value))).toBe(true);
     const eventAfterMs = tEvent - tLastGasp;
     // Anything else the storm could still produce comes within another hold.
