@@ -80,7 +80,11 @@ describe(`reconnect storm: ${METERS} meters after a gateway restart (child proce
     const pid = edge.child.pid!;
     const sampler = setInterval(() => samples.push({ t: Date.now() - tRestart, rss: rssBytes(pid), fds: handleCount(pid), connected: swarm.connectedCount() }), 250);
     cleanup.push(() => clearInterval(sampler));
+    // Progress every 10 s, so a run that misses the bound shows where it stood.
+    const progress = setInterval(() => console.log(`[storm] +${((Date.now() - tRestart) / 1000).toFixed(0)} s: ${swarm.connectedCount()} connected, ${sentAfter.size} sending, gateway RSS ${Math.round(rssBytes(pid) / 1_048_576)} MiB, load ${loadavg()[0]!.toFixed(1)}`), 10_000);
+    cleanup.push(() => clearInterval(progress));
     await until(() => sentAfter.size === METERS, RECONNECT_BOUND_S * 1000, `all ${METERS} meters back and sending within ${RECONNECT_BOUND_S} s`);
+    clearInterval(progress);
     const allBackS = (Math.max(...sentAfter.values()) - tRestart) / 1000;
     const load = loadavg()[0]!;
     // The busiest second of the storm: connections/s the gateway took at its best.
