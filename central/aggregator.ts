@@ -50,6 +50,9 @@ import { TopologyRegistry } from './registry/index.ts';
 import { Workflow, type WorkflowTopics } from './workflow/service.ts';
 import { workflowTopics } from './workflow/topics.ts';
 
+/** Bytes per partition of one group-consumer fetch (see where it is used). */
+export const GROUP_FETCH_BYTES_PER_PARTITION = 512 * 1024;
+
 export const CONSOLE_DIR = fileURLToPath(new URL('./console/', import.meta.url));
 
 export interface AggregatorOptions {
@@ -184,6 +187,11 @@ export class Aggregator {
       },
       onRebalancing: () => (rebalancing = true),
       partitionsConsumedConcurrently: 4,
+      // kafkajs fetches again only once every batch of the last fetch is handled, so an anomaly
+      // (a last gasp) waits behind one fetch of readings: 4 MiB per partition of gzip'd readings
+      // was ~100,000 readings per partition, tens of seconds of work while behind. 512 KiB keeps
+      // that wait to about a second per partition; Kafka still returns at least one whole batch.
+      maxBytesPerPartition: GROUP_FETCH_BYTES_PER_PARTITION,
     }));
     const committer = (this.committer = new OffsetCommitter({ gate, outbox, commit: (o) => group.commit(o), metrics: m, logger, afterFlush: () => groupFlow.relieve() }));
 

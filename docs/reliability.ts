@@ -37,9 +37,26 @@ function table(rows: ReliabilityRow[]): string {
   return ['| test | fault | load | lost | duplicates | recovery time | note | measured |', '|---|---|---|---|---|---|---|---|', ...lines].join('\n');
 }
 
-export function renderReliability(rows: ReliabilityRow[] = readReliabilityRows()): string {
+export const RELIABILITY_TESTS_DIR = join(HERE, '..', 'test', 'reliability');
+
+/**
+ * The row ids the reliability tests declare (every `id: '...'` literal in test/reliability/*.ts:
+ * a row's id, or a case's that becomes one), so the document names the tests that have no
+ * recorded row yet instead of leaving them out silently.
+ */
+export function declaredRowIds(dir = RELIABILITY_TESTS_DIR): string[] {
+  if (!existsSync(dir)) return [];
+  const ids = new Set<string>();
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.ts')).sort()) {
+    for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/\bid: '([a-z0-9-]+)'/g)) ids.add(m[1]!);
+  }
+  return [...ids].sort();
+}
+
+export function renderReliability(rows: ReliabilityRow[] = readReliabilityRows(), declared: string[] = declaredRowIds()): string {
   const short = rows.filter((r) => r.suite === 'short');
   const long = rows.filter((r) => r.suite === 'long');
+  const missing = declared.filter((id) => !rows.some((r) => r.id === id));
   return [
     '# Reliability figures',
     '',
@@ -58,6 +75,7 @@ export function renderReliability(rows: ReliabilityRow[] = readReliabilityRows()
     '',
     long.length ? table(long) : '(none recorded yet)',
     '',
+    ...(missing.length ? ['Declared by a test, no row recorded yet: ' + missing.map((id) => `\`${id}\``).join(', ') + '.', ''] : []),
     '## Soak',
     '',
     '`gridwatch soak --duration 1h` (cli/soak.ts) runs the demo\'s whole pipeline (simulator flood',

@@ -46,6 +46,14 @@ export interface ForwarderOptions {
    * reliability tests check, so a gateway turns it on only by choice (for example 4 x batchMax).
    */
   backlogRecords?: number;
+  /**
+   * A readings batch is cut to what the link carried in this long (default 2000 ms), measured on
+   * the sends before it: on a slow link (64 kbit/s carries ~250 readings/s) a batchMax of readings
+   * takes ~20 s, and the control lane's next batch waits behind the one request in flight. The
+   * fixed cost of a request (round trip, acks=all) is not counted, so a long-latency link keeps
+   * its large batches. README "Slow links".
+   */
+  priorityWaitMs?: number;
 }
 
 /**
@@ -79,6 +87,11 @@ export class Forwarder {
   private readonly lingerRecords: number;
   private readonly backlogRecords: number;
   private readonly samples: { t: number; n: number }[] = [];
+  private readonly priorityWaitMs: number;
+  /** Readings per second the link carried beyond a request's fixed cost (latest readings sends, smoothed); null before any. */
+  private readingsRate: number | null = null;
+  /** Durations (ms) of the latest small sends (a heartbeat, an anomaly): their minimum is a request's fixed cost. */
+  private readonly smallSends: number[] = [];
   /** Which partition each message went to, to check a send's acknowledgements (shared/kafka/send.ts). */
   private readonly partitions = new PartitionTracker();
   private readonly m;
@@ -89,6 +102,7 @@ export class Forwarder {
     this.lingerMs = opts.lingerMs ?? 100;
     this.lingerRecords = Math.min(opts.lingerRecords ?? 1000, opts.batchMax ?? 5000);
     this.backlogRecords = opts.backlogRecords ?? Number.POSITIVE_INFINITY;
+    this.priorityWaitMs = opts.priorityWaitMs ?? 2000;
     this.m = opts.metrics
       ? {
           forwarded: opts.metrics.counter('forwarded_records_total', 'Outbox records acknowledged by Kafka', ['topic']),
@@ -196,14 +210,15 @@ export class Forwarder {
     this.partialSince = null;
     if (this.tailAfter === null && waiting > this.backlogRecords) this.tailAfter = store.newestId();
     let sent = 0;
+    const limit = this.readingsLimit();
     if (this.tailAfter !== null) {
-      const tail = store.peekAfter('readings', this.tailAfter, this.batch);
+      const tail = store.peekAfter('readings', this.tailAfter, limit);
       if (tail.length > 0) {
         sent += await this.sendRows(producer, 'readings', tail);
         this.tailBatches++;
       }
     }
-    const rows = store.peek('readings', this.batch);
+    const rows = store.peek('readings', limit);
     // The backlog is gone once the oldest waiting row is live: plain FIFO again.
     if (this.tailAfter !== null && (rows.length === 0 || rows[0]!.id > this.tailAfter)) this.tailAfter = null;
     if (rows.length > 0) sent += await this.sendRows(producer, 'readings', rows);
@@ -228,7 +243,9 @@ export class Forwarder {
         this.opts.logger.warn({ lane, messages: u.messages, partitions: u.partitions, resend: u.resend }, 'forwarder: Kafka acknowledged a send without some partitions, sending them again');
       },
     });
-    this.m?.latency.observe((performance.now() - t0) / 1000);
+    const ms = performance.now() - t0;
+    this.m?.latency.observe(ms / 1000);
+    this.measured(lane, rows.length, ms);
     if (this.stopping && !this.opts.store.isOpen()) return rows.length;
     // rows is the oldest waiting rows of this lane in id order: one id range.
     this.opts.store.removeRange(lane, rows[0]!.id, rows[rows.length - 1]!.id);
@@ -237,6 +254,24 @@ export class Forwarder {
     if (this.m !== null) for (const r of rows) this.m.forwarded.inc({ topic: r.topic });
     this.batch = Math.min(this.opts.batchMax ?? 5000, this.batch * 2);
     return rows.length;
+  }
+
+  /** Readings per batch: batchMax (halved after a rejection), and on a slow link what it carries in priorityWaitMs. */
+  readingsLimit(): number {
+    if (this.readingsRate === null) return this.batch;
+    return Math.max(MIN_READINGS_BATCH, Math.min(this.batch, Math.floor((this.readingsRate * this.priorityWaitMs) / 1000)));
+  }
+
+  private measured(lane: Lane, rows: number, ms: number): void {
+    if (rows <= SMALL_SEND) {
+      this.smallSends.push(ms);
+      if (this.smallSends.length > 16) this.smallSends.shift();
+    }
+    if (lane !== 'readings') return;
+    // Before any small send the whole duration counts: a shorter batch than needed, never a longer one.
+    const fixed = this.smallSends.length > 0 ? Math.min(...this.smallSends) : 0;
+    const rate = (rows * 1000) / Math.max(1, ms - fixed);
+    this.readingsRate = this.readingsRate === null ? rate : (this.readingsRate + rate) / 2;
   }
 
   private toTopicMessages(rows: StoredRecord[]): TopicMessages[] {
@@ -303,6 +338,11 @@ export class Forwarder {
     return n / 5;
   }
 }
+
+/** A slow link's readings batch is never cut below this (a request per few readings would waste the link on overhead). */
+const MIN_READINGS_BATCH = 50;
+/** Sends of at most this many records are timed as a request's fixed cost (their bytes hardly count). */
+const SMALL_SEND = 20;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -270,10 +270,19 @@ export class EmbeddedBroker {
   }
 }
 
+/**
+ * Accept queue of each listener. Node's default is 511: when thousands of meters reconnect at
+ * once (the gateway restarted after a power cut), connections beyond it are dropped as SYNs,
+ * and each meter's TCP stack retries after 1, 3, 7, 15, 31 s - a storm of 10,000 took two
+ * minutes, at ~80 connections/s, mostly waiting. The kernel caps it at net.core.somaxconn
+ * (4096 on current kernels). README "Reconnect storms".
+ */
+export const LISTEN_BACKLOG = 8192;
+
 function listenOn(server: NetServer | HttpServer, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
     });

@@ -1,5 +1,5 @@
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testEndpoints, uniqueName } from '../harness/env.ts';
@@ -76,11 +76,23 @@ describe(`reconnect storm: ${METERS} meters after a gateway restart (child proce
     const samples: { t: number; rss: number; fds: number; connected: number }[] = [];
     const tRestart = Date.now();
     edge = await startProgram('edge', env, 'edge gateway started');
+    const readyS = (Date.now() - tRestart) / 1000;
     const pid = edge.child.pid!;
     const sampler = setInterval(() => samples.push({ t: Date.now() - tRestart, rss: rssBytes(pid), fds: handleCount(pid), connected: swarm.connectedCount() }), 250);
     cleanup.push(() => clearInterval(sampler));
+    // Progress every 10 s, so a run that misses the bound shows where it stood.
+    const progress = setInterval(() => console.log(`[storm] +${((Date.now() - tRestart) / 1000).toFixed(0)} s: ${swarm.connectedCount()} connected, ${sentAfter.size} sending, gateway RSS ${Math.round(rssBytes(pid) / 1_048_576)} MiB, load ${loadavg()[0]!.toFixed(1)}`), 10_000);
+    cleanup.push(() => clearInterval(progress));
     await until(() => sentAfter.size === METERS, RECONNECT_BOUND_S * 1000, `all ${METERS} meters back and sending within ${RECONNECT_BOUND_S} s`);
+    clearInterval(progress);
     const allBackS = (Math.max(...sentAfter.values()) - tRestart) / 1000;
+    const load = loadavg()[0]!;
+    // The busiest second of the storm: connections/s the gateway took at its best.
+    let peakPerS = 0;
+    for (const a of samples) {
+      const b = samples.find((x) => x.t >= a.t + 1000);
+      if (b) peakPerS = Math.max(peakPerS, b.connected - a.connected);
+    }
     // Settle: the storm is over, memory must not keep climbing.
     await new Promise((r) => setTimeout(r, 5000));
     clearInterval(sampler);
@@ -108,7 +120,7 @@ describe(`reconnect storm: ${METERS} meters after a gateway restart (child proce
       lost,
       duplicates: null,
       recoverySeconds: Math.round(allBackS * 10) / 10,
-      note: `all back and sending ${allBackS.toFixed(1)} s after the restart (bound ${RECONNECT_BOUND_S} s); gateway peak RSS ${Math.round(peakRss / 1_048_576)} MiB (bound ${RSS_BOUND / 1_048_576}), ${peakFds} fds; /readyz 200; first connection of all took ${firstConnectS.toFixed(0)} s`,
+      note: `all back and sending ${allBackS.toFixed(1)} s after the restart: ${readyS.toFixed(1)} s to ready (restore), then ${(allBackS - readyS).toFixed(1)} s (bound ${RECONNECT_BOUND_S} s), ${Math.round(METERS / (allBackS - readyS))} connections/s on average, ${peakPerS} in the busiest second; load average ${load.toFixed(1)} on 2 cores at the end; gateway peak RSS ${Math.round(peakRss / 1_048_576)} MiB (bound ${RSS_BOUND / 1_048_576}), ${peakFds} fds; /readyz 200; first connection of all took ${firstConnectS.toFixed(0)} s`,
       suite: 'long',
     });
   });
