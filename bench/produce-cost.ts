@@ -8,18 +8,18 @@
  *   larger records" option; the readings encoding itself belongs to central's contract (helper
  *   `wan`), so this measures what that option would save, it does not propose a format.
  *
- *   eval "$(gridwatch services env)"; node --import tsx edge/forward/produce-cost.ts [readings=100000]
+ *   eval "$(gridwatch services env)"; node --import tsx bench/produce-cost.ts [readings=100000]
  *
  * Idempotent producer, acks=all, one request in flight, gzip, 5,000 readings per sendBatch, as the
  * Forwarder sends. The connection's TLS/SASL come from the GRIDWATCH_KAFKA_* variables.
  */
 import kafkajs, { type Message } from 'kafkajs';
-import { createKafkaClient, ensureTopicsOn } from '../../shared/kafka/index.ts';
-import { kafkaSecurityFromEnv } from '../../shared/kafka/security.ts';
+import { createKafkaClient, ensureTopicsOn } from '../shared/kafka/index.ts';
+import { kafkaSecurityFromEnv } from '../shared/kafka/security.ts';
 
 const brokers = (process.env.GRIDWATCH_KAFKA_BROKERS ?? '').split(',').filter((b) => b !== '');
 if (brokers.length === 0) {
-  console.error('edge/forward/produce-cost.ts: no Kafka: set the GRIDWATCH_KAFKA_* variables (eval "$(gridwatch services env)")');
+  console.error('bench/produce-cost.ts: no Kafka: set the GRIDWATCH_KAFKA_* variables (eval "$(gridwatch services env)")');
   process.exit(2);
 }
 const n = Number(process.argv[2] ?? 100_000);
