@@ -14,12 +14,11 @@
  * of the current chunk in flight; each one's completion calls `client._nextBatch`, and so does a
  * socket's 'readable' event (new data), and whichever brings the count to 0 reads the socket: new
  * data alone makes a busy client read more, which is how a falling-behind gateway came to hold
- * tens of thousands of publishes. `nextBatch` returns at once while `_paused`, so a closed gate
- * pauses every client; but aedes' own `pause()` is no use mid-chunk, since completions during the
- * pause would return before they decrement and the connection would never read again. So the
- * gate wraps `_nextBatch`: while a client is held its completions decrement the count down to 1
- * (never reading), and opening hands the last one back to aedes, which reads that client's next
- * chunk. An idle client (count 0) is held with a count of 1 for the same hand-back.
+ * tens of thousands of publishes. The gate changes none of aedes' arithmetic: while it is closed,
+ * a call that would bring a client's count to 0 (and so read) is deferred, counted, and replayed
+ * when the client is released, in the order aedes would have seen it. The 'readable' listener is
+ * routed through the same check. aedes' own `pause()` is left to aedes (the CONNECT's
+ * authentication): a paused client's calls go to aedes as they come.
  *
  * Why the first draft stalled the paced fleet run (172,286 of 200,000 readings, then nothing): it
  * released held clients first held, first released, one chunk each, until the gate closed again:
@@ -31,27 +30,32 @@
  * one of its packets, would do the same from its side. The fleet's publisher does not reconnect:
  * its readings on those connections were never sent. So now no client is held longer than
  * `maxHoldMs` (default 1 s) once its own publishes are done: it is then read for one chunk even
- * while the gate is closed, and held again. In the worst case (a gateway slower than the devices
+ * while the gate is closed, and held again when that chunk is done. In the worst case (a gateway slower than the devices
  * for a long time) every connection has at most one chunk in flight, which is aedes' own bound
  * without its early reads; normally the gate's `max`. Held clients' aedes keep-alive timers are
- * refreshed (the gate holds them on purpose; they are alive). Also fixed: an error
- * completion is always handed to aedes (it closes the connection; the draft swallowed it while
- * held, leaving a device waiting for a PUBACK that never came), a publish of a client the gate no
- * longer tracks is not counted (nothing would ever take it off), and a client aedes has paused
- * itself (authenticating its CONNECT) is left to aedes' own resume().
+ * refreshed (the gate holds them on purpose; they are alive). Also fixed: the draft set aedes'
+ * `_paused` and `_parsingBatch` itself, and under load a client was left with a count of 1,
+ * nothing in flight and its socket unread (seen in the broker test: 2,205 bytes waiting, never
+ * read); deferring calls instead keeps aedes' count exact. An error completion always goes to
+ * aedes at once (it closes the connection), and a publish of a client the gate no longer tracks is
+ * not counted (nothing would ever take it off).
  */
 export interface AedesClientInternals {
   _parsingBatch: number;
   _paused: boolean;
   _nextBatch: (err?: Error) => void;
-  /** aedes: set while the CONNECT is being authenticated (the client is paused by aedes then). */
-  connecting?: boolean;
-  connected?: boolean;
+  conn?: { removeListener(ev: 'readable', fn: () => void): unknown; on(ev: 'readable', fn: () => void): unknown };
   _keepaliveTimer?: { refresh(): unknown } | null;
 }
 
 /** While the gate is closed, held clients are looked at this often (age, keep-alive). */
 const TICK_MS = 250;
+
+interface Held {
+  /** Calls of aedes' nextBatch deferred (the first reads the socket). */
+  calls: number;
+  since: number;
+}
 
 export class InflightGate {
   private inflight = 0;
@@ -59,8 +63,8 @@ export class InflightGate {
   private readonly clients = new Set<AedesClientInternals>();
   /** Publishes of each client entered and not yet completed by aedes (PUBACK written, routed). */
   private readonly pending = new Map<AedesClientInternals, number>();
-  /** Clients held at the end of a chunk (their last completion kept), in the order they were held, with when. */
-  private readonly held = new Map<AedesClientInternals, number>();
+  /** Clients whose next read is deferred, in the order they were held. */
+  private readonly held = new Map<AedesClientInternals, Held>();
   private readonly next = new WeakMap<AedesClientInternals, (err?: Error) => void>();
   private ticker: NodeJS.Timeout | null = null;
   /** Times the gate closed since start. */
@@ -88,11 +92,12 @@ export class InflightGate {
     return this.held.size;
   }
 
-  /** A new connection: its completions pass through the gate. */
+  /** A new connection (before aedes reads from it): its completions and 'readable' events pass through the gate. */
   add(client: AedesClientInternals): void {
     this.clients.add(client);
     this.pending.set(client, 0);
     const next = client._nextBatch;
+    this.next.set(client, next);
     // Every completion of a client's packet comes here: a publish is held until aedes is done with
     // it (PUBACK written, routed to subscribers), not only until the commit: that queue grows too.
     client._nextBatch = (err?: Error) => {
@@ -101,18 +106,13 @@ export class InflightGate {
         this.pending.set(client, mine - 1);
         this.inflight--;
       }
-      if (err === undefined && this.held.has(client)) {
-        // Held: count the completion, read nothing; the last one (1) is handed back at opening.
-        if (client._parsingBatch > 1) client._parsingBatch--;
-        // aedes' resume() (after a CONNECT) unpauses and calls this: keep the socket unread.
-        client._paused = true;
-      } else {
-        next(err);
-      }
+      this.call(client, next, err);
       this.maybeOpen();
     };
-    this.next.set(client, next);
-    if (this.isClosed) this.hold(client);
+    if (client.conn !== undefined) {
+      client.conn.removeListener('readable', next);
+      client.conn.on('readable', () => this.call(client, next, undefined));
+    }
   }
 
   delete(client: AedesClientInternals): void {
@@ -130,16 +130,9 @@ export class InflightGate {
     // A client already gone (a will fired at close) has no completion to come through the gate.
     if (mine === undefined) return;
     this.pending.set(client, mine + 1);
-    ++this.inflight;
-    if (this.isClosed) {
-      // Read while closed (its hold ran out): held again after this chunk.
-      this.hold(client);
-      return;
-    }
-    if (this.inflight < this.max) return;
+    if (++this.inflight < this.max || this.isClosed) return;
     this.isClosed = true;
     this.closings++;
-    for (const c of this.clients) this.hold(c);
     if (this.ticker === null) {
       this.ticker = setInterval(() => this.tick(), TICK_MS);
       this.ticker.unref();
@@ -152,25 +145,41 @@ export class InflightGate {
     this.ticker = null;
   }
 
-  /** While closed: keep held clients' aedes keep-alive fresh; read a client held past maxHoldMs once its publishes are done. */
+  /** aedes' nextBatch, or deferred when it would read while the gate is closed. */
+  private call(client: AedesClientInternals, next: (err?: Error) => void, err: Error | undefined): void {
+    const h = this.held.get(client);
+    if (err === undefined && (h !== undefined || (this.isClosed && !client._paused && client._parsingBatch <= 1))) {
+      if (h !== undefined) h.calls++;
+      else {
+        this.held.set(client, { calls: 1, since: performance.now() });
+        client._keepaliveTimer?.refresh();
+      }
+      return;
+    }
+    next(err);
+  }
+
+  /** While closed: keep held clients' aedes keep-alive fresh; read a client held past maxHoldMs. */
   private tick(): void {
     const now = performance.now();
-    for (const [c, since] of [...this.held]) {
+    for (const [c, h] of [...this.held]) {
       c._keepaliveTimer?.refresh();
-      if (now - since >= this.maxHoldMs && (this.pending.get(c) ?? 0) === 0) {
+      // Only with nothing of its own in flight: a stalled commit must not make every client read on.
+      if (now - h.since >= this.maxHoldMs && (this.pending.get(c) ?? 0) === 0) {
         this.ageReleases++;
         this.release(c);
       }
     }
   }
 
+  /** The deferred calls, in order: the first brings the count to 0 and reads the socket. */
   private release(c: AedesClientInternals): void {
+    const h = this.held.get(c);
+    if (h === undefined) return;
     this.held.delete(c);
     c._keepaliveTimer?.refresh();
-    // Authenticating: aedes paused it and resumes it itself once the CONNECT is done.
-    if (c.connecting === true && c.connected !== true) return;
-    c._paused = false;
-    this.next.get(c)?.();
+    const next = this.next.get(c);
+    for (let i = 0; i < h.calls; i++) next?.();
   }
 
   private maybeOpen(): void {
@@ -183,13 +192,5 @@ export class InflightGate {
       this.release(c);
     }
     if (!this.isClosed) this.close();
-  }
-
-  private hold(c: AedesClientInternals): void {
-    if (this.held.has(c)) return;
-    c._paused = true; // its 'readable' events read nothing now
-    if (c._parsingBatch < 1) c._parsingBatch = 1; // idle: the hand-back at opening reads its socket
-    this.held.set(c, performance.now());
-    c._keepaliveTimer?.refresh();
   }
 }
