@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
+import mqttPacket from 'mqtt-packet';
 import type { EmbeddedBroker } from '../../../edge/ingest/broker.ts';
 import { MemoryCommitter, startBroker } from './helpers.ts';
 
@@ -99,4 +101,31 @@ describe('embedded broker: publishes held at once are bounded', () => {
     committer.release();
     await Promise.all(acks);
   });
+
+  it('while the gate is closed no connection is closed for keep-alive: the gateway is behind, the device is not silent', async () => {
+    const committer = new MemoryCommitter();
+    committer.hold = true;
+    const b = await startBroker({ committer, maxInflight: 2, allowAnonymous: true });
+    open.push(b.broker);
+    // A bare MQTT client (no keep-alive logic of its own, unlike MQTT.js): keepalive 1 s, so aedes
+    // closes it after 1.5 s without handling one of its packets.
+    const sock = net.connect(Number(new URL(b.url).port), '127.0.0.1');
+    const parser = mqttPacket.parser();
+    const got: string[] = [];
+    parser.on('packet', (p) => got.push(p.cmd));
+    sock.on('data', (d) => parser.parse(d));
+    let closed = false;
+    sock.on('close', () => (closed = true));
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    sock.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'meter-bare', keepalive: 1 }));
+    await until(() => got.includes('connack'), 'CONNACK');
+    for (let s = 1; s <= 4; s++) sock.write(mqttPacket.generate({ cmd: 'publish', topic: 'meters/m-9/reading', payload: reading('m-9', s), qos: 1, messageId: s, retain: false, dup: false }));
+    await until(() => b.broker.gate.closed, 'the gate closed');
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(closed).toBe(false);
+    committer.release();
+    await until(() => got.filter((c) => c === 'puback').length === 4, 'four PUBACKs');
+    expect(closed).toBe(false);
+    sock.destroy();
+  }, 15_000);
 });
