@@ -171,11 +171,14 @@ export class InflightGate {
   private tick(): void {
     const now = performance.now();
     for (const c of this.clients) c._keepaliveTimer?.refresh();
-    for (const [c, h] of [...this.held]) {
-      // Only with nothing of its own in flight: a stalled commit must not make every client read on.
+    // At most one client a tick (4/s), oldest held first, and only with nothing of its own in
+    // flight: releasing every aged client at once let all 100 fleet connections read a full
+    // 256 KiB chunk each second (RSS peak 608-616 MB against 491-492 MB with the gate off).
+    for (const [c, h] of this.held) {
       if (now - h.since >= this.maxHoldMs && (this.pending.get(c) ?? 0) === 0) {
         this.ageReleases++;
         this.release(c);
+        break;
       }
     }
   }
