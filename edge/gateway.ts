@@ -302,7 +302,7 @@ export class EdgeGateway {
 }
 
 function brokerLimits(c: EdgeConfig) {
-  return { maxConnections: c.mqttMaxConnections, maxPacketBytes: c.mqttMaxPacketBytes, maxTopicLength: c.mqttMaxTopicLength, maxClientIdLength: c.mqttMaxClientIdLength, socketBufferBytes: c.mqttSocketBufferBytes };
+  return { maxConnections: c.mqttMaxConnections, maxPacketBytes: c.mqttMaxPacketBytes, maxTopicLength: c.mqttMaxTopicLength, maxClientIdLength: c.mqttMaxClientIdLength, socketBufferBytes: c.mqttSocketBufferBytes, maxInflight: c.mqttMaxInflight };
 }
 
 function brokerListeners(c: EdgeConfig) {

@@ -10,6 +10,7 @@ import { GridwatchError, type Logger, type Metrics } from '../../shared/index.ts
 import type { EdgeConfig } from '../config.ts';
 import type { Authenticated, Authorizer, Principal } from './auth.ts';
 import { UnauthorizedPublish, type Intake } from './intake.ts';
+import { InflightGate, type AedesClientInternals } from './inflight.ts';
 
 /**
  * The embedded MQTT broker: aedes with gridwatch's policy, and the TCP, TLS and WebSocket
@@ -30,6 +31,8 @@ export interface BrokerLimits {
   maxClientIdLength: number;
   /** Read buffer per connection (bytes). */
   socketBufferBytes: number;
+  /** Publishes held at once across all connections; past it no client reads more (./inflight.ts). Default 5,000. */
+  maxInflight?: number;
 }
 
 /**
@@ -125,6 +128,8 @@ export class EmbeddedBroker {
     private readonly o: BrokerOptions,
     private readonly refused: (reason: MqttRefusal) => void,
     refusals: Record<MqttRefusal, number>,
+    /** The bound on publishes held at once (./inflight.ts). */
+    readonly gate: InflightGate,
   ) {
     this.refusals = refusals;
   }
@@ -136,8 +141,9 @@ export class EmbeddedBroker {
       refusals[reason]++;
       counter?.inc({ reason });
     };
-    const aedes = await Aedes.createBroker(brokerPolicy(o, refused));
-    const b = new EmbeddedBroker(aedes, o, refused, refusals);
+    const gate = new InflightGate(o.limits.maxInflight ?? 5000);
+    const aedes = await Aedes.createBroker(brokerPolicy(o, refused, gate));
+    const b = new EmbeddedBroker(aedes, o, refused, refusals, gate);
     // One refusal per connection: mqtt-packet may report several errors for one broken packet.
     const counted = new WeakSet<Client>();
     const onError = (what: string) => (client: Client | null, err: Error) => {
@@ -175,7 +181,11 @@ export class EmbeddedBroker {
     stream.once('close', () => this.connections--);
     const client = this.aedes.handle(stream as Socket);
     this.clients.add(client);
-    stream.once('close', () => this.clients.delete(client));
+    this.gate.add(client as unknown as AedesClientInternals);
+    stream.once('close', () => {
+      this.clients.delete(client);
+      this.gate.delete(client as unknown as AedesClientInternals);
+    });
     // Set before aedes reads CONNECT: handle() only attaches listeners, data comes on a later tick.
     certificates.set(client, certCn);
     // Refusals are counted in the intake's counts, which the gateway exports as
@@ -263,6 +273,7 @@ export class EmbeddedBroker {
   /** Stops intake: no new connections, existing clients disconnected; in-flight publishes finish their commit. */
   async close(): Promise<void> {
     this.open = false;
+    this.gate.close();
     const closing = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     for (const w of this.wss) w.close();
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
@@ -306,7 +317,7 @@ function limitPacketSize(client: Client, max: number, destroy: () => void): void
 }
 
 /** aedes options carrying the policy: authentication, publish and subscribe authorisation. */
-export function brokerPolicy(o: Pick<BrokerOptions, 'intake' | 'authorizer' | 'limits' | 'logger'>, refused: (reason: MqttRefusal) => void = () => undefined): ConstructorParameters<typeof Aedes>[0] {
+export function brokerPolicy(o: Pick<BrokerOptions, 'intake' | 'authorizer' | 'limits' | 'logger'>, refused: (reason: MqttRefusal) => void = () => undefined, gate: InflightGate | null = null): ConstructorParameters<typeof Aedes>[0] {
   const { intake, authorizer, limits } = o;
   return {
     maxClientsIdLength: limits.maxClientIdLength,
@@ -356,6 +367,7 @@ export function brokerPolicy(o: Pick<BrokerOptions, 'intake' | 'authorizer' | 'l
       }
       // Retained messages would be kept in broker memory for any subscriber: devices never need them.
       packet.retain = false;
+      gate?.enter(client as unknown as AedesClientInternals);
       intake.onPublish(principal, client.id, topic, typeof payload === 'string' ? Buffer.from(payload) : payload, (err) => callback(err ?? null));
     },
     authorizeSubscribe(client: Client, sub: Subscription, callback: (error: Error | null, subscription?: Subscription | null) => void) {

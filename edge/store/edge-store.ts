@@ -4,8 +4,9 @@ import Database from 'better-sqlite3';
 import { GridwatchError, TOPICS, type Clock, type Gap, type Logger, type Metrics } from '../../shared/index.ts';
 import { storageError } from './errors.ts';
 import { gapsForEviction, type EvictedRow } from './eviction.ts';
-import { applySchema, LANE_CODE, ROW_OVERHEAD_BYTES } from './schema.ts';
-import { StoreStatements } from './statements.ts';
+import { FreshRows } from './fresh.ts';
+import { applySchema, LANE_CODE, migrateToWatermarks, ROW_OVERHEAD_BYTES } from './schema.ts';
+import { StoreStatements, type LaneStatements } from './statements.ts';
 import type { Checkpoint, CommitUnit, DeadLetter, Lane, OutboxRecord, StoredRecord, StoreStats } from './types.ts';
 
 /** Dead-letter payloads are cut to this many bytes: enough to see what a device sent, bounded against floods. */
@@ -35,9 +36,18 @@ export interface EdgeStoreOptions {
   maxPageCount?: number;
   /** Topic gap records are written to (tests use unique names). Default grid.gaps. */
   gapTopic?: string;
+  /**
+   * Bound on the newest waiting rows kept in memory per lane for the forwarder (./fresh.ts), in
+   * bytes as the budget counts rows. Default 8 MiB (about 20,000 readings: two seconds at
+   * 10,000/s, twenty times the forwarder's linger). A backlog past it is read from SQLite.
+   */
+  memoryBytes?: number;
 }
 
-const rowBytes = (r: OutboxRecord): number => r.value.length + r.key.length + r.topic.length + (r.meterId?.length ?? 0) + ROW_OVERHEAD_BYTES;
+/** Default of EdgeStoreOptions.memoryBytes. */
+export const OUTBOX_MEMORY_BYTES = 8 * 1024 * 1024;
+
+export const rowBytes = (r: OutboxRecord): number => r.value.length + r.key.length + r.topic.length + (r.meterId?.length ?? 0) + ROW_OVERHEAD_BYTES;
 
 /**
  * The edge's durable state: outbox (two lanes), detector state, dead letters. Synchronous
@@ -49,6 +59,16 @@ export class EdgeStore {
   private readonly db: Database.Database;
   private readonly st: StoreStatements;
   private readonly waiting: Record<Lane, number> = { control: 0, readings: 0 };
+  /** Per lane: every row with an id up to it is acknowledged by Kafka (persisted in meta). */
+  private readonly forwarded: Record<Lane, number> = { control: 0, readings: 0 };
+  /** Per lane: the highest id flagged sent above the watermark (live tail; 0: none). */
+  private readonly flagged: Record<Lane, number> = { control: 0, readings: 0 };
+  /** Per lane: the newest waiting rows, as committed (./fresh.ts). */
+  private readonly fresh: Record<Lane, FreshRows>;
+  /** Per lane: what the last peek returned, so removeRange of it needs no count query. */
+  private readonly lastPeek: Record<Lane, { first: number; last: number; n: number; evictions: number } | null> = { control: null, readings: null };
+  /** Eviction passes since open: a peeked batch's rows may have been evicted while it was in flight. */
+  private evictions = 0;
   private bytes = 0;
   private lastId = 0;
   private checkpointId = 0;
@@ -64,12 +84,15 @@ export class EdgeStore {
     try {
       this.db = new Database(path.join(opts.dir, 'edge.db'));
       applySchema(this.db, opts.synchronous ?? 'FULL');
+      migrateToWatermarks(this.db);
       if (opts.maxPageCount !== undefined) this.db.pragma(`max_page_count = ${Math.floor(opts.maxPageCount)}`);
       this.st = new StoreStatements(this.db);
     } catch (err) {
       throw storageError(err, `opening edge store in ${opts.dir}`);
     }
     this.deadLetterMax = opts.deadLetterMax ?? 10_000;
+    const mem = opts.memoryBytes ?? OUTBOX_MEMORY_BYTES;
+    this.fresh = { control: new FreshRows(mem, Number.MAX_SAFE_INTEGER, rowBytes), readings: new FreshRows(mem, Number.MAX_SAFE_INTEGER, rowBytes) };
     this.reconcile();
     this.metrics = opts.metrics ? new StoreMetrics(opts.metrics, this, opts.clock) : null;
   }
@@ -79,16 +102,23 @@ export class EdgeStore {
   }
 
   private reconcile(): void {
-    for (const row of this.st.waitingByLane.all() as { lane: number; n: number }[]) {
-      this.waiting[row.lane === LANE_CODE.control ? 'control' : 'readings'] = row.n;
-    }
-    const b = this.st.totalBytes.get() as { b: number | null };
+    const b = this.st.totalBytes.get() as { b: number | null; flagged: number | null };
     this.bytes = b.b ?? 0;
+    for (const lane of ['control', 'readings'] as const) {
+      this.forwarded[lane] = Number(this.meta(`forwarded_${lane}`) ?? 0);
+      this.waiting[lane] = (this.lane(lane).waitingCount.get(this.forwarded[lane]) as { n: number }).n;
+      // Over-estimated (either lane's highest flagged row): it only decides whether a range query runs.
+      this.flagged[lane] = b.flagged ?? 0;
+    }
     this.lastId = (this.st.lastOutboxId.get() as { seq: number } | undefined)?.seq ?? 0;
     this.checkpointId = Number(this.meta('checkpoint_id') ?? 0);
     this.gapsRecorded = Number(this.meta('gaps_recorded') ?? 0);
     this.gapReadings = Number(this.meta('gap_readings') ?? 0);
     this.deadLetterCount = (this.st.deadLetterCount.get() as { n: number }).n;
+  }
+
+  private lane(lane: Lane): LaneStatements {
+    return this.st.byLane[LANE_CODE[lane]]!;
   }
 
   private meta(k: string): unknown {
@@ -102,7 +132,7 @@ export class EdgeStore {
 
   /** Several units in ONE transaction (the group committer's path). */
   commitMany(units: readonly CommitUnit[]): void {
-    const delta = { control: 0, readings: 0, bytes: 0, lastId: this.lastId, dead: 0, checkpointId: this.checkpointId, journalFreed: 0 };
+    const delta: Delta = { control: 0, readings: 0, bytes: 0, lastId: this.lastId, dead: 0, checkpointId: this.checkpointId, journalFreed: 0, rows: [] };
     try {
       this.st.tx(() => {
         for (const u of units) this.writeUnit(u, delta);
@@ -110,6 +140,8 @@ export class EdgeStore {
     } catch (err) {
       throw storageError(err, 'committing to the outbox');
     }
+    // Committed: the forwarder takes these from memory (./fresh.ts).
+    for (const r of delta.rows) this.fresh[r.lane].push(r);
     this.waiting.control += delta.control;
     this.waiting.readings += delta.readings;
     this.bytes += delta.bytes - delta.journalFreed;
@@ -118,12 +150,14 @@ export class EdgeStore {
     this.deadLetterCount = Math.min(this.deadLetterMax, this.deadLetterCount + delta.dead);
   }
 
-  private writeUnit(u: CommitUnit, d: { control: number; readings: number; bytes: number; lastId: number; dead: number; checkpointId: number; journalFreed: number }): void {
+  private writeUnit(u: CommitUnit, d: Delta): void {
     const ins = this.st.insertOutbox;
     for (const r of u.records) {
-      d.lastId = Number(ins.run(LANE_CODE[r.lane], r.topic, r.key, r.value, r.ts, r.meterId ?? null, r.seq ?? null).lastInsertRowid);
+      const id = Number(ins.run(LANE_CODE[r.lane], r.topic, r.key, r.value, r.ts, r.meterId ?? null, r.seq ?? null).lastInsertRowid);
+      d.lastId = id;
       d[r.lane]++;
       d.bytes += rowBytes(r);
+      d.rows.push(storedOf(r, id));
     }
     if (u.meterStates !== undefined) {
       for (const [id, s] of u.meterStates) this.st.upsertState.run(id, JSON.stringify(s));
@@ -154,9 +188,27 @@ export class EdgeStore {
     if (h <= d.checkpointId) return;
     d.checkpointId = h;
     this.st.metaSet.run('checkpoint_id', h);
-    const freed = this.st.journalBytesUpTo.get(h) as { b: number | null };
-    d.journalFreed += freed.b ?? 0;
-    this.st.deleteJournalUpTo.run(h);
+    d.journalFreed += this.deleteJournal(h);
+  }
+
+  /**
+   * Deletes the acknowledged rows up to `h` (the journal below the replay horizon, or all of it)
+   * by id range per lane; returns their bytes. Inside a transaction.
+   */
+  private deleteJournal(h: number): number {
+    let freed = 0;
+    for (const lane of ['control', 'readings'] as const) {
+      const st = this.lane(lane);
+      const upTo = Math.min(h, this.forwarded[lane]);
+      freed += (st.journalBytesUpTo.get(upTo) as { b: number | null }).b ?? 0;
+      st.deleteUpTo.run(upTo);
+      if (this.flagged[lane] > this.forwarded[lane]) {
+        const to = Math.min(h, this.flagged[lane]);
+        freed += (st.flaggedBytes.get(this.forwarded[lane], to) as { b: number | null }).b ?? 0;
+        st.deleteFlagged.run(this.forwarded[lane], to);
+      }
+    }
+    return freed;
   }
 
   /** Latest detector states written with commits (meterStates), by meter id. */
@@ -195,7 +247,11 @@ export class EdgeStore {
 
   /** Oldest waiting rows of a lane, in id order. */
   peek(lane: Lane, limit: number): StoredRecord[] {
-    return (this.st.peek.all(LANE_CODE[lane], limit) as RawRow[]).map(toStored);
+    // Memory holds a suffix of the waiting rows: all of them when the counts agree.
+    const mem = this.fresh[lane];
+    const rows = mem.size === this.waiting[lane] ? mem.take(limit) : (this.lane(lane).peek.all(this.forwarded[lane], limit) as RawRow[]).map(toStored);
+    this.lastPeek[lane] = rows.length === 0 ? null : { first: rows[0]!.id, last: rows[rows.length - 1]!.id, n: rows.length, evictions: this.evictions };
+    return rows;
   }
 
   /**
@@ -204,7 +260,15 @@ export class EdgeStore {
    * in [first, last] was left out, as ids only grow.
    */
   peekAfter(lane: Lane, afterId: number, limit: number): StoredRecord[] {
-    return (this.st.peekAfter.all(LANE_CODE[lane], afterId, limit) as RawRow[]).map(toStored);
+    const mem = this.fresh[lane];
+    const first = mem.first();
+    if (mem.size === this.waiting[lane] || (first !== undefined && first.id <= afterId + 1)) return mem.after(afterId, limit);
+    return (this.lane(lane).peekAfter.all(this.forwarded[lane], afterId, limit) as RawRow[]).map(toStored);
+  }
+
+  /** Rows of the lane held in memory for the forwarder (./fresh.ts), and their bytes. */
+  memoryHeld(lane: Lane): { rows: number; bytes: number } {
+    return { rows: this.fresh[lane].size, bytes: this.fresh[lane].bytes };
   }
 
   /** Rows of a lane waiting for Kafka (a counter: no query). */
@@ -217,58 +281,92 @@ export class EdgeStore {
     return this.lastId;
   }
 
-  /** Kafka acknowledged these rows: delete them (or keep them as the replay journal, see retainForReplay). */
+  /**
+   * Kafka acknowledged these rows (any set of ids): delete them, or keep them as the replay journal
+   * (retainForReplay), flagged sent. One statement per row: the forwarder's path is removeRange.
+   */
   remove(ids: readonly number[]): void {
     if (ids.length === 0) return;
     const retain = this.opts.retainForReplay === true;
-    let control = 0;
-    let readings = 0;
+    const changed = { control: 0, readings: 0 };
+    const gone = { control: new Set<number>(), readings: new Set<number>() };
+    const flagged = { ...this.flagged };
     let freed = 0;
     try {
       this.st.tx(() => {
         for (const id of ids) {
-          const keep = retain && id > this.checkpointId;
-          const row = (keep ? this.st.markSent.get(id) : this.st.deleteWaiting.get(id)) as { lane: number; b?: number } | undefined;
-          if (row === undefined) continue;
-          if (row.lane === LANE_CODE.control) control++;
-          else readings++;
-          freed += row.b ?? 0;
+          const row = this.st.rowLane.get(id) as { lane: number; sent: number } | undefined;
+          if (row === undefined || row.sent === 1) continue;
+          const lane: Lane = row.lane === LANE_CODE.control ? 'control' : 'readings';
+          if (id <= this.forwarded[lane]) continue;
+          if (retain && id > this.checkpointId) {
+            this.st.markSent.run(id);
+            flagged[lane] = Math.max(flagged[lane], id);
+          } else {
+            freed += (this.st.deleteRow.get(id) as { b: number }).b;
+          }
+          changed[lane]++;
+          gone[lane].add(id);
         }
       });
     } catch (err) {
       throw storageError(err, 'removing forwarded rows');
     }
-    this.waiting.control -= control;
-    this.waiting.readings -= readings;
+    for (const lane of ['control', 'readings'] as const) {
+      this.lastPeek[lane] = null;
+      this.waiting[lane] -= changed[lane];
+      this.flagged[lane] = flagged[lane];
+      this.fresh[lane].removeIds(gone[lane]);
+    }
     this.bytes -= freed;
   }
 
   /**
-   * Kafka acknowledged a batch that peek(lane) returned: every waiting row of `lane` with id in
-   * [firstId, lastId]. Same effect as remove() of those ids, in two range statements instead of one
-   * statement per row (about half the cost per row, measured; the forwarder's drain spends a
-   * fifth of its time here otherwise). Exact because peek returns the oldest waiting rows of a lane
-   * in id order and ids only grow: no other waiting row of that lane lies in the range.
+   * Kafka acknowledged a batch that peek(lane) or peekAfter(lane) returned: every waiting row of
+   * `lane` with id in [firstId, lastId]. The usual case, a batch starting at the lane's oldest
+   * waiting row, moves the lane's watermark to lastId: one meta row, no change per row; rows the
+   * replay journal does not need (at or below the detector checkpoint) are deleted by range. A
+   * batch above older waiting rows (the live tail) flags its rows sent instead, one range UPDATE.
    */
   removeRange(lane: Lane, firstId: number, lastId: number): void {
-    if (lastId < firstId) return;
-    const code = LANE_CODE[lane];
-    // With retainForReplay, rows after the checkpoint stay as the journal (see remove()).
-    const keepFrom = this.opts.retainForReplay === true ? Math.max(firstId, this.checkpointId + 1) : lastId + 1;
+    const wm = this.forwarded[lane];
+    if (lastId < firstId || lastId <= wm) return;
+    const st = this.lane(lane);
+    const from = Math.max(firstId, wm + 1);
+    const p = this.lastPeek[lane];
+    const fromPeek = p !== null && p.first === firstId && p.last === lastId && p.evictions === this.evictions;
+    // A prefix: no waiting row of the lane between the watermark and the batch. A batch of the last
+    // peek() is one (peek returns the oldest waiting rows, and no older row can start waiting).
+    const prefix = fromPeek || from === wm + 1 || st.waitingBetween.get(wm, from) === undefined;
+    const retain = this.opts.retainForReplay === true;
+    const delTo = retain ? Math.min(lastId, this.checkpointId) : lastId;
     let changed = 0;
     let freed = 0;
     try {
       this.st.tx(() => {
-        const delTo = Math.min(lastId, keepFrom - 1);
-        if (firstId <= delTo) {
-          freed = (this.st.waitingBytesInRange.get(code, firstId, delTo) as { b: number | null }).b ?? 0;
-          changed += this.st.deleteWaitingRange.run(code, firstId, delTo).changes;
+        if (prefix) {
+          changed = fromPeek && from === firstId ? p.n : (st.countWaitingInRange.get(from, lastId) as { n: number }).n;
+          if (from <= delTo) {
+            freed = (st.bytesInRange.get(from, delTo) as { b: number | null }).b ?? 0;
+            st.deleteRange.run(from, delTo);
+          }
+          this.st.metaSet.run(`forwarded_${lane}`, lastId);
+        } else {
+          if (from <= delTo) {
+            freed = (st.bytesWaitingInRange.get(from, delTo) as { b: number | null }).b ?? 0;
+            changed += st.deleteWaitingRange.run(from, delTo).changes;
+          }
+          const keepFrom = Math.max(from, delTo + 1);
+          if (keepFrom <= lastId) changed += st.markSentRange.run(keepFrom, lastId).changes;
         }
-        if (keepFrom <= lastId) changed += this.st.markSentRange.run(code, keepFrom, lastId).changes;
       });
     } catch (err) {
       throw storageError(err, 'removing forwarded rows');
     }
+    if (prefix) this.forwarded[lane] = lastId;
+    else this.flagged[lane] = Math.max(this.flagged[lane], lastId);
+    this.lastPeek[lane] = null;
+    this.fresh[lane].removeRange(from, lastId);
     this.waiting[lane] -= changed;
     this.bytes -= freed;
   }
@@ -286,8 +384,14 @@ export class EdgeStore {
   }
 
   private oldestTs(): number | null {
-    const row = this.st.oldest.get() as { ts: number | null } | undefined;
-    return row?.ts ?? null;
+    let oldest: number | null = null;
+    for (const lane of ['control', 'readings'] as const) {
+      if (this.waiting[lane] === 0) continue;
+      const mem = this.fresh[lane];
+      const ts = mem.size === this.waiting[lane] ? mem.first()!.ts : ((this.lane(lane).oldest.get(this.forwarded[lane]) as { ts: number } | undefined)?.ts ?? null);
+      if (ts !== null && (oldest === null || ts < oldest)) oldest = ts;
+    }
+    return oldest;
   }
 
   overBudget(): boolean {
@@ -304,17 +408,17 @@ export class EdgeStore {
     const target = this.opts.budgetBytes * EVICT_LOW_WATER;
     const out: Gap[] = [];
     try {
-      const journal = this.st.journalBytesUpTo.get(Number.MAX_SAFE_INTEGER) as { b: number | null };
-      if ((journal.b ?? 0) > 0) {
-        this.st.tx(() => {
-          this.st.deleteJournalUpTo.run(Number.MAX_SAFE_INTEGER);
-          this.st.metaSet.run('journal_lost_upto', this.lastId);
-        });
-        this.bytes -= journal.b ?? 0;
-        this.opts.logger.warn({ freedBytes: journal.b }, 'outbox over budget: dropped the detector replay journal (already in Kafka); next restart replays partially');
+      let journal = 0;
+      this.st.tx(() => {
+        journal = this.deleteJournal(Number.MAX_SAFE_INTEGER);
+        if (journal > 0) this.st.metaSet.run('journal_lost_upto', this.lastId);
+      });
+      if (journal > 0) {
+        this.bytes -= journal;
+        this.opts.logger.warn({ freedBytes: journal }, 'outbox over budget: dropped the detector replay journal (already in Kafka); next restart replays partially');
       }
       while (this.bytes > target) {
-        const rows = this.st.oldestReadings.all(EVICT_CHUNK) as (EvictedRow & { b: number })[];
+        const rows = this.st.oldestReadings.all(this.forwarded.readings, EVICT_CHUNK) as (EvictedRow & { b: number })[];
         if (rows.length === 0) break;
         // Evict no more than needed to get down to the low-water mark, counting the gap record
         // each newly touched meter will add.
@@ -345,11 +449,13 @@ export class EdgeStore {
     const gapTopic = this.opts.gapTopic ?? TOPICS.gaps;
     let added = 0;
     let lastId = this.lastId;
+    const fresh: StoredRecord[] = [];
     this.st.tx(() => {
-      this.st.evictReadingsUpTo.run(LANE_CODE.readings, maxId);
+      this.st.evictReadingsUpTo.run(this.forwarded.readings, maxId);
       for (const g of gaps) {
         const rec: OutboxRecord = { topic: gapTopic, key: this.opts.edgeId, value: JSON.stringify(g), lane: 'control', ts: g.toTs, meterId: g.meterId, seq: null };
         lastId = Number(this.st.insertOutbox.run(LANE_CODE.control, rec.topic, rec.key, rec.value, rec.ts, rec.meterId, null).lastInsertRowid);
+        fresh.push(storedOf(rec, lastId));
         this.st.insertGapLog.run(now, g.meterId, g.count, rec.value);
         added += rowBytes(rec);
       }
@@ -357,6 +463,9 @@ export class EdgeStore {
       this.st.metaAdd.run('gap_readings', rows.length);
     });
     this.lastId = lastId;
+    this.evictions++;
+    this.fresh.readings.removeRange(0, maxId);
+    for (const r of fresh) this.fresh.control.push(r);
     this.bytes += added - rows.reduce((s, r) => s + r.b, 0);
     this.waiting.readings -= rows.length;
     this.waiting.control += gaps.length;
@@ -446,6 +555,25 @@ interface RawRow {
   ts: number;
   meter_id: string | null;
   seq: number | null;
+}
+
+interface Delta {
+  control: number;
+  readings: number;
+  bytes: number;
+  lastId: number;
+  dead: number;
+  checkpointId: number;
+  journalFreed: number;
+  /** The committed outbox rows with their ids, for the forwarder's memory once the transaction committed. */
+  rows: StoredRecord[];
+}
+
+/** The row as peek returns it (the same shape as toStored's). */
+function storedOf(r: OutboxRecord, id: number): StoredRecord {
+  const out: StoredRecord = { id, topic: r.topic, key: r.key, value: r.value, lane: r.lane, ts: r.ts, seq: r.seq ?? null };
+  if (r.meterId !== undefined) out.meterId = r.meterId;
+  return out;
 }
 
 function toStored(r: RawRow): StoredRecord {
