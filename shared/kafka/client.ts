@@ -2,8 +2,11 @@
 // policy, and the connection security (TLS/SASL from shared/kafka/security.ts) applied in one spot.
 import kafkajs, { type Kafka } from 'kafkajs';
 import type { KafkaSecurity } from './security.ts';
+import { registerZstdCodec } from './zstd.ts';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
+// Every client of every program reads zstd record batches (an edge may write them: forwardCompression).
+registerZstdCodec();
 
 export type { KafkaSecurity } from './security.ts';
 
