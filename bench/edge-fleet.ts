@@ -193,7 +193,14 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
     const rssReadyMb = Math.round(procRssMb(pid).rss);
     const accepted0 = await metric(httpPort, 'gridwatch_edge_readings_accepted_total');
     const forwarded0 = await metric(httpPort, 'gridwatch_forwarded_records_total');
-    const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, procRssMb(pid).rss)), 200);
+    const rssTimer = setInterval(() => {
+      try {
+        rssPeak = Math.max(rssPeak, procRssMb(pid).rss);
+      } catch {
+        // the gateway is gone: its exit is logged below and the phase fails on its metrics
+      }
+    }, 200);
+    gw.once('exit', (code, signal) => o.log(`gateway exited (code ${code}, signal ${signal})`));
     // Every 2 s (a scrape costs the gateway CPU): heap and external memory, to say what the RSS is.
     let heapPeak = 0;
     let externalPeak = 0;

@@ -17,10 +17,17 @@ export const COMBOS: { name: string; env: Record<string, string> }[] = [
   { name: 'json-zstd', env: { GRIDWATCH_FORWARD_COMPRESSION: 'zstd' } },
   { name: 'avro-gzip', env: { GRIDWATCH_READINGS_ENCODING: 'avro' } },
   { name: 'avro-zstd', env: { GRIDWATCH_READINGS_ENCODING: 'avro', GRIDWATCH_FORWARD_COMPRESSION: 'zstd' } },
+  { name: 'avro-zstd3', env: { GRIDWATCH_READINGS_ENCODING: 'avro', GRIDWATCH_FORWARD_COMPRESSION: 'zstd', GRIDWATCH_FORWARD_ZSTD_LEVEL: '3' } },
   { name: 'json-zstd-big', env: { GRIDWATCH_FORWARD_COMPRESSION: 'zstd', ...BIG } },
   { name: 'avro-gzip-big', env: { GRIDWATCH_READINGS_ENCODING: 'avro', ...BIG } },
   { name: 'avro-zstd-big', env: { GRIDWATCH_READINGS_ENCODING: 'avro', GRIDWATCH_FORWARD_COMPRESSION: 'zstd', ...BIG } },
 ];
+
+function comboText(name: string): string {
+  const e = COMBOS.find((c) => c.name === name)!.env;
+  const codec = e.GRIDWATCH_FORWARD_COMPRESSION ?? 'gzip';
+  return `${e.GRIDWATCH_READINGS_ENCODING ?? 'json'}, ${codec}${codec === 'zstd' ? ` ${e.GRIDWATCH_FORWARD_ZSTD_LEVEL ?? 9}` : ''}, ${e.GRIDWATCH_FORWARD_LINGER_RECORDS ?? 1000} readings per send`;
+}
 
 export async function benchWan(opts: { log: (line: string) => void }): Promise<Record<string, unknown>> {
   const { loadProbe } = await import('./report.ts');
@@ -37,7 +44,7 @@ export async function benchWan(opts: { log: (line: string) => void }): Promise<R
   const base = runs['json-gzip']!.logBytesPerReading;
   const figures: BenchFigure[] = Object.entries(runs).flatMap(([name, r]): BenchFigure[] => r.logBytesPerReading === null ? [] : [
     {
-      id: `edge.wan.bytes_per_reading.${name}`, figure: `bytes per reading on the broker's log, ${name} (${COMBOS.find((c) => c.name === name)!.env.GRIDWATCH_FORWARD_LINGER_RECORDS ?? 1000} readings per send)`,
+      id: `edge.wan.bytes_per_reading.${name}`, figure: `bytes per reading on the broker's log, ${name} (${comboText(name)})`,
       value: r.logBytesPerReading, unit: 'bytes/reading', higherIsBetter: false,
       ...(base ? { yardstick: { name: 'JSON + gzip, default batches', value: base }, ratio: Math.round((r.logBytesPerReading / base) * 100) / 100 } : {}),
       goal: { text: '<= 20 bytes', on: 'value', max: 20 },

@@ -10,14 +10,16 @@ import { Compressor, decompress } from 'zstd-napi';
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 
 /**
- * Level 3 is zstd's default. Measured on the fleet's stream (bench --only wan): higher levels cost
- * CPU at the edge for a few per cent of bytes.
+ * zstd's own default is 3. On the fleet's stream (10,000 meters, every channel, Avro, ~1,700
+ * records per partition batch) level 3 gives 25.8 bytes per reading, 9 gives 20.2, 12 20.2, 15
+ * 19.9 at ~2-5x the CPU of 9 (bench/wan.ts, edge/forward/README.md): 9 is where the curve flattens.
  */
-export const ZSTD_LEVEL = 3;
+export const ZSTD_DEFAULT_LEVEL = 9;
+let level = ZSTD_DEFAULT_LEVEL;
 
 function zstdCodec() {
   const compressor = new Compressor();
-  compressor.setParameters({ compressionLevel: ZSTD_LEVEL });
+  compressor.setParameters({ compressionLevel: level });
   return {
     // kafkajs passes its Encoder; the record section to compress is encoder.buffer.
     compress: async (encoder: { buffer: Buffer }): Promise<Buffer> => compressor.compress(encoder.buffer),
@@ -26,8 +28,12 @@ function zstdCodec() {
 }
 
 let registered = false;
-/** Makes kafkajs read and write zstd record batches (idempotent). */
-export function registerZstdCodec(): void {
+/**
+ * Makes kafkajs read and write zstd record batches (idempotent). `compressionLevel` (1-19) applies
+ * to every zstd batch this process writes from then on (kafkajs' codec registry is process-wide).
+ */
+export function registerZstdCodec(compressionLevel?: number): void {
+  if (compressionLevel !== undefined) level = compressionLevel;
   if (registered) return;
   registered = true;
   (CompressionCodecs as Record<number, unknown>)[CompressionTypes.ZSTD] = zstdCodec;
