@@ -187,7 +187,7 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
       const ok = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.ok, () => false);
       if (ok && (await metric(httpPort, 'gridwatch_outbox_depth')) === 0) break;
       if (gw.exitCode !== null) throw new Error(`gateway exited ${gw.exitCode} at start`);
-      if (performance.now() - t > 60_000) throw new Error('gateway not ready (or its topology not forwarded) within 60 s');
+      if (performance.now() - t > 180_000) throw new Error('gateway not ready (or its topology not forwarded) within 180 s');
       await new Promise((r) => setTimeout(r, 200));
     }
     const rssReadyMb = Math.round(procRssMb(pid).rss);
