@@ -124,10 +124,12 @@ async function run(o: { meters: number; seconds: number; holdsZero: boolean; log
     if (warmupMs + faults.length * 4000 + 10_000 > o.seconds * 1000) break;
   }
   const holds = o.holdsZero ? { GRIDWATCH_CORRELATE_OPEN_HOLD_MS: '0', GRIDWATCH_CORRELATE_METER_HOLD_MS: '0', GRIDWATCH_CORRELATE_GROWTH_PUBLISH_MS: '0', GRIDWATCH_CORRELATE_DEVIATION_HOLD_MS: '0', GRIDWATCH_CORRELATE_MOMENTARY_HOLD_MS: '0' } : {};
-  const common = { ...process.env, GRIDWATCH_TOPOLOGY: topologyFile, GRIDWATCH_KAFKA_TOPIC_PREFIX: prefix, GRIDWATCH_LOG_LEVEL: 'warn' };
+  // No S3 and no InfluxDB for this part (a directory archive): the services' variables are dropped.
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^GRIDWATCH_(S3|INFLUX)_/.test(k)));
+  const common = { ...base, GRIDWATCH_TOPOLOGY: topologyFile, GRIDWATCH_KAFKA_TOPIC_PREFIX: prefix, GRIDWATCH_LOG_LEVEL: 'warn' };
   const central = spawn(process.execPath, ['bin/gridwatch.js', 'central'], {
     cwd: process.cwd(), stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...common, ...holds, GRIDWATCH_CENTRAL_GROUP: `${prefix}central`, GRIDWATCH_INSTANCE_ID: 'bench-lat', GRIDWATCH_HTTP_HOST: '127.0.0.1', GRIDWATCH_HTTP_PORT: String(PORTS.centralHttp), GRIDWATCH_API_AUTH: 'none', GRIDWATCH_ARCHIVE_DIR: join(dir, 'archive'), GRIDWATCH_LEARNED_REGISTRY: 'off', GRIDWATCH_S3_ENDPOINT: '', GRIDWATCH_INFLUX_URL: '' },
+    env: { ...common, ...holds, GRIDWATCH_CENTRAL_GROUP: `${prefix}central`, GRIDWATCH_INSTANCE_ID: 'bench-lat', GRIDWATCH_HTTP_HOST: '127.0.0.1', GRIDWATCH_HTTP_PORT: String(PORTS.centralHttp), GRIDWATCH_API_AUTH: 'none', GRIDWATCH_ARCHIVE_DIR: join(dir, 'archive'), GRIDWATCH_LEARNED_REGISTRY: 'off' },
   });
   const edge = spawn(process.execPath, ['bin/gridwatch.js', 'edge'], {
     cwd: process.cwd(), stdio: ['ignore', 'ignore', 'inherit'],
