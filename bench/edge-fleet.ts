@@ -11,7 +11,7 @@
  * forwarded, i.e. the bytes the edge-to-Kafka link carried, after the producer's compression.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -179,7 +179,9 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
     ...settings,
   };
   const nodeArgs = [...(o.nodeArgs ?? []), ...(o.cpuProfDir ? [`--cpu-prof`, `--cpu-prof-dir=${o.cpuProfDir}`] : [])];
-  const gw: ChildProcess = spawn(process.execPath, [...nodeArgs, ...(o.command ?? ['bin/gridwatch.js', 'edge'])], { cwd: process.cwd(), env, stdio: ['ignore', 'ignore', 'inherit'] });
+  // BENCH_GATEWAY_LOG=FILE keeps the gateway's log (appended), to say why one stopped.
+  const logFd = process.env.BENCH_GATEWAY_LOG ? openSync(process.env.BENCH_GATEWAY_LOG, 'a') : 'ignore';
+  const gw: ChildProcess = spawn(process.execPath, [...nodeArgs, ...(o.command ?? ['bin/gridwatch.js', 'edge'])], { cwd: process.cwd(), env, stdio: ['ignore', logFd, 'inherit'] });
   const pid = gw.pid!;
   let rssPeak = 0;
   try {
