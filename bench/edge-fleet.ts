@@ -11,7 +11,7 @@
  * forwarded, i.e. the bytes the edge-to-Kafka link carried, after the producer's compression.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -179,7 +179,9 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
     ...settings,
   };
   const nodeArgs = [...(o.nodeArgs ?? []), ...(o.cpuProfDir ? [`--cpu-prof`, `--cpu-prof-dir=${o.cpuProfDir}`] : [])];
-  const gw: ChildProcess = spawn(process.execPath, [...nodeArgs, ...(o.command ?? ['bin/gridwatch.js', 'edge'])], { cwd: process.cwd(), env, stdio: ['ignore', 'ignore', 'inherit'] });
+  // BENCH_GATEWAY_LOG=FILE keeps the gateway's log (appended), to say why one stopped.
+  const logFd = process.env.BENCH_GATEWAY_LOG ? openSync(process.env.BENCH_GATEWAY_LOG, 'a') : 'ignore';
+  const gw: ChildProcess = spawn(process.execPath, [...nodeArgs, ...(o.command ?? ['bin/gridwatch.js', 'edge'])], { cwd: process.cwd(), env, stdio: ['ignore', logFd, 'inherit'] });
   const pid = gw.pid!;
   let rssPeak = 0;
   try {
@@ -187,13 +189,20 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
       const ok = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.ok, () => false);
       if (ok && (await metric(httpPort, 'gridwatch_outbox_depth')) === 0) break;
       if (gw.exitCode !== null) throw new Error(`gateway exited ${gw.exitCode} at start`);
-      if (performance.now() - t > 60_000) throw new Error('gateway not ready (or its topology not forwarded) within 60 s');
+      if (performance.now() - t > 180_000) throw new Error('gateway not ready (or its topology not forwarded) within 180 s');
       await new Promise((r) => setTimeout(r, 200));
     }
     const rssReadyMb = Math.round(procRssMb(pid).rss);
     const accepted0 = await metric(httpPort, 'gridwatch_edge_readings_accepted_total');
     const forwarded0 = await metric(httpPort, 'gridwatch_forwarded_records_total');
-    const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, procRssMb(pid).rss)), 200);
+    const rssTimer = setInterval(() => {
+      try {
+        rssPeak = Math.max(rssPeak, procRssMb(pid).rss);
+      } catch {
+        // the gateway is gone: its exit is logged below and the phase fails on its metrics
+      }
+    }, 200);
+    gw.once('exit', (code, signal) => o.log(`gateway exited (code ${code}, signal ${signal})`));
     // Every 2 s (a scrape costs the gateway CPU): heap and external memory, to say what the RSS is.
     let heapPeak = 0;
     let externalPeak = 0;

@@ -77,6 +77,12 @@ export const EdgeConfigSchema = Type.Object({
     default: 'json',
     description: 'Value encoding of grid.readings: json (the v1 JSON contract) or avro (Avro single-object encoding, contracts/v1/forwarded-reading.avsc: about a third of the bytes on the WAN link; central reads both; other consumers must decode it, contracts/README.md)',
   }),
+  // Forwarding (edge/forward): what one Kafka request carries, so what the WAN link pays per reading.
+  forwardCompression: Type.Union([Type.Literal('gzip'), Type.Literal('zstd'), Type.Literal('none')], { default: 'gzip', description: 'Compression of the record batches sent to Kafka: gzip; zstd (fewer bytes on the WAN link, less CPU; brokers from Kafka 2.1, every gridwatch consumer reads it, other consumers need a zstd codec); none' }),
+  forwardZstdLevel: Type.Integer({ minimum: 1, maximum: 19, default: 9, description: 'zstd level with forwardCompression=zstd: 9 is where bytes per reading stop falling for the CPU (edge/forward/README.md)' }),
+  forwardBatchMax: Type.Integer({ minimum: 1, maximum: 100_000, default: 5000, description: 'Most records in one send to Kafka (split across the partitions of a topic)' }),
+  forwardLingerMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 100, description: 'Longest readings wait for forwardLingerRecords of them before a send (0: no waiting); control records never wait' }),
+  forwardLingerRecords: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000, description: 'Readings that make a send go before forwardLingerMs (at most forwardBatchMax): more per send is fewer bytes per reading after compression' }),
   commitMaxRecords: Type.Integer({ minimum: 1, maximum: 100_000, default: 2000, description: 'Group commit: records per transaction' }),
   deadLetterMax: Type.Integer({ minimum: 10, default: 10_000, description: 'Dead letters kept (oldest dropped)' }),
   detectTickMs: Ms('How often the dropout timer runs', 1000, 50),

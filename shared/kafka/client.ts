@@ -2,8 +2,11 @@
 // policy, and the connection security (TLS/SASL from shared/kafka/security.ts) applied in one spot.
 import kafkajs, { type Kafka } from 'kafkajs';
 import type { KafkaSecurity } from './security.ts';
+import { registerZstdCodec } from './zstd.ts';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
+// Every client of every program reads zstd record batches (an edge may write them: forwardCompression).
+registerZstdCodec();
 
 export type { KafkaSecurity } from './security.ts';
 
@@ -37,9 +40,12 @@ export interface KafkaClientOptions {
   /** Connection and request timeouts (default 5 s and 30 s; a readiness probe wants less). */
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** zstd level of the batches this process writes with CompressionTypes.ZSTD (shared/kafka/zstd.ts; process-wide). */
+  zstdLevel?: number;
 }
 
 export function createKafkaClient(o: KafkaClientOptions): Kafka {
+  if (o.zstdLevel !== undefined) registerZstdCodec(o.zstdLevel);
   const log = o.logger;
   const debugOnly = o.kafkajsLogs === 'debug';
   return new KafkaClient({

@@ -1,0 +1,216 @@
+/**
+ * `gridwatch bench --only latency` (issue 12 goal 6): from a fault's first abnormal reading to its
+ * grid event record. The real programs: `gridwatch edge` (a generated topology, BENCH_LATENCY_METERS
+ * meters, default 10,000, every meter one reading a second over 100 MQTT connections) and
+ * `gridwatch central` (the same topology, its own topics, a directory archive), on loopback ports
+ * 20410-20412 (helper wan's range). After a warm-up, every 4 s the meters of one transformer (each
+ * fault on another feeder) read 0.8 pu for 6 s: a sag, which the edge opens on the first reading
+ * below sagPu and the correlator raises as a transformer event after openHoldMs.
+ *
+ * Per fault: t0 = when the publisher sent the fault's first abnormal reading; the anomaly's record
+ * timestamp on grid.anomalies (the edge's part: intake, detection, commit, forward) and the first
+ * grid.events record naming a fault meter (central's part: consume, correlate, the hold, publish).
+ * Two runs in one part: the correlator's default holds (a sag is held openHoldMs, 10 s, by design),
+ * then every hold at 0; the difference of their p95 is the hold, the rest is transport.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createKafkaClient } from '../shared/kafka/index.ts';
+import { kafkaSecurityFromEnv } from '../shared/kafka/security.ts';
+import { DEFAULT_CORRELATE_CONFIG } from '../central/correlate/config.ts';
+import { generateTopology } from '../simulator/topology.ts';
+import type { BenchFigure } from './figures.ts';
+import { deleteTopicsWithPrefix } from './edge-fleet.ts';
+
+const PORTS = { mqtt: 20410, edgeHttp: 20411, centralHttp: 20412 };
+
+// Every meter one reading per interval, spread over the interval; faults make one transformer's meters read 0.8 pu.
+const PUBLISHER = `
+import mqtt from 'mqtt';
+const o = JSON.parse(process.env.BENCH_OPTS);
+const conns = await Promise.all(Array.from({ length: o.connections }, (_, i) => new Promise((res, rej) => {
+  const c = mqtt.connect(o.url, { clientId: 'lat-' + process.pid + '-' + i, clean: true, reconnectPeriod: 0 });
+  c.once('connect', () => res(c)); c.once('error', rej);
+})));
+const n = o.ids.length, seq = new Uint32Array(n), faultOf = new Int32Array(n).fill(-1);
+o.faults.forEach((f, k) => f.meters.forEach((m) => (faultOf[m] = k)));
+const firstAbnormal = o.faults.map(() => null);
+const rate = n / (o.intervalMs / 1000), total = Math.floor(rate * o.seconds);
+let sent = 0, acked = 0, m = 0;
+const t0 = Date.now();
+await new Promise((resolve) => {
+  const tick = () => {
+    const now = Date.now();
+    const due = Math.min(total, Math.floor(((now - t0) / 1000) * rate));
+    while (sent < due) {
+      const id = m++ % n;
+      const s = ++seq[id];
+      const k = faultOf[id];
+      const f = k >= 0 ? o.faults[k] : null;
+      const at = Date.now();
+      const inFault = f !== null && at - t0 >= f.startMs && at - t0 < f.startMs + f.durationMs;
+      if (inFault && firstAbnormal[k] === null) firstAbnormal[k] = at;
+      const v = inFault ? 184 : 229 + (id % 29) * 0.11 + (s % 5) * 0.03;
+      const p = '{"meterId":"' + o.ids[id] + '","ts":' + at + ',"seq":' + s + ',"voltage":' + v.toFixed(2) + ',"current":1.2,"power":0.27,"frequency":50.01,"energy":' + (1000 + s * 0.003).toFixed(3) + '}';
+      sent++;
+      conns[id % o.connections].publish('meters/' + o.ids[id] + '/reading', p, { qos: 1 }, (err) => { if (!err) acked++; if (sent === total && acked + 0 >= total) resolve(); });
+    }
+    if (sent < total) setTimeout(tick, 5); else setTimeout(resolve, 30000).unref();
+  };
+  tick();
+});
+process.stdout.write(JSON.stringify({ sent, acked, firstAbnormal }));
+await Promise.all(conns.map((c) => c.endAsync()));
+`;
+
+interface RunResult {
+  holds: string;
+  faults: number;
+  seen: number;
+  readingToAnomalyMs: { p50: number | null; p95: number | null; max: number | null };
+  readingToEventMs: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
+  anomalyToEventMs: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
+  sent: number;
+  acked: number;
+}
+
+const pct = (xs: number[], p: number): number | null => {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return Math.round(s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!);
+};
+
+async function waitReady(url: string, child: ChildProcess, what: string, ms = 120_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!(await fetch(url).then((r) => r.ok, () => false))) {
+    if (child.exitCode !== null) throw new Error(`${what} exited ${child.exitCode}`);
+    if (performance.now() > end) throw new Error(`${what} not ready within ${ms / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await new Promise((r) => child.once('exit', r));
+  clearTimeout(t);
+}
+
+async function run(o: { meters: number; seconds: number; holdsZero: boolean; log: (l: string) => void }): Promise<RunResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'gridwatch-bench-latency-'));
+  const prefix = `bench-lat-${Date.now().toString(36)}-${process.pid}.`;
+  const topo = generateTopology({ meters: o.meters, seed: 21, readingIntervalMs: 1000 });
+  const topologyFile = join(dir, 'topology.json');
+  writeFileSync(topologyFile, JSON.stringify(topo.recorded));
+  const ids = topo.recorded.map((e) => e.meterId);
+  // One transformer per fault, each on another feeder (so no feeder-level roll-up joins two faults).
+  const byTransformer = new Map<string, { feeder: string; meters: number[] }>();
+  topo.recorded.forEach((e, i) => {
+    const t = byTransformer.get(e.transformerId) ?? { feeder: e.feederId, meters: [] };
+    t.meters.push(i);
+    byTransformer.set(e.transformerId, t);
+  });
+  const feedersUsed = new Set<string>();
+  const warmupMs = 15_000;
+  const faults: { transformerId: string; meters: number[]; startMs: number; durationMs: number }[] = [];
+  for (const [transformerId, t] of byTransformer) {
+    if (t.meters.length < 4 || feedersUsed.has(t.feeder)) continue;
+    feedersUsed.add(t.feeder);
+    faults.push({ transformerId, meters: t.meters, startMs: warmupMs + faults.length * 4000, durationMs: 6000 });
+    if (warmupMs + faults.length * 4000 + 10_000 > o.seconds * 1000) break;
+  }
+  const holds = o.holdsZero ? { GRIDWATCH_CORRELATE_OPEN_HOLD_MS: '0', GRIDWATCH_CORRELATE_METER_HOLD_MS: '0', GRIDWATCH_CORRELATE_GROWTH_PUBLISH_MS: '0', GRIDWATCH_CORRELATE_DEVIATION_HOLD_MS: '0', GRIDWATCH_CORRELATE_MOMENTARY_HOLD_MS: '0' } : {};
+  // No S3 and no InfluxDB for this part (a directory archive): the services' variables are dropped.
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^GRIDWATCH_(S3|INFLUX)_/.test(k)));
+  const common = { ...base, GRIDWATCH_TOPOLOGY: topologyFile, GRIDWATCH_KAFKA_TOPIC_PREFIX: prefix, GRIDWATCH_LOG_LEVEL: 'warn' };
+  const central = spawn(process.execPath, ['bin/gridwatch.js', 'central'], {
+    cwd: process.cwd(), stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...common, ...holds, GRIDWATCH_CENTRAL_GROUP: `${prefix}central`, GRIDWATCH_INSTANCE_ID: 'bench-lat', GRIDWATCH_HTTP_HOST: '127.0.0.1', GRIDWATCH_HTTP_PORT: String(PORTS.centralHttp), GRIDWATCH_API_AUTH: 'none', GRIDWATCH_ARCHIVE_DIR: join(dir, 'archive'), GRIDWATCH_LEARNED_REGISTRY: 'off' },
+  });
+  const edge = spawn(process.execPath, ['bin/gridwatch.js', 'edge'], {
+    cwd: process.cwd(), stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...common, GRIDWATCH_EDGE_ID: 'bench-lat', GRIDWATCH_DATA_DIR: join(dir, 'edge'), GRIDWATCH_MQTT_HOST: '127.0.0.1', GRIDWATCH_MQTT_PORT: String(PORTS.mqtt), GRIDWATCH_HTTP_PORT: String(PORTS.edgeHttp), GRIDWATCH_MQTT_ALLOW_ANONYMOUS: 'true' },
+  });
+  const kafka = createKafkaClient({ clientId: 'bench-latency', brokers: (process.env.GRIDWATCH_KAFKA_BROKERS ?? '').split(','), security: kafkaSecurityFromEnv() });
+  const reader = kafka.consumer({ groupId: `${prefix}reader`, maxWaitTimeInMs: 20 });
+  try {
+    await waitReady(`http://127.0.0.1:${PORTS.edgeHttp}/readyz`, edge, 'edge');
+    await waitReady(`http://127.0.0.1:${PORTS.centralHttp}/readyz`, central, 'central');
+    const faultOfMeter = new Map<string, number>();
+    faults.forEach((f, k) => f.meters.forEach((m) => faultOfMeter.set(ids[m]!, k)));
+    const anomalyAt: (number | null)[] = faults.map(() => null);
+    const eventAt: (number | null)[] = faults.map(() => null);
+    await reader.connect();
+    await reader.subscribe({ topics: [`${prefix}grid.anomalies`, `${prefix}grid.events`], fromBeginning: true });
+    await reader.run({
+      eachMessage: async ({ topic, message }) => {
+        const v = JSON.parse(String(message.value)) as { meterId?: string; affectedMeters?: string[] };
+        const ts = Number(message.timestamp);
+        if (topic.endsWith('grid.anomalies')) {
+          const k = faultOfMeter.get(v.meterId ?? '');
+          if (k !== undefined && anomalyAt[k] === null) anomalyAt[k] = ts;
+        } else {
+          for (const m of v.affectedMeters ?? []) {
+            const k = faultOfMeter.get(m);
+            if (k !== undefined && eventAt[k] === null) eventAt[k] = ts;
+          }
+        }
+      },
+    });
+    const pub = await new Promise<{ sent: number; acked: number; firstAbnormal: (number | null)[] }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', PUBLISHER], { cwd: process.cwd(), env: { ...process.env, BENCH_OPTS: JSON.stringify({ url: `mqtt://127.0.0.1:${PORTS.mqtt}`, connections: 100, ids, intervalMs: 1000, seconds: o.seconds, faults }) }, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`latency publisher exited ${code}`))));
+    });
+    // The last fault's event comes after its hold: wait for it (bounded).
+    for (const end = performance.now() + 60_000; eventAt.some((e) => e === null) && performance.now() < end; ) await new Promise((r) => setTimeout(r, 250));
+    const toAnomaly: number[] = [];
+    const toEvent: number[] = [];
+    const central_: number[] = [];
+    faults.forEach((_, k) => {
+      const t0 = pub.firstAbnormal[k];
+      if (t0 == null) return;
+      if (anomalyAt[k] !== null) toAnomaly.push(anomalyAt[k]! - t0);
+      if (eventAt[k] !== null) toEvent.push(eventAt[k]! - t0);
+      if (eventAt[k] !== null && anomalyAt[k] !== null) central_.push(eventAt[k]! - anomalyAt[k]!);
+    });
+    const r: RunResult = {
+      holds: o.holdsZero ? 'all 0' : `defaults (openHoldMs ${DEFAULT_CORRELATE_CONFIG.openHoldMs})`,
+      faults: faults.length, seen: toEvent.length, sent: pub.sent, acked: pub.acked,
+      readingToAnomalyMs: { p50: pct(toAnomaly, 50), p95: pct(toAnomaly, 95), max: pct(toAnomaly, 100) },
+      readingToEventMs: { p50: pct(toEvent, 50), p95: pct(toEvent, 95), p99: pct(toEvent, 99), max: pct(toEvent, 100) },
+      anomalyToEventMs: { p50: pct(central_, 50), p95: pct(central_, 95), p99: pct(central_, 99), max: pct(central_, 100) },
+    };
+    o.log(`${o.meters} meters at 1 s, holds ${r.holds}: ${r.seen} of ${r.faults} faults seen; reading -> anomaly record ${JSON.stringify(r.readingToAnomalyMs)}, reading -> event record ${JSON.stringify(r.readingToEventMs)}, anomaly -> event ${JSON.stringify(r.anomalyToEventMs)}`);
+    return r;
+  } finally {
+    await reader.disconnect().catch(() => undefined);
+    await stop(edge);
+    await stop(central);
+    rmSync(dir, { recursive: true, force: true });
+    await deleteTopicsWithPrefix((process.env.GRIDWATCH_KAFKA_BROKERS ?? '').split(','), prefix).catch((err: Error) => o.log(`could not delete ${prefix}*: ${err.message}`));
+  }
+}
+
+export async function benchLatency(opts: { log: (line: string) => void }): Promise<Record<string, unknown>> {
+  const { loadProbe } = await import('./report.ts');
+  const probe = loadProbe();
+  const meters = Number(process.env.BENCH_LATENCY_METERS ?? 10_000);
+  const seconds = Number(process.env.BENCH_LATENCY_SECONDS ?? 75);
+  const held = await run({ meters, seconds, holdsZero: false, log: opts.log });
+  const zero = await run({ meters, seconds, holdsZero: true, log: opts.log });
+  const hold = DEFAULT_CORRELATE_CONFIG.openHoldMs;
+  const intervals2 = 2000;
+  const figures: BenchFigure[] = [
+    { id: 'latency.fault_to_event_p95', figure: `fault's first abnormal reading to its grid event record, p95 (${meters} meters, 1 s interval, sag held openHoldMs ${hold} ms)`, value: held.readingToEventMs.p95 ?? Infinity, unit: 'ms', higherIsBetter: false, goal: { text: `<= hold + 2 intervals = ${hold + intervals2} ms`, on: 'value', max: hold + intervals2 } },
+    { id: 'latency.fault_to_event_p95_hold0', figure: 'the same with every hold at 0 (transport: edge + Kafka + central), p95', value: zero.readingToEventMs.p95 ?? Infinity, unit: 'ms', higherIsBetter: false, goal: { text: '<= 2 intervals', on: 'value', max: intervals2 } },
+    { id: 'latency.reading_to_anomaly_p95', figure: "fault's first abnormal reading to its anomaly record (the edge's part), p95", value: zero.readingToAnomalyMs.p95 ?? Infinity, unit: 'ms', higherIsBetter: false },
+    { id: 'latency.anomaly_to_event_p99_hold0', figure: 'anomaly record to grid event record, holds at 0, p99', value: zero.anomalyToEventMs.p99 ?? Infinity, unit: 'ms', higherIsBetter: false, goal: { text: 'p99 <= 50 ms', on: 'value', max: 50 } },
+  ];
+  return { figures, load: probe.end(), held, zero };
+}
