@@ -39,6 +39,8 @@ export interface LearnedPartOptions {
   maxQueued?: number;
   batchSize?: number;
   maxWaitMs?: number;
+  /** Grace for late readings of an incomplete window (learnedLateMs; scorer.ts). */
+  lateMs?: number;
 }
 
 const SCORE_BUCKETS = [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1];
@@ -68,6 +70,7 @@ export class LearnedPart implements Part {
       ...(o.nominalOf ? { nominalOf: o.nominalOf } : {}),
       ...(o.batchSize ? { batchSize: o.batchSize } : {}),
       ...(o.maxWaitMs ? { maxWaitMs: o.maxWaitMs } : {}),
+      ...(o.lateMs !== undefined ? { lateMs: o.lateMs } : {}),
       ...(o.clock ? { clock: o.clock } : {}),
       logger: this.log,
       onScore: (_row, score, version) => scores.observe({ model_version: version.slice(0, 12) }, score),

@@ -31,7 +31,7 @@ export interface ScorerOptions {
   modelDir: string;
   /** Interval between a meter's readings (topology readingIntervalMs); default the model's. */
   intervalMs?: number;
-  /** How long after a window's end its late readings are still taken (default 2 intervals). */
+  /** Grace for late readings: how long past its end an incomplete window waits (default LATE_MS_DEFAULT); a complete window closes at once (features.ts). */
   lateMs?: number;
   /** Windows per inference call (default 512); a partial batch goes after `maxWaitMs`. */
   batchSize?: number;
@@ -51,6 +51,9 @@ export interface ScorerOptions {
   clock?: Clock;
   logger?: Logger;
 }
+
+/** The default grace for late readings (learnedLateMs): complete windows do not wait for it. */
+export const LATE_MS_DEFAULT = 30_000;
 
 export interface ScorerCounters extends FeatureCounters {
   batches: number;
@@ -112,7 +115,7 @@ export class LearnedScorer {
   private readonly log: Logger;
   private batchCounters = { batches: 0, scored: 0, inferenceFailures: 0, rowsDropped: 0, opened: 0, closed: 0 };
   private readonly compared = new Map<string, Comparison & { sumAbs: number }>();
-  /** Wall-clock delay from a window's end to its anomaly, ms (last 10,000). */
+  /** Delay from the last reading of the window that opened an anomaly (the meter's, event time) to the anomaly (clock), ms (last 10,000). */
   readonly delaysMs: number[] = [];
 
   constructor(private readonly opts: ScorerOptions) {
@@ -150,7 +153,7 @@ export class LearnedScorer {
     const loaded = loadModelDir(this.opts.modelDir);
     const { manifest } = loaded;
     const intervalMs = this.opts.intervalMs ?? manifest.intervalMs;
-    this.features = new FeatureBuilder({ windowMs: manifest.windowMs, intervalMs, lateMs: this.opts.lateMs ?? 2 * intervalMs, ...(this.opts.nominalOf ? { nominalOf: this.opts.nominalOf } : {}) });
+    this.features = new FeatureBuilder({ windowMs: manifest.windowMs, intervalMs, lateMs: this.opts.lateMs ?? LATE_MS_DEFAULT, ...(this.opts.nominalOf ? { nominalOf: this.opts.nominalOf } : {}) });
     const active = new ServedModel(loaded, this.log);
     await active.start();
     this.served = { active, shadow: null, canary: null };
@@ -355,7 +358,7 @@ export class LearnedScorer {
     if (!a) return false;
     if (a.state === 'open') {
       this.batchCounters.opened++;
-      if (r) this.delaysMs.push(Math.max(0, a.detectedAt - (r.windowStart + this.served.active.manifest.windowMs)));
+      if (r) this.delaysMs.push(Math.max(0, a.detectedAt - r.lastTs));
       if (this.delaysMs.length > 10_000) this.delaysMs.shift();
     } else this.batchCounters.closed++;
     this.opts.onAnomaly(a);
