@@ -104,8 +104,8 @@ export async function benchLearn(opts: { readings?: number; log?: (s: string) =>
   // the grace for late readings (lateMs, learnedLateMs) only holds back an incomplete one. Then it
   // waits for its batch (at most maxWaitMs) and inference. The model compares each meter with its
   // previous days, so this runs a grid of its own for two days (the training plan's faults on day
-  // 2, faultsOf): day 1 and day 2 until 08:00 flat out, then 08:00-16:00 one tick of all meters at
-  // a time; the clock is the newest tick's event time plus the wall time since it was fed, and
+  // 2, faultsOf): day 1 flat out, then day 2 00:00-16:00 (the faults start in it) one tick of all
+  // meters at a time; the clock is the tick's newest event time plus the wall time since it was fed, and
   // after each window's last tick the feed pauses (longer than the scorer needs), so the delay is
   // the scorer's own wall time, not a backlog.
   const pause = 500;
@@ -131,14 +131,14 @@ export async function benchLearn(opts: { readings?: number; log?: (s: string) =>
     const ts = dReadings[i]!.ts;
     let j = i;
     while (j < dReadings.length && dReadings[j]!.ts - ts < intervalMs) j++;
-    const live = ts >= from + DAY + 8 * HOUR;
+    const live = ts >= from + DAY;
     if (live && !warmed) {
       warmed = true;
       // Let the scorer finish the warm-up's windows first (every window built is scored or dropped).
       for (let c = paced.scorer.counters; c.scored + c.rowsDropped < c.rows; c = paced.scorer.counters) await new Promise((r) => setTimeout(r, 100));
       warm = paced.scorer.delaysMs.length;
     }
-    tickTs = ts;
+    tickTs = dReadings[j - 1]!.ts; // meters of a tick read at different seconds: the clock is at least the newest
     tickWall = performance.now();
     for (let k = i; k < j; k++) paced.onReading(dReadings[k]!.value);
     i = j;

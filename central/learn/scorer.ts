@@ -255,7 +255,8 @@ export class LearnedScorer {
   private enqueue(rows: FeatureRow[]): void {
     this.queue.push(...rows);
     if (this.queue.length >= (this.opts.batchSize ?? 512)) this.dispatch(false);
-    else if (!this.timer && this.queue.length > 0) this.timer = setTimeout(() => this.dispatch(true), this.opts.maxWaitMs ?? 200);
+    // Also after full batches went: the rest must not wait for the next window to close.
+    if (!this.timer && this.queue.length > 0) this.timer = setTimeout(() => this.dispatch(true), this.opts.maxWaitMs ?? 200);
   }
 
   private dispatch(all: boolean): void {
