@@ -99,7 +99,8 @@ export async function benchLearn(opts: { readings?: number; log?: (s: string) =>
   const p95 = delays.length > 0 ? delays[Math.min(delays.length - 1, Math.floor(0.95 * delays.length))]! : null;
   await part.stop(Date.now() + 5000);
 
-  // The delay figure: from the last reading of the window that opened an anomaly (the meter's) to
+  // The delay figure: from the last reading of the window that opened an anomaly (of any meter in
+  // it; from the anomaly's own meter's in the details: the meters read at different seconds) to
   // the anomaly. A window closes when it is complete, at its meters' last readings (features.ts);
   // the grace for late readings (lateMs, learnedLateMs) only holds back an incomplete one. Then it
   // waits for its batch (at most maxWaitMs) and inference. The model compares each meter with its
@@ -146,6 +147,8 @@ export async function benchLearn(opts: { readings?: number; log?: (s: string) =>
     else await new Promise((r) => setImmediate(r));
   }
   const pacedDelays = paced.scorer.delaysMs.slice(warm).sort((a, b) => a - b);
+  const meterDelays = paced.scorer.meterDelaysMs.slice(warm).sort((a, b) => a - b);
+  const meterP95 = meterDelays.length > 0 ? meterDelays[Math.min(meterDelays.length - 1, Math.floor(0.95 * meterDelays.length))]! : null;
   const pacedP95 = pacedDelays.length > 0 ? pacedDelays[Math.min(pacedDelays.length - 1, Math.floor(0.95 * pacedDelays.length))]! : null;
   await paced.stop(Date.now() + 5000);
 
@@ -162,7 +165,7 @@ export async function benchLearn(opts: { readings?: number; log?: (s: string) =>
     centralWithModelReadingsPerSec: Math.round(centralWithModel),
     learnedAnomaliesProduced: produced,
     backlogWindowToAnomalyP95Ms: p95 === null ? null : Math.round(p95),
-    lastReadingToAnomaly: { anomalies: pacedDelays.length, p95Ms: pacedP95 === null ? null : Math.round(pacedP95), maxMs: pacedDelays.length > 0 ? Math.round(pacedDelays[pacedDelays.length - 1]!) : null, graceMs: lateMs, pauseMs: pause },
+    lastReadingToAnomaly: { anomalies: pacedDelays.length, p95Ms: pacedP95 === null ? null : Math.round(pacedP95), maxMs: pacedDelays.length > 0 ? Math.round(pacedDelays[pacedDelays.length - 1]!) : null, graceMs: lateMs, pauseMs: pause, fromOwnMeterLastReadingP95Ms: meterP95 === null ? null : Math.round(meterP95) },
     readings: readings.length,
     windows: rows,
     yardstickReadingsPerSec: Math.round(yardstick),

@@ -65,8 +65,10 @@ export interface FeatureRow {
   transformerId: string | null;
   feederId: string | null;
   windowStart: number;
-  /** Event time of the meter's last reading in the window (the delay figure starts there). */
+  /** Event time of the meter's last reading in the window. */
   lastTs: number;
+  /** Event time of the window's last reading, of any meter in it (the delay figure starts there: the window cannot close before it). */
+  windowLastTs: number;
   values: Float32Array;
 }
 
@@ -358,6 +360,8 @@ export class FeatureBuilder {
       accs.push(a);
     }
     const n = accs.length;
+    let windowLastTs = -Infinity;
+    for (const a of win.values()) if (a.lastTs > windowLastTs) windowLastTs = a.lastTs;
     const vMean = new Float64Array(n);
     const vStd = new Float64Array(n);
     const pMean = new Float64Array(n);
@@ -466,7 +470,7 @@ export class FeatureBuilder {
       x[20] = clip(mem.pRatio, 10); x[21] = clip(mem.vStdRatio, 10);
       x[22] = tm.residual; x[23] = tm.smooth;
       x[24] = sin; x[25] = cos;
-      rows.push({ meterId: ids[i]!, transformerId: a.transformerId, feederId: a.feederId, windowStart: start, lastTs: a.lastTs, values: x });
+      rows.push({ meterId: ids[i]!, transformerId: a.transformerId, feederId: a.feederId, windowStart: start, lastTs: a.lastTs, windowLastTs, values: x });
     }
     this.counters.rows += n;
   }

@@ -115,8 +115,10 @@ export class LearnedScorer {
   private readonly log: Logger;
   private batchCounters = { batches: 0, scored: 0, inferenceFailures: 0, rowsDropped: 0, opened: 0, closed: 0 };
   private readonly compared = new Map<string, Comparison & { sumAbs: number }>();
-  /** Delay from the last reading of the window that opened an anomaly (the meter's, event time) to the anomaly (clock), ms (last 10,000). */
+  /** Delay from the last reading of the window that opened an anomaly (of any meter in it: event time) to the anomaly (clock), ms (last 10,000). */
   readonly delaysMs: number[] = [];
+  /** The same from the anomaly's own meter's last reading in the window (adds the spread of the meters' reading phases), ms. */
+  readonly meterDelaysMs: number[] = [];
 
   constructor(private readonly opts: ScorerOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -359,8 +361,12 @@ export class LearnedScorer {
     if (!a) return false;
     if (a.state === 'open') {
       this.batchCounters.opened++;
-      if (r) this.delaysMs.push(Math.max(0, a.detectedAt - r.lastTs));
+      if (r) {
+        this.delaysMs.push(Math.max(0, a.detectedAt - r.windowLastTs));
+        this.meterDelaysMs.push(Math.max(0, a.detectedAt - r.lastTs));
+      }
       if (this.delaysMs.length > 10_000) this.delaysMs.shift();
+      if (this.meterDelaysMs.length > 10_000) this.meterDelaysMs.shift();
     } else this.batchCounters.closed++;
     this.opts.onAnomaly(a);
     return a.state === 'open';

@@ -70,7 +70,7 @@ describe('bad input and bad models', () => {
   it('scores the rest of a queue after a full batch went, without waiting for more windows', async () => {
     const scorer = new LearnedScorer({ modelDir: DEFAULT_MODEL_DIR, onAnomaly: () => {}, batchSize: 4, maxWaitMs: 50 });
     await scorer.start();
-    const rows = Array.from({ length: 6 }, (_, i) => ({ meterId: `m${i}`, transformerId: 't1', feederId: 'f1', windowStart: 0, lastTs: 540_000, values: new Float32Array(FEATURE_COUNT) }));
+    const rows = Array.from({ length: 6 }, (_, i) => ({ meterId: `m${i}`, transformerId: 't1', feederId: 'f1', windowStart: 0, lastTs: 540_000, windowLastTs: 540_000, values: new Float32Array(FEATURE_COUNT) }));
     (scorer as unknown as { enqueue(r: typeof rows): void }).enqueue(rows);
     const until = Date.now() + 10_000;
     while (scorer.counters.scored < 6 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
