@@ -165,7 +165,7 @@ async function createTopics(env: Env, tag: string): Promise<Topics> {
 }
 
 /** A central instance on `topics`, archiving where the run says. */
-async function startPipeline(env: Env, topics: Topics, tag: string, correlate?: Record<string, unknown>): Promise<{ pipeline: Aggregator; metrics: Metrics; config: CentralConfig; startS: number }> {
+async function startPipeline(env: Env, topics: Topics, tag: string, correlate?: Record<string, unknown>, settings: Record<string, unknown> = {}): Promise<{ pipeline: Aggregator; metrics: Metrics; config: CentralConfig; startS: number }> {
   const u = name(`bench-${tag}`);
   const archive: Record<string, unknown> = {};
   if (env.archive === 'dir') {
@@ -208,6 +208,7 @@ async function startPipeline(env: Env, topics: Topics, tag: string, correlate?: 
       commitIntervalMs: 200,
       logLevel: 'warn',
       ...archive,
+      ...settings,
     },
   });
   const metrics = new Metrics('central', { defaultMetrics: false });
@@ -263,11 +264,17 @@ async function committed(env: Env, groupId: string, topic: string): Promise<numb
 
 // ------------------------------------------------------------------------------------ readings
 
+/**
+ * Meters of the readings phase, one reading a minute each (the shipped model's interval): 500,000
+ * readings are 50 minutes of 10,000 meters, so the learned scorer closes and scores 10-minute windows.
+ */
+const READING_METERS = 10_000;
+
 function reading(i: number, meters: number): { key: string; value: string } {
   const m = i % meters;
   const meterId = `M${m}`;
   const seq = Math.floor(i / meters);
-  const ts = T0 + seq * 15_000;
+  const ts = T0 + seq * 60_000;
   const sub = `S${m % 20}`;
   return {
     key: meterId,
@@ -275,15 +282,11 @@ function reading(i: number, meters: number): { key: string; value: string } {
   };
 }
 
-async function readingsPhase(env: Env, n: number): Promise<Record<string, unknown>> {
-  const topics = await createTopics(env, 'r');
-  env.log(`readings: producing ${n} ...`);
-  const produceS = await produceAll(env.producer, topics.readings, n, (i) => reading(i, 50_000));
-  env.log('readings: baseline (bare consumer) ...');
-  const baseline = await bareConsume(env, topics.readings, n);
-  env.log(`readings: baseline ${baseline.perSec}/s; central ...`);
-  const { pipeline, metrics, config } = await startPipeline(env, topics, 'bench-r');
-  const stopProfile = await profile('readings');
+/** One central instance consumes (and archives) the readings already on `topics`; learned scoring on or off. */
+async function consumeReadings(env: Env, topics: Topics, n: number, learned: 'on' | 'off'): Promise<Record<string, unknown> & { consumedPerSec: number }> {
+  const tag = learned === 'on' ? 'bench-r' : 'bench-r-rules';
+  const { pipeline, metrics, config } = await startPipeline(env, topics, tag, undefined, { learnedScoring: learned, learnedRegistry: 'off' });
+  const stopProfile = await profile(learned === 'on' ? 'readings' : 'readings-rules');
   const cpu = cpuWindow();
   let rssPeak = 0;
   const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 200);
@@ -304,12 +307,41 @@ async function readingsPhase(env: Env, n: number): Promise<Record<string, unknow
       cpu: cpu(),
     };
   }
+  // With the model: its windows (scored, skipped) as evidence that it did the work.
+  const scorer = pipeline.learned?.scorer;
+  if (scorer) await scorer.flush();
+  const learnedWork = scorer ? (({ readings, rows, scored, partial, late, batches }) => ({ readings, rows, scored, partial, late, batches }))(scorer.counters) : null;
   clearInterval(rssTimer);
   await stopProfile();
   await pipeline.stop();
-  const consumedPerSec = perSec(n, consumedS);
   archived.rssPeakMiB = Math.round(rssPeak / 1048576);
-  return { n, producedPerSec: perSec(n, produceS), baselinePerSec: baseline.perSec, baselineProcessCores: baseline.processCores, consumedPerSec, consumedVsBaseline: Number((consumedPerSec / baseline.perSec).toFixed(2)), consumeCpu, rssMiBWhenConsumed, ...archived };
+  return { learnedScoring: learned, consumedPerSec: perSec(n, consumedS), consumeCpu, rssMiBWhenConsumed, ...archived, ...(learnedWork ? { learnedWork } : {}) };
+}
+
+async function readingsPhase(env: Env, n: number): Promise<Record<string, unknown>> {
+  const topics = await createTopics(env, 'r');
+  env.log(`readings: producing ${n} ...`);
+  const produceS = await produceAll(env.producer, topics.readings, n, (i) => reading(i, READING_METERS));
+  env.log('readings: baseline (bare consumer) ...');
+  const baseline = await bareConsume(env, topics.readings, n);
+  env.log(`readings: baseline ${baseline.perSec}/s; central without the model ...`);
+  // The same backlog twice, in the same run: rules only (the yardstick of learned scoring), then
+  // with the shipped model (features, batched inference in its worker, anomalies produced).
+  const rules = await consumeReadings(env, topics, n, 'off');
+  env.log(`readings: central without the model ${rules.consumedPerSec}/s; with the model ...`);
+  const learned = await consumeReadings(env, topics, n, 'on');
+  const { consumedPerSec } = learned;
+  return {
+    n,
+    meters: READING_METERS,
+    producedPerSec: perSec(n, produceS),
+    baselinePerSec: baseline.perSec,
+    baselineProcessCores: baseline.processCores,
+    ...learned,
+    consumedVsBaseline: Number((consumedPerSec / baseline.perSec).toFixed(2)),
+    withoutModel: rules,
+    withModelVsWithout: Number((consumedPerSec / rules.consumedPerSec).toFixed(3)),
+  };
 }
 
 // ----------------------------------------------------------------------------------- anomalies
@@ -464,10 +496,11 @@ async function topologyPhase(env: Env, meters: number): Promise<Record<string, u
 /** The bench/figures.ts shape of what the phases measured. */
 function centralFigures(r: Record<string, unknown>): BenchFigure[] {
   const out: BenchFigure[] = [];
-  const rd = r.readings as { consumedPerSec: number; baselinePerSec: number; archivedAndCommittedPerSec?: number; rssPeakMiB?: number } | undefined;
+  const rd = r.readings as { consumedPerSec: number; baselinePerSec: number; archivedAndCommittedPerSec?: number; rssPeakMiB?: number; withoutModel?: { consumedPerSec: number } } | undefined;
   if (rd) {
     const bare = { name: 'bare kafkajs consumer, same topic and fetch settings', value: rd.baselinePerSec };
     out.push({ id: 'central.readings.consumed', figure: 'central: readings consumed per instance', value: rd.consumedPerSec, unit: 'readings/s', higherIsBetter: true, yardstick: bare, ratio: rd.consumedPerSec / rd.baselinePerSec });
+    if (rd.withoutModel) out.push({ id: 'central.readings.consumed_with_model', figure: 'central: readings consumed with learned scoring on, against the same instance without the model', value: rd.consumedPerSec, unit: 'readings/s', higherIsBetter: true, yardstick: { name: 'central without the model (learnedScoring=off, same run)', value: rd.withoutModel.consumedPerSec }, ratio: rd.consumedPerSec / rd.withoutModel.consumedPerSec, goal: { text: '>= 0.8 x central without the model', on: 'ratio', min: 0.8 } });
     if (rd.archivedAndCommittedPerSec !== undefined) {
       const v = rd.archivedAndCommittedPerSec;
       out.push({ id: 'central.readings.archived', figure: 'central: readings archived (MinIO + InfluxDB) and committed per instance', value: v, unit: 'readings/s', higherIsBetter: true, yardstick: bare, ratio: v / rd.baselinePerSec, goal: { text: '>= 0.5 x bare kafkajs consumer', on: 'ratio', min: 0.5 } });

@@ -136,7 +136,7 @@ export async function benchLearn(opts: { readings?: number; log?: (s: string) =>
     if (live && !warmed) {
       warmed = true;
       // Let the scorer finish the warm-up's windows first (every window built is scored or dropped).
-      for (let c = paced.scorer.counters; c.scored + c.rowsDropped < c.rows; c = paced.scorer.counters) await new Promise((r) => setTimeout(r, 100));
+      for (let c = paced.scorer.counters; c.scored + c.rowsDropped + c.overloaded < c.rows; c = paced.scorer.counters) await new Promise((r) => setTimeout(r, 100));
       warm = paced.scorer.delaysMs.length;
     }
     tickTs = dReadings[j - 1]!.ts; // meters of a tick read at different seconds: the clock is at least the newest

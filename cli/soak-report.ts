@@ -24,6 +24,8 @@ export interface ProcessTrend {
   rssChangePct: number;
   handlesChangePct: number;
   flat: boolean;
+  /** False for the servers (Kafka, MinIO, InfluxDB): reported, not judged (they are shared and not gridwatch's code). */
+  judged: boolean;
   samples: number;
 }
 
@@ -41,7 +43,7 @@ const mib = (b: number): number => Math.round((b / 1048576) * 10) / 10;
  * `windowMs` after the warm-up against the median of the last `windowMs`. Medians, because a
  * collector's heap breathes between samples; a leak moves the median, a GC does not.
  */
-export function trends(samples: ProcessSample[], o: { warmupMs: number; windowMs: number; tolerancePct: number }): ProcessTrend[] {
+export function trends(samples: ProcessSample[], o: { warmupMs: number; windowMs: number; tolerancePct: number; notJudged?: ReadonlySet<string> }): ProcessTrend[] {
   const byName = new Map<string, ProcessSample[]>();
   for (const s of samples) if (s.t >= o.warmupMs) byName.set(s.name, [...(byName.get(s.name) ?? []), s]);
   const out: ProcessTrend[] = [];
@@ -66,6 +68,7 @@ export function trends(samples: ProcessSample[], o: { warmupMs: number; windowMs
       rssChangePct: Math.round(rssChangePct * 10) / 10,
       handlesChangePct: Math.round(handlesChangePct * 10) / 10,
       flat: rssChangePct <= o.tolerancePct && handlesChangePct <= o.tolerancePct,
+      judged: !(o.notJudged?.has(name) ?? false),
       samples: xs.length,
     });
   }
@@ -74,7 +77,7 @@ export function trends(samples: ProcessSample[], o: { warmupMs: number; windowMs
 
 export function trendTable(ts: ProcessTrend[], tolerancePct: number): string {
   const rows = [['process', 'RSS MiB (after warm-up -> end, max)', 'RSS %', 'handles (-> end, max)', 'handles %', `flat (<= ${tolerancePct} %)`]];
-  for (const t of ts) rows.push([t.name, `${t.rssStartMiB} -> ${t.rssEndMiB} (${t.rssMaxMiB})`, `${t.rssChangePct}`, `${t.handlesStart} -> ${t.handlesEnd} (${t.handlesMax})`, `${t.handlesChangePct}`, t.flat ? 'yes' : 'NO']);
+  for (const t of ts) rows.push([t.name, `${t.rssStartMiB} -> ${t.rssEndMiB} (${t.rssMaxMiB})`, `${t.rssChangePct}`, `${t.handlesStart} -> ${t.handlesEnd} (${t.handlesMax})`, `${t.handlesChangePct}`, t.flat ? 'yes' : t.judged ? 'NO' : 'no (server, not judged)']);
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(w[i] as number)).join('  ')).join('\n');
 }

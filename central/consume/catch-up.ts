@@ -54,6 +54,9 @@ export class CatchUp {
  * `admin.fetchTopicOffsets`, retried while Kafka answers with a retriable error (a topic created a
  * moment ago has no partition leader yet: NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE), with
  * backoff from 100 ms to 2 s, for at most `timeoutMs`; other errors and the last one are thrown.
+ * Also retried: the TypeError kafkajs 2.2.4 throws (`Cannot destructure property 'partitions' of
+ * 'high.pop(...)'`, src/admin/index.js) when the broker it asked has no partitions of a topic
+ * created a moment ago in its metadata yet; seen on the 3-broker cluster at central's start.
  */
 export async function fetchTopicOffsetsRetrying(admin: Pick<Admin, 'fetchTopicOffsets'>, topic: string, timeoutMs: number): ReturnType<Admin['fetchTopicOffsets']> {
   const end = Date.now() + timeoutMs;
@@ -61,9 +64,14 @@ export async function fetchTopicOffsetsRetrying(admin: Pick<Admin, 'fetchTopicOf
     try {
       return await admin.fetchTopicOffsets(topic);
     } catch (err) {
-      const retriable = (err as { retriable?: boolean }).retriable === true;
+      const retriable = (err as { retriable?: boolean }).retriable === true || isNoPartitionsYet(err);
       if (!retriable || Date.now() + delay > end) throw err;
       await new Promise((r) => setTimeout(r, delay));
     }
   }
+}
+
+/** kafkajs' fetchTopicOffsets on a topic whose metadata has no partitions yet (see above). */
+function isNoPartitionsYet(err: unknown): boolean {
+  return err instanceof TypeError && /property 'partitions' of '(high|low)\.pop\(\.\.\.\)'/.test(err.message);
 }

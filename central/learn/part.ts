@@ -20,7 +20,8 @@ import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import type { Part } from '../../shared/lifecycle.ts';
 import type { ProducerPort } from '../publish/producer.ts';
-import { LearnedScorer, type ScorerCounters } from './scorer.ts';
+import { scanReading, type ScannedReading } from './reading-scan.ts';
+import { LearnedScorer, type ScorerCounters, type ScorerReading } from './scorer.ts';
 
 export interface LearnedPartOptions {
   modelDir: string;
@@ -41,6 +42,11 @@ export interface LearnedPartOptions {
   maxWaitMs?: number;
   /** Grace for late readings of an incomplete window (learnedLateMs; scorer.ts). */
   lateMs?: number;
+  /**
+   * Closed windows waiting for inference at most (default 50,000: five windows of 10,000 meters,
+   * about 10 MB); past it they are not scored, counted as `overload` (scorer.ts).
+   */
+  maxPendingRows?: number;
 }
 
 const SCORE_BUCKETS = [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1];
@@ -55,6 +61,8 @@ export class LearnedPart implements Part {
   private started = false;
   private readonly log: Logger;
   readonly counters = { invalid: 0, produced: 0, produceFailures: 0, queueDropped: 0 };
+  /** One reading object for every add (the scorer keeps none of it). */
+  private readonly scratch: ScorerReading = { meterId: '', ts: 0, voltage: 0, power: undefined, transformerId: null, feederId: null, substationId: null };
 
   constructor(private readonly o: LearnedPartOptions) {
     this.log = o.logger.child({ part: 'learned' });
@@ -71,6 +79,7 @@ export class LearnedPart implements Part {
       ...(o.batchSize ? { batchSize: o.batchSize } : {}),
       ...(o.maxWaitMs ? { maxWaitMs: o.maxWaitMs } : {}),
       ...(o.lateMs !== undefined ? { lateMs: o.lateMs } : {}),
+      maxPendingRows: o.maxPendingRows ?? 50_000,
       ...(o.clock ? { clock: o.clock } : {}),
       logger: this.log,
       onScore: (_row, score, version) => scores.observe({ model_version: version.slice(0, 12) }, score),
@@ -88,12 +97,13 @@ export class LearnedPart implements Part {
     const scorerCounters = (): Partial<ScorerCounters> => (this.started ? this.scorer.counters : {});
     const invalid = () => this.counters.invalid;
     const queued = () => this.queue.length;
-    m.gauge('learned_windows_skipped', 'Readings and windows the learned scorer did not score, by reason (bad: non-finite voltage; late: window closed; partial: under 30 % of its readings; inference_failure: rows of failed batches; invalid: not a reading)', ['reason'], function collect() {
+    m.gauge('learned_windows_skipped', 'Readings and windows the learned scorer did not score, by reason (bad: non-finite voltage; late: window closed; partial: under 30 % of its readings; inference_failure: rows of failed batches; overload: closed while maxPendingRows waited for inference; invalid: not a reading)', ['reason'], function collect() {
       const c = scorerCounters();
       this.set({ reason: 'bad' }, c.bad ?? 0);
       this.set({ reason: 'late' }, c.late ?? 0);
       this.set({ reason: 'partial' }, c.partial ?? 0);
       this.set({ reason: 'inference_failure' }, c.rowsDropped ?? 0);
+      this.set({ reason: 'overload' }, c.overloaded ?? 0);
       this.set({ reason: 'invalid' }, invalid());
     });
     const served = () => (this.started ? this.scorer.models : []);
@@ -133,21 +143,35 @@ export class LearnedPart implements Part {
     this.log.info({ modelVersion: this.scorer.version, threshold: this.scorer.threshold, modelDir: this.o.modelDir }, 'learned scoring on');
   }
 
-  /** One `grid.readings` record's value (JSON); a value that is not a reading is counted. */
+  /**
+   * One `grid.readings` record's value (JSON); a value that is not a reading is counted. The
+   * fields are read by reading-scan.ts (no whole object per reading); a value it is not sure of
+   * goes through JSON.parse, as every value did before.
+   */
   onReading(value: string): void {
     if (!this.started) return;
-    let r: ForwardedReading;
-    try {
-      r = JSON.parse(value) as ForwardedReading;
-    } catch {
-      this.counters.invalid++;
-      return;
+    let r: ScannedReading | ForwardedReading | null = scanReading(value);
+    if (r === null) {
+      try {
+        r = JSON.parse(value) as ForwardedReading;
+      } catch {
+        this.counters.invalid++;
+        return;
+      }
     }
     if (typeof r?.meterId !== 'string' || typeof r.ts !== 'number') {
       this.counters.invalid++;
       return;
     }
-    this.scorer.add({ meterId: r.meterId, ts: r.ts, voltage: r.voltage, power: r.power, transformerId: r.transformerId ?? null, feederId: r.feederId ?? null, substationId: r.substationId ?? null });
+    const reading = this.scratch;
+    reading.meterId = r.meterId;
+    reading.ts = r.ts;
+    reading.voltage = r.voltage as number;
+    reading.power = r.power as number | undefined;
+    reading.transformerId = (r.transformerId as string | null | undefined) ?? null;
+    reading.feederId = (r.feederId as string | null | undefined) ?? null;
+    reading.substationId = (r.substationId as string | null | undefined) ?? null;
+    this.scorer.add(reading);
   }
 
   /** Produces what is queued; one request at a time; a failure keeps the records for the next try. */

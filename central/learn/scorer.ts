@@ -36,6 +36,14 @@ export interface ScorerOptions {
   /** Windows per inference call (default 512); a partial batch goes after `maxWaitMs`. */
   batchSize?: number;
   maxWaitMs?: number;
+  /**
+   * Closed windows waiting for inference (queued and in batches not yet scored) at most. When
+   * inference cannot keep up (a backlog read at full speed, a slow worker) the windows that would
+   * go past it are not scored: counted (`overloaded`), logged, never silent; the rules are not
+   * touched. Default: no bound, for the offline callers (training checks, `gridwatch score
+   * --learned`) that feed whole grids at once and need every window; central's part sets 50,000.
+   */
+  maxPendingRows?: number;
   edgeId?: string;
   nominalOf?: (meterId: string) => number | undefined;
   onAnomaly: (a: Anomaly) => void;
@@ -60,6 +68,8 @@ export interface ScorerCounters extends FeatureCounters {
   scored: number;
   inferenceFailures: number;
   rowsDropped: number;
+  /** Closed windows not scored because maxPendingRows were already waiting for inference. */
+  overloaded: number;
   opened: number;
   closed: number;
 }
@@ -102,6 +112,9 @@ export function inCanary(share: CanaryShare, substationId: string | null): boole
   return (share.percent ?? 0) > 0 && shareBucket(substationId) < share.percent!;
 }
 
+/** The fields of a reading the scorer uses. */
+export type ScorerReading = Pick<ForwardedReading, 'meterId' | 'ts' | 'voltage' | 'power' | 'transformerId' | 'feederId' | 'substationId'>;
+
 interface Served { active: ServedModel; shadow: ServedModel | null; canary: { model: ServedModel; share: CanaryShare } | null }
 
 export class LearnedScorer {
@@ -113,7 +126,10 @@ export class LearnedScorer {
   private readonly substationOf = new Map<string, string | null>();
   private readonly clock: Clock;
   private readonly log: Logger;
-  private batchCounters = { batches: 0, scored: 0, inferenceFailures: 0, rowsDropped: 0, opened: 0, closed: 0 };
+  private batchCounters = { batches: 0, scored: 0, inferenceFailures: 0, rowsDropped: 0, overloaded: 0, opened: 0, closed: 0 };
+  /** Windows queued or in dispatched batches not yet scored (bounded by maxPendingRows). */
+  private pendingRows = 0;
+  private lastOverloadLog = -Infinity;
   private readonly compared = new Map<string, Comparison & { sumAbs: number }>();
   /** Delay from the last reading of the window that opened an anomaly (of any meter in it: event time) to the anomaly (clock), ms (last 10,000). */
   readonly delaysMs: number[] = [];
@@ -221,11 +237,11 @@ export class LearnedScorer {
   }
 
   /** Takes one decoded reading; never blocks on inference. */
-  add(r: Pick<ForwardedReading, 'meterId' | 'ts' | 'voltage' | 'power' | 'transformerId' | 'feederId' | 'substationId'>): void {
+  add(r: ScorerReading): void {
     if (!this.substationOf.has(r.meterId)) this.substationOf.set(r.meterId, r.substationId);
-    // substationId: the feature builder compares a transformer with its substation's others where it knows them.
-    const reading = { meterId: r.meterId, transformerId: r.transformerId, feederId: r.feederId, substationId: r.substationId, ts: r.ts, voltage: r.voltage, power: r.power };
-    const rows = this.features.add(reading);
+    // substationId: the feature builder compares a transformer with its substation's others where
+    // it knows them. It keeps none of `r` (only its id strings), so a caller may reuse one object.
+    const rows = this.features.add(r);
     if (rows.length > 0) this.enqueue(rows);
   }
 
@@ -255,7 +271,22 @@ export class LearnedScorer {
   }
 
   private enqueue(rows: FeatureRow[]): void {
-    this.queue.push(...rows);
+    const max = this.opts.maxPendingRows ?? Infinity;
+    if (this.pendingRows + rows.length > max) {
+      // Inference is behind: what does not fit is not scored (a counted gap in learned scoring).
+      const room = Math.max(0, max - this.pendingRows);
+      const dropped = rows.length - room;
+      this.batchCounters.overloaded += dropped;
+      const now = this.clock.now();
+      if (now - this.lastOverloadLog >= 10_000) {
+        this.lastOverloadLog = now;
+        this.log.warn({ modelVersion: this.served.active.version, pending: this.pendingRows, maxPendingRows: max, notScored: this.batchCounters.overloaded }, 'learned scorer: inference behind; closed windows past maxPendingRows not scored (counted as overloaded), rules unaffected');
+      }
+      rows = rows.slice(0, room);
+      if (rows.length === 0) return;
+    }
+    this.pendingRows += rows.length;
+    for (const r of rows) this.queue.push(r);
     if (this.queue.length >= (this.opts.batchSize ?? 512)) this.dispatch(false);
     // Also after full batches went: the rest must not wait for the next window to close.
     if (!this.timer && this.queue.length > 0) this.timer = setTimeout(() => this.dispatch(true), this.opts.maxWaitMs ?? 200);
@@ -267,7 +298,13 @@ export class LearnedScorer {
     const size = this.opts.batchSize ?? 512;
     while (this.queue.length >= size || (all && this.queue.length > 0)) {
       const batch = this.queue.splice(0, size);
-      this.chain = this.chain.then(() => this.scoreBatch(batch));
+      this.chain = this.chain.then(async () => {
+        try {
+          await this.scoreBatch(batch);
+        } finally {
+          this.pendingRows -= batch.length;
+        }
+      });
     }
   }
 

@@ -90,6 +90,8 @@ export interface LiveStatus {
   processes: { name: string; pid: number }[];
   /** central's consumer lag (records, summed over partitions); NaN when not scraped. */
   lag: number;
+  /** central's /metrics text as scraped for this status (null when not scraped): `gridwatch soak` samples its memory gauges. */
+  centralMetrics: string | null;
 }
 
 export interface DemoResult {
@@ -272,6 +274,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     let lastAccepted = 0;
     let lastAt = started;
     let readingsAccepted = 0;
+    const acceptedByEdge = edges.map(() => 0);
     const onAbort = () => void sim.stop();
     o.signal?.addEventListener('abort', onAbort, { once: true });
     const statusEvery = o.statusEveryMs ?? 2000;
@@ -292,7 +295,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         if (p !== sim && !p.running) throw new Error(`${p.name} ended (${String(p.exitCode)}) during the run; the end of ${p.logFile}:\n${p.tail()}`);
       }
       const scrapes = await Promise.all(edges.map((e) => text(`${e.httpUrl}/metrics`)));
-      const accepted = scrapes.reduce((s, t) => s + (t ? sumSamples(t, 'gridwatch_edge_readings_accepted_total') : 0), 0);
+      // An edge whose scrape failed (busy) counts with its last figure, so the rate never goes negative.
+      scrapes.forEach((t, i) => t && (acceptedByEdge[i] = sumSamples(t, 'gridwatch_edge_readings_accepted_total')));
+      const accepted = acceptedByEdge.reduce((s, n) => s + n, 0);
       if (accepted > 0) readingsAccepted = Math.max(readingsAccepted, accepted);
       if (!sim.running || !o.onStatus) continue;
       const now = Date.now();
@@ -307,6 +312,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         consoleUrl,
         processes: programs.filter((p) => p.running && p.child.pid !== undefined).map((p) => ({ name: p.name, pid: p.child.pid as number })),
         lag: centralMetrics ? sumSamples(centralMetrics, 'gridwatch_central_consumer_lag_records') : NaN,
+        centralMetrics,
       });
       lastAccepted = accepted;
       lastAt = now;

@@ -204,9 +204,9 @@ export function stopKafkaBroker(nodeId: number): Promise<void> {
   return kafka.stopKafkaBroker(nodeId);
 }
 
-/** Starts one node of the Kafka cluster again and waits until it answers. */
-export function startKafkaBroker(nodeId: number): Promise<void> {
-  return kafka.startKafkaBroker(nodeId);
+/** Starts one node of the Kafka cluster again and waits until it answers (at most `timeoutMs`, default 120 s). */
+export function startKafkaBroker(nodeId: number, timeoutMs?: number): Promise<void> {
+  return kafka.startKafkaBroker(nodeId, undefined, timeoutMs);
 }
 
 /** Creates InfluxDB database `bucket`; returns the bucket name for @influxdata/influxdb-client (`bucket/autogen`). */

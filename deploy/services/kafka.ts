@@ -227,7 +227,7 @@ export async function groupCoordinatorReady(brokers: string[], security?: KafkaS
   }
 }
 
-async function startNodes(nodes: KafkaNode[], heap: string, log: Log, expectBrokers: number): Promise<boolean> {
+async function startNodes(nodes: KafkaNode[], heap: string, log: Log, expectBrokers: number, timeoutMs = START_TIMEOUT_MS): Promise<boolean> {
   const pki = await ensureKafkaPki(log);
   const security = harnessSecurity(pki);
   const pids: { node: KafkaNode; pid: number | undefined }[] = [];
@@ -255,7 +255,7 @@ async function startNodes(nodes: KafkaNode[], heap: string, log: Log, expectBrok
   }
   for (const { node, pid } of pids) {
     await waitUntilHealthy(node.name, () => kafkaAnswers([`${HOST}:${node.saslSslPort}`], expectBrokers, security), {
-      timeoutMs: START_TIMEOUT_MS,
+      timeoutMs,
       ...(pid !== undefined ? { pid } : {}),
       command: runningRecord(node.name)?.command ?? 'java kafka.Kafka',
     });
@@ -373,9 +373,13 @@ export async function stopKafkaBroker(nodeId: number): Promise<void> {
   await stopByPidFile(clusterNode(nodeId).name, STOP_GRACE_MS);
 }
 
-/** Restarts one cluster node and waits until it answers again (the others keep running). */
-export async function startKafkaBroker(nodeId: number, log: Log = () => undefined): Promise<void> {
-  await startNodes([clusterNode(nodeId)], '512m', log, 1);
+/**
+ * Restarts one cluster node and waits until it answers again (the others keep running), at most
+ * `timeoutMs` (default 120 s): a broker killed with SIGKILL recovers its logs first, which on a
+ * loaded two-core machine took just over 120 s.
+ */
+export async function startKafkaBroker(nodeId: number, log: Log = () => undefined, timeoutMs = START_TIMEOUT_MS): Promise<void> {
+  await startNodes([clusterNode(nodeId)], '512m', log, 1, timeoutMs);
 }
 
 export function kafkaStatus(): { name: string; running: boolean; endpoint: string; plaintextEndpoint: string }[] {

@@ -22,4 +22,10 @@ describe('soak trends', () => {
     expect(fds?.flat).toBe(false);
     expect(trendTable([leak!, fds!], 5)).toContain('NO');
   });
+  it('reports a server that grows without judging it', () => {
+    const [kafka] = trends(series('kafka', (t) => 200 + t / 2000, () => 40), { ...o, notJudged: new Set(['kafka']) });
+    expect(kafka).toMatchObject({ flat: false, judged: false });
+    expect(trendTable([kafka!], 5)).toContain('not judged');
+    expect(trends(series('central', () => 200, () => 40), { ...o, notJudged: new Set(['kafka']) })[0]?.judged).toBe(true);
+  });
 });

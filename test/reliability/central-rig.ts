@@ -272,40 +272,8 @@ export class CentralRig {
   }
 
   /** Every line of the readings objects: counts per (partition, offset), and objects whose ranges overlap. */
-  async readArchive(): Promise<{ objects: number; lines: number; offsets: Map<string, number>; readingIds: Set<string>; overlapping: string[] }> {
-    const keys = (await this.sink.list(`${topicPrefix(this.topic)}/`)).filter((k) => k.endsWith('.jsonl.gz'));
-    const offsets = new Map<string, number>();
-    const readingIds = new Set<string>();
-    let lines = 0;
-    // Ranges per partition, from the keys: two flushes' ranges may not overlap.
-    const ranges = new Map<number, Map<string, [bigint, bigint]>>();
-    for (const key of keys) {
-      const m = /\/(\d+)-(\d{20})-(\d{20})\.jsonl\.gz$/.exec(key);
-      if (m) {
-        const p = Number(m[1]);
-        const byRange = ranges.get(p) ?? new Map<string, [bigint, bigint]>();
-        byRange.set(`${m[2]}-${m[3]}`, [BigInt(m[2] as string), BigInt(m[3] as string)]);
-        ranges.set(p, byRange);
-        const body = await this.sink.get(key);
-        for (const line of gunzipSync(body as Buffer).toString('utf8').split('\n')) {
-          if (line === '') continue;
-          lines++;
-          const r = JSON.parse(line) as { _offset: string; readingId: string };
-          const k = `${p}:${r._offset}`;
-          offsets.set(k, (offsets.get(k) ?? 0) + 1);
-          readingIds.add(r.readingId);
-        }
-      }
-    }
-    const overlapping: string[] = [];
-    for (const [p, byRange] of ranges) {
-      const sorted = [...byRange.values()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
-      for (let i = 1; i < sorted.length; i++) {
-        const [prev, cur] = [sorted[i - 1] as [bigint, bigint], sorted[i] as [bigint, bigint]];
-        if (cur[0] <= prev[1]) overlapping.push(`partition ${p}: ${prev[0]}-${prev[1]} and ${cur[0]}-${cur[1]}`);
-      }
-    }
-    return { objects: keys.length, lines, offsets, readingIds, overlapping };
+  readArchive(): Promise<ReadingsArchive> {
+    return readReadingsArchive(this.sink, this.topic);
   }
 
   /** The end offset of every partition. */
@@ -363,4 +331,53 @@ export function groupJoins(c: Central, group: string, topic: string): number[][]
     }
   }
   return out;
+}
+
+export interface ReadingsArchive {
+  objects: number;
+  lines: number;
+  offsets: Map<string, number>;
+  readingIds: Set<string>;
+  /** Lines per reading (`meterId:seq`): more than 1 is a duplicate the archive's de-duplication let through. */
+  perReading: Map<string, number>;
+  overlapping: string[];
+}
+
+/** Every line of a readings topic's archive objects in `sink` (central's layout, docs/archive.md). */
+export async function readReadingsArchive(sink: ArchiveSink, topic: string): Promise<ReadingsArchive> {
+  const keys = (await sink.list(`${topicPrefix(topic)}/`)).filter((k) => k.endsWith('.jsonl.gz'));
+  const offsets = new Map<string, number>();
+  const readingIds = new Set<string>();
+  const perReading = new Map<string, number>();
+  let lines = 0;
+  // Ranges per partition, from the keys: two flushes' ranges may not overlap.
+  const ranges = new Map<number, Map<string, [bigint, bigint]>>();
+  for (const key of keys) {
+    const m = /\/(\d+)-(\d{20})-(\d{20})\.jsonl\.gz$/.exec(key);
+    if (!m) continue;
+    const p = Number(m[1]);
+    const byRange = ranges.get(p) ?? new Map<string, [bigint, bigint]>();
+    byRange.set(`${m[2]}-${m[3]}`, [BigInt(m[2] as string), BigInt(m[3] as string)]);
+    ranges.set(p, byRange);
+    const body = await sink.get(key);
+    for (const line of gunzipSync(body as Buffer).toString('utf8').split('\n')) {
+      if (line === '') continue;
+      lines++;
+      const r = JSON.parse(line) as { _offset: string; readingId: string; meterId: string; seq: number };
+      const k = `${p}:${r._offset}`;
+      offsets.set(k, (offsets.get(k) ?? 0) + 1);
+      readingIds.add(r.readingId);
+      const id = `${r.meterId}:${r.seq}`;
+      perReading.set(id, (perReading.get(id) ?? 0) + 1);
+    }
+  }
+  const overlapping: string[] = [];
+  for (const [p, byRange] of ranges) {
+    const sorted = [...byRange.values()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    for (let i = 1; i < sorted.length; i++) {
+      const [prev, cur] = [sorted[i - 1] as [bigint, bigint], sorted[i] as [bigint, bigint]];
+      if (cur[0] <= prev[1]) overlapping.push(`partition ${p}: ${prev[0]}-${prev[1]} and ${cur[0]}-${cur[1]}`);
+    }
+  }
+  return { objects: keys.length, lines, offsets, readingIds, perReading, overlapping };
 }

@@ -12,8 +12,8 @@ export interface Started {
   log: () => string;
 }
 
-/** Starts `gridwatch <command>` and resolves when its log has `ready` (a JSON log message). */
-export function startProgram(command: string, env: Record<string, string>, ready: string, timeoutMs = 60_000): Promise<Started> {
+/** Starts `gridwatch <command>` and resolves when its log has `ready` (a JSON log message). An `undefined` in `env` removes that variable of the environment. */
+export function startProgram(command: string, env: Record<string, string | undefined>, ready: string, timeoutMs = 60_000): Promise<Started> {
   const child = spawn(process.execPath, ['bin/gridwatch.js', command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   // Only the tail is kept and only new text searched: a busy child logs a lot, and a slow reader
   // would block it on a full pipe.

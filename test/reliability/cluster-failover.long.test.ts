@@ -7,7 +7,7 @@ failoverSuite({
   id: 'cluster-failover-long',
   title: 'SIGKILL of the leader, SIGSTOP 30 s, a restart',
   suite: 'long',
-  run: { label: 'failover-long', rate: 200, meters: 100, faults: [killLeader(20_000), pauseBroker(30_000), restartBroker()] },
+  run: { label: 'failover-long', rate: 200, meters: 100, faults: [killLeader(20_000), pauseBroker(30_000), restartBroker()], central: true },
   minAcked: 5000,
   timeoutMs: 3_600_000,
 });

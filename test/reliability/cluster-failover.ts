@@ -13,11 +13,17 @@ import { createKafkaClient } from '../../shared/kafka/client.ts';
 import { kafkaSecurityFromEnv, type KafkaSecurity } from '../../shared/kafka/security.ts';
 import { uniqueName } from '../harness/env.ts';
 import { freePorts } from '../harness/ports.ts';
+import { createSink, type ArchiveSink } from '../../central/archive/index.ts';
+import { throwawayMinio } from '../../deploy/services/minio.ts';
+import { readReadingsArchive } from './central-rig.ts';
+import { startProgram } from './child.ts';
 import { recordReliability } from './record.ts';
 import { Flood, KafkaReader, sleep } from './link-rig.ts';
 
 // The cluster's SASL_SSL listeners, as the admin principal (tools and checks).
 const CLUSTER = ['127.0.0.1:19194', '127.0.0.1:19294', '127.0.0.1:19394'];
+/** A restarted broker's bound to answer again: log recovery after a SIGKILL is slow on a loaded machine. */
+const RESTART_TIMEOUT_MS = 300_000;
 const adminSecurity = (): KafkaSecurity => kafkaSecurityFromEnv(kafkaPrincipalEnv(serviceEndpoints({ kafkaCluster: true }), 'admin'));
 
 /**
@@ -43,15 +49,20 @@ export function failoverSuite(v: { id: string; title: string; suite: 'short' | '
         fault: f.faults.join('; '),
         load: `${edges} edge process${edges > 1 ? 'es' : ''} (SASL_SSL, RF 3, min.insync 2), ${v.run.meters} meters each, ${v.run.rate} readings/s QoS 1 in all`,
         lost: f.lost,
-        duplicates: f.duplicatesAfterDedup,
+        duplicates: f.archive ? f.archive.duplicates : f.duplicatesAfterDedup,
         recoverySeconds: f.drainSeconds,
-        note: `${f.acked} PUBACKed; max delivery delay ${f.maxDelaySeconds.toFixed(1)} s; ${f.outOfOrder} out of order; ${f.resends} re-sends dropped by readingId; ${f.unsentResent} records kafkajs resolved unsent, re-sent by the forwarder; run ${f.seconds.toFixed(0)} s; Kafka reader, not central's archive${f.reread ? `; ${f.reread}` : ''}`,
+        note: `${f.acked} PUBACKed; max delivery delay ${f.maxDelaySeconds.toFixed(1)} s; ${f.outOfOrder} out of order; ${f.resends} re-sends dropped by readingId; ${f.unsentResent} records kafkajs resolved unsent, re-sent by the forwarder; run ${f.seconds.toFixed(0)} s; ${f.archive ? `central's archive (MinIO): ${f.acked - f.archive.missing} of ${f.acked} PUBACKed archived, ${f.archive.duplicates} duplicates, ${f.archive.lines} lines, all in ${f.archive.seconds.toFixed(0)} s after the drain; Kafka reader: ${f.duplicatesAfterDedup} duplicates after de-duplication` : "Kafka reader, not central's archive"}${f.reread ? `; ${f.reread}` : ''}`,
         suite: v.suite,
       });
       expect(f.acked).toBeGreaterThan(v.minAcked);
       expect(f.lost).toBe(0);
       expect(f.duplicatesAfterDedup).toBe(0);
       expect(f.outOfOrder).toBe(0);
+      if (v.run.central) {
+        expect(f.archive, 'central archived the run').toBeDefined();
+        expect(f.archive!.missing).toBe(0);
+        expect(f.archive!.duplicates).toBe(0);
+      }
     }, v.timeoutMs);
   });
 }
@@ -183,6 +194,8 @@ export interface FailoverFigures {
   unsentResent: number;
   edges: number;
   seconds: number;
+  /** With `central`: the PUBACKed readings not in central's archive, and the archive's duplicates. */
+  archive?: { missing: number; duplicates: number; lines: number; seconds: number };
 }
 
 /** A broker fault: `later` takes work that may finish while the flood goes on (a restart). */
@@ -199,6 +212,72 @@ export interface FailoverRun {
   faults: BrokerFault[];
   /** Flood on after the last fault before the drain (default 2 s). */
   tailMs?: number;
+  /** One `gridwatch central` on the cluster archiving to a MinIO of its own, checked at the end. */
+  central?: boolean;
+}
+
+/** A central on the cluster (SASL_SSL, the run's topic prefix) archiving to its own MinIO. */
+async function startClusterCentral(prefix: string, dir: string): Promise<{ sink: ArchiveSink; stop: () => Promise<void> }> {
+  // Fixed ports: MinIO also binds its console on port + 1, which a free-port probe cannot promise.
+  const [minioPort, httpPort] = [20900, 20902];
+  const minio = throwawayMinio({ port: minioPort, dataDir: join(dir, 'minio') });
+  await minio.start();
+  const bucket = prefix.replace(/[^a-z0-9-]/gi, '-').slice(0, 60).toLowerCase().replace(/-+$/, '');
+  const u = new URL(minio.endpoint);
+  const sink = createSink({ s3: { endPoint: u.hostname, port: Number(u.port), useSSL: false, accessKey: minio.accessKey, secretKey: minio.secretKey, bucket } });
+  let central: Awaited<ReturnType<typeof startProgram>> | undefined;
+  try {
+    central = await startProgram('central', {
+      ...kafkaPrincipalEnv(serviceEndpoints({ kafkaCluster: true }), 'admin'),
+      GRIDWATCH_KAFKA_TOPIC_PREFIX: prefix,
+      GRIDWATCH_KAFKA_TOPIC_PARTITIONS: '3',
+      GRIDWATCH_KAFKA_REPLICATION_FACTOR: '3',
+      GRIDWATCH_CENTRAL_GROUP: `${prefix}central`,
+      GRIDWATCH_HTTP_HOST: '127.0.0.1',
+      GRIDWATCH_HTTP_PORT: String(httpPort),
+      GRIDWATCH_METRICS_TOKEN: 'failover-metrics-token-0123456789',
+      GRIDWATCH_S3_ENDPOINT: minio.endpoint,
+      GRIDWATCH_S3_ACCESS_KEY: minio.accessKey,
+      GRIDWATCH_S3_SECRET_KEY: minio.secretKey,
+      GRIDWATCH_S3_BUCKET: bucket,
+      GRIDWATCH_ARCHIVE_MAX_AGE_MS: '1000',
+      // The archive under broker faults is under test, not the model.
+      GRIDWATCH_LEARNED_SCORING: 'off',
+      GRIDWATCH_LOG_LEVEL: 'info',
+      // Not the shared InfluxDB of the test servers: this run's points would land there.
+      GRIDWATCH_INFLUX_URL: undefined,
+      GRIDWATCH_INFLUX_TOKEN: undefined,
+    }, 'central started', 240_000);
+  } catch (err) {
+    await minio.stop().catch(() => undefined);
+    throw err;
+  }
+  const child = central.child;
+  return {
+    sink,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        await new Promise((r) => child.once('exit', r));
+        clearTimeout(t);
+      }
+      await minio.stop().catch(() => undefined);
+    },
+  };
+}
+
+/** Polls central's archive until every PUBACKed reading is in it (or `ms` passed). */
+async function checkArchive(sink: ArchiveSink, topic: string, acked: Map<string, number>, ms: number): Promise<NonNullable<FailoverFigures['archive']>> {
+  const t0 = Date.now();
+  for (;;) {
+    const a = await readReadingsArchive(sink, topic);
+    const missing = [...acked.keys()].filter((id) => !a.perReading.has(id)).length;
+    if (missing === 0 || Date.now() - t0 > ms) {
+      return { missing, duplicates: [...a.perReading.values()].filter((n) => n > 1).length, lines: a.lines, seconds: (Date.now() - t0) / 1000 };
+    }
+    await sleep(5000);
+  }
 }
 
 /**
@@ -216,11 +295,14 @@ export async function runFailover(o: FailoverRun): Promise<FailoverFigures> {
   const done: string[] = [];
   const background: Promise<unknown>[] = [];
   let keep = false;
+  const centralDir = mkdtempSync(join(tmpdir(), 'gridwatch-relnet-cluster-central-'));
+  let central: Awaited<ReturnType<typeof startClusterCentral>> | undefined;
   try {
     const ports = await freePorts(edgeCount);
     edges.push(...(await Promise.all(ports.map((port, i) => spawnClusterEdge(`${prefix}${'abcdefgh'[i]}`.slice(0, 60), prefix, port)))));
     floods.push(...edges.map((e, i) => new Flood({ url: `mqtt://127.0.0.1:${e.mqttPort}`, label: `${prefix}e${i}`, meters: o.meters, rate: o.rate / edgeCount })));
     await reader.start();
+    if (o.central) central = await startClusterCentral(prefix, centralDir);
     for (const f of floods) await f.start();
     await sleep(3000);
     const t0 = Date.now();
@@ -284,7 +366,9 @@ export async function runFailover(o: FailoverRun): Promise<FailoverFigures> {
     }
     // A restart still under way is part of the run: the cluster is whole again when it returns.
     await Promise.all(background);
+    const archive = central ? await checkArchive(central.sink, topic, acked, 180_000) : undefined;
     return {
+      archive,
       unsentResent: edges.reduce((n, e) => n + e.unsentResent(), 0),
       edges: edgeCount,
       seconds: (Date.now() - started) / 1000,
@@ -302,6 +386,8 @@ export async function runFailover(o: FailoverRun): Promise<FailoverFigures> {
     for (const f of floods) await f.stop().catch(() => undefined);
     await reader.stop().catch(() => undefined);
     for (const e of edges) await e.stop({ keep }).catch(() => undefined);
+    await central?.stop().catch(() => undefined);
+    rmSync(centralDir, { recursive: true, force: true });
     await Promise.allSettled(background);
   }
 }
@@ -317,7 +403,7 @@ export const killLeader = (holdMs: number, opts: { restartInBackground?: boolean
   process.kill(pid, 'SIGKILL');
   await waitForPidExit(pid);
   await sleep(holdMs);
-  const restart = startKafkaBroker(leader);
+  const restart = startKafkaBroker(leader, RESTART_TIMEOUT_MS);
   if (opts.restartInBackground) later(restart);
   else await restart;
   return `SIGKILL leader kafka-${leader}, ${opts.restartInBackground ? 'restart begun' : 'restarted'} after ${holdMs / 1000} s`;
@@ -343,6 +429,6 @@ export const restartBroker = (): BrokerFault => async ({ topic }) => {
   const node = [1, 2, 3].find((n) => n !== leader)!;
   const { stopKafkaBroker } = await import('../../deploy/services/index.ts');
   await stopKafkaBroker(node);
-  await startKafkaBroker(node);
+  await startKafkaBroker(node, RESTART_TIMEOUT_MS);
   return `restart kafka-${node}`;
 };

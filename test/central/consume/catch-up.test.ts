@@ -28,6 +28,20 @@ describe('fetchTopicOffsetsRetrying', () => {
     expect(a.calls).toBe(3);
   });
 
+  it("retries kafkajs' TypeError for a new topic's metadata without partitions yet", async () => {
+    // The message kafkajs 2.2.4 raises from admin.fetchTopicOffsets (src/admin/index.js) then.
+    const noPartitions = new TypeError("Cannot destructure property 'partitions' of 'high.pop(...)' as it is undefined.");
+    const a = admin([noPartitions]);
+    await expect(fetchTopicOffsetsRetrying(a, 't', 5000)).resolves.toEqual(offsets);
+    expect(a.calls).toBe(2);
+  });
+
+  it('throws any other TypeError at once', async () => {
+    const a = admin([new TypeError("Cannot read properties of undefined (reading 'offset')")]);
+    await expect(fetchTopicOffsetsRetrying(a, 't', 5000)).rejects.toThrow('reading');
+    expect(a.calls).toBe(1);
+  });
+
   it('throws a non-retriable error at once', async () => {
     const a = admin([new Error('authorization failed')]);
     await expect(fetchTopicOffsetsRetrying(a, 't', 5000)).rejects.toThrow('authorization failed');

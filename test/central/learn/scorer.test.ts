@@ -127,4 +127,25 @@ describe('bad input and bad models', () => {
     expect(scorer.counters).toMatchObject({ inferenceFailures: 1, batches: 1, scored: 1 });
     await scorer.stop();
   });
+  it('bounds the windows waiting for inference: those past maxPendingRows are counted as overloaded, the rest scored', async () => {
+    const { manifest } = loadModelDir(DEFAULT_MODEL_DIR);
+    const logged: string[] = [];
+    const logger = { info: () => {}, debug: () => {}, error: () => {}, warn: (_o: unknown, msg: string) => logged.push(msg), child: () => logger } as never;
+    const scorer = new LearnedScorer({ modelDir: DEFAULT_MODEL_DIR, onAnomaly: () => {}, batchSize: 4, maxPendingRows: 10, logger });
+    await scorer.start();
+    const row = (i: number) => ({ meterId: `m${i}`, transformerId: 't1', feederId: 'f1', windowStart: 0, values: Float32Array.from(manifest.check!.rows[i % 40]!) });
+    const enqueue = (rows: unknown[]) => (scorer as unknown as { enqueue(rows: unknown[]): void }).enqueue(rows);
+    // 8 then 8 more while none is scored yet (the batches wait on the worker): 2 of the second 8 fit.
+    enqueue(Array.from({ length: 8 }, (_, i) => row(i)));
+    enqueue(Array.from({ length: 8 }, (_, i) => row(8 + i)));
+    expect(scorer.counters.overloaded).toBe(6);
+    expect(logged.some((m) => m.includes('not scored (counted as overloaded)'))).toBe(true);
+    await scorer.flush();
+    expect(scorer.counters).toMatchObject({ scored: 10, overloaded: 6, rowsDropped: 0 });
+    // Once scored, there is room again.
+    enqueue(Array.from({ length: 10 }, (_, i) => row(i)));
+    await scorer.flush();
+    expect(scorer.counters).toMatchObject({ scored: 20, overloaded: 6 });
+    await scorer.stop();
+  });
 });

@@ -1,0 +1,70 @@
+// The soak of issue 14 item 7 as a test, shared by the CI length (soak.int.test.ts, in `npm test`)
+// and the long one (soak.long.test.ts, `npm run test:reliability`): `gridwatch soak` (cli/soak.ts)
+// runs the whole pipeline (simulator through MQTT into three real edges, Kafka, a real central,
+// MinIO, InfluxDB) at 10,000 readings/s; every process's RSS and open handles after the warm-up
+// must stay within 5 %, central's consumer lag must stay bounded, and no acknowledged reading may
+// be missing from the archive. The row goes to docs/reliability.md like the other tests'.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { run } from '../../cli/soak.ts';
+import type { ProcessTrend } from '../../cli/soak-report.ts';
+import { recordReliability } from './record.ts';
+
+export interface SoakCase {
+  id: string;
+  test: string;
+  /** Flood length and warm-up (not judged), as `gridwatch soak` takes them. */
+  duration: string;
+  warmup: string;
+  sample: string;
+  /** Central's consumer lag (records) must stay under this after the warm-up: about 3 s of the flood. */
+  maxLag: number;
+  suite: 'short' | 'long';
+}
+
+interface SoakJson {
+  lost: number;
+  readingsAcked: number;
+  reachedPerSec: number;
+  askedPerSec: number;
+  lagMax: number | null;
+  lag: { t: number; records: number }[];
+  warmupMs: number;
+  fullRateAtMs: number | null;
+  judgedFromMs: number | null;
+  flat: boolean;
+  trends: ProcessTrend[];
+  loadAverage: string;
+  readingsArchived: number;
+  archiveDuplicates: number;
+}
+
+export async function soakCase(c: SoakCase): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-soak-'));
+  const code = await run(['--duration', c.duration, '--warmup', c.warmup, '--sample', c.sample, '--dir', dir]);
+  const r = JSON.parse(readFileSync(join(dir, 'soak.json'), 'utf8')) as SoakJson;
+  const lagAfterWarmup = Math.max(0, ...r.lag.filter((l) => l.t >= (r.judgedFromMs ?? 0)).map((l) => l.records));
+  const worst = [...r.trends].sort((a, b) => Math.max(b.rssChangePct, b.handlesChangePct) - Math.max(a.rssChangePct, a.handlesChangePct))[0];
+  recordReliability({
+    id: c.id,
+    test: c.test,
+    fault: `none: ${c.duration} flood, judged after a ${c.warmup} warm-up from ${r.fullRateAtMs === null ? '(never at 90 % of the rate)' : `t+${Math.round(r.fullRateAtMs / 1000)} s (90 % of the rate)`}`,
+    load: `simulator ${r.askedPerSec.toLocaleString('en')} readings/s asked, ${r.reachedPerSec.toLocaleString('en')}/s reached, 3 edges, 1 central with learned scoring, MinIO, InfluxDB (load average ${r.loadAverage.split(' ').slice(0, 3).join(' ')})`,
+    lost: r.lost,
+    duplicates: r.archiveDuplicates,
+    recoverySeconds: null,
+    note: `${r.trends.length} processes, largest change after warm-up ${worst ? `${worst.name} RSS ${worst.rssChangePct} %, handles ${worst.handlesChangePct} %` : '–'}; lag max after warm-up ${lagAfterWarmup} (bound ${c.maxLag})`,
+    suite: c.suite,
+  });
+  expect(r.readingsAcked).toBeGreaterThan(0);
+  expect(r.fullRateAtMs, 'the flood reached 90 % of its rate').not.toBeNull();
+  expect(r.lost).toBe(0);
+  expect(r.archiveDuplicates).toBe(0);
+  for (const name of ['central', 'simulator']) expect(r.trends.map((t) => t.name)).toContain(name);
+  expect(r.trends.filter((t) => t.name.startsWith('edge-'))).toHaveLength(3);
+  expect(r.trends.filter((t) => t.judged && !t.flat)).toEqual([]);
+  expect(lagAfterWarmup).toBeLessThanOrEqual(c.maxLag);
+  expect(code).toBe(0);
+}
