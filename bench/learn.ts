@@ -10,7 +10,7 @@ import { ReadingStore } from '../central/api/store.ts';
 import { FeatureBuilder, type FeatureReading } from '../central/learn/features.ts';
 import { DEFAULT_MODEL_DIR } from '../central/learn/model-file.ts';
 import { LearnedPart } from '../central/learn/part.ts';
-import { LearnedScorer } from '../central/learn/scorer.ts';
+import { LATE_MS_DEFAULT, LearnedScorer } from '../central/learn/scorer.ts';
 import { faultsOf } from '../central/learn/dataset.ts';
 import { Metrics, silentLogger, type Clock } from '../shared/index.ts';
 import type { BenchFigure } from './figures.ts';
@@ -99,16 +99,18 @@ export async function benchLearn(opts: { readings?: number; log?: (s: string) =>
   const p95 = delays.length > 0 ? delays[Math.min(delays.length - 1, Math.floor(0.95 * delays.length))]! : null;
   await part.stop(Date.now() + 5000);
 
-  // The delay figure. Live, a window closes when the first reading lateMs past its end arrives
-  // (2 intervals, by design: room for late readings), then waits for its batch (at most
-  // maxWaitMs) and inference. The model compares each meter with its previous days, so this runs
-  // a grid of its own for two days (the training plan's faults on day 2, faultsOf): day 1 and day
-  // 2 until 08:00 flat out, then 08:00-16:00 one tick of all meters at a time; the clock is the
-  // newest tick's event time plus the wall time since it was fed, and after each tick that closes
-  // windows the feed pauses (longer than the scorer needs), so an anomaly's delay from its
-  // window's end = lateMs + the scorer's own wall time, not a backlog.
+  // The delay figure: from the last reading of the window that opened an anomaly (of any meter in
+  // it; from the anomaly's own meter's in the details: the meters read at different seconds) to
+  // the anomaly. A window closes when it is complete, at its meters' last readings (features.ts);
+  // the grace for late readings (lateMs, learnedLateMs) only holds back an incomplete one. Then it
+  // waits for its batch (at most maxWaitMs) and inference. The model compares each meter with its
+  // previous days, so this runs a grid of its own for two days (the training plan's faults on day
+  // 2, faultsOf): day 1 flat out, then day 2 00:00-16:00 (the faults start in it) one tick of all
+  // meters at a time; the clock is the tick's newest event time plus the wall time since it was fed, and
+  // after each window's last tick the feed pauses (longer than the scorer needs), so the delay is
+  // the scorer's own wall time, not a backlog.
   const pause = 500;
-  const lateMs = 2 * intervalMs;
+  const lateMs = LATE_MS_DEFAULT;
   const dTopo = generateTopology({ meters: 100, seed: 7, substations: 1, readingIntervalMs: intervalMs });
   const dWhere = new Map(dTopo.actual.map((e) => [e.meterId, e]));
   const dSim = createSimulation({ topology: dTopo.actual, faults: faultsOf(7, dTopo.actual.map((e) => e.meterId), [...new Set(dTopo.actual.map((e) => e.transformerId))]), from, to: from + DAY + 16 * HOUR, intervalMs, seed: 7 });
@@ -130,21 +132,23 @@ export async function benchLearn(opts: { readings?: number; log?: (s: string) =>
     const ts = dReadings[i]!.ts;
     let j = i;
     while (j < dReadings.length && dReadings[j]!.ts - ts < intervalMs) j++;
-    const live = ts >= from + DAY + 8 * HOUR;
+    const live = ts >= from + DAY;
     if (live && !warmed) {
       warmed = true;
       // Let the scorer finish the warm-up's windows first (every window built is scored or dropped).
       for (let c = paced.scorer.counters; c.scored + c.rowsDropped + c.overloaded < c.rows; c = paced.scorer.counters) await new Promise((r) => setTimeout(r, 100));
       warm = paced.scorer.delaysMs.length;
     }
-    tickTs = ts;
+    tickTs = dReadings[j - 1]!.ts; // meters of a tick read at different seconds: the clock is at least the newest
     tickWall = performance.now();
     for (let k = i; k < j; k++) paced.onReading(dReadings[k]!.value);
     i = j;
-    if (live && (((ts - lateMs) % 600_000) + 600_000) % 600_000 < intervalMs) await new Promise((r) => setTimeout(r, pause));
+    if (live && (((ts + intervalMs) % 600_000) + 600_000) % 600_000 < intervalMs) await new Promise((r) => setTimeout(r, pause));
     else await new Promise((r) => setImmediate(r));
   }
   const pacedDelays = paced.scorer.delaysMs.slice(warm).sort((a, b) => a - b);
+  const meterDelays = paced.scorer.meterDelaysMs.slice(warm).sort((a, b) => a - b);
+  const meterP95 = meterDelays.length > 0 ? meterDelays[Math.min(meterDelays.length - 1, Math.floor(0.95 * meterDelays.length))]! : null;
   const pacedP95 = pacedDelays.length > 0 ? pacedDelays[Math.min(pacedDelays.length - 1, Math.floor(0.95 * pacedDelays.length))]! : null;
   await paced.stop(Date.now() + 5000);
 
@@ -161,7 +165,7 @@ export async function benchLearn(opts: { readings?: number; log?: (s: string) =>
     centralWithModelReadingsPerSec: Math.round(centralWithModel),
     learnedAnomaliesProduced: produced,
     backlogWindowToAnomalyP95Ms: p95 === null ? null : Math.round(p95),
-    windowEndToAnomaly: { anomalies: pacedDelays.length, p95Ms: pacedP95 === null ? null : Math.round(pacedP95), lateMs, scorerP95Ms: pacedP95 === null ? null : Math.round(pacedP95 - lateMs), pauseMs: pause },
+    lastReadingToAnomaly: { anomalies: pacedDelays.length, p95Ms: pacedP95 === null ? null : Math.round(pacedP95), maxMs: pacedDelays.length > 0 ? Math.round(pacedDelays[pacedDelays.length - 1]!) : null, graceMs: lateMs, pauseMs: pause, fromOwnMeterLastReadingP95Ms: meterP95 === null ? null : Math.round(meterP95) },
     readings: readings.length,
     windows: rows,
     yardstickReadingsPerSec: Math.round(yardstick),

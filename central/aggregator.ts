@@ -158,7 +158,7 @@ export class Aggregator {
     viewMetrics(metrics, { events: this.events, edges: this.edges, clock, unpublished: () => outbox.pending });
     const broadcastFlow = new BroadcastFlow({ topics: t, metrics: m, clock, registry: this.registry, events: this.events, anomalies: this.anomalies, edges: this.edges, ownership, local, grid, catchUp, outbox, counters: this.counters, workflow: { topics: wt, workflow } });
     const learned = (this.learned = c.learnedScoring === 'on'
-      ? new LearnedPart({ modelDir: c.learnedModelDir ?? DEFAULT_MODEL_DIR, anomaliesTopic: t.anomalies, producer: kafkaProducer(kafka), nominalOf: (id) => this.registry.topology.meter(id)?.nominalVoltage, instanceId: this.instanceId, logger, metrics, clock })
+      ? new LearnedPart({ modelDir: c.learnedModelDir ?? DEFAULT_MODEL_DIR, anomaliesTopic: t.anomalies, producer: kafkaProducer(kafka), nominalOf: (id) => this.registry.topology.meter(id)?.nominalVoltage, lateMs: c.learnedLateMs, instanceId: this.instanceId, logger, metrics, clock })
       : null);
     if (!learned) logger.info('learned scoring off (learnedScoring=off): rules only');
     // The model registry (central/learn/registry.ts): grid.models names the models in service.

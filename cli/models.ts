@@ -15,7 +15,7 @@ import { loadCentralConfig, type CentralConfig } from '../central/config.ts';
 import { ModelStore, type StoredComparison } from '../central/learn/registry-store.ts';
 import { canary, DEFAULT_VERSION, EMPTY_RECORD, parseRecord, promote, RECORD_KEY, rollback, shadow, type ModelsRecord } from '../central/learn/registry-record.ts';
 import { createLogger, GridwatchError } from '../shared/index.ts';
-import { createKafkaClient, ensureTopicsOn, modelsTopic, modelsTopicSpec } from '../shared/kafka/index.ts';
+import { compareAndSetRecord, createKafkaClient, defaultPartitioner, ensureTopicsOn, modelsTopic, modelsTopicSpec, readLatestRecord } from '../shared/kafka/index.ts';
 import { kafkaSecurity } from '../shared/kafka/security.ts';
 
 const USAGE = `usage: gridwatch models list [--json]
@@ -25,6 +25,10 @@ const USAGE = `usage: gridwatch models list [--json]
        gridwatch models canary VERSION (--substations ID,ID | --percent N) | --off
                                                    VERSION judges those substations instead of the active one
        gridwatch models rollback                   back to the active version before
+       (promote|shadow|canary|rollback) --revision N   refuse unless the record is still at revision N
+
+Changes are a compare-and-set on grid.models: two operators changing the record at the same
+moment cannot both win; the one that lost writes nothing and is told so (exit 78).
 
 VERSION: the sha256 of the model file (a unique prefix of 8+ digits will do) or "default" (the
 shipped models/default). Settings from the environment: GRIDWATCH_KAFKA_* (an admin principal),
@@ -33,44 +37,13 @@ GRIDWATCH_MODELS_BUCKET (default models).`;
 
 /** The latest record on the topic (EMPTY_RECORD when it has none). */
 export async function readRecord(kafka: Kafka, topic: string): Promise<ModelsRecord> {
-  const admin = kafka.admin();
-  await admin.connect();
-  let ends;
-  try {
-    ends = await admin.fetchTopicOffsets(topic);
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-  const todo = ends.filter((e) => BigInt(e.high) > BigInt(e.low));
-  if (todo.length === 0) return EMPTY_RECORD;
-  const consumer = kafka.consumer({ groupId: `gridwatch-models-cli-${process.pid}-${Date.now()}`, maxWaitTimeInMs: 200 });
-  let latest: ModelsRecord = EMPTY_RECORD;
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const left = new Map(todo.map((e) => [e.partition, BigInt(e.high)]));
-      const timer = setTimeout(() => reject(new GridwatchError('KAFKA_UNAVAILABLE', `${topic}: not read to its end within 30 s`, { retryable: true })), 30_000);
-      void consumer.run({
-        autoCommit: false,
-        eachMessage: async ({ partition, message }) => {
-          if (message.key?.toString() === RECORD_KEY) latest = message.value ? parseRecord(message.value.toString('utf8')) : EMPTY_RECORD;
-          if (BigInt(message.offset) + 1n >= (left.get(partition) ?? 0n)) left.delete(partition);
-          if (left.size === 0) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      }).catch(reject);
-    });
-  } finally {
-    await consumer.disconnect().catch(() => undefined);
-  }
-  return latest;
+  const { value } = await readLatestRecord(kafka, topic, RECORD_KEY);
+  return value ? parseRecord(value.toString('utf8')) : EMPTY_RECORD;
 }
 
+/** Writes a record as is, no compare-and-set (tests that need a record the CLI would refuse). */
 export async function writeRecord(kafka: Kafka, topic: string, r: ModelsRecord): Promise<void> {
-  const p = kafka.producer({ allowAutoTopicCreation: false });
+  const p = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: defaultPartitioner });
   await p.connect();
   try {
     await p.send({ topic, acks: -1, messages: [{ key: RECORD_KEY, value: JSON.stringify(r) }] });
@@ -79,12 +52,32 @@ export async function writeRecord(kafka: Kafka, topic: string, r: ModelsRecord):
   }
 }
 
-interface Context { c: CentralConfig; kafka: Kafka; topic: string; store: () => ModelStore }
+/**
+ * Changes the record with a compare-and-set (shared/kafka/keyed-record.ts): `f` is applied to the
+ * latest record and the result written as revision + 1, unless another writer came in between
+ * (RecordConflictError, nothing written) or `expectRevision` is given and the record has moved on
+ * from it (refused, nothing written).
+ */
+export async function changeRecord(kafka: Kafka, topic: string, f: (r: ModelsRecord, now: number) => ModelsRecord, o: { by?: string; expectRevision?: number } = {}): Promise<ModelsRecord> {
+  return compareAndSetRecord(kafka, { topic, key: RECORD_KEY, transactionalId: `${topic}.writer` }, (latest) => {
+    const r = latest.value ? parseRecord(latest.value.toString('utf8')) : EMPTY_RECORD;
+    if (o.expectRevision !== undefined && r.revision !== o.expectRevision) {
+      throw new GridwatchError('CONFIG_INVALID', `grid.models is at revision ${r.revision} (by ${r.by ?? '?'} at ${new Date(r.updatedAt).toISOString()}), not ${o.expectRevision}: nothing written; look again (gridwatch models list) and retry`, { details: { reason: 'revision' } });
+    }
+    const next: ModelsRecord = { ...f(r, Date.now()), revision: r.revision + 1, ...(o.by ? { by: o.by } : {}) };
+    return { value: JSON.stringify(next), result: next };
+  });
+}
+
+interface Context { c: CentralConfig; kafka: Kafka; topic: string; store: () => ModelStore; expectRevision?: number }
 
 function context(env: NodeJS.ProcessEnv): Context {
   const c = loadCentralConfig({ env });
   const logger = createLogger({ program: 'models', level: 'warn' });
-  const kafka = createKafkaClient({ brokers: c.kafkaBrokers, clientId: 'gridwatch-models', security: kafkaSecurity(c), logger });
+  // kafkajs' own lines at debug: every failure reaches the operator as the command's error, and
+  // its warnings (the partitioner notice, "limiting retries for the idempotent producer", which a
+  // one-record transaction does not need) would only be noise on an operator's terminal.
+  const kafka = createKafkaClient({ brokers: c.kafkaBrokers, clientId: 'gridwatch-models', security: kafkaSecurity(c), logger, kafkajsLogs: 'debug' });
   const store = () => {
     if (!c.s3Endpoint) throw new GridwatchError('CONFIG_INVALID', 'GRIDWATCH_S3_ENDPOINT is not set: the model files live in the S3/MinIO bucket GRIDWATCH_MODELS_BUCKET');
     return ModelStore.fromSettings({ ...c, s3Endpoint: c.s3Endpoint }, logger);
@@ -107,9 +100,7 @@ async function resolveVersion(ctx: Context, v: string | undefined): Promise<stri
 
 async function change(ctx: Context, f: (r: ModelsRecord, now: number) => ModelsRecord): Promise<ModelsRecord> {
   await ensureTopicsOn(ctx.kafka, [modelsTopicSpec(ctx.topic)], { partitions: 1 });
-  const next = { ...f(await readRecord(ctx.kafka, ctx.topic), Date.now()), by: process.env.USER ?? 'gridwatch models' };
-  await writeRecord(ctx.kafka, ctx.topic, next);
-  return next;
+  return changeRecord(ctx.kafka, ctx.topic, f, { by: process.env.USER ?? 'gridwatch models', ...(ctx.expectRevision !== undefined ? { expectRevision: ctx.expectRevision } : {}) });
 }
 
 const sumComparisons = (list: StoredComparison[]) =>
@@ -130,7 +121,7 @@ async function list(ctx: Context, json: boolean): Promise<void> {
     console.log(JSON.stringify({ record, models: rows }, null, 2));
     return;
   }
-  console.log(`registry ${ctx.topic}: active ${record.active.slice(0, 12)}, shadow ${record.shadow?.slice(0, 12) ?? '-'}, canary ${record.canary ? `${record.canary.version.slice(0, 12)} (${[record.canary.substations?.join(' '), record.canary.percent ? `${record.canary.percent} %` : ''].filter(Boolean).join('; ')})` : '-'}, previous ${record.history.slice(-3).map((v) => v.slice(0, 12)).join(' ') || '-'}`);
+  console.log(`registry ${ctx.topic} revision ${record.revision}: active ${record.active.slice(0, 12)}, shadow ${record.shadow?.slice(0, 12) ?? '-'}, canary ${record.canary ? `${record.canary.version.slice(0, 12)} (${[record.canary.substations?.join(' '), record.canary.percent ? `${record.canary.percent} %` : ''].filter(Boolean).join('; ')})` : '-'}, previous ${record.history.slice(-3).map((v) => v.slice(0, 12)).join(' ') || '-'}`);
   console.log('version       family    threshold  test F1  PR-AUC  PSI ref  roles');
   for (const r of rows) {
     console.log(`${r.version.slice(0, 12)}  ${String(r.family).padEnd(8)}  ${r.threshold?.toFixed(4).padStart(9) ?? '        -'}  ${r.testF1?.toFixed(3).padStart(7) ?? '      -'}  ${r.testPrAuc?.toFixed(3).padStart(6) ?? '     -'}  ${r.psiReference ? 'yes    ' : 'no     '}  ${r.roles || '-'}`);
@@ -146,9 +137,14 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     console.log(USAGE);
     return sub ? 0 : 2;
   }
-  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' }, off: { type: 'boolean' }, substations: { type: 'string' }, percent: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' }, off: { type: 'boolean' }, substations: { type: 'string' }, percent: { type: 'string' }, revision: { type: 'string' } } });
   const ctx = context(env);
-  const say = (r: ModelsRecord) => console.log(`grid.models: active ${r.active.slice(0, 12)}, shadow ${r.shadow?.slice(0, 12) ?? '-'}, canary ${r.canary?.version.slice(0, 12) ?? '-'}`);
+  if (values.revision !== undefined) {
+    const n = Number(values.revision);
+    if (!(Number.isSafeInteger(n) && n >= 0)) throw new GridwatchError('CONFIG_INVALID', `--revision: expected the record's revision (gridwatch models list), got ${values.revision}`);
+    ctx.expectRevision = n;
+  }
+  const say = (r: ModelsRecord) => console.log(`grid.models revision ${r.revision}: active ${r.active.slice(0, 12)}, shadow ${r.shadow?.slice(0, 12) ?? '-'}, canary ${r.canary?.version.slice(0, 12) ?? '-'}`);
   switch (sub) {
     case 'list':
       await list(ctx, values.json ?? false);

@@ -45,8 +45,14 @@ export const FULL_PLAN: DatasetPlan = {
 /** Small enough for a test (seconds), same shape. */
 export const QUICK_PLAN: DatasetPlan = { ...FULL_PLAN, meters: 80, train: [{ seed: 11, profile: 'eu' }, { seed: 12, profile: 'na' }], validation: [{ seed: 21, profile: 'na' }], test: [{ seed: 31, profile: 'eu' }] };
 
-/** Subtle faults of one grid on its second day, targets drawn from the seed (two of each meter kind, one transformer). */
-export function faultsOf(seed: number, meterIds: readonly string[], transformerIds: readonly string[]): FaultSpec[] {
+/**
+ * Subtle faults of one grid on its second day, targets drawn from the seed (two of each meter kind,
+ * one transformer). `training`: two more night loads of other sizes (0.3-0.9 x the customer's peak)
+ * and spans, drawn after the others so that those stay the same: eight meters with a night load in
+ * the four training grids taught the model one size of it, and it missed a smaller one on a
+ * held-out grid. Validation and test grids never get them (their figures stay comparable).
+ */
+export function faultsOf(seed: number, meterIds: readonly string[], transformerIds: readonly string[], o: { training?: boolean } = {}): FaultSpec[] {
   const rng = new Rng(seed ^ 0x1ea7);
   const pool = [...meterIds];
   const take = () => pool.splice(rng.int(0, pool.length - 1), 1)[0]!;
@@ -59,17 +65,20 @@ export function faultsOf(seed: number, meterIds: readonly string[], transformerI
     specs.push({ type: 'load_profile', target: take(), start: day2 + rng.int(0, 1) * HOUR, duration: 5 * HOUR });
   }
   specs.push({ type: 'transformer_degrading', scope: 'transformer', target: rng.pick([...transformerIds]), start: day2 + rng.int(4, 8) * HOUR, duration: 14 * HOUR });
+  if (o.training) {
+    for (let i = 0; i < 2; i++) specs.push({ type: 'load_profile', target: take(), start: day2 + rng.int(0, 2) * HOUR, duration: rng.int(3, 5) * HOUR, magnitude: 0.3 + rng.int(0, 6) / 10 });
+  }
   return specs;
 }
 
 export interface BuiltSet { rows: number; positives: number; data: Float32Array }
 
 /** Feature rows of one grid, labelled by the truth: positive while a fault is visible at the window's middle. */
-export function gridRows(plan: DatasetPlan, grid: GridSpec, gridIndex: number): { rows: FeatureRow[]; labels: number[]; types: number[] } {
+export function gridRows(plan: DatasetPlan, grid: GridSpec, gridIndex: number, training = false): { rows: FeatureRow[]; labels: number[]; types: number[] } {
   const topo = generateTopology({ meters: plan.meters, seed: grid.seed, profile: grid.profile, substations: 1, readingIntervalMs: plan.intervalMs });
   const meterIds = topo.actual.map((e) => e.meterId);
   const transformerIds = [...new Set(topo.actual.map((e) => e.transformerId))];
-  const sim = createSimulation({ topology: topo.actual, faults: faultsOf(grid.seed, meterIds, transformerIds), from: plan.from, to: plan.from + 2 * DAY, intervalMs: plan.intervalMs, seed: grid.seed });
+  const sim = createSimulation({ topology: topo.actual, faults: faultsOf(grid.seed, meterIds, transformerIds, { training }), from: plan.from, to: plan.from + 2 * DAY, intervalMs: plan.intervalMs, seed: grid.seed });
   const nominal = new Map(topo.actual.map((e) => [e.meterId, e.nominalVoltage]));
   const fb = new FeatureBuilder({ windowMs: plan.windowMs, intervalMs: plan.intervalMs, lateMs: 2 * plan.intervalMs, nominalOf: (m) => nominal.get(m) });
   const where = new Map(topo.actual.map((e) => [e.meterId, e]));
@@ -99,8 +108,8 @@ export function gridRows(plan: DatasetPlan, grid: GridSpec, gridIndex: number): 
 
 export const COLUMNS = [...FEATURES, 'label', 'fault_type', 'grid'] as const;
 
-export function buildSet(plan: DatasetPlan, grids: readonly GridSpec[]): BuiltSet {
-  const parts = grids.map((g, i) => ({ ...gridRows(plan, g, i), grid: i }));
+export function buildSet(plan: DatasetPlan, grids: readonly GridSpec[], training = false): BuiltSet {
+  const parts = grids.map((g, i) => ({ ...gridRows(plan, g, i, training), grid: i }));
   const total = parts.reduce((s, p) => s + p.rows.length, 0);
   const width = COLUMNS.length;
   const data = new Float32Array(total * width);
@@ -122,7 +131,7 @@ export function buildSet(plan: DatasetPlan, grids: readonly GridSpec[]): BuiltSe
 export function writeDataset(dir: string, plan: DatasetPlan): Record<string, { rows: number; positives: number }> {
   const summary: Record<string, { rows: number; positives: number }> = {};
   for (const set of ['train', 'validation', 'test'] as const) {
-    const built = buildSet(plan, plan[set]);
+    const built = buildSet(plan, plan[set], set === 'train');
     writeFileSync(join(dir, `${set}.f32`), Buffer.from(built.data.buffer, built.data.byteOffset, built.data.byteLength));
     summary[set] = { rows: built.rows, positives: built.positives };
   }

@@ -3,9 +3,13 @@
  * readings as they arrive. The same code builds the training sets (central/learn/dataset.ts) and
  * feeds the served model (central/learn/scorer.ts), so training and serving cannot disagree.
  *
- * Windows are tumbling, `windowMs` long, aligned to the epoch, in event time. A window closes once
- * the newest reading seen is `lateMs` past its end; a reading for a closed window is counted
- * (`late`) and dropped. Hours of day are UTC.
+ * Windows are tumbling, `windowMs` long, aligned to the epoch, in event time. A window closes as
+ * soon as it is complete: every meter in it has delivered its last reading of the window (its
+ * next one, at the meter's own pace, would fall past the window's end; or it came) and it has at
+ * least the meters of the window before, the windows before it being closed. An incomplete one
+ * (a meter that missed its last reading, or left) closes once the newest reading seen is `lateMs`
+ * past its end: the grace for late readings. A reading for a closed window is counted (`late`)
+ * and dropped. Hours of day are UTC.
  *
  * Partial windows (the documented rule): a meter's window is scored only with at least
  * `minShare` of the expected readings carrying voltage and as many carrying power; otherwise it is
@@ -27,6 +31,7 @@ export const FEATURES = [
   'p_ratio_smooth', 'v_std_ratio_smooth',
   'transformer_drop_residual', 'transformer_drop_residual_smooth',
   'hour_sin', 'hour_cos',
+  'd_p_hour_peak',
 ] as const;
 export const FEATURE_COUNT = FEATURES.length;
 
@@ -46,7 +51,10 @@ export interface FeatureOptions {
   windowMs: number;
   /** Expected interval between a meter's readings (the topology's readingIntervalMs). */
   intervalMs: number;
+  /** Grace for late readings: an incomplete window closes once the newest reading seen is this far past its end (a complete one at once). */
   lateMs: number;
+  /** false: windows close on the grace alone, complete or not (the old rule; tests compare the two). */
+  closeComplete?: boolean;
   minShare?: number;
   /** Nominal voltage of a meter; unknown: the nearest of 120, 230, 240, 277 V to its first reading. */
   nominalOf?: (meterId: string) => number | undefined;
@@ -57,6 +65,10 @@ export interface FeatureRow {
   transformerId: string | null;
   feederId: string | null;
   windowStart: number;
+  /** Event time of the meter's last reading in the window. */
+  lastTs: number;
+  /** Event time of the window's last reading, of any meter in it (the delay figure starts there: the window cannot close before it). */
+  windowLastTs: number;
   values: Float32Array;
 }
 
@@ -76,13 +88,21 @@ interface Acc {
   feederId: string | null;
   nV: number; sV: number; sV2: number; minV: number; maxV: number;
   nP: number; sP: number; sP2: number; minP: number; maxP: number;
+  lastTs: number;
+  /** The meter has delivered its last reading of the window (counted off the window's `pending`). */
+  done: boolean;
+  win: OpenWindow;
 }
+
+interface OpenWindow { start: number; accs: Map<string, Acc>; pending: number }
 
 /** Deviation quantities kept per meter per hour of day, each compared with the previous days. */
 const DEV = 5;
 const FOLD = 0.5; // weight of the newest day when folding it into the baseline
 /** Weight of the newest window in the smoothed features (about an hour of memory at 10-min windows). */
 const SMOOTH = 0.3;
+/** Per window: a peak halves in 1,008 windows (a week of 10-minute windows) unless a higher one comes. */
+const PEAK_DECAY = Math.pow(0.5, 1 / 1008);
 
 /** Per-hour baselines of some quantities, folded in day by day (a fault is compared with the days before it, never with itself). */
 class HourBaseline {
@@ -132,7 +152,18 @@ class MeterMemory {
   pRatio = 0;
   vStdRatio = 0;
   smoothed = false;
+  /** Its newest reading, the gap before it (its pace), and its newest open window's sums. */
+  lastTs = -Infinity;
+  gap = Infinity;
+  newest: Acc | null = null;
+  /** Running peak of the meter's window mean |power|, kW (halves in about a week of windows without a higher one). */
+  peak = 0;
   readonly hours = new HourBaseline(DEV);
+
+  peakOf(absP: number): number {
+    this.peak = Math.max(absP, this.peak * PEAK_DECAY);
+    return Math.max(0.05, this.peak);
+  }
 
   scale(absP: number): number {
     // Running mean of |power| over at most 2,000 windows: the meter's own size, so power features
@@ -197,7 +228,9 @@ interface Group { sumV: number; n: number; sumAbsP: number; vStds: number[]; pMe
 
 export class FeatureBuilder {
   readonly counters: FeatureCounters = { readings: 0, late: 0, bad: 0, partial: 0, rows: 0 };
-  private readonly open = new Map<number, Map<string, Acc>>();
+  private readonly open = new Map<number, OpenWindow>();
+  /** Meters of the last window closed (Infinity before any: the first window waits for the grace). */
+  private lastMeters = Infinity;
   private readonly memory = new Map<string, MeterMemory>();
   private readonly transformers = new Map<string, TransformerMemory>();
   private watermark = -Infinity;
@@ -227,10 +260,11 @@ export class FeatureBuilder {
     }
     let win = this.open.get(start);
     if (!win) {
-      this.open.set(start, (win = new Map()));
+      this.open.set(start, (win = { start, accs: new Map(), pending: 0 }));
       if (start + w < this.nextDue) this.nextDue = start + w;
     }
-    let a = win.get(r.meterId);
+    let a = win.accs.get(r.meterId);
+    let moved: Acc | null = null;
     if (!a) {
       let mem = this.memory.get(r.meterId);
       if (!mem) {
@@ -238,9 +272,17 @@ export class FeatureBuilder {
         mem.nominal = this.opts.nominalOf?.(r.meterId) ?? NOMINALS.reduce((b, n) => (Math.abs(n - r.voltage) < Math.abs(b - r.voltage) ? n : b));
         this.memory.set(r.meterId, mem);
       }
-      win.set(r.meterId, (a = { mem, substationId: r.substationId ?? null, transformerId: r.transformerId, feederId: r.feederId, nV: 0, sV: 0, sV2: 0, minV: Infinity, maxV: -Infinity, nP: 0, sP: 0, sP2: 0, minP: Infinity, maxP: -Infinity }));
+      win.accs.set(r.meterId, (a = { mem, substationId: r.substationId ?? null, transformerId: r.transformerId, feederId: r.feederId, nV: 0, sV: 0, sV2: 0, minV: Infinity, maxV: -Infinity, nP: 0, sP: 0, sP2: 0, minP: Infinity, maxP: -Infinity, lastTs: -Infinity, done: false, win }));
+      win.pending++;
+      // The meter has moved on to a later window: its earlier one has all it will get.
+      const prev = mem.newest;
+      if (!prev || prev.win.start < start) {
+        if (prev && !prev.done) moved = prev;
+        mem.newest = a;
+      }
     }
-    const v = r.voltage / a.mem.nominal;
+    const mem = a.mem;
+    const v = r.voltage / mem.nominal;
     a.nV++; a.sV += v; a.sV2 += v * v;
     if (v < a.minV) a.minV = v;
     if (v > a.maxV) a.maxV = v;
@@ -250,23 +292,59 @@ export class FeatureBuilder {
       if (p < a.minP) a.minP = p;
       if (p > a.maxP) a.maxP = p;
     }
+    if (ts > a.lastTs) a.lastTs = ts;
+    if (ts > mem.lastTs) {
+      if (mem.lastTs > -Infinity) mem.gap = ts - mem.lastTs;
+      mem.lastTs = ts;
+    }
     if (ts > this.watermark) this.watermark = ts;
-    return this.watermark - this.opts.lateMs >= this.nextDue ? this.closeUpTo(this.watermark - this.opts.lateMs) : EMPTY;
+    let completed = false;
+    if (moved) completed = this.finish(moved) || completed;
+    // Its last reading of the window: the next one, at its pace (never slower than the topology's
+    // interval, so a meter back from a gap does not finish its window at its first reading), would
+    // fall past the window's end.
+    if (!a.done && ts + Math.min(mem.gap, this.opts.intervalMs) >= start + w) completed = this.finish(a) || completed;
+    if (this.watermark - this.opts.lateMs >= this.nextDue) return this.closeUpTo(this.watermark - this.opts.lateMs);
+    return completed && this.opts.closeComplete !== false ? this.closeComplete() : EMPTY;
+  }
+
+  /** Counts a meter's window as delivered; true when that leaves the window with nothing pending. */
+  private finish(a: Acc): boolean {
+    a.done = true;
+    return --a.win.pending === 0;
+  }
+
+  /** Closes the earliest open windows while each is complete (in order: baselines and smoothing run window after window). */
+  private closeComplete(): FeatureRow[] {
+    let rows: FeatureRow[] = EMPTY;
+    for (;;) {
+      let first: OpenWindow | undefined;
+      for (const win of this.open.values()) if (!first || win.start < first.start) first = win;
+      if (!first || first.pending > 0 || first.accs.size < this.lastMeters) return rows;
+      if (rows === EMPTY) rows = [];
+      this.closeOne(first, rows);
+    }
   }
 
   /** Closes every window that ends at or before `t` (all of them without an argument). */
   closeUpTo(t = Infinity): FeatureRow[] {
-    const due = [...this.open.keys()].filter((s) => s + this.opts.windowMs <= t).sort((x, y) => x - y);
+    const due = [...this.open.values()].filter((win) => win.start + this.opts.windowMs <= t).sort((x, y) => x.start - y.start);
     if (due.length === 0) return EMPTY;
     const rows: FeatureRow[] = [];
-    for (const s of due) {
-      this.closeWindow(s, this.open.get(s)!, rows);
-      this.open.delete(s);
-      this.closedBefore = Math.max(this.closedBefore, s + this.opts.windowMs);
-    }
+    for (const win of due) this.closeOne(win, rows);
+    // A complete window right after them need not wait.
+    const more = this.opts.closeComplete === false ? EMPTY : this.closeComplete();
+    return more.length > 0 ? rows.concat(more) : rows;
+  }
+
+  private closeOne(win: OpenWindow, rows: FeatureRow[]): void {
+    this.closeWindow(win.start, win.accs, rows);
+    this.open.delete(win.start);
+    this.lastMeters = win.accs.size;
+    this.closedBefore = Math.max(this.closedBefore, win.start + this.opts.windowMs);
+    for (const a of win.accs.values()) if (a.mem.newest === a) a.mem.newest = null;
     this.nextDue = Infinity;
     for (const s of this.open.keys()) if (s + this.opts.windowMs < this.nextDue) this.nextDue = s + this.opts.windowMs;
-    return rows;
   }
 
   private closeWindow(start: number, win: Map<string, Acc>, rows: FeatureRow[]): void {
@@ -282,6 +360,8 @@ export class FeatureBuilder {
       accs.push(a);
     }
     const n = accs.length;
+    let windowLastTs = -Infinity;
+    for (const a of win.values()) if (a.lastTs > windowLastTs) windowLastTs = a.lastTs;
     const vMean = new Float64Array(n);
     const vStd = new Float64Array(n);
     const pMean = new Float64Array(n);
@@ -346,6 +426,7 @@ export class FeatureBuilder {
       let tm = this.transformers.get(tk);
       if (!tm) this.transformers.set(tk, (tm = new TransformerMemory()));
       const scale = mem.scale(Math.abs(pMean[i]!));
+      const peak = mem.peakOf(Math.abs(pMean[i]!));
       const x = new Float32Array(FEATURE_COUNT);
       x[0] = vStd[i]!; x[1] = a.maxV - a.minV; x[2] = clip(a.nV / expected, 2);
       x[3] = clip(pMean[i]! / scale, 50); x[4] = clip(pStd[i]! / scale, 50); x[5] = clip(a.minP / scale, 50); x[6] = clip(a.maxP / scale, 50); x[7] = clip((a.maxP - a.minP) / scale, 100);
@@ -360,13 +441,22 @@ export class FeatureBuilder {
       // Against the neighbours' median, not their mean: one faulted neighbour (a failed inverter
       // importing at midday) must not make every other meter of the transformer look odd.
       x[13] = clip((pMean[i]! - g.pMed) / scale, 50);
-      x0[0] = x[3]!; x0[1] = x[10]!; x0[2] = x[0]!; x0[3] = x[11]!; x0[4] = x[12]!;
+      // The power baseline is kept in kW and divided by the meter's size of now, not of the day it
+      // was seen: the size is a running mean that starts small, so a baseline of scaled power from
+      // a meter's first hours (in the training grids: the night, just when a night load shows)
+      // would be off by the size's warm-up and make a healthy night look like a fault and back.
+      x0[0] = pMean[i]!; x0[1] = x[10]!; x0[2] = x[0]!; x0[3] = x[11]!; x0[4] = x[12]!;
       const has = mem.hours.deviate(h, d, x0, x, 14);
+      // The same deviation against the meter's peak: an abnormal load (a night load) is heavy for
+      // what the customer draws at most, and a flat customer's size (its mean) is near its peak
+      // while a peaky one's is a third of it, so against the mean one night load looks twice another.
+      x[26] = clip(x[14]! / peak, 50);
+      x[14] = clip(x[14]! / scale, 50);
       x[19] = has ? 1 : 0;
       // Smoothed over about an hour: the meter's power against the same hours of previous days
       // (diversion: a third of it, whatever the day's weather), and its voltage swings against its
       // neighbours' (a loose neutral grows; one noisy window does not).
-      const basP = mem.hours.baseOf(h, 0);
+      const basP = mem.hours.baseOf(h, 0) / scale;
       const ratio = has ? Math.log((Math.abs(x[3]!) + 0.1) / (Math.abs(basP) + 0.1)) : 0;
       const swing = Math.log((vStd[i]! + 1e-4) / (g.vStdMed + 1e-4));
       if (!mem.smoothed) {
@@ -380,7 +470,7 @@ export class FeatureBuilder {
       x[20] = clip(mem.pRatio, 10); x[21] = clip(mem.vStdRatio, 10);
       x[22] = tm.residual; x[23] = tm.smooth;
       x[24] = sin; x[25] = cos;
-      rows.push({ meterId: ids[i]!, transformerId: a.transformerId, feederId: a.feederId, windowStart: start, values: x });
+      rows.push({ meterId: ids[i]!, transformerId: a.transformerId, feederId: a.feederId, windowStart: start, lastTs: a.lastTs, windowLastTs, values: x });
     }
     this.counters.rows += n;
   }

@@ -40,6 +40,8 @@ export interface LearnedPartOptions {
   maxQueued?: number;
   batchSize?: number;
   maxWaitMs?: number;
+  /** Grace for late readings of an incomplete window (learnedLateMs; scorer.ts). */
+  lateMs?: number;
   /**
    * Closed windows waiting for inference at most (default 50,000: five windows of 10,000 meters,
    * about 10 MB); past it they are not scored, counted as `overload` (scorer.ts).
@@ -76,6 +78,7 @@ export class LearnedPart implements Part {
       ...(o.nominalOf ? { nominalOf: o.nominalOf } : {}),
       ...(o.batchSize ? { batchSize: o.batchSize } : {}),
       ...(o.maxWaitMs ? { maxWaitMs: o.maxWaitMs } : {}),
+      ...(o.lateMs !== undefined ? { lateMs: o.lateMs } : {}),
       maxPendingRows: o.maxPendingRows ?? 50_000,
       ...(o.clock ? { clock: o.clock } : {}),
       logger: this.log,

@@ -20,9 +20,16 @@ export interface ModelsRecord {
   history: string[];
   updatedAt: number;
   by?: string;
+  /**
+   * How many changes the record has had (0: none; a record written before revisions is 0). Every
+   * change writes revision + 1 through a compare-and-set (shared/kafka/keyed-record.ts), so two
+   * operators changing it at once cannot both win; `gridwatch models ... --revision N` also
+   * refuses when the record is no longer the one the operator looked at.
+   */
+  revision: number;
 }
 
-export const EMPTY_RECORD: ModelsRecord = { active: DEFAULT_VERSION, shadow: null, canary: null, history: [], updatedAt: 0 };
+export const EMPTY_RECORD: ModelsRecord = { active: DEFAULT_VERSION, shadow: null, canary: null, history: [], updatedAt: 0, revision: 0 };
 
 const VERSION = /^([0-9a-f]{64}|default)$/;
 const bad = (why: string) => new GridwatchError('CONFIG_INVALID', `grid.models record: ${why}`, { details: { reason: 'record' } });
@@ -53,7 +60,8 @@ export function parseRecord(text: string): ModelsRecord {
     canary = { version, ...(c.substations ? { substations: c.substations } : {}), ...(c.percent !== undefined ? { percent: c.percent } : {}) };
   }
   const history = Array.isArray(r.history) ? r.history.map((v, i) => checkVersion(v, `history[${i}]`)) : [];
-  return { active, shadow, canary, history, updatedAt: typeof r.updatedAt === 'number' ? r.updatedAt : 0, ...(typeof r.by === 'string' ? { by: r.by } : {}) };
+  if (r.revision !== undefined && !(Number.isSafeInteger(r.revision) && r.revision >= 0)) throw bad(`revision is not a count: ${JSON.stringify(r.revision)}`);
+  return { active, shadow, canary, history, updatedAt: typeof r.updatedAt === 'number' ? r.updatedAt : 0, ...(typeof r.by === 'string' ? { by: r.by } : {}), revision: r.revision ?? 0 };
 }
 
 /** The version becomes active; the one before goes to the history. Shadow/canary of that version end (it is live everywhere now). */

@@ -31,7 +31,7 @@ export interface ScorerOptions {
   modelDir: string;
   /** Interval between a meter's readings (topology readingIntervalMs); default the model's. */
   intervalMs?: number;
-  /** How long after a window's end its late readings are still taken (default 2 intervals). */
+  /** Grace for late readings: how long past its end an incomplete window waits (default LATE_MS_DEFAULT); a complete window closes at once (features.ts). */
   lateMs?: number;
   /** Windows per inference call (default 512); a partial batch goes after `maxWaitMs`. */
   batchSize?: number;
@@ -59,6 +59,9 @@ export interface ScorerOptions {
   clock?: Clock;
   logger?: Logger;
 }
+
+/** The default grace for late readings (learnedLateMs): complete windows do not wait for it. */
+export const LATE_MS_DEFAULT = 30_000;
 
 export interface ScorerCounters extends FeatureCounters {
   batches: number;
@@ -128,8 +131,10 @@ export class LearnedScorer {
   private pendingRows = 0;
   private lastOverloadLog = -Infinity;
   private readonly compared = new Map<string, Comparison & { sumAbs: number }>();
-  /** Wall-clock delay from a window's end to its anomaly, ms (last 10,000). */
+  /** Delay from the last reading of the window that opened an anomaly (of any meter in it: event time) to the anomaly (clock), ms (last 10,000). */
   readonly delaysMs: number[] = [];
+  /** The same from the anomaly's own meter's last reading in the window (adds the spread of the meters' reading phases), ms. */
+  readonly meterDelaysMs: number[] = [];
 
   constructor(private readonly opts: ScorerOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -166,7 +171,7 @@ export class LearnedScorer {
     const loaded = loadModelDir(this.opts.modelDir);
     const { manifest } = loaded;
     const intervalMs = this.opts.intervalMs ?? manifest.intervalMs;
-    this.features = new FeatureBuilder({ windowMs: manifest.windowMs, intervalMs, lateMs: this.opts.lateMs ?? 2 * intervalMs, ...(this.opts.nominalOf ? { nominalOf: this.opts.nominalOf } : {}) });
+    this.features = new FeatureBuilder({ windowMs: manifest.windowMs, intervalMs, lateMs: this.opts.lateMs ?? LATE_MS_DEFAULT, ...(this.opts.nominalOf ? { nominalOf: this.opts.nominalOf } : {}) });
     const active = new ServedModel(loaded, this.log);
     await active.start();
     this.served = { active, shadow: null, canary: null };
@@ -283,7 +288,8 @@ export class LearnedScorer {
     this.pendingRows += rows.length;
     for (const r of rows) this.queue.push(r);
     if (this.queue.length >= (this.opts.batchSize ?? 512)) this.dispatch(false);
-    else if (!this.timer && this.queue.length > 0) this.timer = setTimeout(() => this.dispatch(true), this.opts.maxWaitMs ?? 200);
+    // Also after full batches went: the rest must not wait for the next window to close.
+    if (!this.timer && this.queue.length > 0) this.timer = setTimeout(() => this.dispatch(true), this.opts.maxWaitMs ?? 200);
   }
 
   private dispatch(all: boolean): void {
@@ -392,8 +398,12 @@ export class LearnedScorer {
     if (!a) return false;
     if (a.state === 'open') {
       this.batchCounters.opened++;
-      if (r) this.delaysMs.push(Math.max(0, a.detectedAt - (r.windowStart + this.served.active.manifest.windowMs)));
+      if (r) {
+        this.delaysMs.push(Math.max(0, a.detectedAt - r.windowLastTs));
+        this.meterDelaysMs.push(Math.max(0, a.detectedAt - r.lastTs));
+      }
       if (this.delaysMs.length > 10_000) this.delaysMs.shift();
+      if (this.meterDelaysMs.length > 10_000) this.meterDelaysMs.shift();
     } else this.batchCounters.closed++;
     this.opts.onAnomaly(a);
     return a.state === 'open';

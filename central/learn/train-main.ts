@@ -20,11 +20,11 @@ export const REPO = resolve(HERE, '..', '..');
 export { DEFAULT_MODEL_DIR } from './model-file.ts';
 import { DEFAULT_MODEL_DIR } from './model-file.ts';
 
-const USAGE = `usage: gridwatch train [--quick] [--out DIR] [--fpr 0.005] [--keep-data DIR]
+const USAGE = `usage: gridwatch train [--quick] [--out DIR] [--fpr 0.001] [--keep-data DIR]
 
   --quick           small grids (seconds): the reproducibility test uses it
   --out DIR         where model.onnx and manifest.json go (default models/default; with --quick required)
-  --fpr X           false-positive rate on validation data that sets the threshold (default 0.005)
+  --fpr X           false-positive rate on validation data that sets the threshold (default 0.001)
   --keep-data DIR   write the data sets there and keep them (default: a temporary folder)
 
 Python: python3 (3.10+) must be on PATH; the venv is GRIDWATCH_VENV or ~/.cache/gridwatch/venv.`;
@@ -62,7 +62,7 @@ export function train(opts: { quick?: boolean; out: string; fpr?: number; dataDi
     mkdirSync(data, { recursive: true });
     const sets = writeDataset(data, opts.quick ? QUICK_PLAN : FULL_PLAN);
     process.stderr.write(`train: data sets ${JSON.stringify(sets)}\n`);
-    const r = spawnSync(python, [join(HERE, 'train.py'), '--data', data, '--out', opts.out, '--fpr', String(opts.fpr ?? 0.005)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    const r = spawnSync(python, [join(HERE, 'train.py'), '--data', data, '--out', opts.out, '--fpr', String(opts.fpr ?? 0.001)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, OMP_NUM_THREADS: '1' } });
     if (r.error || r.status !== 0) throw new GridwatchError('PROVISION_FAILED', `train.py failed: ${r.error?.message ?? `exit ${r.status}`}`);
     writeReference(data, opts.out); // PSI reference bins into the manifest (central/learn/reference.ts)
     const last = r.stdout.trim().split('\n').pop() ?? '{}';

@@ -72,7 +72,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--fpr", type=float, default=0.005)
+    ap.add_argument("--fpr", type=float, default=0.001)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--negatives", type=int, default=30000)
     args = ap.parse_args()
@@ -93,7 +93,7 @@ def main():
     neg = np.where(y["train"] == 0)[0]
     keep = np.sort(np.concatenate([np.where(y["train"] == 1)[0], rng.choice(neg, min(len(neg), args.negatives), replace=False)]))
     Xt, yt = X["train"][keep], y["train"][keep]
-    gbt = GradientBoostingClassifier(n_estimators=100, max_depth=3, learning_rate=0.1, subsample=0.8, random_state=args.seed)
+    gbt = GradientBoostingClassifier(n_estimators=200, max_depth=4, learning_rate=0.1, subsample=0.8, random_state=args.seed)
     gbt.fit(Xt, yt)
     iforest = IsolationForest(n_estimators=100, max_samples=512, random_state=args.seed)
     iforest.fit(Xt[yt == 0])

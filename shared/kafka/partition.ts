@@ -10,3 +10,6 @@ export function partitionOf(key: string, partitions: number): number {
   const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
   return partitioner({ topic: 'x', partitionMetadata, message: { key, value: null } });
 }
+
+/** The partitioner to name when creating a producer: kafkajs' default, named, so kafkajs logs no "default partitioner changed" warning. */
+export const defaultPartitioner = kafkajs.Partitioners.DefaultPartitioner;

@@ -78,4 +78,56 @@ describe('FeatureBuilder', () => {
     expect(fb.add({ meterId: 'm1', transformerId: 't1', feederId: 'f1', ts: 10 * MIN, voltage: 230, power: 1 })).toHaveLength(0); // within lateMs
     expect(fb.add({ meterId: 'm1', transformerId: 't1', feederId: 'f1', ts: 11 * MIN, voltage: 230, power: 1 })).toHaveLength(1);
   });
+
+  describe('closing a window', () => {
+    const add = (fb: FeatureBuilder, meterId: string, ts: number) => fb.add({ meterId, transformerId: 't1', feederId: 'f1', ts, voltage: 230, power: 1 });
+    const grace = 5 * MIN;
+
+    it('closes a complete window at its last reading, without waiting for the grace (the first window waits: no count of meters yet)', () => {
+      const fb = new FeatureBuilder({ windowMs: 10 * MIN, intervalMs: MIN, lateMs: grace });
+      const closedAt: number[] = [];
+      for (let ts = 0; ts < 30 * MIN; ts += MIN) for (const m of ['a', 'b', 'c']) if (add(fb, m, ts).length > 0) closedAt.push(ts);
+      // Window 0 by the grace (at 15 min), windows 1 and 2 at their last tick (19 and 29 min), by the last meter's reading.
+      expect(closedAt).toEqual([15 * MIN, 19 * MIN, 29 * MIN]);
+      expect(fb.counters.late).toBe(0);
+    });
+
+    it('keeps a window open for a meter that missed its last reading until its next one comes or the grace passes', () => {
+      const fb = new FeatureBuilder({ windowMs: 10 * MIN, intervalMs: MIN, lateMs: grace });
+      for (let ts = 0; ts < 20 * MIN; ts += MIN) for (const m of ['a', 'b']) add(fb, m, ts);
+      // Window 2 (20-30 min): b misses 29 min; a's last reading does not close it.
+      for (let ts = 20 * MIN; ts < 29 * MIN; ts += MIN) for (const m of ['a', 'b']) expect(add(fb, m, ts)).toHaveLength(0);
+      expect(add(fb, 'a', 29 * MIN)).toHaveLength(0);
+      expect(add(fb, 'a', 30 * MIN)).toHaveLength(0);
+      // b moves on to window 3: window 2 has all it will get.
+      expect(add(fb, 'b', 30 * MIN).map((r) => r.windowStart)).toEqual([20 * MIN, 20 * MIN]);
+      // Window 3: b falls silent after one reading; the window closes by the grace, 5 min past its
+      // end (b's one reading is a partial window: skipped and counted).
+      for (let ts = 31 * MIN; ts < 45 * MIN; ts += MIN) expect(add(fb, 'a', ts).filter((r) => r.windowStart === 30 * MIN)).toHaveLength(0);
+      expect(add(fb, 'a', 45 * MIN).map((r) => `${r.meterId}@${r.windowStart}`)).toEqual([`a@${30 * MIN}`]);
+      expect(fb.counters).toMatchObject({ late: 0, partial: 1 });
+    });
+
+    it('builds the same rows as closing on the grace alone, when the readings come in order', () => {
+      const build = (closeComplete: boolean) => {
+        const fb = new FeatureBuilder({ windowMs: 10 * MIN, intervalMs: MIN, lateMs: 2 * MIN, closeComplete, nominalOf: () => 230 });
+        const rows: FeatureRow[] = [];
+        for (let ts = 0; ts < 2 * DAY; ts += MIN) {
+          const load = 0.2 + 0.8 * Math.abs(Math.sin((Math.PI * (ts % DAY)) / DAY));
+          for (let m = 0; m < 4; m++) rows.push(...fb.add({ meterId: `m${m}`, transformerId: m < 2 ? 't1' : 't2', feederId: 'f1', ts, voltage: 230 * (1 - 0.01 * m * load), power: (1 + m) * load }));
+        }
+        rows.push(...fb.closeUpTo());
+        return rows;
+      };
+      const early = build(true);
+      const grace = build(false);
+      expect(early.length).toBe(grace.length);
+      expect(early.length).toBe(4 * 2 * 144);
+      early.forEach((r, i) => {
+        expect(r.meterId).toBe(grace[i]!.meterId);
+        expect(r.windowStart).toBe(grace[i]!.windowStart);
+        expect([...r.values]).toEqual([...grace[i]!.values]);
+      });
+    });
+  });
 });

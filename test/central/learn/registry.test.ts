@@ -50,7 +50,7 @@ describe('grid.models record', () => {
   });
 });
 
-const row = (meterId: string, windowStart: number, values: ArrayLike<number>): FeatureRow => ({ meterId, substationId: null, transformerId: 't1', feederId: 'f1', windowStart, values: Float32Array.from(values) }) as FeatureRow;
+const row = (meterId: string, windowStart: number, values: ArrayLike<number>): FeatureRow => ({ meterId, substationId: null, transformerId: 't1', feederId: 'f1', windowStart, lastTs: windowStart + 540_000, windowLastTs: windowStart + 540_000, values: Float32Array.from(values) }) as FeatureRow;
 const enqueue = (s: LearnedScorer, rows: FeatureRow[]) => (s as unknown as { enqueue(r: FeatureRow[]): void }).enqueue(rows);
 
 describe('several models in the scorer (real onnxruntime)', () => {

@@ -67,6 +67,17 @@ describe('learned scorer with the shipped model (real onnxruntime)', () => {
 });
 
 describe('bad input and bad models', () => {
+  it('scores the rest of a queue after a full batch went, without waiting for more windows', async () => {
+    const scorer = new LearnedScorer({ modelDir: DEFAULT_MODEL_DIR, onAnomaly: () => {}, batchSize: 4, maxWaitMs: 50 });
+    await scorer.start();
+    const rows = Array.from({ length: 6 }, (_, i) => ({ meterId: `m${i}`, transformerId: 't1', feederId: 'f1', windowStart: 0, lastTs: 540_000, windowLastTs: 540_000, values: new Float32Array(FEATURE_COUNT) }));
+    (scorer as unknown as { enqueue(r: typeof rows): void }).enqueue(rows);
+    const until = Date.now() + 10_000;
+    while (scorer.counters.scored < 6 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(scorer.counters.scored).toBe(6);
+    await scorer.stop();
+  });
+
   it('skips and counts windows with missing channels; a non-finite voltage is counted, never a NaN feature', () => {
     const fb = new FeatureBuilder({ windowMs: 600_000, intervalMs: 60_000, lateMs: 0 });
     const base = { transformerId: 't1', feederId: 'f1' };

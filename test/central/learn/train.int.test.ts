@@ -10,7 +10,15 @@ const reference = JSON.parse(readFileSync(new URL('./quick-reference.json', impo
 const out = mkdtempSync(join(tmpdir(), 'gw-train-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-/** Scores may differ by float rounding across machines and BLAS builds; 1e-6 is far below any threshold decision. */
+/**
+ * Scores may differ by float rounding across machines and BLAS builds; 1e-6 is far below any
+ * threshold decision. The file itself (its sha256, the version) is reproducible on one machine
+ * with the same packages: train.py fixes the one thing skl2onnx draws at random (the graph name, a
+ * uuid), the seeds fix scikit-learn, and OMP_NUM_THREADS=1 the thread count; two `--quick` runs on
+ * the shared 2-core machine gave the same sha256 (38ceb73e..., quick-reference.json's version).
+ * It is not asserted: another CPU or numpy build may round a split threshold differently, which
+ * changes bytes without changing a decision; the scores are the contract.
+ */
 const TOLERANCE = 1e-6;
 
 describe('gridwatch train --quick', () => {
