@@ -1,16 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock, silentLogger, type Gap } from '../../../shared/index.ts';
 import { EdgeStore, type CommitUnit } from '../../../edge/store/index.ts';
-import { anomaly, openStore, reading, tempDir } from './helpers.ts';
+import { anomaly, openStore, reading, tempDir, trackStores } from './helpers.ts';
 
-const open: EdgeStore[] = [];
-function track(s: EdgeStore): EdgeStore {
-  open.push(s);
-  return s;
-}
-afterEach(() => {
-  for (const s of open.splice(0)) s.close();
-});
+const track = trackStores();
 
 describe('EdgeStore', () => {
   it('keeps lanes apart and returns rows oldest first', () => {

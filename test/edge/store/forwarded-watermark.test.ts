@@ -1,17 +1,10 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EdgeStore, type Lane, type StoredRecord } from '../../../edge/store/index.ts';
-import { anomaly, openStore, reading, tempDir } from './helpers.ts';
+import { anomaly, openStore, reading, tempDir, trackStores } from './helpers.ts';
 
-const open: EdgeStore[] = [];
-function track(s: EdgeStore): EdgeStore {
-  open.push(s);
-  return s;
-}
-afterEach(() => {
-  for (const s of open.splice(0)) s.close();
-});
+const track = trackStores();
 
 /** What the forwarder does with a batch: peek, then removeRange of it. */
 function forward(s: EdgeStore, lane: Lane, n: number): StoredRecord[] {

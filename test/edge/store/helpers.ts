@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterEach } from 'vitest';
 import { ManualClock, silentLogger } from '../../../shared/index.ts';
 import { EdgeStore, type EdgeStoreOptions, type OutboxRecord } from '../../../edge/store/index.ts';
 
@@ -19,4 +20,16 @@ export function reading(meterId: string, seq: number, ts = 1_700_000_000_000 + s
 
 export function anomaly(meterId: string, n: number, ts = 1_700_000_000_000): OutboxRecord {
   return { topic: 'grid.anomalies', key: 'S1', value: JSON.stringify({ anomalyId: `${meterId}-${n}`, meterId, state: 'open' }), lane: 'control', ts, meterId };
+}
+
+/** `track(store)` closes the store after the test (registers the test file's afterEach). */
+export function trackStores(): (s: EdgeStore) => EdgeStore {
+  const open: EdgeStore[] = [];
+  afterEach(() => {
+    for (const s of open.splice(0)) s.close();
+  });
+  return (s) => {
+    open.push(s);
+    return s;
+  };
 }
