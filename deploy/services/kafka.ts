@@ -8,6 +8,7 @@ import { GridwatchError } from '../../shared/errors.ts';
 import { createKafkaClient } from '../../shared/kafka/client.ts';
 import type { KafkaSecurity } from '../../shared/kafka/security.ts';
 import { applyKafkaSecurity, harnessSecurity } from './kafka-acl.ts';
+import { pruneThrowawayTopics } from './kafka-prune.ts';
 import { renderKafkaLog4j2, renderKafkaPom, renderKafkaProperties, type KafkaNodeConfig, type KafkaNodeSecurity } from './kafka-config.ts';
 import { KAFKA_USERS, ensureKafkaPki, readSecret, type KafkaPki } from './kafka-pki.ts';
 import { HOST, KAFKA_PLAINTEXT_LISTENER, PORTS, paths } from './layout.ts';
@@ -16,6 +17,8 @@ import { KAFKA_VERSION, LOG4J_VERSION, SLF4J_VERSION } from './versions.ts';
 
 
 const START_TIMEOUT_MS = 120_000;
+/** A broker still logging (loading its partitions) is given this long in all, and is given up on after this long without a log line. */
+const START_PROGRESS = { maxMs: 900_000, quietMs: 60_000 };
 const STOP_GRACE_MS = 30_000;
 
 export const kafkaJarDir = (): string => join(paths.jars(), `kafka-${KAFKA_VERSION}`);
@@ -256,6 +259,8 @@ async function startNodes(nodes: KafkaNode[], heap: string, log: Log, expectBrok
   for (const { node, pid } of pids) {
     await waitUntilHealthy(node.name, () => kafkaAnswers([`${HOST}:${node.saslSslPort}`], expectBrokers, security), {
       timeoutMs,
+      progress: START_PROGRESS,
+      log,
       ...(pid !== undefined ? { pid } : {}),
       command: runningRecord(node.name)?.command ?? 'java kafka.Kafka',
     });
@@ -300,6 +305,7 @@ export async function ensureKafka(opts: { cluster: boolean; log: Log }): Promise
     const first = nodes[0];
     if (first) await applyKafkaSecurity({ brokers, pki, jarDir: kafkaJarDir(), clusterDir: first.clusterDir, log: opts.log });
     opts.log(`[services] kafka: already running at ${brokers.join(',')}`);
+    if (!opts.cluster) await pruneThrowawayTopics({ brokers, security, log: opts.log });
     return false;
   }
   if (!nodes.some((n) => runningRecord(n.name))) {
@@ -316,6 +322,7 @@ export async function ensureKafka(opts: { cluster: boolean; log: Log }): Promise
   const t = Date.now();
   const started = await startNodes(nodes, opts.cluster ? '512m' : '768m', opts.log, expect);
   opts.log(`[services] kafka: ready at ${brokers.join(',')} (SASL_SSL) in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+  if (!opts.cluster) await pruneThrowawayTopics({ brokers, security, log: opts.log });
   // Started by this call only if every node now recorded is one this process spawned.
   return started && !wasRunning && nodes.every((n) => spawnedToken(n.name) !== undefined);
 }

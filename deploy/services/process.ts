@@ -2,7 +2,7 @@
 // the exact command line and shows the tail of its log, so a broken provisioning step explains itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { GridwatchError } from '../../shared/errors.ts';
@@ -282,27 +282,58 @@ export async function ensureServer(o: {
 /**
  * Polls `check` until it returns true. Fails early when the server process died, and on timeout;
  * either way the error carries the tail of the server's log.
+ *
+ * `progress`: a server that is still writing its log is still starting (a Kafka broker loading
+ * ten thousand partitions logs a line per partition and took more than 120 s on two cores). While
+ * the log grew within the last `quietMs`, the wait goes on past `timeoutMs`, up to `maxMs` in all.
  */
 export async function waitUntilHealthy(
   name: string,
   check: () => Promise<boolean>,
-  opts: { timeoutMs: number; pid?: number; command: string },
+  opts: { timeoutMs: number; pid?: number; command: string; progress?: { maxMs: number; quietMs: number }; log?: Log },
 ): Promise<void> {
-  const deadline = Date.now() + opts.timeoutMs;
+  const started = Date.now();
+  const logFile = paths.log(name);
+  let lastSize = logSize(logFile);
+  let lastGrowth = started;
+  let extendedSaid = false;
+  const deadline = (): number => {
+    const base = started + opts.timeoutMs;
+    if (!opts.progress) return base;
+    return Math.min(started + opts.progress.maxMs, Math.max(base, lastGrowth + opts.progress.quietMs));
+  };
   let lastError: unknown;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline()) {
     try {
       if (await check()) return;
     } catch (err) {
       lastError = err;
     }
     if (opts.pid !== undefined && !isAlive(opts.pid)) {
-      throw new GridwatchError('SERVICE_UNAVAILABLE', `${name} exited during start-up: ${opts.command}\n--- last lines of ${paths.log(name)} ---\n${tailOfFile(paths.log(name))}`, { cause: lastError });
+      throw new GridwatchError('SERVICE_UNAVAILABLE', `${name} exited during start-up: ${opts.command}\n--- last lines of ${logFile} ---\n${tailOfFile(logFile)}`, { cause: lastError });
+    }
+    const size = logSize(logFile);
+    if (size !== lastSize) {
+      lastSize = size;
+      lastGrowth = Date.now();
+    }
+    if (opts.progress && !extendedSaid && Date.now() > started + opts.timeoutMs) {
+      extendedSaid = true;
+      opts.log?.(`[services] ${name}: not answering after ${opts.timeoutMs / 1000}s but still writing its log (${logFile}); waiting up to ${opts.progress.maxMs / 1000}s in all`);
     }
     await sleep(250);
   }
+  const waited = Math.round((Date.now() - started) / 1000);
   const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-  throw new GridwatchError('SERVICE_UNAVAILABLE', `${name} did not answer within ${opts.timeoutMs / 1000}s${why}: ${opts.command}\n--- last lines of ${paths.log(name)} ---\n${tailOfFile(paths.log(name))}`, { cause: lastError, retryable: true });
+  throw new GridwatchError('SERVICE_UNAVAILABLE', `${name} did not answer within ${waited}s${why}: ${opts.command}\n--- last lines of ${logFile} ---\n${tailOfFile(logFile)}`, { cause: lastError, retryable: true });
+}
+
+function logSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return -1;
+  }
 }
 
 /** An HTTP GET that resolves to true on 2xx, false otherwise (never throws on connection refusal). */
