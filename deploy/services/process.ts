@@ -2,7 +2,7 @@
 // the exact command line and shows the tail of its log, so a broken provisioning step explains itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { GridwatchError } from '../../shared/errors.ts';
@@ -14,10 +14,31 @@ export function quoteCommand(cmd: string, args: readonly string[]): string {
   return [cmd, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
+/** The last `lines` lines of `file`, read from its last 64 KiB only (a broker's log reaches hundreds of MB). */
 export function tailOfFile(file: string, lines = 30): string {
   if (!existsSync(file)) return `(no log at ${file})`;
-  const text = readFileSync(file, 'utf8').trimEnd().split('\n');
+  const size = statSync(file).size;
+  const length = Math.min(size, 64 * 1024);
+  const buf = Buffer.alloc(length);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, buf, 0, length, size - length);
+  } finally {
+    closeSync(fd);
+  }
+  const text = buf.toString('utf8').trimEnd().split('\n');
   return text.slice(-lines).join('\n');
+}
+
+/** A server's log past this size is moved to `<name>.log.1` (replacing the one before) when the server starts again. */
+export const LOG_ROTATE_BYTES = 64 * 1024 * 1024;
+
+function rotateLog(logFile: string): void {
+  try {
+    if (statSync(logFile).size > LOG_ROTATE_BYTES) renameSync(logFile, `${logFile}.1`);
+  } catch {
+    // no log yet
+  }
 }
 
 export function provisionError(what: string, command: string, logFile: string, cause?: unknown): GridwatchError {
@@ -91,6 +112,7 @@ export function spawnedToken(name: string): string | undefined {
 export function startDetached(name: string, cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): PidRecord {
   const logFile = paths.log(name);
   mkdirSync(dirname(logFile), { recursive: true });
+  rotateLog(logFile);
   mkdirSync(paths.run(), { recursive: true });
   const command = quoteCommand(cmd, args);
   writeFileSync(logFile, `\n$ ${command}   # started ${new Date().toISOString()}\n`, { flag: 'a' });

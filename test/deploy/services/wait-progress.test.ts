@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { paths } from '../../../deploy/services/layout.ts';
-import { waitUntilHealthy } from '../../../deploy/services/process.ts';
+import { tailOfFile, waitUntilHealthy } from '../../../deploy/services/process.ts';
 
 const savedCache = process.env.GRIDWATCH_CACHE_DIR;
 let dir: string;
@@ -66,5 +66,16 @@ describe('waitUntilHealthy with progress', () => {
       stop();
     }
     expect(Date.now() - t).toBeLessThan(2500);
+  });
+});
+
+describe('tailOfFile', () => {
+  it('returns the last lines of a large log without reading all of it', () => {
+    const file = paths.log('big');
+    const line = `${'x'.repeat(99)}\n`;
+    appendFileSync(file, line.repeat(20_000)); // 2 MB
+    appendFileSync(file, 'second to last\nthe last line\n');
+    expect(tailOfFile(file, 2)).toBe('second to last\nthe last line');
+    expect(tailOfFile(join(dir, 'none.log'))).toMatch(/no log at/);
   });
 });
