@@ -275,7 +275,7 @@ export async function deleteTopicsWithPrefix(brokers: string[], prefix: string):
  * `gridwatch bench --only edge-fleet`: goal 0 and goal 4 alone (no intake or drain phases): the
  * paced fleet with JSON on grid.readings, then the same stream in Avro, in the same run.
  * BENCH_EDGE_FLEET_SECONDS (default 30), BENCH_EDGE_FLEET_PROF=DIR writes the gateway's CPU profile,
- * BENCH_EDGE_FLEET_ENV='{"GRIDWATCH_...":"..."}' adds settings to both gateways.
+ * BENCH_EDGE_FLEET_ENV='{"GRIDWATCH_...":"..."}' adds settings to both gateways, BENCH_EDGE_FLEET_NODE_ARGS node flags.
  */
 export async function benchEdgeFleet(opts: { log: (line: string) => void }): Promise<Record<string, unknown>> {
   const { loadProbe } = await import('./report.ts');
@@ -285,8 +285,10 @@ export async function benchEdgeFleet(opts: { log: (line: string) => void }): Pro
   const seconds = Number(process.env.BENCH_EDGE_FLEET_SECONDS ?? 30);
   const extra = process.env.BENCH_EDGE_FLEET_ENV ? (JSON.parse(process.env.BENCH_EDGE_FLEET_ENV) as Record<string, string>) : {};
   const prof = process.env.BENCH_EDGE_FLEET_PROF;
-  const json = await fleetPhase({ brokers, seconds, log: opts.log, env: extra, ...(prof ? { cpuProfDir: prof } : {}) });
-  const avro = await fleetPhase({ brokers, seconds, log: opts.log, env: { ...extra, GRIDWATCH_READINGS_ENCODING: 'avro' } });
+  // BENCH_EDGE_FLEET_NODE_ARGS='--trace-gc': node flags for the gateways (V8's GC trace goes to BENCH_GATEWAY_LOG).
+  const nodeArgs = process.env.BENCH_EDGE_FLEET_NODE_ARGS ? process.env.BENCH_EDGE_FLEET_NODE_ARGS.split(' ').filter(Boolean) : [];
+  const json = await fleetPhase({ brokers, seconds, log: opts.log, env: extra, nodeArgs, ...(prof ? { cpuProfDir: prof } : {}) });
+  const avro = await fleetPhase({ brokers, seconds, log: opts.log, env: { ...extra, GRIDWATCH_READINGS_ENCODING: 'avro' }, nodeArgs });
   return { figures: fleetFigures(json, avro), load: probe.end(), json, avro };
 }
 

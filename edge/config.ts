@@ -77,6 +77,12 @@ export const EdgeConfigSchema = Type.Object({
     default: 'json',
     description: 'Value encoding of grid.readings: json (the v1 JSON contract) or avro (Avro single-object encoding, contracts/v1/forwarded-reading.avsc: about a third of the bytes on the WAN link; central reads both; other consumers must decode it, contracts/README.md)',
   }),
+  readingsPerRecord: Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: 1,
+    description: 'Readings in one grid.readings record: 1 (one reading per record, the v1 form every consumer reads) or up to N readings of one partition per record (contract forwarded-reading-batch/v1: JSON lines, or the Avro batch schema; a fifth of the producer CPU per reading; central reads both forms; other consumers must know the batch form, contracts/README.md "Several readings per record")',
+  }),
   // Forwarding (edge/forward): what one Kafka request carries, so what the WAN link pays per reading.
   forwardCompression: Type.Union([Type.Literal('gzip'), Type.Literal('zstd'), Type.Literal('none')], { default: 'gzip', description: 'Compression of the record batches sent to Kafka: gzip; zstd (fewer bytes on the WAN link, less CPU; brokers from Kafka 2.1, every gridwatch consumer reads it, other consumers need a zstd codec); none' }),
   forwardZstdLevel: Type.Integer({ minimum: 1, maximum: 19, default: 9, description: 'zstd level with forwardCompression=zstd: 9 is where bytes per reading stop falling for the CPU (edge/forward/README.md)' }),

@@ -92,7 +92,7 @@ export class EdgeGateway {
       const security = kafkaSecurity(c);
       logger.info({ brokers: c.kafkaBrokers, kafka: security.describe() }, 'Kafka connection');
       const kafka = createKafkaClient({ brokers: c.kafkaBrokers, clientId, logger, kafkajsLogs: 'debug', retries: 3, security, zstdLevel: c.forwardZstdLevel });
-      const forwarder = (this.forwarder = new Forwarder({ store, kafka, clientId, logger, metrics: o.metrics, readingsEncoding: c.readingsEncoding, compression: c.forwardCompression, batchMax: c.forwardBatchMax, lingerMs: c.forwardLingerMs, lingerRecords: c.forwardLingerRecords, topicMap: Object.fromEntries(Object.entries(TOPICS).map(([k, stored]) => [stored, topics[k as keyof typeof TOPICS]])) }));
+      const forwarder = (this.forwarder = new Forwarder({ store, kafka, clientId, logger, metrics: o.metrics, readingsEncoding: c.readingsEncoding, readingsPerRecord: c.readingsPerRecord, compression: c.forwardCompression, batchMax: c.forwardBatchMax, lingerMs: c.forwardLingerMs, lingerRecords: c.forwardLingerRecords, topicMap: Object.fromEntries(Object.entries(TOPICS).map(([k, stored]) => [stored, topics[k as keyof typeof TOPICS]])) }));
       // The forwarder sleeps when the outbox is empty; a commit is the moment to look again.
       const committer = (this.committer = new GroupCommitter(store, { maxDelayMs: c.commitMaxDelayMs, maxRecords: c.commitMaxRecords, metrics: o.metrics, onCommitted: () => forwarder.wake(), onError: (err) => logger.error({ err: err.message }, 'commit failed; the readings in it are not acknowledged') }));
       const submit = (unit: CommitUnit): Promise<void> => new Promise((resolve, reject) => committer.submit(unit, (err) => (err ? reject(err) : resolve())));

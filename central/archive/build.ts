@@ -41,13 +41,17 @@ export interface BuildResult {
 export function buildFlush(req: BuildRequest): BuildResult {
   const { topic, partition, kind } = req;
   const buf = Buffer.from(req.values.buffer, req.values.byteOffset, req.values.byteLength);
-  const records = new Array(req.offsets.length);
+  const records: ReturnType<typeof parseMessage>[] = [];
   let at = 0;
   for (let i = 0; i < req.offsets.length; i++) {
     const len = req.lengths[i] as number;
     const value = buf.toString('utf8', at, at + len);
     at += len;
-    records[i] = parseMessage(topic, { offset: req.offsets[i] as string, timestamp: req.timestamps[i] as string, value }, kind);
+    const m = { offset: req.offsets[i] as string, timestamp: req.timestamps[i] as string, value };
+    // A grid.readings record of several readings (forwarded-reading-batch/v1) comes as JSON lines
+    // (central/flows/records.ts): one archive line per reading, each with the record's offset.
+    if (kind === 'readings' && value.includes('\n')) for (const line of value.split('\n')) records.push(parseMessage(topic, { ...m, value: line }, kind));
+    else records.push(parseMessage(topic, m, kind));
   }
   const seen = SeenIndex.fromJson(req.seen);
   // Repeats are dropped within the flush and against what earlier flushes archived (the index).

@@ -4,7 +4,6 @@
 //   all four  -> offset gate (archive); grid events and snapshots -> outbox before the batch returns
 //   archiveOnly (the operators' actions and maintenance windows) -> offset gate only: the audit
 //             trail archived with the rest, once (one instance per partition)
-import { isAvroSingleObject } from '../../shared/contracts/forwarded-reading-avro.ts';
 import type { Batch } from 'kafkajs';
 import { validators, type Anomaly, type Clock, type GridEvent } from '../../shared/index.ts';
 import type { TopicNames } from '../../shared/kafka/index.ts';
@@ -74,15 +73,16 @@ export class GroupFlow {
     const archived: { offset: string; timestamp: string; key: string | null; value: Buffer }[] = [];
     const keep = gate.keepsRecords;
     const ctx: Ctx = { now: this.o.clock.now(), events: [] };
-    dispatch(batch, handler, ctx, metrics.invalid, (m, key, text) => {
+    dispatch(batch, handler, ctx, metrics.invalid, (m, key, text, decoded) => {
       if (!keep) return;
       // A tombstone (a cancelled maintenance window) is archived as what it says: its key is gone.
       if (m.value === null) {
         if (key !== null) archived.push({ offset: m.offset, timestamp: m.timestamp, key, value: Buffer.from(JSON.stringify({ _tombstone: true, _key: key })) });
         return;
       }
-      // The archive keeps the JSON contract's text: an Avro-encoded reading goes in decoded (once, by dispatch).
-      const value = text !== null && isAvroSingleObject(m.value) ? Buffer.from(text) : m.value;
+      // The archive keeps the JSON contract's text: an Avro-encoded reading goes in decoded (once,
+      // by dispatch); a record of several readings as JSON lines (split again by the archive's build).
+      const value = text !== null && decoded ? Buffer.from(text) : m.value;
       archived.push({ offset: m.offset, timestamp: m.timestamp, key, value });
     });
     // Events and snapshots go to Kafka before this batch can be archived and committed (README:

@@ -2,7 +2,7 @@
 // A record that is not valid JSON of its topic's contract is counted in
 // central_records_invalid_total{topic} and goes no further (the archive still has it).
 import type { Batch } from 'kafkajs';
-import { decodeForwardedReading, isAvroSingleObject, UnknownEncoding } from '../../shared/contracts/forwarded-reading-avro.ts';
+import { decodeForwardedReadings, isAvroReadingBatch, isAvroSingleObject, READINGS_BATCH_CONTRACT, UnknownEncoding } from '../../shared/contracts/forwarded-reading-avro.ts';
 import type { CentralMetrics } from '../metrics.ts';
 
 /** One record, as the handlers see it. */
@@ -60,21 +60,80 @@ export function decode(topic: string, value: string, contract: Check<unknown>, i
 export function valueText(value: Buffer): { text: string; undecodable?: UnknownEncoding } {
   if (!isAvroSingleObject(value)) return { text: value.toString() };
   try {
-    return { text: JSON.stringify(decodeForwardedReading(value)) };
+    // A batch of several readings comes back as JSON lines (batchTexts hands them out one by one).
+    return { text: decodeForwardedReadings(value).map((r) => JSON.stringify(r)).join('\n') };
   } catch (err) {
     const e = err instanceof UnknownEncoding ? err : new UnknownEncoding(`unreadable body (${(err as Error).message})`);
     return { text: JSON.stringify({ _undecodable: e.message, _base64: value.toString('base64') }), undecodable: e };
   }
 }
 
-/** Runs every record of a batch through its topic's handler (synchronously: the hot path of readings). */
-export function dispatch<Ctx>(batch: Batch, handler: TopicHandler<Ctx>, ctx: Ctx, invalid: CentralMetrics['invalid'], each?: (m: Batch['messages'][number], key: string | null, value: string | null) => void): void {
+/**
+ * The readings of one grid.readings record holding several (contract forwarded-reading-batch/v1,
+ * contracts/README.md "Several readings per record"): JSON lines (the header names the contract;
+ * each line is one reading's JSON text, passed on as it came) or the Avro batch schema (decoded
+ * once to the JSON contract's texts). null: a record of one reading (the v1 form, valueText).
+ * `joined` is the readings as JSON lines, for the archive (one entry per record, split again by
+ * the archive's build step). An Avro value of a schema this build does not know is undecodable.
+ */
+export function batchTexts(value: Buffer, headers: Batch['messages'][number]['headers']): { texts: string[]; joined: string; decoded: boolean } | null {
+  if (isAvroSingleObject(value)) {
+    if (!isAvroReadingBatch(value)) return null;
+    try {
+      const texts = decodeForwardedReadings(value).map((r) => JSON.stringify(r));
+      return { texts, joined: texts.join('\n'), decoded: true };
+    } catch {
+      return null; // an unreadable body: valueText says why, once, and it is counted
+    }
+  }
+  if (!isBatchContract(headers)) return null;
+  const joined = value.toString();
+  return { texts: joined.split('\n'), joined, decoded: false };
+}
+
+function isBatchContract(headers: Batch['messages'][number]['headers']): boolean {
+  const h = headers?.['gridwatch-contract'];
+  return h !== undefined && String(h) === READINGS_BATCH_CONTRACT;
+}
+
+/** The meterId of a reading's JSON text without parsing all of it (a batch record's key is not one meter). */
+export function meterIdOf(text: string): string | null {
+  const at = text.indexOf('"meterId":"');
+  if (at < 0) return null;
+  const start = at + 11;
+  const end = text.indexOf('"', start);
+  if (end < 0) return null;
+  const id = text.slice(start, end);
+  return id.includes('\\') ? null : id;
+}
+
+/**
+ * Runs every record of a batch through its topic's handler (synchronously: the hot path of
+ * readings). A record of several readings goes to the handler once per reading (key: the
+ * reading's meterId), in their order; `each` hears of every record once, with its value as JSON
+ * text (`decoded`: the text is not the record's bytes, an Avro value decoded here).
+ */
+export function dispatch<Ctx>(batch: Batch, handler: TopicHandler<Ctx>, ctx: Ctx, invalid: CentralMetrics['invalid'], each?: (m: Batch['messages'][number], key: string | null, value: string | null, decoded: boolean) => void): void {
   const { topic, partition } = batch;
   for (const m of batch.messages) {
     const key = m.key === null ? null : m.key.toString();
+    const several = m.value === null ? null : batchTexts(m.value, m.headers);
+    if (several !== null) {
+      each?.(m, key, several.joined, several.decoded);
+      const base = { partition, offset: m.offset, timestamp: m.timestamp };
+      for (const text of several.texts) {
+        if (handler.contract === undefined) {
+          handler.handle({ ...base, key: meterIdOf(text), value: text }, ctx);
+          continue;
+        }
+        const decoded = decode(topic, text, handler.contract, invalid);
+        if (decoded !== undefined) handler.handle({ ...base, key: meterIdOf(text), value: decoded as never }, ctx);
+      }
+      continue;
+    }
     const text = m.value === null ? null : valueText(m.value);
     const value = text === null ? null : text.text;
-    each?.(m, key, value);
+    each?.(m, key, value, text !== null && m.value !== null && isAvroSingleObject(m.value));
     if (text?.undecodable !== undefined) {
       invalid.inc({ topic });
       continue;

@@ -2,10 +2,10 @@ import kafkajs, { type Kafka, type Message, type Producer, type TopicMessages } 
 import { LATENCY_BUCKETS_S, type Logger, type Metrics } from '../../shared/index.ts';
 import type { EdgeStore, Lane, StoredRecord } from '../store/index.ts';
 import { backoffDelay, kafkaError, PartitionTracker, sendBatchAcknowledged } from '../../shared/kafka/index.ts';
-import { encodeForwardedReading } from '../../shared/contracts/forwarded-reading-avro.ts';
+import { encodeForwardedReading, encodeForwardedReadingBatch, READINGS_BATCH_CONTRACT } from '../../shared/contracts/forwarded-reading-avro.ts';
 import { CONTRACT_OF_TOPIC } from './contracts.ts';
 
-const { CompressionTypes } = kafkajs;
+const { CompressionTypes, Partitioners } = kafkajs;
 // zstd: the codec is registered by shared/kafka/client.ts (shared/kafka/zstd.ts).
 const COMPRESSION = { gzip: CompressionTypes.GZIP, zstd: CompressionTypes.ZSTD, none: CompressionTypes.None } as const;
 
@@ -38,6 +38,16 @@ export interface ForwarderOptions {
   lingerMs?: number;
   /** grid.readings values as stored (JSON, default) or in the Avro single-object encoding (a third of the bytes). */
   readingsEncoding?: ReadingsEncoding;
+  /**
+   * Readings per grid.readings record (default 1: one reading per record, the v1 form). Above 1,
+   * the readings of a send are grouped by the partition each meter's key hashes to (kafkajs'
+   * default partitioner, so a meter stays on the partition it has with single records) and each
+   * group goes in records of up to this many readings, in commit order (contract
+   * forwarded-reading-batch/v1: JSON lines, or the Avro batch schema). Kafka's per-record cost
+   * (varints, headers, partitioner, Buffers) is then paid once per record (README "Several
+   * readings per record").
+   */
+  readingsPerRecord?: number;
   lingerRecords?: number;
   /**
    * Waiting readings beyond which the loop is draining a backlog and serves the live tail first:
@@ -96,6 +106,10 @@ export class Forwarder {
   private readonly smallSends: number[] = [];
   /** Which partition each message went to, to check a send's acknowledgements (shared/kafka/send.ts). */
   private readonly partitions = new PartitionTracker();
+  /** The default partitioner on its own, to hash a meter's key as a single record's would be (batched readings). */
+  private readonly keyPartition = Partitioners.DefaultPartitioner();
+  /** Partition metadata of n partitions for keyPartition (it uses only the count with a key). */
+  private readonly metaOf = new Map<number, kafkajs.PartitionMetadata[]>();
   private readonly m;
 
   constructor(private readonly opts: ForwarderOptions) {
@@ -279,17 +293,64 @@ export class Forwarder {
   private toTopicMessages(rows: StoredRecord[]): TopicMessages[] {
     const byTopic = new Map<string, Message[]>();
     const avro = this.opts.readingsEncoding === 'avro';
+    const perRecord = this.opts.readingsPerRecord ?? 1;
+    let readings: Map<string, StoredRecord[]> | null = null;
     for (const r of rows) {
       const topic = this.opts.topicMap?.[r.topic] ?? r.topic;
+      const contract = CONTRACT_OF_TOPIC[r.topic] ?? 'unknown/v1';
+      // Several readings per record once the topic's partition count is known (after its first send).
+      if (perRecord > 1 && contract === 'forwarded-reading/v1' && r.key !== null && this.partitions.partitionsOf(topic) !== undefined) {
+        readings ??= new Map();
+        let list = readings.get(topic);
+        if (list === undefined) readings.set(topic, (list = []));
+        list.push(r);
+        continue;
+      }
       let list = byTopic.get(topic);
       if (list === undefined) byTopic.set(topic, (list = []));
-      const contract = CONTRACT_OF_TOPIC[r.topic] ?? 'unknown/v1';
       // An Avro reading names its schema (fingerprint) and itself (readingId): the record-id
       // header, ~3 of its ~20 bytes on the WAN after compression, is left off (README "Forwarding").
       if (avro && contract === 'forwarded-reading/v1') list.push({ key: r.key, value: encodeForwardedReading(JSON.parse(r.value) as Record<string, unknown>), headers: { 'gridwatch-contract': contract } });
       else list.push({ key: r.key, value: r.value, headers: { 'gridwatch-contract': contract, 'gridwatch-record-id': `${this.opts.clientId}:${r.id}` } });
     }
+    if (readings !== null) {
+      for (const [topic, list] of readings) {
+        let out = byTopic.get(topic);
+        if (out === undefined) byTopic.set(topic, (out = []));
+        out.push(...this.batchedReadings(topic, list, perRecord, avro));
+      }
+    }
     return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  }
+
+  /**
+   * Readings of one send in records of up to perRecord readings of one partition each, in id
+   * order within a partition (so per meter). The partition is the one kafkajs' default
+   * partitioner gives the meter's key, set on the record: a meter's readings land where single
+   * records would put them. The record's key is null (it holds many meters; each reading names
+   * its meterId), its value JSON lines (the stored texts joined by "\n") or the Avro batch.
+   */
+  private batchedReadings(topic: string, rows: StoredRecord[], perRecord: number, avro: boolean): Message[] {
+    const count = this.partitions.partitionsOf(topic)!;
+    let meta = this.metaOf.get(count);
+    if (meta === undefined) this.metaOf.set(count, (meta = Array.from({ length: count }, (_, i) => ({ partitionId: i, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }))));
+    const byPartition = new Map<number, StoredRecord[]>();
+    for (const r of rows) {
+      const p = this.keyPartition({ topic, partitionMetadata: meta, message: { key: r.key, value: null } });
+      let list = byPartition.get(p);
+      if (list === undefined) byPartition.set(p, (list = []));
+      list.push(r);
+    }
+    const out: Message[] = [];
+    const headers = { 'gridwatch-contract': READINGS_BATCH_CONTRACT };
+    for (const [partition, list] of byPartition) {
+      for (let i = 0; i < list.length; i += perRecord) {
+        const part = list.slice(i, i + perRecord);
+        const value = avro ? encodeForwardedReadingBatch(part.map((r) => JSON.parse(r.value) as Record<string, unknown>)) : part.map((r) => r.value).join('\n');
+        out.push({ partition, key: null, value, headers });
+      }
+    }
+    return out;
   }
 
   /**

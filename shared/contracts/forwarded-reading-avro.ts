@@ -87,6 +87,11 @@ function measure(v: unknown, scale: number): Branch {
 
 /** A ForwardedReading (the JSON contract's object) to its single-object encoding. */
 export function encodeForwardedReading(r: Record<string, unknown>): Buffer {
+  return Buffer.concat([HEADER, type.toBuffer(toAvroRecord(r))]);
+}
+
+/** A ForwardedReading to the Avro record of the schema (unions wrapped), also an item of the batch schema. */
+export function toAvroRecord(r: Record<string, unknown>): Record<string, unknown> {
   const meterId = r.meterId as string;
   const ts = r.ts as number;
   const seq = typeof r.seq === 'number' ? r.seq : null;
@@ -106,13 +111,13 @@ export function encodeForwardedReading(r: Record<string, unknown>): Buffer {
     extra: extra === null ? null : { string: JSON.stringify(extra) },
   };
   for (const [name, scale] of MEASURES) rec[name] = measure(r[name], scale);
-  return Buffer.concat([HEADER, type.toBuffer(rec)]);
+  return rec;
 }
 
 /** A value whose first bytes say "Avro single object" with a schema this build does not know. */
 export class UnknownEncoding extends Error {
   constructor(readonly fingerprint: string) {
-    super(`record value in Avro single-object encoding with schema fingerprint ${fingerprint}, which this reader does not know (it knows ${FORWARDED_READING_AVRO_FINGERPRINT.toString('hex')}: gridwatch.v1.ForwardedReading)`);
+    super(`record value in Avro single-object encoding with schema fingerprint ${fingerprint}, which this reader does not know (it knows ${FORWARDED_READING_AVRO_FINGERPRINT.toString('hex')}: gridwatch.v1.ForwardedReading, and ${FORWARDED_READING_BATCH_AVRO_FINGERPRINT.toString("hex")}: gridwatch.v1.ForwardedReadingBatch)`);
     this.name = 'UnknownEncoding';
   }
 }
@@ -126,7 +131,11 @@ export function isAvroSingleObject(b: Uint8Array): boolean {
 export function decodeForwardedReading(b: Buffer): Record<string, unknown> {
   if (!isAvroSingleObject(b)) throw new UnknownEncoding('none (no single-object marker)');
   if (!b.subarray(2, 10).equals(FORWARDED_READING_AVRO_FINGERPRINT)) throw new UnknownEncoding(b.subarray(2, 10).toString('hex'));
-  const rec = type.fromBuffer(b.subarray(10)) as Record<string, unknown>;
+  return fromAvroRecord(type.fromBuffer(b.subarray(10)) as Record<string, unknown>);
+}
+
+/** The Avro record of the schema back to the JSON contract's ForwardedReading. */
+export function fromAvroRecord(rec: Record<string, unknown>): Record<string, unknown> {
   const un = (v: unknown) => (v === null ? null : (Object.values(v as object)[0] as unknown));
   const meterId = rec.meterId as string;
   const ts = rec.ts as number;
@@ -150,3 +159,44 @@ export function decodeForwardedReading(b: Buffer): Record<string, unknown> {
   if (extra !== null) Object.assign(out, JSON.parse(extra) as object);
   return out;
 }
+
+/**
+ * Several readings in one grid.readings record (the edge's GRIDWATCH_READINGS_PER_RECORD > 1):
+ * the record `gridwatch.v1.ForwardedReadingBatch` = an array of ForwardedReading, in the order the
+ * edge committed them, in the same single-object encoding under its own fingerprint
+ * (contracts/v1/forwarded-reading-batch.avsc; contracts/README.md "Several readings per record").
+ */
+export const FORWARDED_READING_BATCH_AVRO_SCHEMA = {
+  type: 'record',
+  name: 'ForwardedReadingBatch',
+  namespace: 'gridwatch.v1',
+  doc: 'grid.readings value holding several readings of one partition, in commit order; see contracts/README.md "Several readings per record"',
+  fields: [{ name: 'readings', type: { type: 'array', items: FORWARDED_READING_AVRO_SCHEMA } }],
+} as const;
+
+const batchType = avro.Type.forSchema(FORWARDED_READING_BATCH_AVRO_SCHEMA as unknown as avro.Schema, { wrapUnions: true });
+export const FORWARDED_READING_BATCH_AVRO_CANONICAL = JSON.stringify(batchType.schema());
+export const FORWARDED_READING_BATCH_AVRO_FINGERPRINT = avroFingerprint(FORWARDED_READING_BATCH_AVRO_CANONICAL);
+const BATCH_HEADER = Buffer.concat([Buffer.from([0xc3, 0x01]), FORWARDED_READING_BATCH_AVRO_FINGERPRINT]);
+
+/** ForwardedReadings (the JSON contract's objects, in order) to one batch value. */
+export function encodeForwardedReadingBatch(readings: Record<string, unknown>[]): Buffer {
+  return Buffer.concat([BATCH_HEADER, batchType.toBuffer({ readings: readings.map(toAvroRecord) })]);
+}
+
+/** True for a single-object value of the batch schema. */
+export function isAvroReadingBatch(b: Buffer): boolean {
+  return isAvroSingleObject(b) && b.subarray(2, 10).equals(FORWARDED_READING_BATCH_AVRO_FINGERPRINT);
+}
+
+/** A single-object value of either known schema to its readings (one for a single reading); UnknownEncoding for another schema. */
+export function decodeForwardedReadings(b: Buffer): Record<string, unknown>[] {
+  if (isAvroReadingBatch(b)) {
+    const rec = batchType.fromBuffer(b.subarray(10)) as { readings: Record<string, unknown>[] };
+    return rec.readings.map(fromAvroRecord);
+  }
+  return [decodeForwardedReading(b)];
+}
+
+/** The contract header of a grid.readings record holding several readings (JSON lines or the Avro batch). */
+export const READINGS_BATCH_CONTRACT = 'forwarded-reading-batch/v1';

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { publishedSchemas } from './index.ts';
-import { FORWARDED_READING_AVRO_SCHEMA } from './forwarded-reading-avro.ts';
+import { FORWARDED_READING_AVRO_SCHEMA, FORWARDED_READING_BATCH_AVRO_SCHEMA } from './forwarded-reading-avro.ts';
 
 export const CONTRACTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'contracts', 'v1');
 
@@ -17,8 +17,13 @@ export function renderSchema(schema: unknown): string {
 
 export const AVRO_FILE = 'forwarded-reading.avsc';
 
+export const AVRO_BATCH_FILE = 'forwarded-reading-batch.avsc';
 export function renderAvroSchema(): string {
   return JSON.stringify(FORWARDED_READING_AVRO_SCHEMA, null, 2) + '\n';
+}
+/** The batch schema (several readings per record), its item schema inlined as Avro requires in one file. */
+export function renderAvroBatchSchema(): string {
+  return JSON.stringify(FORWARDED_READING_BATCH_AVRO_SCHEMA, null, 2) + '\n';
 }
 
 export function generateAll(dir = CONTRACTS_DIR): string[] {
@@ -31,6 +36,8 @@ export function generateAll(dir = CONTRACTS_DIR): string[] {
   // The binary encoding of grid.readings (Avro single-object; contracts/README.md).
   writeFileSync(join(dir, AVRO_FILE), renderAvroSchema());
   written.push(AVRO_FILE);
+  writeFileSync(join(dir, AVRO_BATCH_FILE), renderAvroBatchSchema());
+  written.push(AVRO_BATCH_FILE);
   return written;
 }
 

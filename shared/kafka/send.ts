@@ -17,15 +17,23 @@ const { Partitioners } = kafkajs;
  */
 export class PartitionTracker {
   private readonly chosen = new WeakMap<Message, number>();
+  /** Partitions of each topic as the producer's metadata said at its latest send. */
+  private readonly counts = new Map<string, number>();
 
   readonly createPartitioner: ICustomPartitioner = () => {
     const partition = Partitioners.DefaultPartitioner();
     return (args) => {
       const p = partition(args);
       this.chosen.set(args.message, p);
+      this.counts.set(args.topic, args.partitionMetadata.length);
       return p;
     };
   };
+
+  /** The partition count of `topic` seen by the latest send to it; undefined before any. */
+  partitionsOf(topic: string): number | undefined {
+    return this.counts.get(topic);
+  }
 
   partitionOf(message: Message): number | undefined {
     return this.chosen.get(message);
