@@ -287,9 +287,33 @@ export async function benchEdgeFleet(opts: { log: (line: string) => void }): Pro
   const prof = process.env.BENCH_EDGE_FLEET_PROF;
   // BENCH_EDGE_FLEET_NODE_ARGS='--trace-gc': node flags for the gateways (V8's GC trace goes to BENCH_GATEWAY_LOG).
   const nodeArgs = process.env.BENCH_EDGE_FLEET_NODE_ARGS ? process.env.BENCH_EDGE_FLEET_NODE_ARGS.split(' ').filter(Boolean) : [];
+  // Several readings per record (forwarded-reading-batch/v1) against one per record, in the same
+  // run; BENCH_EDGE_FLEET_PER_RECORD (default 500; 0 skips the batched phases).
+  const perRecord = Number(process.env.BENCH_EDGE_FLEET_PER_RECORD ?? 500);
+  const batched = { GRIDWATCH_READINGS_PER_RECORD: String(perRecord) };
   const json = await fleetPhase({ brokers, seconds, log: opts.log, env: extra, nodeArgs, ...(prof ? { cpuProfDir: prof } : {}) });
+  const jsonBatched = perRecord > 1 ? await fleetPhase({ brokers, seconds, log: opts.log, env: { ...extra, ...batched }, nodeArgs, ...(prof ? { cpuProfDir: prof } : {}) }) : null;
   const avro = await fleetPhase({ brokers, seconds, log: opts.log, env: { ...extra, GRIDWATCH_READINGS_ENCODING: 'avro' }, nodeArgs });
-  return { figures: fleetFigures(json, avro), load: probe.end(), json, avro };
+  const avroBatched = perRecord > 1 ? await fleetPhase({ brokers, seconds, log: opts.log, env: { ...extra, ...batched, GRIDWATCH_READINGS_ENCODING: 'avro' }, nodeArgs }) : null;
+  return { figures: [...fleetFigures(json, avro), ...batchedFigures(json, jsonBatched, avro, avroBatched)], load: probe.end(), json, avro, jsonBatched, avroBatched };
+}
+
+/** The batched phases against the single-record phases of the same run (the yardsticks). */
+function batchedFigures(json: FleetResult, jsonB: FleetResult | null, avro: FleetResult, avroB: FleetResult | null): import('./figures.ts').BenchFigure[] {
+  const r2 = (n: number) => Math.round(n * 100) / 100;
+  const f: import('./figures.ts').BenchFigure[] = [];
+  const per = jsonB?.settings.GRIDWATCH_READINGS_PER_RECORD ?? avroB?.settings.GRIDWATCH_READINGS_PER_RECORD;
+  for (const [name, one, b] of [['JSON', json, jsonB], ['Avro', avro, avroB]] as const) {
+    if (b === null) continue;
+    const id = name === 'JSON' ? 'json' : 'avro';
+    f.push(
+      { id: `edge.fleet.cpu_per_reading_${id}_batched`, figure: `edge CPU per durable reading end to end, ${name}, up to ${per} readings per record`, value: b.cpuUsPerReading, unit: 'µs/reading', higherIsBetter: false, yardstick: { name: 'one reading per record', value: one.cpuUsPerReading }, ratio: r2(b.cpuUsPerReading / one.cpuUsPerReading), goal: { text: '<= 25 µs', on: 'value', max: 25 } },
+      { id: `edge.fleet.rss_${id}_batched`, figure: `edge RSS peak, ${name}, batched records`, value: b.rssPeakMb, unit: 'MB', higherIsBetter: false, yardstick: { name: 'one reading per record', value: one.rssPeakMb }, ratio: r2(b.rssPeakMb / one.rssPeakMb), goal: { text: '<= 150 MB', on: 'value', max: 150 } },
+      { id: `edge.fleet.puback_p99_${id}_batched`, figure: `edge PUBACK p99, ${name}, batched records`, value: b.pubackP99Ms ?? Infinity, unit: 'ms', higherIsBetter: false, goal: { text: '<= 20 ms', on: 'value', max: 20 } },
+    );
+    if (b.logBytesPerReading !== null) f.push({ id: `edge.wan.bytes_per_reading_${id}_batched`, figure: `bytes per reading on the broker's log, ${name}, batched records`, value: b.logBytesPerReading, unit: 'bytes/reading', higherIsBetter: false, ...(one.logBytesPerReading ? { yardstick: { name: 'one reading per record', value: one.logBytesPerReading }, ratio: r2(b.logBytesPerReading / one.logBytesPerReading) } : {}), goal: { text: '<= 20 bytes', on: 'value', max: 20 } });
+  }
+  return f;
 }
 
 export function fleetFigures(fleet: FleetResult, avro: FleetResult | null): import('./figures.ts').BenchFigure[] {
