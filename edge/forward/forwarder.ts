@@ -108,8 +108,8 @@ export class Forwarder {
   private readonly partitions = new PartitionTracker();
   /** The default partitioner on its own, to hash a meter's key as a single record's would be (batched readings). */
   private readonly keyPartition = Partitioners.DefaultPartitioner();
-  /** Partition metadata of n partitions for keyPartition (it uses only the count with a key). */
-  private readonly metaOf = new Map<number, kafkajs.PartitionMetadata[]>();
+  /** Per topic: the partition of each meter's key at the partition count it was computed for. */
+  private readonly meterPartition = new Map<string, { count: number; of: Map<string, number> }>();
   private readonly m;
 
   constructor(private readonly opts: ForwarderOptions) {
@@ -332,11 +332,15 @@ export class Forwarder {
    */
   private batchedReadings(topic: string, rows: StoredRecord[], perRecord: number, avro: boolean): Message[] {
     const count = this.partitions.partitionsOf(topic)!;
-    let meta = this.metaOf.get(count);
-    if (meta === undefined) this.metaOf.set(count, (meta = Array.from({ length: count }, (_, i) => ({ partitionId: i, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }))));
+    let known = this.meterPartition.get(topic);
+    // Bounded: an edge has thousands of meters; past 100,000 keys the map starts again.
+    if (known === undefined || known.count !== count || known.of.size > 100_000) this.meterPartition.set(topic, (known = { count, of: new Map() }));
+    const meta = Array.from({ length: count }, (_, i) => ({ partitionId: i, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
     const byPartition = new Map<number, StoredRecord[]>();
     for (const r of rows) {
-      const p = this.keyPartition({ topic, partitionMetadata: meta, message: { key: r.key, value: null } });
+      // The hash of a meter's key is remembered (a Map entry per meter) while the count holds: murmur2 and its Buffer once per meter, not per reading.
+      let p = known.of.get(r.key!);
+      if (p === undefined) known.of.set(r.key!, (p = this.keyPartition({ topic, partitionMetadata: meta, message: { key: r.key, value: null } })));
       let list = byPartition.get(p);
       if (list === undefined) byPartition.set(p, (list = []));
       list.push(r);

@@ -3,10 +3,10 @@
 // (central/flows/records.ts dispatch), in both encodings.
 import kafkajs, { type Batch } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, silentLogger, type OutboxRecord } from '../../../shared/index.ts';
+import { ManualClock, silentLogger } from '../../../shared/index.ts';
 import { createKafkaClient } from '../../../shared/kafka/index.ts';
 import { READINGS_BATCH_CONTRACT } from '../../../shared/contracts/forwarded-reading-avro.ts';
-import { EdgeStore } from '../../../edge/store/index.ts';
+import { EdgeStore, type OutboxRecord } from '../../../edge/store/index.ts';
 import { Forwarder } from '../../../edge/forward/index.ts';
 import { dispatch, onRaw } from '../../../central/flows/records.ts';
 import { testEndpoints, testKafkaSecurity } from '../../harness/env.ts';
