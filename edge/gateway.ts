@@ -22,6 +22,7 @@ import { Forwarder } from './forward/index.ts';
 import { Authorizer, loadCredentialsFile, type CredentialsFile } from './ingest/auth.ts';
 import { EmbeddedBroker, checkMqttTls, mqttTlsListeners } from './ingest/broker.ts';
 import { CredentialsWatch } from './ingest/credentials-watch.ts';
+import { FD_RESERVE, connectionsWithinFdLimit, openFilesLimit } from './ingest/fd-limit.ts';
 import { RollingCheckpoints } from './ingest/checkpoints.ts';
 import { Intake } from './ingest/intake.ts';
 import { MeterDirectory } from './ingest/meters.ts';
@@ -193,7 +194,7 @@ export class EdgeGateway {
         ),
         part('mqtt intake', async () => {
           if (c.mqttMode === 'upstream') this.upstream = UpstreamIntake.start({ url: c.mqttUpstreamUrl!, clientId, intake, logger });
-          else this.broker = await EmbeddedBroker.start({ intake, authorizer, logger, limits: brokerLimits(c), listeners: brokerListeners(c), metrics: o.metrics });
+          else this.broker = await EmbeddedBroker.start({ intake, authorizer, logger, limits: brokerLimits(c, logger), listeners: brokerListeners(c), metrics: o.metrics });
         }, async () => {
           await this.broker?.close();
           await this.upstream?.close();
@@ -301,8 +302,16 @@ export class EdgeGateway {
   }
 }
 
-function brokerLimits(c: EdgeConfig) {
-  return { maxConnections: c.mqttMaxConnections, maxPacketBytes: c.mqttMaxPacketBytes, maxTopicLength: c.mqttMaxTopicLength, maxClientIdLength: c.mqttMaxClientIdLength, socketBufferBytes: c.mqttSocketBufferBytes, maxInflight: c.mqttMaxInflight };
+function brokerLimits(c: EdgeConfig, logger: Logger) {
+  const fdLimit = openFilesLimit();
+  const { maxConnections, clamped } = connectionsWithinFdLimit(c.mqttMaxConnections, fdLimit);
+  if (clamped) {
+    logger.warn(
+      { asked: c.mqttMaxConnections, openFilesLimit: fdLimit, reserve: FD_RESERVE, maxConnections },
+      'GRIDWATCH_MQTT_MAX_CONNECTIONS is above the open-files limit less the gateway\'s own files: the broker holds at most maxConnections (raise LimitNOFILE, as deploy/systemd does with 65536, to hold more)',
+    );
+  }
+  return { maxConnections, maxPacketBytes: c.mqttMaxPacketBytes, maxTopicLength: c.mqttMaxTopicLength, maxClientIdLength: c.mqttMaxClientIdLength, socketBufferBytes: c.mqttSocketBufferBytes, maxInflight: c.mqttMaxInflight };
 }
 
 function brokerListeners(c: EdgeConfig) {
