@@ -31,6 +31,7 @@ import { TopologyRegistry } from '../central/registry/index.ts';
 import type { BenchFigure, MachineLoad } from './figures.ts';
 import { loadavg, cpus } from 'node:os';
 import { benchKafka, type BenchKafka } from './kafka-env.ts';
+import { traceCentral } from './central-trace.ts';
 import { createInfluxDatabase } from '../deploy/services/influxdb.ts';
 import { createLogger, loadConfig, Metrics, silentLogger, type Anomaly, type GridEvent, type TopologyEntry } from '../shared/index.ts';
 
@@ -287,6 +288,8 @@ async function consumeReadings(env: Env, topics: Topics, n: number, learned: 'on
   const tag = learned === 'on' ? 'bench-r' : 'bench-r-rules';
   const { pipeline, metrics, config } = await startPipeline(env, topics, tag, undefined, { learnedScoring: learned, learnedRegistry: 'off' });
   const stopProfile = await profile(learned === 'on' ? 'readings' : 'readings-rules');
+  // BENCH_TRACE=<dir>: where the instance waits (bench/central-trace.ts), <dir>/central-<tag>.jsonl.
+  const trace = process.env.BENCH_TRACE ? traceCentral(pipeline, metrics, join(process.env.BENCH_TRACE, `central-${tag}.jsonl`)) : null;
   const cpu = cpuWindow();
   let rssPeak = 0;
   const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 200);
@@ -312,10 +315,11 @@ async function consumeReadings(env: Env, topics: Topics, n: number, learned: 'on
   if (scorer) await scorer.flush();
   const learnedWork = scorer ? (({ readings, rows, scored, partial, late, batches }) => ({ readings, rows, scored, partial, late, batches }))(scorer.counters) : null;
   clearInterval(rssTimer);
+  const traced = trace?.stop();
   await stopProfile();
   await pipeline.stop();
   archived.rssPeakMiB = Math.round(rssPeak / 1048576);
-  return { learnedScoring: learned, consumedPerSec: perSec(n, consumedS), consumeCpu, rssMiBWhenConsumed, ...archived, ...(learnedWork ? { learnedWork } : {}) };
+  return { learnedScoring: learned, consumedPerSec: perSec(n, consumedS), consumeCpu, rssMiBWhenConsumed, ...archived, ...(learnedWork ? { learnedWork } : {}), ...(traced ? { trace: traced } : {}) };
 }
 
 async function readingsPhase(env: Env, n: number): Promise<Record<string, unknown>> {
@@ -327,7 +331,9 @@ async function readingsPhase(env: Env, n: number): Promise<Record<string, unknow
   env.log(`readings: baseline ${baseline.perSec}/s; central without the model ...`);
   // The same backlog twice, in the same run: rules only (the yardstick of learned scoring), then
   // with the shipped model (features, batched inference in its worker, anomalies produced).
+  // BENCH_LEARNED=off: the rules-only instance alone (a shorter run, for profiles and traces).
   const rules = await consumeReadings(env, topics, n, 'off');
+  if (process.env.BENCH_LEARNED === 'off') return { n, meters: READING_METERS, producedPerSec: perSec(n, produceS), baselinePerSec: baseline.perSec, baselineProcessCores: baseline.processCores, ...rules, consumedVsBaseline: Number((rules.consumedPerSec / baseline.perSec).toFixed(2)) };
   env.log(`readings: central without the model ${rules.consumedPerSec}/s; with the model ...`);
   const learned = await consumeReadings(env, topics, n, 'on');
   const { consumedPerSec } = learned;
