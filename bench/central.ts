@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
+import kafkajs, { type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { Client as MinioClient } from 'minio';
 import { CentralConfigSchema, type CentralConfig } from '../central/config.ts';
 import { Aggregator } from '../central/aggregator.ts';
@@ -424,7 +424,14 @@ async function delayPhase(env: Env, rounds: number): Promise<Record<string, unkn
     [1, 2, 3, 4].map((i): TopologyEntry => ({ meterId: `L${r}-${i}`, transformerId: `LT-T${r}`, feederId: `LT-F${r % 8}`, substationId: 'LT', phase: 'A', nominalVoltage: 230, nominalFrequency: 50 })),
   ).flat();
   await env.producer.send({ topic: topics.topology, messages: topo.map((e) => ({ key: e.meterId, value: JSON.stringify(e) })) });
-  const { metrics } = await startPipeline(env, topics, 'bench-l', { openHoldMs: 0, meterHoldMs: 0, growthPublishMs: 0 });
+  const { metrics, pipeline } = await startPipeline(env, topics, 'bench-l', { openHoldMs: 0, meterHoldMs: 0, growthPublishMs: 0 });
+  // Where the delay goes: when the group consumer starts the batch that holds each round's third
+  // anomaly (wall clock, as the record timestamps).
+  const group = (pipeline as unknown as { group: { consumer: Consumer } }).group.consumer;
+  const batchStarts: { at: number; last: number }[] = [];
+  group.on(group.events.START_BATCH_PROCESS, (e) => {
+    if (e.payload.topic === topics.anomalies) batchStarts.push({ at: Date.now(), last: Number(e.payload.lastOffset) });
+  });
 
   const arrivals = new Map<string, { eventTs: number; seenAt: number }>();
   const reader = env.kafka.consumer({ groupId: name('bench-events'), maxWaitTimeInMs: 20 });
@@ -440,14 +447,26 @@ async function delayPhase(env: Env, rounds: number): Promise<Record<string, unkn
   await new Promise((r) => setTimeout(r, 2000));
   const toRecord: number[] = [];
   const toReader: number[] = [];
+  const sendAck: number[] = [];
+  const toBatch: number[] = [];
+  const ackToBatch: number[] = [];
+  const batchToEvent: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const ts = T0 + 3_600_000 + r * 600_000;
     const mk = (meterId: string, state: 'open' | 'closed'): Anomaly => ({ ...sag(topo[r * 4] as TopologyEntry, 0, state), anomalyId: `lat-${meterId}`, meterId, edgeId: 'edge-LT', substationId: 'LT', feederId: `LT-F${r % 8}`, transformerId: `LT-T${r}`, severity: 'major', startTs: ts, endTs: state === 'closed' ? ts + 2000 : null, detectedAt: ts });
     await env.producer.send({ topic: topics.anomalies, acks: -1, messages: [`L${r}-1`, `L${r}-2`].map((m) => ({ key: 'LT', value: JSON.stringify(mk(m, 'open')) })) });
     await new Promise((res) => setTimeout(res, 50));
     const enteredAt = Date.now(); // the record's timestamp (CreateTime): when it entered Kafka
-    await env.producer.send({ topic: topics.anomalies, acks: -1, messages: [{ key: 'LT', timestamp: String(enteredAt), value: JSON.stringify(mk(`L${r}-3`, 'open')) }] });
+    const [meta] = await env.producer.send({ topic: topics.anomalies, acks: -1, messages: [{ key: 'LT', timestamp: String(enteredAt), value: JSON.stringify(mk(`L${r}-3`, 'open')) }] });
+    sendAck.push(Date.now() - enteredAt);
     await waitFor(() => arrivals.has(`LT-T${r}`), 60_000, `delay round ${r}`);
+    const offset = Number(meta?.baseOffset ?? -1);
+    const start = batchStarts.find((b) => b.last >= offset);
+    if (start) {
+      toBatch.push(start.at - enteredAt);
+      ackToBatch.push(start.at - enteredAt - (sendAck[sendAck.length - 1] as number));
+      batchToEvent.push(arrivals.get(`LT-T${r}`)!.eventTs - start.at);
+    }
     const got = arrivals.get(`LT-T${r}`) as { eventTs: number; seenAt: number };
     toRecord.push(got.eventTs - enteredAt);
     toReader.push(got.seenAt - enteredAt);
@@ -465,6 +484,11 @@ async function delayPhase(env: Env, rounds: number): Promise<Record<string, unkn
     rounds,
     anomalyToEventRecordMs: { p50: pct(a, 50), p95: pct(a, 95), p99: pct(a, 99), max: a[a.length - 1] },
     anomalyToReaderMs: { p50: pct(b, 50), p95: pct(b, 95), max: b[b.length - 1] },
+    // The breakdown: the anomaly's own produce (acks=all) acknowledged, and central starting the batch that holds it.
+    anomalySendAckMs: { p50: pct(sorted(sendAck), 50), p99: pct(sorted(sendAck), 99) },
+    anomalyToBatchStartMs: { p50: pct(sorted(toBatch), 50), p99: pct(sorted(toBatch), 99), rounds: toBatch.length },
+    ackToBatchStartMs: { p50: pct(sorted(ackToBatch), 50), p99: pct(sorted(ackToBatch), 99) },
+    batchStartToEventRecordMs: { p50: pct(sorted(batchToEvent), 50), p99: pct(sorted(batchToEvent), 99) },
     anomalyToEventComputedMeanMs: count > 0 ? Math.round((1000 * sum) / count) : null,
     note: 'idle instance; correlator openHoldMs=0 (by default a device event is held 10 s by design before it is published)',
   };

@@ -3,6 +3,7 @@
 // so the same flush always yields the same keys and the same bytes.
 import { gzipSync } from 'node:zlib';
 import { TOPICS } from '../../shared/index.ts';
+import { scanCanonicalReading } from './scan.ts';
 
 /** A Kafka message parsed just enough to be archived. */
 export interface ArchiveRecord {
@@ -12,7 +13,11 @@ export interface ArchiveRecord {
   /** Event time, epoch ms (the record's own time; the Kafka timestamp only as a fallback). */
   eventTs: number;
   substation: string;
-  /** The parsed value, or null when the value was not a JSON object. */
+  /**
+   * The parsed value, or null when the value was not a JSON object; for a reading taken by
+   * `parseCanonicalReading`, only the members a flush reads (readingId, ts, substationId,
+   * feederId, voltage, power).
+   */
   value: Record<string, unknown> | null;
   /** The JSONL line (no newline). */
   line: string;
@@ -125,6 +130,26 @@ export function parseMessage(topic: string, m: { offset: string; timestamp: stri
     value,
     // The Kafka offset goes with the record so that any reader can prove exactly-once.
     line: withOffset(value, m.offset),
+  };
+}
+
+/**
+ * A reading whose text is canonical JSON (scan.ts) without parsing it into an object or writing it
+ * again: the same record as parseMessage gives, its line the text with the offset appended; null
+ * for any other text (parseMessage then).
+ */
+export function parseCanonicalReading(m: { offset: string; timestamp: string; value: string }): ArchiveRecord | null {
+  const f = scanCanonicalReading(m.value);
+  if (f === null || !/^\d+$/.test(m.offset)) return null;
+  const kafkaTs = Number(m.timestamp);
+  const sub = str(f.substationId);
+  return {
+    offset: BigInt(m.offset),
+    identity: str(f.readingId),
+    eventTs: num(f.ts) ?? (Number.isFinite(kafkaTs) && kafkaTs >= 0 ? kafkaTs : 0),
+    substation: sub === null ? '_none' : safeSegment(sub),
+    value: { readingId: f.readingId, ts: f.ts, substationId: f.substationId, feederId: f.feederId, voltage: f.voltage, power: f.power },
+    line: `${m.value.slice(0, -1)},"_offset":"${m.offset}"}`,
   };
 }
 
