@@ -26,7 +26,7 @@ function same(text: string): void {
 describe('canonical readings', () => {
   it('takes what JSON.stringify writes and gives the record parseMessage gives', () => {
     for (let i = 0; i < 500; i++) same(JSON.stringify(reading(i)));
-    const odd = [
+    const odd: Record<string, unknown>[] = [
       { meterId: 'M1', ts: 0, voltage: -0.5, power: 0.000001, flags: ['a', 'b'], empty: [], ok: true, no: false, none: null, readingId: 'M1:1', substationId: 'S é\u2028x', feederId: '' },
       { meterId: 'M2', ts: 123456789012345, voltage: 229.3, power: 1e3, readingId: '', substationId: 'a/b c', feederId: null, x: [1, 2.5, null, true] },
       { constructor: 1, toString: 'x', __defineGetter__: 2, ts: 5, readingId: 'r' },
