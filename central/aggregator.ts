@@ -264,6 +264,7 @@ export class Aggregator {
         group.pauseAll();
         broadcast.pauseAll();
         await Promise.all([group.drain(), broadcast.drain()]);
+        await groupFlow.settled(); // batches whose publish was still in flight reach the gate
         await committer.settled();
         await committer.commitDue(true);
         ownership.markAllOwnedDirty();
