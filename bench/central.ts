@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import kafkajs, { type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { Client as MinioClient } from 'minio';
 import { CentralConfigSchema, type CentralConfig } from '../central/config.ts';
-import { Aggregator } from '../central/aggregator.ts';
+import { Aggregator, GROUP_FETCH_BYTES_PER_PARTITION } from '../central/aggregator.ts';
 import { createKafkaClient } from '../shared/kafka/index.ts';
 import { writeTopologyFile } from '../shared/topology/load.ts';
 import { TopologyRegistry } from '../central/registry/index.ts';
@@ -72,7 +72,8 @@ interface Env {
 type Topics = Record<'readings' | 'anomalies' | 'events' | 'edgeStatus' | 'gaps' | 'topology' | 'state', string>;
 
 const T0 = Date.UTC(2026, 10, 23, 6, 0, 0);
-const FETCH = { maxBytesPerPartition: 4 * 1048576, maxWaitTimeInMs: 200 }; // as central/consume/runner.ts
+// As central's group consumer (central/aggregator.ts, consume/runner.ts), so the yardstick fetches alike.
+const FETCH = { maxBytesPerPartition: GROUP_FETCH_BYTES_PER_PARTITION, maxWaitTimeInMs: 200 };
 
 const name = (prefix: string): string => `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -233,7 +234,7 @@ async function removeBucket(bucket: string): Promise<void> {
 }
 
 /** The baseline: a bare kafkajs consumer, same fetch settings as central's, counting records only. */
-async function bareConsume(env: Env, topic: string, n: number): Promise<{ perSec: number; processCores: number }> {
+async function bareConsume(env: Env, topic: string, n: number): Promise<{ perSec: number; processCores: number; cpuUsPerRecord: number }> {
   const consumer = env.kafka.consumer({ groupId: name('bench-bare'), ...FETCH, allowAutoTopicCreation: false });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -255,7 +256,7 @@ async function bareConsume(env: Env, topic: string, n: number): Promise<{ perSec
   const secs = (performance.now() - t0) / 1000;
   const c = cpu();
   await consumer.disconnect();
-  return { perSec: perSec(n, secs), processCores: c.processCores };
+  return { perSec: perSec(n, secs), processCores: c.processCores, cpuUsPerRecord: Number(((c.processCores * secs * 1e6) / n).toFixed(1)) };
 }
 
 async function committed(env: Env, groupId: string, topic: string): Promise<number> {
@@ -303,11 +304,14 @@ async function consumeReadings(env: Env, topics: Topics, n: number, learned: 'on
   if (env.archive !== 'off') {
     await waitFor(async () => (await committed(env, config.centralGroup, topics.readings)) >= n, 600_000, 'readings archived and committed');
     const archivedS = (performance.now() - t0) / 1000;
+    const all = cpu();
     archived = {
       archivedAndCommittedPerSec: perSec(n, archivedS),
+      // The process's CPU time (every thread) per reading consumed, archived and committed.
+      cpuUsPerReading: Number(((all.processCores * archivedS * 1e6) / n).toFixed(1)),
       archiveObjects: await metricSum(metrics, 'gridwatch_archive_objects_total', { topic: topics.readings }),
       archiveMiB: Number(((await metricSum(metrics, 'gridwatch_archive_bytes_total', { topic: topics.readings })) / 1048576).toFixed(1)),
-      cpu: cpu(),
+      cpu: all,
     };
   }
   // With the model: its windows (scored, skipped) as evidence that it did the work.
@@ -333,7 +337,7 @@ async function readingsPhase(env: Env, n: number): Promise<Record<string, unknow
   // with the shipped model (features, batched inference in its worker, anomalies produced).
   // BENCH_LEARNED=off: the rules-only instance alone (a shorter run, for profiles and traces).
   const rules = await consumeReadings(env, topics, n, 'off');
-  if (process.env.BENCH_LEARNED === 'off') return { n, meters: READING_METERS, producedPerSec: perSec(n, produceS), baselinePerSec: baseline.perSec, baselineProcessCores: baseline.processCores, ...rules, consumedVsBaseline: Number((rules.consumedPerSec / baseline.perSec).toFixed(2)) };
+  if (process.env.BENCH_LEARNED === 'off') return { n, meters: READING_METERS, producedPerSec: perSec(n, produceS), baselinePerSec: baseline.perSec, baselineProcessCores: baseline.processCores, baselineCpuUsPerReading: baseline.cpuUsPerRecord, ...rules, consumedVsBaseline: Number((rules.consumedPerSec / baseline.perSec).toFixed(2)) };
   env.log(`readings: central without the model ${rules.consumedPerSec}/s; with the model ...`);
   const learned = await consumeReadings(env, topics, n, 'on');
   const { consumedPerSec } = learned;
@@ -343,6 +347,7 @@ async function readingsPhase(env: Env, n: number): Promise<Record<string, unknow
     producedPerSec: perSec(n, produceS),
     baselinePerSec: baseline.perSec,
     baselineProcessCores: baseline.processCores,
+    baselineCpuUsPerReading: baseline.cpuUsPerRecord,
     ...learned,
     consumedVsBaseline: Number((consumedPerSec / baseline.perSec).toFixed(2)),
     withoutModel: rules,
@@ -526,7 +531,7 @@ async function topologyPhase(env: Env, meters: number): Promise<Record<string, u
 /** The bench/figures.ts shape of what the phases measured. */
 function centralFigures(r: Record<string, unknown>): BenchFigure[] {
   const out: BenchFigure[] = [];
-  const rd = r.readings as { consumedPerSec: number; baselinePerSec: number; archivedAndCommittedPerSec?: number; rssPeakMiB?: number; withoutModel?: { consumedPerSec: number } } | undefined;
+  const rd = r.readings as { consumedPerSec: number; baselinePerSec: number; archivedAndCommittedPerSec?: number; cpuUsPerReading?: number; baselineCpuUsPerReading?: number; rssPeakMiB?: number; withoutModel?: { consumedPerSec: number } } | undefined;
   if (rd) {
     const bare = { name: 'bare kafkajs consumer, same topic and fetch settings', value: rd.baselinePerSec };
     out.push({ id: 'central.readings.consumed', figure: 'central: readings consumed per instance', value: rd.consumedPerSec, unit: 'readings/s', higherIsBetter: true, yardstick: bare, ratio: rd.consumedPerSec / rd.baselinePerSec });
@@ -535,6 +540,10 @@ function centralFigures(r: Record<string, unknown>): BenchFigure[] {
       const v = rd.archivedAndCommittedPerSec;
       out.push({ id: 'central.readings.archived', figure: 'central: readings archived (MinIO + InfluxDB) and committed per instance', value: v, unit: 'readings/s', higherIsBetter: true, yardstick: bare, ratio: v / rd.baselinePerSec, goal: { text: '>= 0.5 x bare kafkajs consumer', on: 'ratio', min: 0.5 } });
       out.push({ id: 'central.readings.archived_abs', figure: 'central: readings archived and committed, absolute', value: v, unit: 'readings/s', higherIsBetter: true, goal: { text: '>= 100,000 readings/s', on: 'value', min: 100_000 } });
+    }
+    if (rd.cpuUsPerReading !== undefined && rd.baselineCpuUsPerReading !== undefined) {
+      // Under a loaded machine the rates follow the CPU each reading costs: this is the figure that load does not move much.
+      out.push({ id: 'central.readings.cpu_per_reading', figure: 'central: process CPU time per reading consumed, archived and committed', value: rd.cpuUsPerReading, unit: 'µs', higherIsBetter: false, yardstick: { name: 'bare kafkajs consumer, CPU per reading', value: rd.baselineCpuUsPerReading }, ratio: rd.cpuUsPerReading / rd.baselineCpuUsPerReading });
     }
     if (rd.rssPeakMiB !== undefined) out.push({ id: 'central.readings.rss_peak', figure: 'central: RSS peak while consuming and archiving readings', value: rd.rssPeakMiB, unit: 'MB', higherIsBetter: false });
   }
