@@ -543,7 +543,7 @@ function centralFigures(r: Record<string, unknown>): BenchFigure[] {
     }
     if (rd.cpuUsPerReading !== undefined && rd.baselineCpuUsPerReading !== undefined) {
       // Under a loaded machine the rates follow the CPU each reading costs: this is the figure that load does not move much.
-      out.push({ id: 'central.readings.cpu_per_reading', figure: 'central: process CPU time per reading consumed, archived and committed', value: rd.cpuUsPerReading, unit: 'µs', higherIsBetter: false, yardstick: { name: 'bare kafkajs consumer, CPU per reading', value: rd.baselineCpuUsPerReading }, ratio: rd.cpuUsPerReading / rd.baselineCpuUsPerReading });
+      out.push({ id: 'central.readings.cpu_per_reading', figure: 'central: process CPU time per reading consumed, archived and committed', value: rd.cpuUsPerReading, unit: 'µs/reading', higherIsBetter: false, yardstick: { name: 'bare kafkajs consumer, CPU per reading', value: rd.baselineCpuUsPerReading }, ratio: rd.cpuUsPerReading / rd.baselineCpuUsPerReading });
     }
     if (rd.rssPeakMiB !== undefined) out.push({ id: 'central.readings.rss_peak', figure: 'central: RSS peak while consuming and archiving readings', value: rd.rssPeakMiB, unit: 'MB', higherIsBetter: false });
   }
