@@ -8,6 +8,7 @@
  * Exit code 1 when something was lost or a process did not stay flat.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureServices, serviceEndpoints, stopServices, type ServiceName } from '../deploy/services/index.ts';
@@ -18,7 +19,7 @@ import { parseDuration } from '../shared/duration.ts';
 import { archiveCensus } from './demo/archive-census.ts';
 import { sumSamples } from './demo/prom-text.ts';
 import { DEFAULT_SCENARIO, runDemo, type LiveStatus } from './demo/run.ts';
-import { trendTable, trends, type ProcessSample } from './soak-report.ts';
+import { cpuCores, trendTable, trends, type ProcessSample } from './soak-report.ts';
 
 const USAGE = `usage: gridwatch soak [options]
 
@@ -39,6 +40,17 @@ function rss(pid: number): number {
     return m ? Number(m[1]) * 1024 : 0;
   } catch {
     return 0;
+  }
+}
+
+/** CPU seconds (user + system) the process has used: fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 a second on Linux). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
   }
 }
 
@@ -119,7 +131,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (s.elapsedMs - lastSample < sampleMs) return;
     lastSample = s.elapsedMs;
-    for (const p of [...s.processes, ...servers]) samples.push({ t: s.elapsedMs, name: p.name, pid: p.pid, rssBytes: rss(p.pid), handles: handles(p.pid) });
+    for (const p of [...s.processes, ...servers]) samples.push({ t: s.elapsedMs, name: p.name, pid: p.pid, rssBytes: rss(p.pid), handles: handles(p.pid), cpuSeconds: cpuSeconds(p.pid) });
     if (Number.isFinite(s.lag)) lag.push({ t: s.elapsedMs, records: s.lag });
     rate.push({ t: s.elapsedMs, perSec: Math.round(s.readingsPerSec) });
     const m = s.centralMetrics;
@@ -169,6 +181,8 @@ export async function run(argv: string[]): Promise<number> {
     // Judged from the later of the warm-up's end and central's recent-readings store being full.
     const judgedFrom = fullRateAtMs === null || storeFullAtMs === null ? Infinity : Math.max(fullRateAtMs + warmupMs, storeFullAtMs);
     const judged = trends(samples, { warmupMs: judgedFrom, windowMs: Math.max(sampleMs * 3, ((samples.at(-1)?.t ?? 0) - judgedFrom) / 5), tolerancePct, notJudged: new Set(servers.map((x) => x.name)) });
+    // Cores per process while the flood ran at its rate (or, when it never did, over the whole flood).
+    const cpu = cpuCores(samples, fullRateAtMs ?? 0);
     const report = {
       runId,
       durationMs,
@@ -190,6 +204,7 @@ export async function run(argv: string[]): Promise<number> {
       tolerancePct,
       warmupMs,
       trends: judged,
+      cpu,
       samples,
       lag,
       rate,
@@ -205,6 +220,7 @@ export async function run(argv: string[]): Promise<number> {
         `gridwatch soak ${runId}: ${Math.round(durationMs / 1000)} s, asked ${report.askedPerSec.toLocaleString('en')} readings/s, reached ${String(report.reachedPerSec)}/s (load average ${report.loadAverage})`,
         `readings: ${String(report.readingsSent)} sent, ${acked} acknowledged, ${report.readingsInKafka} in Kafka, ${report.readingsArchived} archived (${report.archiveDuplicates} duplicates): lost ${lost}`,
         `consumer lag: max ${String(report.lagMax)}, at the end of the flood ${String(report.lagEnd)}`,
+        `CPU (cores used from t+${Math.round((fullRateAtMs ?? 0) / 1000)} s; the machine has ${availableParallelism()}): ${cpu.map((c) => `${c.name} ${c.cores}`).join(', ')}`,
         fullRateAtMs === null
           ? `the flood never reached 90 % of ${asked.toLocaleString('en')} readings/s: nothing judged, not flat`
           : storeFullAtMs === null
