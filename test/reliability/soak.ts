@@ -33,6 +33,7 @@ interface SoakJson {
   lag: { t: number; records: number }[];
   warmupMs: number;
   fullRateAtMs: number | null;
+  storeFullAtMs: number | null;
   judgedFromMs: number | null;
   flat: boolean;
   trends: ProcessTrend[];
@@ -50,7 +51,7 @@ export async function soakCase(c: SoakCase): Promise<void> {
   recordReliability({
     id: c.id,
     test: c.test,
-    fault: `none: ${c.duration} flood, judged after a ${c.warmup} warm-up from ${r.fullRateAtMs === null ? '(never at 90 % of the rate)' : `t+${Math.round(r.fullRateAtMs / 1000)} s (90 % of the rate)`}`,
+    fault: `none: ${c.duration} flood, judged from ${r.judgedFromMs === null ? '(never: the rate or the full recent-readings store not reached)' : `t+${Math.round(r.judgedFromMs / 1000)} s`}, the later of a ${c.warmup} warm-up from ${r.fullRateAtMs === null ? '(never)' : `t+${Math.round(r.fullRateAtMs / 1000)} s`} (90 % of the rate) and central's recent-readings store full (${r.storeFullAtMs === null ? 'never' : `t+${Math.round(r.storeFullAtMs / 1000)} s`})`,
     load: `simulator ${r.askedPerSec.toLocaleString('en')} readings/s asked, ${r.reachedPerSec.toLocaleString('en')}/s reached, 3 edges, 1 central with learned scoring, MinIO, InfluxDB (load average ${r.loadAverage.split(' ').slice(0, 3).join(' ')})`,
     lost: r.lost,
     duplicates: r.archiveDuplicates,
@@ -60,6 +61,7 @@ export async function soakCase(c: SoakCase): Promise<void> {
   });
   expect(r.readingsAcked).toBeGreaterThan(0);
   expect(r.fullRateAtMs, 'the flood reached 90 % of its rate').not.toBeNull();
+  expect(r.storeFullAtMs, "central's recent-readings store filled").not.toBeNull();
   expect(r.lost).toBe(0);
   expect(r.archiveDuplicates).toBe(0);
   for (const name of ['central', 'simulator']) expect(r.trends.map((t) => t.name)).toContain(name);
