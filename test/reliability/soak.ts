@@ -1,5 +1,5 @@
-// The soak of issue 14 item 7 as a test, shared by the CI length (soak.int.test.ts, in `npm test`)
-// and the long one (soak.long.test.ts, `npm run test:reliability`): `gridwatch soak` (cli/soak.ts)
+// The soak of issue 14 item 7 as a test, shared by the CI length (soak-ci.long.test.ts; meant for
+// `npm test` as soak.int.test.ts once seen flat) and the long one (soak.long.test.ts, `npm run test:reliability`): `gridwatch soak` (cli/soak.ts)
 // runs the whole pipeline (simulator through MQTT into three real edges, Kafka, a real central,
 // MinIO, InfluxDB) at 10,000 readings/s; every process's RSS and open handles after the warm-up
 // must stay within 5 %, central's consumer lag must stay bounded, and no acknowledged reading may
