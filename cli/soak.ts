@@ -198,6 +198,9 @@ export async function run(argv: string[]): Promise<number> {
       readingsArchived: census.readings.distinct,
       archiveDuplicates: census.readings.duplicates,
       lost,
+      // Records the edges still held when they stopped (on disk, forwarded at their next start): part of
+      // `lost` here, because the soak's promise is delivery within the run, but not gone.
+      leftInOutboxes: result.leftInOutboxes,
       lagMax: lag.length > 0 ? Math.max(...lag.map((l) => l.records)) : null,
       lagEnd: lag.at(-1)?.records ?? null,
       fullRateAtMs,
@@ -221,7 +224,7 @@ export async function run(argv: string[]): Promise<number> {
       [
         '',
         `gridwatch soak ${runId}: ${Math.round(durationMs / 1000)} s, asked ${report.askedPerSec.toLocaleString('en')} readings/s, reached ${String(report.reachedPerSec)}/s (load average ${report.loadAverage})`,
-        `readings: ${String(report.readingsSent)} sent, ${acked} acknowledged, ${report.readingsInKafka} in Kafka, ${report.readingsArchived} archived (${report.archiveDuplicates} duplicates): lost ${lost}`,
+        `readings: ${String(report.readingsSent)} sent, ${acked} acknowledged, ${report.readingsInKafka} in Kafka, ${report.readingsArchived} archived (${report.archiveDuplicates} duplicates): lost ${lost}${result.leftInOutboxes > 0 ? ` (the edges still held ${result.leftInOutboxes} records in their outboxes when they stopped: on disk, not delivered within the run)` : ''}`,
         `consumer lag: max ${String(report.lagMax)}, at the end of the flood ${String(report.lagEnd)}`,
         `CPU (cores used from t+${Math.round((fullRateAtMs ?? 0) / 1000)} s; the machine has ${availableParallelism()}): ${cpu.map((c) => `${c.name} ${c.cores}`).join(', ')}`,
         fullRateAtMs === null
