@@ -5,7 +5,7 @@
 // same objects, so a replayed flush writes the same bytes.
 import type { Anomaly, ForwardedReading, GridEvent } from '../../shared/index.ts';
 import { foldReadings, type FeederMinute } from './aggregate.ts';
-import { buildObjects, dedupe, parseMessage, type ArchiveKind, type ArchiveObject } from './layout.ts';
+import { buildObjects, dedupe, parseCanonicalReading, parseMessage, type ArchiveKind, type ArchiveObject } from './layout.ts';
 import { SeenIndex, type SeenJson } from './seen.ts';
 
 /** One flush's records packed for a worker: the values laid end to end in one buffer. */
@@ -42,6 +42,8 @@ export function buildFlush(req: BuildRequest): BuildResult {
   const { topic, partition, kind } = req;
   const buf = Buffer.from(req.values.buffer, req.values.byteOffset, req.values.byteLength);
   const records: ReturnType<typeof parseMessage>[] = [];
+  const fast = kind === 'readings' && req.influx !== 'values';
+  const one = (v: { offset: string; timestamp: string; value: string }): ReturnType<typeof parseMessage> => (fast ? parseCanonicalReading(v) : null) ?? parseMessage(topic, v, kind);
   let at = 0;
   for (let i = 0; i < req.offsets.length; i++) {
     const len = req.lengths[i] as number;
@@ -50,8 +52,10 @@ export function buildFlush(req: BuildRequest): BuildResult {
     const m = { offset: req.offsets[i] as string, timestamp: req.timestamps[i] as string, value };
     // A grid.readings record of several readings (forwarded-reading-batch/v1) comes as JSON lines
     // (central/flows/records.ts): one archive line per reading, each with the record's offset.
-    if (kind === 'readings' && value.includes('\n')) for (const line of value.split('\n')) records.push(parseMessage(topic, { ...m, value: line }, kind));
-    else records.push(parseMessage(topic, m, kind));
+    // A canonical reading skips the parse and the re-serialisation (scan.ts); the values of a
+    // writer that takes whole readings (influx 'values') need the parse.
+    if (kind === 'readings' && value.includes('\n')) for (const line of value.split('\n')) records.push(one({ ...m, value: line }));
+    else records.push(one(m));
   }
   const seen = SeenIndex.fromJson(req.seen);
   // Repeats are dropped within the flush and against what earlier flushes archived (the index).
