@@ -191,7 +191,7 @@ function summary(r: DemoResult, census: ArchiveCensus | null): string {
   const killed = r.killed ? [`killed:    ${r.killed.edge} (kill -9) ${Math.round(r.killed.atMs / 1000)} s after its first readings, ready again after ${(r.killed.downMs / 1000).toFixed(1)} s`] : [];
   return [
     '',
-    `gridwatch demo ${r.runId}: ${flood}; ${r.readingsInKafka.toLocaleString('en')} readings in Kafka; ${r.detections.anomalies.length} anomaly records and ${r.detections.events.length} grid event records`,
+    `gridwatch demo ${r.runId}: ${flood}; ${r.readingsInKafka.toLocaleString('en')} readings in Kafka${r.leftInOutboxes > 0 ? ` (${r.leftInOutboxes.toLocaleString('en')} records still in the edges' outboxes at their stop, kept on disk for their next start)` : ''}; ${r.detections.anomalies.length} anomaly records and ${r.detections.events.length} grid event records`,
     '',
     formatReport(r.report),
     '',

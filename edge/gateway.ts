@@ -22,6 +22,8 @@ import { Forwarder } from './forward/index.ts';
 import { Authorizer, loadCredentialsFile, type CredentialsFile } from './ingest/auth.ts';
 import { EmbeddedBroker, checkMqttTls, mqttTlsListeners } from './ingest/broker.ts';
 import { CredentialsWatch } from './ingest/credentials-watch.ts';
+import { Hearing } from './detect/hearing.ts';
+import { FD_RESERVE, connectionsWithinFdLimit, openFilesLimit } from './ingest/fd-limit.ts';
 import { RollingCheckpoints } from './ingest/checkpoints.ts';
 import { Intake } from './ingest/intake.ts';
 import { MeterDirectory } from './ingest/meters.ts';
@@ -66,6 +68,7 @@ export class EdgeGateway {
   constructor(private readonly o: EdgeOptions) {
     const { config: c, logger } = o;
     const clock = (this.clock = o.clock ?? systemClock);
+    this.hearing = new Hearing(c.detectTickMs);
     const startedAt = clock.now();
     if (c.mqttMode === 'upstream' && (c.mqttTlsPort !== undefined || c.mqttWsPort !== undefined)) logger.warn('GRIDWATCH_MQTT_TLS_PORT / GRIDWATCH_MQTT_WS_PORT are ignored with GRIDWATCH_MQTT_MODE=upstream');
     if (c.mqttMode === 'embedded' && c.mqttAllowAnonymous) logger.warn('anonymous MQTT access is enabled (GRIDWATCH_MQTT_ALLOW_ANONYMOUS=true): any client may publish readings for any meter');
@@ -97,6 +100,7 @@ export class EdgeGateway {
       const committer = (this.committer = new GroupCommitter(store, { maxDelayMs: c.commitMaxDelayMs, maxRecords: c.commitMaxRecords, metrics: o.metrics, onCommitted: () => forwarder.wake(), onError: (err) => logger.error({ err: err.message }, 'commit failed; the readings in it are not acknowledged') }));
       const submit = (unit: CommitUnit): Promise<void> => new Promise((resolve, reject) => committer.submit(unit, (err) => (err ? reject(err) : resolve())));
       const m = (new EdgeMetrics(o.metrics, { meters: () => detector.meterCount(), forwarded: () => forwarder.status().forwarded }));
+      this.dropoutDeferred = m.dropoutDeferred;
 
       // MQTT -> intake -> committer.
       const intake = (this.intake = new Intake({
@@ -193,7 +197,7 @@ export class EdgeGateway {
         ),
         part('mqtt intake', async () => {
           if (c.mqttMode === 'upstream') this.upstream = UpstreamIntake.start({ url: c.mqttUpstreamUrl!, clientId, intake, logger });
-          else this.broker = await EmbeddedBroker.start({ intake, authorizer, logger, limits: brokerLimits(c), listeners: brokerListeners(c), metrics: o.metrics });
+          else this.broker = await EmbeddedBroker.start({ intake, authorizer, logger, limits: brokerLimits(c, logger), listeners: brokerListeners(c), metrics: o.metrics });
         }, async () => {
           await this.broker?.close();
           await this.upstream?.close();
@@ -278,6 +282,9 @@ export class EdgeGateway {
 
   /** Clock and monotonic time at the last tick: a difference between their advances is a clock step. */
   private lastTick: { clock: number; mono: number } | null = null;
+  private readonly hearing: Hearing;
+  private dropoutDeferred!: EdgeMetrics['dropoutDeferred'];
+  private deaf = false;
 
   private tick(): void {
     if (this.state !== 'running') return;
@@ -293,6 +300,18 @@ export class EdgeGateway {
       }
     }
     this.lastTick = { clock: clockNow, mono };
+    const gate = this.broker?.gate;
+    const hearing = this.hearing.sample({ mono, ...(gate ? { gate: { closed: gate.closed, closings: gate.closings, heldClients: gate.heldClients } } : {}) });
+    if (hearing.behind) {
+      // Silence is not counted while the gateway is behind its meters (edge/detect/hearing.ts).
+      this.detector.listeningSince(clockNow);
+      this.dropoutDeferred.inc({ reason: hearing.reason });
+      if (!this.deaf) this.o.logger.warn({ reason: hearing.reason, lateMs: hearing.lateMs }, 'the gateway is behind its meters: dropout is not judged until it has caught up (edge/detect/README.md)');
+      this.deaf = true;
+    } else if (this.deaf) {
+      this.deaf = false;
+      this.o.logger.info({ behindTicks: this.hearing.behindTicks }, 'the gateway has caught up with its meters: dropout is judged again, silence counted from now');
+    }
     const anomalies = this.detector.tick();
     if (anomalies.length === 0) return;
     this.intake.commitAnomalies(anomalies, (err) => {
@@ -301,8 +320,16 @@ export class EdgeGateway {
   }
 }
 
-function brokerLimits(c: EdgeConfig) {
-  return { maxConnections: c.mqttMaxConnections, maxPacketBytes: c.mqttMaxPacketBytes, maxTopicLength: c.mqttMaxTopicLength, maxClientIdLength: c.mqttMaxClientIdLength, socketBufferBytes: c.mqttSocketBufferBytes, maxInflight: c.mqttMaxInflight };
+function brokerLimits(c: EdgeConfig, logger: Logger) {
+  const fdLimit = openFilesLimit();
+  const { maxConnections, clamped } = connectionsWithinFdLimit(c.mqttMaxConnections, fdLimit);
+  if (clamped) {
+    logger.warn(
+      { asked: c.mqttMaxConnections, openFilesLimit: fdLimit, reserve: FD_RESERVE, maxConnections },
+      'GRIDWATCH_MQTT_MAX_CONNECTIONS is above the open-files limit less the gateway\'s own files: the broker holds at most maxConnections (raise LimitNOFILE, as deploy/systemd does with 65536, to hold more)',
+    );
+  }
+  return { maxConnections, maxPacketBytes: c.mqttMaxPacketBytes, maxTopicLength: c.mqttMaxTopicLength, maxClientIdLength: c.mqttMaxClientIdLength, socketBufferBytes: c.mqttSocketBufferBytes, maxInflight: c.mqttMaxInflight };
 }
 
 function brokerListeners(c: EdgeConfig) {

@@ -74,7 +74,7 @@ export function formatReport(r: ScoreReport): string {
     `floods: events per fault ${r.flood.eventsPerFault === null ? '-' : r.flood.eventsPerFault.toFixed(2)} (${r.flood.attributedEvents} events, ${r.flood.faultsWithEvents} faults), meter events under a device event ${r.flood.meterEventsUnderDeviceEvent}, largest burst ${r.flood.largestBurst} events in ${ms(r.flood.burstWindowMs)}`,
     '',
     'per fault',
-    ...r.perFault.map((f) => `  ${f.faultId.padEnd(28)} ${f.detected ? 'detected' : 'MISSED  '} meters ${pct(f.meterRecall)} root ${f.rootCorrect === null ? '-' : f.rootCorrect ? 'ok' : 'wrong'} delay ${ms(f.delayMs)} events ${f.events}${f.eventMeterRecall === null ? '' : ` (listing ${pct(f.eventMeterRecall).trim()} of its meters)`}`),
+    ...r.perFault.map((f) => `  ${f.faultId.padEnd(28)} ${f.detected ? 'detected' : 'MISSED  '} meters ${pct(f.meterRecall)} root ${f.rootCorrect === null ? '-' : f.rootCorrect ? 'ok' : 'wrong'} delay ${ms(f.delayMs)} latency ${ms(f.latencyMs)} events ${f.events}${f.eventMeterRecall === null ? '' : ` (listing ${pct(f.eventMeterRecall).trim()} of its meters)`}`),
   ];
   return lines.join('\n');
 }

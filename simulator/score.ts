@@ -112,6 +112,8 @@ export interface ScoreReport {
     meterRecall: number | null;
     rootCorrect: boolean | null;
     delayMs: number | null;
+    /** detectedAt of the first matching detection minus the fault's start (see latencyMs). */
+    latencyMs: number | null;
     /** Grid events attributed to this fault. */
     events: number;
     /** Share of the fault's meters listed by its matching events (mislabelled meters adopted or not). */
@@ -282,7 +284,8 @@ export function score(truth: readonly TruthRecord[], anomalies: readonly Anomaly
     const detected = Number.isFinite(hit.startTs);
     const delay = detected ? Math.max(0, hit.startTs - f.startTs) : null;
     if (delay !== null) delays.push(delay);
-    if (Number.isFinite(hit.detectedAt)) latencies.push(Math.max(0, hit.detectedAt - f.startTs));
+    const latency = Number.isFinite(hit.detectedAt) ? Math.max(0, hit.detectedAt - f.startTs) : null;
+    if (latency !== null) latencies.push(latency);
     return {
       faultId: f.faultId,
       type: f.type,
@@ -291,6 +294,7 @@ export function score(truth: readonly TruthRecord[], anomalies: readonly Anomaly
       meterRecall: f.expect.anomalyTypes.length > 0 && f.meters.length > 0 ? meterHits[i]!.size / f.meters.length : null,
       rootCorrect: rootCorrect[i] ?? null,
       delayMs: delay,
+      latencyMs: latency,
       events: flood.perFault[i]!,
       eventMeterRecall: eventHit[i] && f.meters.length > 0 ? eventMeters[i]!.size / f.meters.length : null,
     };

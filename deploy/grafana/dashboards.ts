@@ -105,6 +105,9 @@ export const DASHBOARDS: Record<string, Record<string, unknown>> = {
       { title: 'Forwarding errors/s', expr: 'sum by (instance) (rate(gridwatch_forward_errors_total[5m]))', unit: 'ops' },
       { title: 'Readings evicted under the disk budget', expr: 'sum by (instance) (increase(gridwatch_outbox_evicted_readings_total[1h]))' },
     ],
+    [
+      { title: 'Gateway behind its meters: dropout ticks deferred/s by reason', expr: 'sum by (instance, reason) (rate(gridwatch_edge_dropout_deferred_ticks_total[5m]))', unit: 'ops' },
+    ],
   ]),
   'central-throughput.json': dashboard('gridwatch-central', 'gridwatch: central throughput and lag', [
     [

@@ -9,6 +9,8 @@ import { REJECT_REASONS } from '../ingest/validate.ts';
  */
 export class EdgeMetrics {
   readonly ackSeconds;
+  /** edge/detect/hearing.ts: ticks at which the gateway was behind its meters and did not count silence. */
+  readonly dropoutDeferred;
   private readonly accepted;
   private readonly duplicates;
   private readonly rejected;
@@ -22,6 +24,7 @@ export class EdgeMetrics {
     metrics.gauge('edge_forwarded_records', 'Records forwarded to Kafka since start', [], function () {
       this.set(views.forwarded());
     });
+    this.dropoutDeferred = metrics.counter<'reason'>('edge_dropout_deferred_ticks_total', 'Dropout timer ticks at which silence was not counted because the gateway was behind its meters (edge/detect/hearing.ts), by reason', ['reason']);
     this.accepted = metrics.counter('edge_readings_accepted_total', 'Readings accepted and committed to the outbox');
     this.duplicates = metrics.counter('edge_readings_duplicate_total', 'Readings dropped as repeats of a seq already taken (QoS 1 redelivery)');
     this.rejected = metrics.counter<'reason'>('edge_readings_rejected_total', 'Messages or array elements rejected, by reason', ['reason']);

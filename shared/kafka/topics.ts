@@ -64,25 +64,46 @@ export interface TopicSpec {
 /**
  * Creates the topics that are missing; existing ones are left as they are. replicationFactor -1
  * means the broker's default.replication.factor.
+ *
+ * Waits up to 30 s for the new topics' leaders (kafkajs' default is 5 s: a central starting on a
+ * loaded two-core machine failed there once, "Timed out while waiting for topic leaders"), and
+ * tries three times in all: a second attempt lists again, so topics made by the first attempt, or
+ * by another instance at the same moment, count as existing. A refusal (authentication, ACL) is
+ * not retried.
  */
-export async function ensureTopics(admin: Admin, topics: TopicSpec[], opts: { partitions: number; replicationFactor?: number }): Promise<string[]> {
-  try {
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t.topic));
-    if (missing.length === 0) return [];
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((t) => ({
-        topic: t.topic,
-        numPartitions: opts.partitions,
-        replicationFactor: opts.replicationFactor ?? -1,
-        configEntries: t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
-      })),
-    });
-    return missing.map((t) => t.topic);
-  } catch (err) {
-    throw kafkaError(err, 'creating topics');
+export async function ensureTopics(admin: Admin, topics: TopicSpec[], opts: { partitions: number; replicationFactor?: number; attempts?: number; timeoutMs?: number }): Promise<string[]> {
+  const attempts = opts.attempts ?? 3;
+  const created = new Set<string>();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t.topic));
+      if (missing.length === 0) return [...created];
+      await admin.createTopics({
+        waitForLeaders: true,
+        timeout: opts.timeoutMs ?? 30_000,
+        topics: missing.map((t) => ({
+          topic: t.topic,
+          numPartitions: opts.partitions,
+          replicationFactor: opts.replicationFactor ?? -1,
+          configEntries: t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+        })),
+      });
+      for (const t of missing) created.add(t.topic);
+      return [...created];
+    } catch (err) {
+      if (attempt >= attempts || refusedByBroker(err)) throw kafkaError(err, 'creating topics');
+      await new Promise((r) => setTimeout(r, 1000 * attempt));
+    }
   }
+}
+
+/** Errors that another attempt cannot change: the broker refused who we are or what we may do. */
+function refusedByBroker(err: unknown): boolean {
+  const e = err as { type?: unknown; name?: unknown; errors?: unknown };
+  const types = [e.type, ...(Array.isArray(e.errors) ? e.errors.map((x: { type?: unknown }) => x?.type) : [])];
+  if (types.some((t) => typeof t === 'string' && /AUTHORIZATION_FAILED|SASL_AUTHENTICATION_FAILED|ILLEGAL_SASL_STATE|UNSUPPORTED_SASL_MECHANISM|POLICY_VIOLATION|INVALID_REPLICATION_FACTOR|INVALID_PARTITIONS|INVALID_CONFIG|INVALID_TOPIC_EXCEPTION/.test(t))) return true;
+  return e.name === 'KafkaJSSASLAuthenticationError';
 }
 
 export async function partitionCount(admin: Admin, topic: string): Promise<number> {

@@ -27,4 +27,11 @@ describe('S3Sink', () => {
     const sink = new S3Sink(opts(uniqueName('archive-missing')));
     await expect(sink.put('k', Buffer.from('x'))).rejects.toMatchObject({ code: 'ARCHIVE_FAILED', retryable: false });
   });
+
+  it('reads a bucket that does not exist yet as empty: list is [], get is null (a put still fails, above)', async () => {
+    const sink = new S3Sink(opts(uniqueName('archive-absent')));
+    expect(await sink.list('')).toEqual([]);
+    expect(await sink.list('some/prefix/')).toEqual([]);
+    expect(await sink.get('some/key')).toBeNull();
+  });
 });

@@ -24,4 +24,27 @@ describe('ensureTopics (real Kafka)', () => {
       await admin.disconnect();
     }
   }, 60_000);
+
+  it('lets two instances create the same topics at the same moment: both succeed, each topic made once', async () => {
+    const mk = () => createKafkaClient({ brokers: testEndpoints().kafkaBrokers, clientId: uniqueName('topics-race'), security: testKafkaSecurity() });
+    const names = { readings: uniqueName('race-readings'), anomalies: uniqueName('race-anomalies'), events: uniqueName('race-events') };
+    const specs = topicSpecs(names);
+    const [a, b] = await Promise.all([ensureTopicsOn(mk(), specs, { partitions: 2 }), ensureTopicsOn(mk(), specs, { partitions: 2 })]);
+    // What each says it created may overlap (both asked before either's request landed) but covers all.
+    expect(new Set([...a, ...b])).toEqual(new Set(Object.values(names)));
+    const admin = mk().admin();
+    await admin.connect();
+    try {
+      for (const t of Object.values(names)) expect(await partitionCount(admin, t)).toBe(2);
+    } finally {
+      await admin.disconnect();
+    }
+  }, 90_000);
+
+  it('does not retry what the broker refuses: an invalid partition count fails at once, with the reason', async () => {
+    const kafka = createKafkaClient({ brokers: testEndpoints().kafkaBrokers, clientId: uniqueName('topics-bad'), security: testKafkaSecurity() });
+    const t = Date.now();
+    await expect(ensureTopicsOn(kafka, topicSpecs({ readings: uniqueName('bad-partitions') }), { partitions: 0 })).rejects.toMatchObject({ code: 'KAFKA_REJECTED' });
+    expect(Date.now() - t).toBeLessThan(1000 + 2000); // the two retry pauses (1 s, 2 s) were not taken
+  }, 60_000);
 });
