@@ -21,16 +21,17 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
+import kafkajs, { type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { Client as MinioClient } from 'minio';
 import { CentralConfigSchema, type CentralConfig } from '../central/config.ts';
-import { Aggregator } from '../central/aggregator.ts';
+import { Aggregator, GROUP_FETCH_BYTES_PER_PARTITION } from '../central/aggregator.ts';
 import { createKafkaClient } from '../shared/kafka/index.ts';
 import { writeTopologyFile } from '../shared/topology/load.ts';
 import { TopologyRegistry } from '../central/registry/index.ts';
 import type { BenchFigure, MachineLoad } from './figures.ts';
 import { loadavg, cpus } from 'node:os';
 import { benchKafka, type BenchKafka } from './kafka-env.ts';
+import { traceCentral } from './central-trace.ts';
 import { createInfluxDatabase } from '../deploy/services/influxdb.ts';
 import { createLogger, loadConfig, Metrics, silentLogger, type Anomaly, type GridEvent, type TopologyEntry } from '../shared/index.ts';
 
@@ -71,7 +72,8 @@ interface Env {
 type Topics = Record<'readings' | 'anomalies' | 'events' | 'edgeStatus' | 'gaps' | 'topology' | 'state', string>;
 
 const T0 = Date.UTC(2026, 10, 23, 6, 0, 0);
-const FETCH = { maxBytesPerPartition: 4 * 1048576, maxWaitTimeInMs: 200 }; // as central/consume/runner.ts
+// As central's group consumer (central/aggregator.ts, consume/runner.ts), so the yardstick fetches alike.
+const FETCH = { maxBytesPerPartition: GROUP_FETCH_BYTES_PER_PARTITION, maxWaitTimeInMs: 200 };
 
 const name = (prefix: string): string => `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -232,7 +234,7 @@ async function removeBucket(bucket: string): Promise<void> {
 }
 
 /** The baseline: a bare kafkajs consumer, same fetch settings as central's, counting records only. */
-async function bareConsume(env: Env, topic: string, n: number): Promise<{ perSec: number; processCores: number }> {
+async function bareConsume(env: Env, topic: string, n: number): Promise<{ perSec: number; processCores: number; cpuUsPerRecord: number }> {
   const consumer = env.kafka.consumer({ groupId: name('bench-bare'), ...FETCH, allowAutoTopicCreation: false });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -254,7 +256,7 @@ async function bareConsume(env: Env, topic: string, n: number): Promise<{ perSec
   const secs = (performance.now() - t0) / 1000;
   const c = cpu();
   await consumer.disconnect();
-  return { perSec: perSec(n, secs), processCores: c.processCores };
+  return { perSec: perSec(n, secs), processCores: c.processCores, cpuUsPerRecord: Number(((c.processCores * secs * 1e6) / n).toFixed(1)) };
 }
 
 async function committed(env: Env, groupId: string, topic: string): Promise<number> {
@@ -287,6 +289,8 @@ async function consumeReadings(env: Env, topics: Topics, n: number, learned: 'on
   const tag = learned === 'on' ? 'bench-r' : 'bench-r-rules';
   const { pipeline, metrics, config } = await startPipeline(env, topics, tag, undefined, { learnedScoring: learned, learnedRegistry: 'off' });
   const stopProfile = await profile(learned === 'on' ? 'readings' : 'readings-rules');
+  // BENCH_TRACE=<dir>: where the instance waits (bench/central-trace.ts), <dir>/central-<tag>.jsonl.
+  const trace = process.env.BENCH_TRACE ? traceCentral(pipeline, metrics, join(process.env.BENCH_TRACE, `central-${tag}.jsonl`)) : null;
   const cpu = cpuWindow();
   let rssPeak = 0;
   const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 200);
@@ -300,11 +304,14 @@ async function consumeReadings(env: Env, topics: Topics, n: number, learned: 'on
   if (env.archive !== 'off') {
     await waitFor(async () => (await committed(env, config.centralGroup, topics.readings)) >= n, 600_000, 'readings archived and committed');
     const archivedS = (performance.now() - t0) / 1000;
+    const all = cpu();
     archived = {
       archivedAndCommittedPerSec: perSec(n, archivedS),
+      // The process's CPU time (every thread) per reading consumed, archived and committed.
+      cpuUsPerReading: Number(((all.processCores * archivedS * 1e6) / n).toFixed(1)),
       archiveObjects: await metricSum(metrics, 'gridwatch_archive_objects_total', { topic: topics.readings }),
       archiveMiB: Number(((await metricSum(metrics, 'gridwatch_archive_bytes_total', { topic: topics.readings })) / 1048576).toFixed(1)),
-      cpu: cpu(),
+      cpu: all,
     };
   }
   // With the model: its windows (scored, skipped) as evidence that it did the work.
@@ -312,10 +319,11 @@ async function consumeReadings(env: Env, topics: Topics, n: number, learned: 'on
   if (scorer) await scorer.flush();
   const learnedWork = scorer ? (({ readings, rows, scored, partial, late, batches }) => ({ readings, rows, scored, partial, late, batches }))(scorer.counters) : null;
   clearInterval(rssTimer);
+  const traced = trace?.stop();
   await stopProfile();
   await pipeline.stop();
   archived.rssPeakMiB = Math.round(rssPeak / 1048576);
-  return { learnedScoring: learned, consumedPerSec: perSec(n, consumedS), consumeCpu, rssMiBWhenConsumed, ...archived, ...(learnedWork ? { learnedWork } : {}) };
+  return { learnedScoring: learned, consumedPerSec: perSec(n, consumedS), consumeCpu, rssMiBWhenConsumed, ...archived, ...(learnedWork ? { learnedWork } : {}), ...(traced ? { trace: traced } : {}) };
 }
 
 async function readingsPhase(env: Env, n: number): Promise<Record<string, unknown>> {
@@ -327,7 +335,9 @@ async function readingsPhase(env: Env, n: number): Promise<Record<string, unknow
   env.log(`readings: baseline ${baseline.perSec}/s; central without the model ...`);
   // The same backlog twice, in the same run: rules only (the yardstick of learned scoring), then
   // with the shipped model (features, batched inference in its worker, anomalies produced).
+  // BENCH_LEARNED=off: the rules-only instance alone (a shorter run, for profiles and traces).
   const rules = await consumeReadings(env, topics, n, 'off');
+  if (process.env.BENCH_LEARNED === 'off') return { n, meters: READING_METERS, producedPerSec: perSec(n, produceS), baselinePerSec: baseline.perSec, baselineProcessCores: baseline.processCores, baselineCpuUsPerReading: baseline.cpuUsPerRecord, ...rules, consumedVsBaseline: Number((rules.consumedPerSec / baseline.perSec).toFixed(2)) };
   env.log(`readings: central without the model ${rules.consumedPerSec}/s; with the model ...`);
   const learned = await consumeReadings(env, topics, n, 'on');
   const { consumedPerSec } = learned;
@@ -337,6 +347,7 @@ async function readingsPhase(env: Env, n: number): Promise<Record<string, unknow
     producedPerSec: perSec(n, produceS),
     baselinePerSec: baseline.perSec,
     baselineProcessCores: baseline.processCores,
+    baselineCpuUsPerReading: baseline.cpuUsPerRecord,
     ...learned,
     consumedVsBaseline: Number((consumedPerSec / baseline.perSec).toFixed(2)),
     withoutModel: rules,
@@ -418,7 +429,14 @@ async function delayPhase(env: Env, rounds: number): Promise<Record<string, unkn
     [1, 2, 3, 4].map((i): TopologyEntry => ({ meterId: `L${r}-${i}`, transformerId: `LT-T${r}`, feederId: `LT-F${r % 8}`, substationId: 'LT', phase: 'A', nominalVoltage: 230, nominalFrequency: 50 })),
   ).flat();
   await env.producer.send({ topic: topics.topology, messages: topo.map((e) => ({ key: e.meterId, value: JSON.stringify(e) })) });
-  const { metrics } = await startPipeline(env, topics, 'bench-l', { openHoldMs: 0, meterHoldMs: 0, growthPublishMs: 0 });
+  const { metrics, pipeline } = await startPipeline(env, topics, 'bench-l', { openHoldMs: 0, meterHoldMs: 0, growthPublishMs: 0 });
+  // Where the delay goes: when the group consumer starts the batch that holds each round's third
+  // anomaly (wall clock, as the record timestamps).
+  const group = (pipeline as unknown as { group: { consumer: Consumer } }).group.consumer;
+  const batchStarts: { at: number; last: number }[] = [];
+  group.on(group.events.START_BATCH_PROCESS, (e) => {
+    if (e.payload.topic === topics.anomalies) batchStarts.push({ at: Date.now(), last: Number(e.payload.lastOffset) });
+  });
 
   const arrivals = new Map<string, { eventTs: number; seenAt: number }>();
   const reader = env.kafka.consumer({ groupId: name('bench-events'), maxWaitTimeInMs: 20 });
@@ -434,14 +452,26 @@ async function delayPhase(env: Env, rounds: number): Promise<Record<string, unkn
   await new Promise((r) => setTimeout(r, 2000));
   const toRecord: number[] = [];
   const toReader: number[] = [];
+  const sendAck: number[] = [];
+  const toBatch: number[] = [];
+  const ackToBatch: number[] = [];
+  const batchToEvent: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const ts = T0 + 3_600_000 + r * 600_000;
     const mk = (meterId: string, state: 'open' | 'closed'): Anomaly => ({ ...sag(topo[r * 4] as TopologyEntry, 0, state), anomalyId: `lat-${meterId}`, meterId, edgeId: 'edge-LT', substationId: 'LT', feederId: `LT-F${r % 8}`, transformerId: `LT-T${r}`, severity: 'major', startTs: ts, endTs: state === 'closed' ? ts + 2000 : null, detectedAt: ts });
     await env.producer.send({ topic: topics.anomalies, acks: -1, messages: [`L${r}-1`, `L${r}-2`].map((m) => ({ key: 'LT', value: JSON.stringify(mk(m, 'open')) })) });
     await new Promise((res) => setTimeout(res, 50));
     const enteredAt = Date.now(); // the record's timestamp (CreateTime): when it entered Kafka
-    await env.producer.send({ topic: topics.anomalies, acks: -1, messages: [{ key: 'LT', timestamp: String(enteredAt), value: JSON.stringify(mk(`L${r}-3`, 'open')) }] });
+    const [meta] = await env.producer.send({ topic: topics.anomalies, acks: -1, messages: [{ key: 'LT', timestamp: String(enteredAt), value: JSON.stringify(mk(`L${r}-3`, 'open')) }] });
+    sendAck.push(Date.now() - enteredAt);
     await waitFor(() => arrivals.has(`LT-T${r}`), 60_000, `delay round ${r}`);
+    const offset = Number(meta?.baseOffset ?? -1);
+    const start = batchStarts.find((b) => b.last >= offset);
+    if (start) {
+      toBatch.push(start.at - enteredAt);
+      ackToBatch.push(start.at - enteredAt - (sendAck[sendAck.length - 1] as number));
+      batchToEvent.push(arrivals.get(`LT-T${r}`)!.eventTs - start.at);
+    }
     const got = arrivals.get(`LT-T${r}`) as { eventTs: number; seenAt: number };
     toRecord.push(got.eventTs - enteredAt);
     toReader.push(got.seenAt - enteredAt);
@@ -459,6 +489,11 @@ async function delayPhase(env: Env, rounds: number): Promise<Record<string, unkn
     rounds,
     anomalyToEventRecordMs: { p50: pct(a, 50), p95: pct(a, 95), p99: pct(a, 99), max: a[a.length - 1] },
     anomalyToReaderMs: { p50: pct(b, 50), p95: pct(b, 95), max: b[b.length - 1] },
+    // The breakdown: the anomaly's own produce (acks=all) acknowledged, and central starting the batch that holds it.
+    anomalySendAckMs: { p50: pct(sorted(sendAck), 50), p99: pct(sorted(sendAck), 99) },
+    anomalyToBatchStartMs: { p50: pct(sorted(toBatch), 50), p99: pct(sorted(toBatch), 99), rounds: toBatch.length },
+    ackToBatchStartMs: { p50: pct(sorted(ackToBatch), 50), p99: pct(sorted(ackToBatch), 99) },
+    batchStartToEventRecordMs: { p50: pct(sorted(batchToEvent), 50), p99: pct(sorted(batchToEvent), 99) },
     anomalyToEventComputedMeanMs: count > 0 ? Math.round((1000 * sum) / count) : null,
     note: 'idle instance; correlator openHoldMs=0 (by default a device event is held 10 s by design before it is published)',
   };
@@ -496,7 +531,7 @@ async function topologyPhase(env: Env, meters: number): Promise<Record<string, u
 /** The bench/figures.ts shape of what the phases measured. */
 function centralFigures(r: Record<string, unknown>): BenchFigure[] {
   const out: BenchFigure[] = [];
-  const rd = r.readings as { consumedPerSec: number; baselinePerSec: number; archivedAndCommittedPerSec?: number; rssPeakMiB?: number; withoutModel?: { consumedPerSec: number } } | undefined;
+  const rd = r.readings as { consumedPerSec: number; baselinePerSec: number; archivedAndCommittedPerSec?: number; cpuUsPerReading?: number; baselineCpuUsPerReading?: number; rssPeakMiB?: number; withoutModel?: { consumedPerSec: number } } | undefined;
   if (rd) {
     const bare = { name: 'bare kafkajs consumer, same topic and fetch settings', value: rd.baselinePerSec };
     out.push({ id: 'central.readings.consumed', figure: 'central: readings consumed per instance', value: rd.consumedPerSec, unit: 'readings/s', higherIsBetter: true, yardstick: bare, ratio: rd.consumedPerSec / rd.baselinePerSec });
@@ -505,6 +540,10 @@ function centralFigures(r: Record<string, unknown>): BenchFigure[] {
       const v = rd.archivedAndCommittedPerSec;
       out.push({ id: 'central.readings.archived', figure: 'central: readings archived (MinIO + InfluxDB) and committed per instance', value: v, unit: 'readings/s', higherIsBetter: true, yardstick: bare, ratio: v / rd.baselinePerSec, goal: { text: '>= 0.5 x bare kafkajs consumer', on: 'ratio', min: 0.5 } });
       out.push({ id: 'central.readings.archived_abs', figure: 'central: readings archived and committed, absolute', value: v, unit: 'readings/s', higherIsBetter: true, goal: { text: '>= 100,000 readings/s', on: 'value', min: 100_000 } });
+    }
+    if (rd.cpuUsPerReading !== undefined && rd.baselineCpuUsPerReading !== undefined) {
+      // Under a loaded machine the rates follow the CPU each reading costs: this is the figure that load does not move much.
+      out.push({ id: 'central.readings.cpu_per_reading', figure: 'central: process CPU time per reading consumed, archived and committed', value: rd.cpuUsPerReading, unit: 'µs/reading', higherIsBetter: false, yardstick: { name: 'bare kafkajs consumer, CPU per reading', value: rd.baselineCpuUsPerReading }, ratio: rd.cpuUsPerReading / rd.baselineCpuUsPerReading });
     }
     if (rd.rssPeakMiB !== undefined) out.push({ id: 'central.readings.rss_peak', figure: 'central: RSS peak while consuming and archiving readings', value: rd.rssPeakMiB, unit: 'MB', higherIsBetter: false });
   }

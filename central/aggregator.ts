@@ -155,7 +155,7 @@ export class Aggregator {
         notifier?.notify(workflow.decorate(e));
       },
     }));
-    viewMetrics(metrics, { events: this.events, edges: this.edges, clock, unpublished: () => outbox.pending });
+    viewMetrics(metrics, { events: this.events, edges: this.edges, readings: this.readings, clock, unpublished: () => outbox.pending });
     const broadcastFlow = new BroadcastFlow({ topics: t, metrics: m, clock, registry: this.registry, events: this.events, anomalies: this.anomalies, edges: this.edges, ownership, local, grid, catchUp, outbox, counters: this.counters, workflow: { topics: wt, workflow } });
     const learned = (this.learned = c.learnedScoring === 'on'
       ? new LearnedPart({ modelDir: c.learnedModelDir ?? DEFAULT_MODEL_DIR, anomaliesTopic: t.anomalies, producer: kafkaProducer(kafka), nominalOf: (id) => this.registry.topology.meter(id)?.nominalVoltage, lateMs: c.learnedLateMs, instanceId: this.instanceId, logger, metrics, clock })
@@ -264,6 +264,7 @@ export class Aggregator {
         group.pauseAll();
         broadcast.pauseAll();
         await Promise.all([group.drain(), broadcast.drain()]);
+        await groupFlow.settled(); // batches whose publish was still in flight reach the gate
         await committer.settled();
         await committer.commitDue(true);
         ownership.markAllOwnedDirty();

@@ -1,7 +1,7 @@
 // Every metric of `gridwatch central` outside the archive (central/archive/metrics.ts) and the
 // notifier: the counters the flows increment, and the gauges computed at scrape time.
 import { LATENCY_BUCKETS_S, type Clock, type Metrics } from '../shared/index.ts';
-import type { EdgeStatusStore, EventStore } from './api/index.ts';
+import type { EdgeStatusStore, EventStore, ReadingStore } from './api/index.ts';
 
 export function centralMetrics(m: Metrics) {
   return {
@@ -24,8 +24,20 @@ export type CentralMetrics = ReturnType<typeof centralMetrics>;
  * Gauges computed at scrape time from what this instance sees of the whole grid (every instance
  * reads grid.events and grid.edge-status whole, so aggregate them across instances with max).
  */
-export function viewMetrics(metrics: Metrics, v: { events: EventStore; edges: EdgeStatusStore; clock: Clock; unpublished: () => number }): void {
-  const { events, edges, clock, unpublished } = v;
+export function viewMetrics(metrics: Metrics, v: { events: EventStore; edges: EdgeStatusStore; readings: ReadingStore; clock: Clock; unpublished: () => number }): void {
+  const { events, edges, readings, clock, unpublished } = v;
+  // The recent-readings store fills for readingsPerMeter intervals and then stays the same size: a
+  // soak (cli/soak.ts) judges central's memory only from when it is full.
+  metrics.gauge('central_recent_readings', 'Readings held for the API (at most readingsPerMeter per meter for metersTracked meters)', [], function collect() {
+    this.set(readings.held);
+  });
+  metrics.gauge('central_recent_readings_text_bytes', 'Length of the JSON text of the readings held for the API', [], function collect() {
+    this.set(readings.textBytes);
+  });
+  metrics.gauge('central_recent_readings_meters', 'Meters with recent readings held, by whether their ring is full (readingsPerMeter readings)', ['ring'], function collect() {
+    this.set({ ring: 'full' }, readings.fullMeters);
+    this.set({ ring: 'filling' }, readings.size - readings.fullMeters);
+  });
   metrics.gauge('central_open_events', 'Open grid events, by severity, scope and type (the whole grid, as seen by this instance)', ['severity', 'scope', 'type'], function collect() {
     this.reset();
     const counts = new Map<string, { labels: { severity: string; scope: string; type: string }; n: number }>();

@@ -9,6 +9,8 @@ export interface ProcessSample {
   pid: number;
   rssBytes: number;
   handles: number;
+  /** CPU seconds the process has used since it started (user + system): what limits the rate. */
+  cpuSeconds?: number;
 }
 
 export interface ProcessTrend {
@@ -80,4 +82,20 @@ export function trendTable(ts: ProcessTrend[], tolerancePct: number): string {
   for (const t of ts) rows.push([t.name, `${t.rssStartMiB} -> ${t.rssEndMiB} (${t.rssMaxMiB})`, `${t.rssChangePct}`, `${t.handlesStart} -> ${t.handlesEnd} (${t.handlesMax})`, `${t.handlesChangePct}`, t.flat ? 'yes' : t.judged ? 'NO' : 'no (server, not judged)']);
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(w[i] as number)).join('  ')).join('\n');
+}
+
+/**
+ * Cores each process used between `fromMs` and its last sample (CPU seconds over wall seconds):
+ * which process limits the rate when the flood falls short (the machine has few cores to share).
+ */
+export function cpuCores(samples: ProcessSample[], fromMs: number): { name: string; cores: number }[] {
+  const byName = new Map<string, ProcessSample[]>();
+  for (const s of samples) if (s.t >= fromMs && Number.isFinite(s.cpuSeconds)) byName.set(s.name, [...(byName.get(s.name) ?? []), s]);
+  const out: { name: string; cores: number }[] = [];
+  for (const [name, xs] of byName) {
+    const a = xs[0] as ProcessSample;
+    const b = xs.at(-1) as ProcessSample;
+    if (b.t > a.t) out.push({ name, cores: Math.round((((b.cpuSeconds as number) - (a.cpuSeconds as number)) / ((b.t - a.t) / 1000)) * 100) / 100 });
+  }
+  return out.sort((x, y) => y.cores - x.cores);
 }

@@ -8,6 +8,7 @@
  * Exit code 1 when something was lost or a process did not stay flat.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureServices, serviceEndpoints, stopServices, type ServiceName } from '../deploy/services/index.ts';
@@ -18,7 +19,7 @@ import { parseDuration } from '../shared/duration.ts';
 import { archiveCensus } from './demo/archive-census.ts';
 import { sumSamples } from './demo/prom-text.ts';
 import { DEFAULT_SCENARIO, runDemo, type LiveStatus } from './demo/run.ts';
-import { trendTable, trends, type ProcessSample } from './soak-report.ts';
+import { cpuCores, trendTable, trends, type ProcessSample } from './soak-report.ts';
 
 const USAGE = `usage: gridwatch soak [options]
 
@@ -39,6 +40,17 @@ function rss(pid: number): number {
     return m ? Number(m[1]) * 1024 : 0;
   } catch {
     return 0;
+  }
+}
+
+/** CPU seconds (user + system) the process has used: fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 a second on Linux). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
   }
 }
 
@@ -93,7 +105,14 @@ export async function run(argv: string[]): Promise<number> {
   const rate: { t: number; perSec: number }[] = [];
   // Where central's memory is, beside its RSS: V8's heap, memory outside it (Buffers), and what the
   // archive holds against its byte budget; and how often the archive paused the consumer.
-  const centralMemory: { t: number; heapUsedMiB: number; externalMiB: number; archiveHeldMiB: number; pauses: number }[] = [];
+  // The recent-readings store (central/api/store.ts) fills for readingsPerMeter intervals: its readings,
+  // their text and its meters with a full ring show when it has reached its size.
+  const centralMemory: { t: number; heapUsedMiB: number; externalMiB: number; archiveHeldMiB: number; pauses: number; recentReadings: number; recentReadingsMiB: number; recentFullMeters: number }[] = [];
+  // Each edge's heap and outbox: an edge that forwards less than it takes grows with its backlog.
+  const edgeMemory: { t: number; name: string; heapUsedMiB: number; externalMiB: number; outboxDepth: number }[] = [];
+  // When 99 % of the meters have a full ring in central's recent-readings store: memory is judged from
+  // the later of this and the warm-up, so a bounded store still filling is not taken for a leak.
+  let storeFullAtMs: number | null = null;
   let t0: number | null = null;
   let lastSample = -Infinity;
   const servers = (['kafka', 'minio', 'influxdb'] as const).map((name) => ({ name, pid: runningRecord(name)?.pid })).filter((s): s is { name: (typeof s)['name']; pid: number } => s.pid !== undefined);
@@ -104,22 +123,37 @@ export async function run(argv: string[]): Promise<number> {
   let fullRateAtMs: number | null = null;
   const onStatus = (s: LiveStatus) => {
     t0 ??= Date.now() - s.elapsedMs;
-    accepted.push({ t: s.elapsedMs, n: s.readingsAccepted });
+    // Only statuses where every edge answered: a failed scrape keeps an edge's old count, and the next
+    // one's catch-up would look like a burst at the full rate (seen at load 20: "90 %" while 3,760/s).
+    const fresh = Object.values(s.edgeMetrics).every((t) => t !== null);
+    if (fresh) accepted.push({ t: s.elapsedMs, n: s.readingsAccepted });
     const back = accepted.findLast((a) => a.t <= s.elapsedMs - 6000);
-    if (fullRateAtMs === null && back && (s.readingsAccepted - back.n) / ((s.elapsedMs - back.t) / 1000) >= 0.9 * asked) {
+    if (fullRateAtMs === null && fresh && back && (s.readingsAccepted - back.n) / ((s.elapsedMs - back.t) / 1000) >= 0.9 * asked) {
       fullRateAtMs = s.elapsedMs;
       say(`t+${Math.round(s.elapsedMs / 1000)}s  the flood reached 90 % of its rate; warm-up until t+${Math.round((s.elapsedMs + warmupMs) / 1000)}s`);
     }
     if (s.elapsedMs - lastSample < sampleMs) return;
     lastSample = s.elapsedMs;
-    for (const p of [...s.processes, ...servers]) samples.push({ t: s.elapsedMs, name: p.name, pid: p.pid, rssBytes: rss(p.pid), handles: handles(p.pid) });
+    for (const p of [...s.processes, ...servers]) samples.push({ t: s.elapsedMs, name: p.name, pid: p.pid, rssBytes: rss(p.pid), handles: handles(p.pid), cpuSeconds: cpuSeconds(p.pid) });
     if (Number.isFinite(s.lag)) lag.push({ t: s.elapsedMs, records: s.lag });
     rate.push({ t: s.elapsedMs, perSec: Math.round(s.readingsPerSec) });
     const m = s.centralMetrics;
     const mibOf = (name: string) => (m ? Math.round((sumSamples(m, name) / 1048576) * 10) / 10 : NaN);
-    if (m) centralMemory.push({ t: s.elapsedMs, heapUsedMiB: mibOf('gridwatch_nodejs_heap_size_used_bytes'), externalMiB: mibOf('gridwatch_nodejs_external_memory_bytes'), archiveHeldMiB: mibOf('gridwatch_archive_held_bytes'), pauses: sumSamples(m, 'gridwatch_central_backpressure_total', { action: 'pause' }) });
+    if (m) {
+      const recentFullMeters = sumSamples(m, 'gridwatch_central_recent_readings_meters', { ring: 'full' });
+      centralMemory.push({ t: s.elapsedMs, heapUsedMiB: mibOf('gridwatch_nodejs_heap_size_used_bytes'), externalMiB: mibOf('gridwatch_nodejs_external_memory_bytes'), archiveHeldMiB: mibOf('gridwatch_archive_held_bytes'), pauses: sumSamples(m, 'gridwatch_central_backpressure_total', { action: 'pause' }), recentReadings: sumSamples(m, 'gridwatch_central_recent_readings'), recentReadingsMiB: mibOf('gridwatch_central_recent_readings_text_bytes'), recentFullMeters });
+      if (storeFullAtMs === null && recentFullMeters >= 0.99 * meters) {
+        storeFullAtMs = s.elapsedMs;
+        say(`t+${Math.round(s.elapsedMs / 1000)}s  central's recent-readings store is full (${recentFullMeters} meters with a full ring)`);
+      }
+    }
+    for (const [name, t] of Object.entries(s.edgeMetrics)) {
+      if (!t) continue;
+      const mb = (n: string) => Math.round((sumSamples(t, n) / 1048576) * 10) / 10;
+      edgeMemory.push({ t: s.elapsedMs, name, heapUsedMiB: mb('gridwatch_nodejs_heap_size_used_bytes'), externalMiB: mb('gridwatch_nodejs_external_memory_bytes'), outboxDepth: sumSamples(t, 'gridwatch_outbox_depth') });
+    }
     const cm = centralMemory.at(-1);
-    say(`t+${Math.round(s.elapsedMs / 1000)}s  ${Math.round(s.readingsPerSec).toLocaleString('en')} readings/s  lag ${s.lag}  ${s.processes.map((p) => `${p.name} ${Math.round(rss(p.pid) / 1048576)} MiB/${handles(p.pid)} fds`).join('  ')}${cm && cm.t === s.elapsedMs ? `  (central heap ${cm.heapUsedMiB} MiB, external ${cm.externalMiB} MiB, archive holds ${cm.archiveHeldMiB} MiB, ${cm.pauses} pauses)` : ''}`);
+    say(`t+${Math.round(s.elapsedMs / 1000)}s  ${Math.round(s.readingsPerSec).toLocaleString('en')} readings/s  lag ${s.lag}  ${s.processes.map((p) => `${p.name} ${Math.round(rss(p.pid) / 1048576)} MiB/${handles(p.pid)} fds`).join('  ')}${cm && cm.t === s.elapsedMs ? `  (central heap ${cm.heapUsedMiB} MiB, external ${cm.externalMiB} MiB, archive holds ${cm.archiveHeldMiB} MiB, ${cm.pauses} pauses, recent readings ${cm.recentReadingsMiB} MiB)` : ''}  outbox ${Object.entries(s.outboxDepths).map(([n, d]) => `${n.replace('edge-', '')} ${d}`).join(' ')}`);
   };
   try {
     say(`${meters} meters every ${intervalMs} ms (${Math.round((meters * 1000) / intervalMs).toLocaleString('en')} readings/s asked) for ${Math.round(durationMs / 1000)} s; samples every ${sampleMs / 1000} s, warm-up ${Math.round(warmupMs / 1000)} s`);
@@ -147,8 +181,11 @@ export async function run(argv: string[]): Promise<number> {
     // The servers are sampled and reported but not judged: they may be shared with other work, and their
     // caches (Kafka's page cache is outside its RSS; InfluxDB's and MinIO's are inside) are not gridwatch's.
     // Never at 90 % of the rate: nothing is judged and the soak fails (it did not soak at its rate).
-    const judgedFrom = fullRateAtMs === null ? Infinity : fullRateAtMs + warmupMs;
-    const judged = trends(samples, { warmupMs: judgedFrom, windowMs: Math.max(sampleMs * 3, (durationMs - judgedFrom) / 5), tolerancePct, notJudged: new Set(servers.map((x) => x.name)) });
+    // Judged from the later of the warm-up's end and central's recent-readings store being full.
+    const judgedFrom = fullRateAtMs === null || storeFullAtMs === null ? Infinity : Math.max(fullRateAtMs + warmupMs, storeFullAtMs);
+    const judged = trends(samples, { warmupMs: judgedFrom, windowMs: Math.max(sampleMs * 3, ((samples.at(-1)?.t ?? 0) - judgedFrom) / 5), tolerancePct, notJudged: new Set(servers.map((x) => x.name)) });
+    // Cores per process while the flood ran at its rate (or, when it never did, over the whole flood).
+    const cpu = cpuCores(samples, fullRateAtMs ?? 0);
     const report = {
       runId,
       durationMs,
@@ -161,18 +198,24 @@ export async function run(argv: string[]): Promise<number> {
       readingsArchived: census.readings.distinct,
       archiveDuplicates: census.readings.duplicates,
       lost,
+      // Records the edges still held when they stopped (on disk, forwarded at their next start): part of
+      // `lost` here, because the soak's promise is delivery within the run, but not gone.
+      leftInOutboxes: result.leftInOutboxes,
       lagMax: lag.length > 0 ? Math.max(...lag.map((l) => l.records)) : null,
       lagEnd: lag.at(-1)?.records ?? null,
       fullRateAtMs,
+      storeFullAtMs,
       judgedFromMs: Number.isFinite(judgedFrom) ? judgedFrom : null,
       flat: fullRateAtMs !== null && judged.some((t) => t.judged) && judged.every((t) => t.flat || !t.judged),
       tolerancePct,
       warmupMs,
       trends: judged,
+      cpu,
       samples,
       lag,
       rate,
       centralMemory,
+      edgeMemory,
       loadAverage: readFileSync('/proc/loadavg', 'utf8').trim(),
     };
     const file = join(runDir, 'soak.json');
@@ -181,9 +224,14 @@ export async function run(argv: string[]): Promise<number> {
       [
         '',
         `gridwatch soak ${runId}: ${Math.round(durationMs / 1000)} s, asked ${report.askedPerSec.toLocaleString('en')} readings/s, reached ${String(report.reachedPerSec)}/s (load average ${report.loadAverage})`,
-        `readings: ${String(report.readingsSent)} sent, ${acked} acknowledged, ${report.readingsInKafka} in Kafka, ${report.readingsArchived} archived (${report.archiveDuplicates} duplicates): lost ${lost}`,
+        `readings: ${String(report.readingsSent)} sent, ${acked} acknowledged, ${report.readingsInKafka} in Kafka, ${report.readingsArchived} archived (${report.archiveDuplicates} duplicates): lost ${lost}${result.leftInOutboxes > 0 ? ` (the edges still held ${result.leftInOutboxes} records in their outboxes when they stopped: on disk, not delivered within the run)` : ''}`,
         `consumer lag: max ${String(report.lagMax)}, at the end of the flood ${String(report.lagEnd)}`,
-        fullRateAtMs === null ? `the flood never reached 90 % of ${asked.toLocaleString('en')} readings/s: nothing judged, not flat` : `90 % of the rate at t+${Math.round(fullRateAtMs / 1000)} s; judged from t+${Math.round(judgedFrom / 1000)} s`,
+        `CPU (cores used from t+${Math.round((fullRateAtMs ?? 0) / 1000)} s; the machine has ${availableParallelism()}): ${cpu.map((c) => `${c.name} ${c.cores}`).join(', ')}`,
+        fullRateAtMs === null
+          ? `the flood never reached 90 % of ${asked.toLocaleString('en')} readings/s: nothing judged, not flat`
+          : storeFullAtMs === null
+            ? `90 % of the rate at t+${Math.round(fullRateAtMs / 1000)} s, but central's recent-readings store never filled (99 % of the meters with a full ring): nothing judged, not flat`
+            : `judged from t+${Math.round(judgedFrom / 1000)} s, the later of the warm-up's end (${Math.round(warmupMs / 1000)} s after 90 % of the rate at t+${Math.round(fullRateAtMs / 1000)} s) and central's recent-readings store full (t+${Math.round(storeFullAtMs / 1000)} s)`,
         '',
         trendTable(judged, tolerancePct),
         '',

@@ -185,12 +185,19 @@ interface MeterRing {
  * Recent readings per meter, kept as the raw JSON text (parsed only when the API asks), in a ring
  * of `perMeter` slots. At most `maxMeters` meters are kept; the one updated least recently goes
  * first. Bound: maxMeters * perMeter readings (default 200,000 * 32, ~6.4 M strings of ~300 B at
- * worst; lower both for small hosts).
+ * worst; lower both for small hosts). The store fills for `perMeter` reading intervals after a
+ * meter first reports (32 s at 1 s readings, ~100 MB for 10,000 meters) and then stays the same
+ * size; `held`, `textBytes` and `fullMeters` (gauges central_recent_readings*) show where it is, so
+ * a soak judges memory only once it is full (docs/reliability.md "Soak").
  */
 export class ReadingStore {
   private readonly meters = new Map<string, MeterRing>();
   duplicates = 0;
   evictedMeters = 0;
+  /** Readings held, the length of their text, and meters whose ring holds `perMeter` readings. */
+  held = 0;
+  textBytes = 0;
+  fullMeters = 0;
 
   constructor(private readonly perMeter: number, private readonly maxMeters: number) {}
 
@@ -212,15 +219,28 @@ export class ReadingStore {
     if (ring.values.length < this.perMeter) {
       ring.values.push(value);
       ring.ids.push(id ?? '');
+      this.held++;
+      if (ring.values.length === this.perMeter) this.fullMeters++;
     } else {
+      this.textBytes -= (ring.values[ring.next] as string).length;
       ring.values[ring.next] = value;
       ring.ids[ring.next] = id ?? '';
       ring.next = (ring.next + 1) % this.perMeter;
     }
+    this.textBytes += value.length;
     ring.received++;
     ring.lastReceivedAt = now;
-    if (this.meters.size > this.maxMeters) this.evictedMeters += trim(this.meters, this.maxMeters);
+    while (this.meters.size > this.maxMeters) this.evictLeastRecent();
     return true;
+  }
+
+  private evictLeastRecent(): void {
+    const [meterId, ring] = this.meters.entries().next().value as [string, MeterRing];
+    this.meters.delete(meterId);
+    this.held -= ring.values.length;
+    if (ring.values.length === this.perMeter) this.fullMeters--;
+    for (const v of ring.values) this.textBytes -= v.length;
+    this.evictedMeters++;
   }
 
   get size(): number {

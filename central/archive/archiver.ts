@@ -91,6 +91,8 @@ interface PartitionState {
   /** Records dropped as already archived since the last flush: their offsets may be committed. */
   skippedArchived: boolean;
   chain: Promise<unknown>;
+  /** A flush started by `startDue` is running (the next one starts after it). */
+  flushing: boolean;
   revoked: boolean;
 }
 
@@ -112,6 +114,8 @@ export class Archiver {
   private readonly fence: () => string | null;
   /** Bytes held over every partition: buffers plus built flushes not yet written. */
   private held = 0;
+  /** Ends of the flushes `startDue` finished and `takeArchived` has not handed out, per partition. */
+  private readonly archived = new Map<string, CommittableOffset>();
 
   constructor(opts: ArchiverOptions) {
     this.kinds = { ...DEFAULT_TOPIC_KINDS, ...opts.topicKinds };
@@ -153,7 +157,7 @@ export class Archiver {
     const k = tpKey(topic, partition);
     let s = this.parts.get(k);
     if (s === undefined) {
-      s = { topic, partition, buffer: [], bytes: 0, lastSeen: null, firstAddedAt: null, progress: null, boundary: null, seen: EMPTY_SEEN, pendingSeen: null, inFlight: null, skippedArchived: false, chain: Promise.resolve(), revoked: false };
+      s = { topic, partition, buffer: [], bytes: 0, lastSeen: null, firstAddedAt: null, progress: null, boundary: null, seen: EMPTY_SEEN, pendingSeen: null, inFlight: null, skippedArchived: false, chain: Promise.resolve(), flushing: false, revoked: false };
       this.parts.set(k, s);
     }
     return s;
@@ -182,18 +186,49 @@ export class Archiver {
 
   /** Writes the buffers that are over size or age; returns the offsets now safe to commit. */
   flushDue(): Promise<CommittableOffset[]> {
+    return this.flushWhere(this.dueNow());
+  }
+
+  private dueNow(): (s: PartitionState) => boolean {
     const now = this.clock.now();
     // Past half the budget every buffer is due: the budget is reached only when the sink cannot keep up.
     const pressed = this.held > this.maxBytes / 2;
-    return this.flushWhere(
-      (s) =>
-        s.inFlight !== null ||
-        (pressed && s.buffer.length > 0) ||
-        s.buffer.length >= this.maxRecords ||
-        (s.firstAddedAt !== null && now - s.firstAddedAt >= this.maxAgeMs) ||
-        // Only re-deliveries of archived records arrived: their offsets can be committed now.
-        (s.buffer.length === 0 && s.skippedArchived),
-    );
+    return (s) =>
+      s.inFlight !== null ||
+      (pressed && s.buffer.length > 0) ||
+      s.buffer.length >= this.maxRecords ||
+      (s.firstAddedAt !== null && now - s.firstAddedAt >= this.maxAgeMs) ||
+      // Only re-deliveries of archived records arrived: their offsets can be committed now.
+      (s.buffer.length === 0 && s.skippedArchived);
+  }
+
+  /**
+   * Starts a flush of every due partition that has none running, and returns at once: each
+   * partition's flush goes at its own pace (a slow one does not hold back the others' commits),
+   * and what finished is handed out by `takeArchived`. A failed flush is logged and counted by
+   * flushPartition and stays due (its range is retried first, unchanged).
+   */
+  startDue(): void {
+    const due = this.dueNow();
+    for (const s of this.parts.values()) {
+      if (s.flushing || !due(s)) continue;
+      s.flushing = true;
+      void this.serial(s, () => this.flushPartition(s))
+        .then(
+          (done) => {
+            if (done !== null && !s.revoked) this.archived.set(tpKey(s.topic, s.partition), done);
+          },
+          () => undefined,
+        )
+        .finally(() => (s.flushing = false));
+    }
+  }
+
+  /** The ends of the flushes finished since the last call (the latest per partition): safe to commit. */
+  takeArchived(): CommittableOffset[] {
+    const out = [...this.archived.values()];
+    this.archived.clear();
+    return out;
   }
 
   /** Writes every buffer (shutdown, or before a planned commit). */
@@ -212,6 +247,7 @@ export class Archiver {
     if (s === undefined) return;
     s.revoked = true;
     this.parts.delete(k);
+    this.archived.delete(k);
     this.hold(-(s.bytes + (s.inFlight?.bytes ?? 0)));
     s.bytes = 0;
     await s.chain.catch(() => undefined);

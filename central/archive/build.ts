@@ -5,7 +5,7 @@
 // same objects, so a replayed flush writes the same bytes.
 import type { Anomaly, ForwardedReading, GridEvent } from '../../shared/index.ts';
 import { foldReadings, type FeederMinute } from './aggregate.ts';
-import { buildObjects, dedupe, parseMessage, type ArchiveKind, type ArchiveObject } from './layout.ts';
+import { buildObjects, dedupe, parseCanonicalReading, parseMessage, type ArchiveKind, type ArchiveObject } from './layout.ts';
 import { SeenIndex, type SeenJson } from './seen.ts';
 
 /** One flush's records packed for a worker: the values laid end to end in one buffer. */
@@ -42,12 +42,16 @@ export function buildFlush(req: BuildRequest): BuildResult {
   const { topic, partition, kind } = req;
   const buf = Buffer.from(req.values.buffer, req.values.byteOffset, req.values.byteLength);
   const records = new Array(req.offsets.length);
+  const fast = kind === 'readings' && req.influx !== 'values';
   let at = 0;
   for (let i = 0; i < req.offsets.length; i++) {
     const len = req.lengths[i] as number;
     const value = buf.toString('utf8', at, at + len);
     at += len;
-    records[i] = parseMessage(topic, { offset: req.offsets[i] as string, timestamp: req.timestamps[i] as string, value }, kind);
+    const m = { offset: req.offsets[i] as string, timestamp: req.timestamps[i] as string, value };
+    // A canonical reading skips the parse and the re-serialisation (scan.ts); the values of a
+    // writer that takes whole readings (influx 'values') need the parse.
+    records[i] = (fast ? parseCanonicalReading(m) : null) ?? parseMessage(topic, m, kind);
   }
   const seen = SeenIndex.fromJson(req.seen);
   // Repeats are dropped within the flush and against what earlier flushes archived (the index).

@@ -3,6 +3,7 @@
 // so the same flush always yields the same keys and the same bytes.
 import { gzipSync } from 'node:zlib';
 import { TOPICS } from '../../shared/index.ts';
+import { scanCanonicalReading } from './scan.ts';
 
 /** A Kafka message parsed just enough to be archived. */
 export interface ArchiveRecord {
@@ -12,7 +13,11 @@ export interface ArchiveRecord {
   /** Event time, epoch ms (the record's own time; the Kafka timestamp only as a fallback). */
   eventTs: number;
   substation: string;
-  /** The parsed value, or null when the value was not a JSON object. */
+  /**
+   * The parsed value, or null when the value was not a JSON object; for a reading taken by
+   * `parseCanonicalReading`, only the members a flush reads (readingId, ts, substationId,
+   * feederId, voltage, power).
+   */
   value: Record<string, unknown> | null;
   /** The JSONL line (no newline). */
   line: string;
@@ -124,8 +129,39 @@ export function parseMessage(topic: string, m: { offset: string; timestamp: stri
     substation: sub === null ? '_none' : safeSegment(sub),
     value,
     // The Kafka offset goes with the record so that any reader can prove exactly-once.
-    line: JSON.stringify({ ...value, _offset: m.offset }),
+    line: withOffset(value, m.offset),
   };
+}
+
+/**
+ * A reading whose text is canonical JSON (scan.ts) without parsing it into an object or writing it
+ * again: the same record as parseMessage gives, its line the text with the offset appended; null
+ * for any other text (parseMessage then).
+ */
+export function parseCanonicalReading(m: { offset: string; timestamp: string; value: string }): ArchiveRecord | null {
+  const f = scanCanonicalReading(m.value);
+  if (f === null || !/^\d+$/.test(m.offset)) return null;
+  const kafkaTs = Number(m.timestamp);
+  const sub = str(f.substationId);
+  return {
+    offset: BigInt(m.offset),
+    identity: str(f.readingId),
+    eventTs: num(f.ts) ?? (Number.isFinite(kafkaTs) && kafkaTs >= 0 ? kafkaTs : 0),
+    substation: sub === null ? '_none' : safeSegment(sub),
+    value: { readingId: f.readingId, ts: f.ts, substationId: f.substationId, feederId: f.feederId, voltage: f.voltage, power: f.power },
+    line: `${m.value.slice(0, -1)},"_offset":"${m.offset}"}`,
+  };
+}
+
+/**
+ * `JSON.stringify({ ...value, _offset })`, byte for byte, without the copy of the object: the
+ * spread keeps the key order and puts `_offset` last, so the text is the value's with the offset
+ * appended before its closing brace (the build thread's hot path: one line per record).
+ */
+function withOffset(value: Record<string, unknown>, offset: string): string {
+  if (Object.hasOwn(value, '_offset')) return JSON.stringify({ ...value, _offset: offset });
+  const text = JSON.stringify(value);
+  return text.length <= 2 ? `{"_offset":${JSON.stringify(offset)}}` : `${text.slice(0, -1)},"_offset":${JSON.stringify(offset)}}`;
 }
 
 /**
@@ -165,12 +201,20 @@ export function objectKey(topic: string, partition: number, ts: number, substati
  */
 export function buildObjects(topic: string, partition: number, first: bigint, last: bigint, records: ArchiveRecord[]): ArchiveObject[] {
   const groups = new Map<string, string[]>();
+  // The key is computed once per hour and substation, not per record (the lines of one hour and
+  // substation always share a key; two such pairs may share one too, hence the second map).
+  const byHour = new Map<string, string[]>();
   for (const r of records) {
-    const key = objectKey(topic, partition, r.eventTs, r.substation, first, last);
-    let lines = groups.get(key);
+    const hour = `${Math.floor(r.eventTs / 3_600_000)}\u0000${r.substation}`;
+    let lines = byHour.get(hour);
     if (lines === undefined) {
-      lines = [];
-      groups.set(key, lines);
+      const key = objectKey(topic, partition, r.eventTs, r.substation, first, last);
+      lines = groups.get(key);
+      if (lines === undefined) {
+        lines = [];
+        groups.set(key, lines);
+      }
+      byHour.set(hour, lines);
     }
     lines.push(r.line);
   }

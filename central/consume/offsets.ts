@@ -112,14 +112,25 @@ export class ArchiveGate implements OffsetGate {
   }
 
   async committable(all: boolean): Promise<Offset[]> {
+    const out = (done: { topic: string; partition: number; nextOffset: string }[]): Offset[] => {
+      // What earlier background flushes finished, then this call's (later, so it wins per partition).
+      const latest = new Map<string, Offset>();
+      for (const o of [...this.archiver.takeArchived(), ...done]) latest.set(`${o.topic}\u0000${o.partition}`, { topic: o.topic, partition: o.partition, offset: o.nextOffset });
+      return [...latest.values()];
+    };
+    if (!all) {
+      // Never waits for the sink: due partitions start flushing (each at its own pace) and the
+      // offsets of the flushes finished since the last call are committed.
+      this.archiver.startDue();
+      return out([]);
+    }
     try {
-      const done = all ? await this.archiver.flushAll() : await this.archiver.flushDue();
-      return done.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.nextOffset }));
+      return out(await this.archiver.flushAll());
     } catch (err) {
       const e = toGridwatchError(err, 'ARCHIVE_FAILED', true);
       const ok = (e.details?.committable ?? []) as { topic: string; partition: number; nextOffset: string }[];
       this.logger.error({ err: e }, 'archive flush failed; offsets of the failed partitions stay uncommitted and the flush is retried');
-      return ok.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.nextOffset }));
+      return out(ok);
     }
   }
 

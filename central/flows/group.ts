@@ -10,7 +10,7 @@ import { validators, type Anomaly, type Clock, type GridEvent } from '../../shar
 import type { TopicNames } from '../../shared/kafka/index.ts';
 import type { ReadingStore } from '../api/index.ts';
 import type { CorrelatorPort } from '../consume/correlator-port.ts';
-import type { OffsetGate } from '../consume/offsets.ts';
+import type { ConsumedBatch, OffsetGate } from '../consume/offsets.ts';
 import type { SubstationOwnership } from '../consume/ownership.ts';
 import type { CentralMetrics } from '../metrics.ts';
 import type { GridEventOutbox } from '../publish/outbox.ts';
@@ -33,6 +33,9 @@ export interface GroupFlowOptions {
   archiveOnly?: string[];
 }
 
+/** Batches of one partition that may wait for their publish at once (the next one waits for the oldest). */
+const MAX_TAILS = 2;
+
 interface Ctx {
   now: number;
   events: GridEvent[];
@@ -43,6 +46,10 @@ export class GroupFlow {
   private lastAssignment = new Map<string, number[]>();
   /** Partitions paused because the archive held more than its byte budget. */
   private readonly paused = new Map<string, { topic: string; partition: number }>();
+  /** Per partition: the last batch waiting for its publish before it goes to the gate, and how many wait. */
+  private readonly tails = new Map<string, { done: Promise<void>; depth: number }>();
+  /** Per partition: bumped when it is revoked, so that a batch still waiting is not archived. */
+  private readonly epoch = new Map<string, number>();
 
   constructor(private readonly o: GroupFlowOptions) {
     const t = o.topics;
@@ -71,7 +78,7 @@ export class GroupFlow {
     // No anomaly of a partition is correlated before its substations' state is imported.
     if (topic === this.o.topics.anomalies) await ownership.adopt(partition);
 
-    const archived: { offset: string; timestamp: string; key: string | null; value: Buffer }[] = [];
+    const archived: ConsumedBatch['messages'] = [];
     const keep = gate.keepsRecords;
     const ctx: Ctx = { now: this.o.clock.now(), events: [] };
     dispatch(batch, handler, ctx, metrics.invalid, (m, key, text) => {
@@ -87,8 +94,35 @@ export class GroupFlow {
     });
     // Events and snapshots go to Kafka before this batch can be archived and committed (README:
     // hand-over); a failed publish keeps them and the committer holds the offsets until they are out.
-    await this.o.outbox.publish(ctx.events, 'anomalies');
-    gate.add({ topic, partition, messages: archived, nextOffset: (BigInt(batch.lastOffset()) + 1n).toString() });
+    // The batch does not wait for the publish's acknowledgement, so the consumer fetches again
+    // meanwhile (an anomaly behind it was waiting a produce round trip, goal 6): the publish goes
+    // out at once (the producer keeps one request in flight, so Kafka has them in call order) and
+    // the records reach the gate in batch order once it is acknowledged. At most MAX_TAILS
+    // batches of a partition wait so (memory); a partition revoked meanwhile is not added.
+    const k = `${topic}\u0000${partition}`;
+    const epoch = this.epoch.get(k) ?? 0;
+    const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
+    const published = this.o.outbox.publish(ctx.events, 'anomalies');
+    const before = this.tails.get(k);
+    const tail = Promise.all([published, before?.done]).then(() => {
+      if ((this.epoch.get(k) ?? 0) === epoch) this.archive(topic, partition, archived, nextOffset);
+    });
+    const entry = { done: tail, depth: (before?.depth ?? 0) + 1 };
+    this.tails.set(k, entry);
+    void tail.finally(() => {
+      if (this.tails.get(k) === entry) this.tails.delete(k);
+    });
+    if (entry.depth >= MAX_TAILS) await tail;
+  }
+
+  /** Resolves once every batch handed over so far is published and in the gate (shutdown). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.tails.values()].map((t) => t.done));
+  }
+
+  private archive(topic: string, partition: number, archived: ConsumedBatch['messages'], nextOffset: string): void {
+    const { gate, metrics } = this.o;
+    gate.add({ topic, partition, messages: archived, nextOffset });
     if (gate.overBudget() && this.o.flow) {
       // The sink is behind: this partition stops fetching until the archive has written enough.
       const k = `${topic}\u0000${partition}`;
@@ -120,7 +154,12 @@ export class GroupFlow {
     this.o.ownership.assign(new Set(assignment.get(this.o.topics.anomalies) ?? []));
     for (const [topic, partitions] of this.lastAssignment) {
       const now = new Set(assignment.get(topic) ?? []);
-      for (const p of partitions) if (!now.has(p)) void this.o.gate.revoke(topic, p);
+      for (const p of partitions) {
+        if (now.has(p)) continue;
+        const k = `${topic}\u0000${p}`;
+        this.epoch.set(k, (this.epoch.get(k) ?? 0) + 1);
+        void this.o.gate.revoke(topic, p);
+      }
     }
     this.lastAssignment = assignment;
   }

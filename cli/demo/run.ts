@@ -92,6 +92,8 @@ export interface LiveStatus {
   lag: number;
   /** central's /metrics text as scraped for this status (null when not scraped): `gridwatch soak` samples its memory gauges. */
   centralMetrics: string | null;
+  /** Each edge's /metrics text of this status (null when its scrape failed): `gridwatch soak` samples its heap. */
+  edgeMetrics: Record<string, string | null>;
 }
 
 export interface DemoResult {
@@ -315,6 +317,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         processes: programs.filter((p) => p.running && p.child.pid !== undefined).map((p) => ({ name: p.name, pid: p.child.pid as number })),
         lag: centralMetrics ? sumSamples(centralMetrics, 'gridwatch_central_consumer_lag_records') : NaN,
         centralMetrics,
+        edgeMetrics: Object.fromEntries(edges.map((e, i) => [e.id, scrapes[i] ?? null])),
       });
       lastAccepted = accepted;
       lastAt = now;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { trendTable, trends, type ProcessSample } from '../../cli/soak-report.ts';
+import { cpuCores, trendTable, trends, type ProcessSample } from '../../cli/soak-report.ts';
 
 const MiB = 1048576;
 const series = (name: string, rss: (t: number) => number, handles: (t: number) => number): ProcessSample[] =>
@@ -27,5 +27,13 @@ describe('soak trends', () => {
     expect(kafka).toMatchObject({ flat: false, judged: false });
     expect(trendTable([kafka!], 5)).toContain('not judged');
     expect(trends(series('central', () => 200, () => 40), { ...o, notJudged: new Set(['kafka']) })[0]?.judged).toBe(true);
+  });
+});
+
+describe('soak CPU', () => {
+  it('gives the cores each process used after a time, busiest first', () => {
+    const at = (t: number, name: string, cpuSeconds: number): ProcessSample => ({ t, name, pid: 1, rssBytes: 1, handles: 1, cpuSeconds });
+    const samples = [at(0, 'edge', 0), at(10_000, 'edge', 3), at(20_000, 'edge', 13), at(10_000, 'central', 1), at(20_000, 'central', 5), at(20_000, 'lonely', 9)];
+    expect(cpuCores(samples, 10_000)).toEqual([{ name: 'edge', cores: 1 }, { name: 'central', cores: 0.4 }]);
   });
 });

@@ -4,7 +4,7 @@
 // producer that fails until healed. The same against the real Kafka: outbox.int.test.ts.
 import { describe, expect, it } from 'vitest';
 import { DirectCommitGate, OffsetCommitter, type Offset } from '../../../central/consume/offsets.ts';
-import { EdgeStatusStore, EventStore } from '../../../central/api/index.ts';
+import { EdgeStatusStore, EventStore, ReadingStore } from '../../../central/api/index.ts';
 import { centralMetrics, viewMetrics } from '../../../central/metrics.ts';
 import { GridEventOutbox, type SnapshotSource } from '../../../central/publish/outbox.ts';
 import type { OutRecord, ProducerPort } from '../../../central/publish/producer.ts';
@@ -58,7 +58,7 @@ function setup(limits: { maxRequestBytes?: number; maxRecordBytes?: number } = {
     },
     ...limits,
   });
-  viewMetrics(metrics, { events: store, edges: new EdgeStatusStore({ lateMs: 30_000, lostMs: 60_000, maxEdges: 10 }), clock: systemClock, unpublished: () => outbox.pending });
+  viewMetrics(metrics, { events: store, edges: new EdgeStatusStore({ lateMs: 30_000, lostMs: 60_000, maxEdges: 10 }), readings: new ReadingStore(2, 10), clock: systemClock, unpublished: () => outbox.pending });
   const gate = new DirectCommitGate();
   const commits: Offset[][] = [];
   const committer = new OffsetCommitter({ gate, outbox, commit: async (o) => void commits.push(o), metrics: m, logger: silentLogger() });
