@@ -72,7 +72,7 @@ export const EdgeConfigSchema = Type.Object({
   defaultReadingIntervalMs: Ms('Expected interval of meters without readingIntervalMs in the topology', 15_000, 100),
   diskBudgetBytes: Type.Integer({ minimum: 1_048_576, default: 1_073_741_824, description: 'Outbox disk budget; beyond it the oldest readings are evicted (as gaps)' }),
   sqliteSynchronous: Type.Union([Type.Literal('NORMAL'), Type.Literal('FULL')], { default: 'FULL', description: 'SQLite synchronous level (FULL: a PUBACKed reading survives power loss)' }),
-  commitMaxDelayMs: Type.Integer({ minimum: 0, maximum: 1000, default: 2, description: 'Group commit: longest a reading waits for its commit' }),
+  commitMaxDelayMs: Type.Integer({ minimum: 0, maximum: 1000, default: 2, description: 'Group commit: longest a reading waits for its commit while commits are quick (after a slower commit the next group waits as long as it took, at most 20 ms)' }),
   readingsEncoding: Type.Union([Type.Literal('json'), Type.Literal('avro')], {
     default: 'json',
     description: 'Value encoding of grid.readings: json (the v1 JSON contract) or avro (Avro single-object encoding, contracts/v1/forwarded-reading.avsc: about a third of the bytes on the WAN link; central reads both; other consumers must decode it, contracts/README.md)',

@@ -32,6 +32,8 @@ export class GroupCommitter {
   private closed = false;
   /** SQLite transactions that committed and that failed since start (the service watchdog's evidence of progress). */
   readonly progress = { committed: 0, failed: 0 };
+  /** Duration of the latest commit (ms): a slow disk stretches the next group's wait (delayMs). */
+  private lastCommitMs = 0;
   private readonly latency;
   private readonly groupRecords;
 
@@ -60,8 +62,21 @@ export class GroupCommitter {
         });
       }
     } else if (this.timer === null) {
-      this.timer = setTimeout(() => this.commitNow(), this.opts.maxDelayMs);
+      this.timer = setTimeout(() => this.commitNow(), this.delayMs());
     }
+  }
+
+  /**
+   * How long the next group gathers: maxDelayMs, or as long as the latest commit took when that
+   * was longer (at most ADAPTIVE_DELAY_CAP_MS). better-sqlite3 commits on the event loop, and with
+   * synchronous FULL each commit waits for an fsync: when the fsync takes 10-20 ms (a reconnect
+   * storm on a busy disk) a 2 ms wait meant a commit per few readings and the loop blocked most of
+   * the time, with the accepts, CONNACKs and PUBACKs waiting behind. Waiting as long as the commit
+   * keeps the loop at least half free and each fsync carrying more; on a quiet disk (commits
+   * under maxDelayMs) nothing changes. README "Reconnect storms".
+   */
+  delayMs(): number {
+    return Math.max(this.opts.maxDelayMs, Math.min(ADAPTIVE_DELAY_CAP_MS, Math.round(this.lastCommitMs)));
   }
 
   /** Records submitted and not yet committed (nor failed). */
@@ -105,6 +120,7 @@ export class GroupCommitter {
     }
     this.progress.committed++;
     const ms = performance.now() - t0;
+    this.lastCommitMs = ms;
     this.latency?.observe(ms / 1000);
     this.groupRecords?.inc(records);
     this.opts.onCommitted?.(ms, records);
@@ -145,3 +161,6 @@ export class GroupCommitter {
     }
   }
 }
+
+/** The longest a slow commit stretches the next group's wait (ms): a PUBACK waits at most this plus two commits. */
+export const ADAPTIVE_DELAY_CAP_MS = 20;

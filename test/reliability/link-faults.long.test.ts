@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordReliability } from './record.ts';
 import { startProxiedKafka, type ProxiedKafka } from './link-rig.ts';
-import { describeFigures, linkFaults, runLinkFault } from './link-scenario.ts';
+import { describeFigures, describeSplits, linkFaults, runLinkFault } from './link-scenario.ts';
 
 let k: ProxiedKafka;
 beforeAll(async () => {
@@ -36,7 +36,7 @@ describe('link faults between edge and Kafka (toxiproxy, long)', () => {
         lost: f.lost,
         duplicates: f.duplicatesAfterDedup,
         recoverySeconds: f.drainSeconds,
-        note: describeFigures(f),
+        note: `${describeFigures(f)}; ${describeSplits(f)}`,
         suite: 'long',
       });
       expect(f.lost).toBe(0);

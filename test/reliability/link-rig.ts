@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Consumer } from 'kafkajs';
+import type { Admin, Consumer } from 'kafkajs';
 import { kafkaPrincipalEnv, serviceEndpoints, startStandaloneKafka } from '../../deploy/services/index.ts';
 import { loadEdgeConfig } from '../../edge/config.ts';
 import { EdgeGateway } from '../../edge/gateway.ts';
@@ -17,8 +17,15 @@ import { kafkaSecurity, type KafkaSecurity } from '../../shared/kafka/security.t
 import { uniqueName } from '../harness/env.ts';
 import { ToxiProxy } from './toxiproxy.ts';
 
-/** Loopback ports of this rig only (the shared broker is 19092/19094, the cluster 19n92/19n94). */
-const PORTS = { broker: 19692, controller: 19693, saslSsl: 19694, proxy: 19698 };
+/**
+ * Loopback ports of this rig only (the shared broker is 19092/19094, the cluster 19n92/19n94).
+ * GRIDWATCH_LINK_RIG_PORT_BASE moves a second rig elsewhere (base..base+2, proxy base+6), so two
+ * link-fault files can run at once on one machine.
+ */
+const BASE = Number(process.env.GRIDWATCH_LINK_RIG_PORT_BASE ?? 19692);
+const PORTS = { broker: BASE, controller: BASE + 1, saslSsl: BASE + 2, proxy: BASE + 6 };
+/** Names of the rig's proxy and broker: the default rig keeps its names, a moved one is named by its base. */
+const RIG = BASE === 19692 ? '' : `-${BASE}`;
 
 export interface ProxiedKafka {
   proxy: ToxiProxy;
@@ -28,10 +35,10 @@ export interface ProxiedKafka {
 }
 
 export async function startProxiedKafka(): Promise<ProxiedKafka> {
-  const proxy = await ToxiProxy.create('gridwatch-relnet-kafka', `127.0.0.1:${PORTS.proxy}`, `127.0.0.1:${PORTS.saslSsl}`);
+  const proxy = await ToxiProxy.create(`gridwatch-relnet-kafka${RIG}`, `127.0.0.1:${PORTS.proxy}`, `127.0.0.1:${PORTS.saslSsl}`);
   const dir = mkdtempSync(join(tmpdir(), 'gridwatch-relnet-kafka-'));
   const broker = await startStandaloneKafka({
-    name: 'kafka-relnet',
+    name: `kafka-relnet${RIG}`,
     dir,
     ports: { broker: PORTS.broker, controller: PORTS.controller, saslSsl: PORTS.saslSsl },
     plaintextListener: 'open',
@@ -87,6 +94,10 @@ export interface Arrival {
   topic: string;
   value: Record<string, unknown>;
   at: number;
+  partition: number;
+  offset: number;
+  /** The record's Kafka timestamp: when kafkajs encoded the produce request at the edge (CreateTime). */
+  producedAt: number;
 }
 
 /** Reads the edge's topics from the beginning, with the time each record reached this reader. */
@@ -94,8 +105,14 @@ export class KafkaReader {
   readonly arrivals: Arrival[] = [];
   /** Records this reader was handed again (a rebalance of its own group re-reads from the last commit): not counted twice. */
   redelivered = 0;
+  /** Times this reader joined its group (1 = never rebalanced). */
+  joins = 0;
   private readonly offsets = new Set<string>();
   private consumer: Consumer | null = null;
+  /** Per topic:partition, [time, high-water mark] polls: when the broker had a record, seen apart from the consumer. */
+  readonly marks = new Map<string, [number, number][]>();
+  private marking: NodeJS.Timeout | null = null;
+  private markAdmin: Admin | null = null;
   /**
    * `security` defaults to PLAINTEXT: the link rig's reader uses its own node's plaintext listener
    * because that node advertises its SASL_SSL listener at the fault proxy, and the reader must see
@@ -105,7 +122,12 @@ export class KafkaReader {
 
   async start(): Promise<void> {
     const kafka = createKafkaClient({ clientId: 'relnet-reader', brokers: this.brokers, security: this.security });
-    const consumer = (this.consumer = kafka.consumer({ groupId: uniqueName('relnet-reader'), maxWaitTimeInMs: 100 }));
+    // The one member of its group: with kafkajs' 30 s session timeout, a few seconds' CPU
+    // starvation of this process or the broker on a busy machine can expire the session, and the
+    // rejoin then holds every arrival back for tens of seconds, a delay of the test, not of the
+    // edge (the delays are measured at the broker's high-water marks since, see atBroker).
+    const consumer = (this.consumer = kafka.consumer({ groupId: uniqueName('relnet-reader'), maxWaitTimeInMs: 100, sessionTimeout: 180_000, rebalanceTimeout: 180_000, heartbeatInterval: 3000 }));
+    consumer.on(consumer.events.GROUP_JOIN, () => this.joins++);
     await consumer.connect();
     // The edge creates its topics in the background; subscribing waits for them.
     const admin = kafka.admin();
@@ -117,6 +139,7 @@ export class KafkaReader {
       await sleep(250);
     }
     await admin.disconnect();
+    await this.startMarks(kafka.admin());
     await consumer.subscribe({ topics: this.topics, fromBeginning: true });
     await consumer.run({
       eachBatch: async ({ batch }) => {
@@ -129,10 +152,55 @@ export class KafkaReader {
             continue;
           }
           this.offsets.add(where);
-          this.arrivals.push({ topic: batch.topic, value: JSON.parse(m.value!.toString()) as Record<string, unknown>, at });
+          this.arrivals.push({ topic: batch.topic, value: JSON.parse(m.value!.toString()) as Record<string, unknown>, at, partition: batch.partition, offset: Number(m.offset), producedAt: Number(m.timestamp) });
         }
       },
     });
+  }
+
+  /**
+   * Polls the topics' high-water marks every 500 ms on a connection of its own: when a record
+   * reached the broker (within one poll), to tell a slow link (late at the broker) from a stalled
+   * consumer (at the broker, late at this reader).
+   */
+  private async startMarks(admin: Admin): Promise<void> {
+    await admin.connect();
+    this.markAdmin = admin;
+    let busy = false;
+    this.marking = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void (async () => {
+        for (const topic of this.topics) {
+          const offsets = await admin.fetchTopicOffsets(topic);
+          // The time of the answer, not of the question: a record is credited to the broker no earlier than it can have been there.
+          const at = Date.now();
+          for (const o of offsets) {
+            const key = `${topic}:${o.partition}`;
+            let list = this.marks.get(key);
+            if (!list) this.marks.set(key, (list = []));
+            const hwm = Number(o.high);
+            if (list.length === 0 || list[list.length - 1]![1] !== hwm) list.push([at, hwm]);
+          }
+        }
+      })()
+        .catch(() => undefined)
+        .finally(() => (busy = false));
+    }, 500);
+  }
+
+  /** The first poll that saw this record at the broker (its offset below the high-water mark); null before any. */
+  atBroker(a: Arrival): number | null {
+    const list = this.marks.get(`${a.topic}:${a.partition}`) ?? [];
+    // Marks only grow: the first poll whose mark is past the offset, by bisection.
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid]![1] > a.offset) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo < list.length ? list[lo]![0] : null;
   }
 
   of(topic: string): Arrival[] {
@@ -140,6 +208,8 @@ export class KafkaReader {
   }
 
   async stop(): Promise<void> {
+    if (this.marking) clearInterval(this.marking);
+    await this.markAdmin?.disconnect().catch(() => undefined);
     await this.consumer?.disconnect();
   }
 }

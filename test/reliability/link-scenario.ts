@@ -33,7 +33,32 @@ export interface LinkFigures {
   ackedDuringFault: number;
   /** Worst time from PUBACK to Kafka of readings (seconds), to set beside the anomalies'. */
   readingMaxSeconds: number;
+  /** Where the worst anomaly's and the worst heartbeat's time went (seconds): see Split. */
+  anomalyWorst: Split | null;
+  heartbeatWorst: Split | null;
+  /** Worst time a record sat at the broker before this test's reader had it (seconds, ±0.5 s polls). */
+  readerLagMaxSeconds: number;
+  /** Times the test's reader joined its group (more than 1: it rebalanced and stalled meanwhile). */
+  readerJoins: number;
 }
+
+/**
+ * One record's delay cut at its Kafka timestamp (when the edge encoded the produce request) and at
+ * the first high-water-mark poll that saw it: edge = waiting in the gateway (outbox, lanes), link =
+ * the request crossing the link to the broker, reader = at the broker until the test's consumer had it.
+ */
+export interface Split {
+  edge: number;
+  link: number;
+  reader: number;
+}
+
+function split(from: number, a: Arrival, reader: KafkaReader): Split {
+  const broker = reader.atBroker(a) ?? a.at;
+  return { edge: (a.producedAt - from) / 1000, link: (broker - a.producedAt) / 1000, reader: (a.at - broker) / 1000 };
+}
+
+const showSplit = (s: Split | null): string => (s === null ? '–' : `edge ${s.edge.toFixed(1)} s + link ${s.link.toFixed(1)} s + reader ${s.reader.toFixed(1)} s`);
 
 export async function runLinkFault(k: ProxiedKafka, o: { label: string; fault: LinkFault; faultMs: number; rate: number; meters: number; drainTimeoutMs?: number; edgeEnv?: Record<string, string> }): Promise<LinkFigures> {
   const name = uniqueName(o.label);
@@ -41,11 +66,18 @@ export async function runLinkFault(k: ProxiedKafka, o: { label: string; fault: L
   const topics = { readings: `${edge.prefix}grid.readings`, anomalies: `${edge.prefix}grid.anomalies`, status: `${edge.prefix}grid.edge-status` };
   const reader = new KafkaReader(k.readerBrokers, Object.values(topics));
   const flood = new Flood({ url: edge.mqttUrl, label: name, meters: o.meters, rate: o.rate, probeEveryMs: 2000 });
+  // Once a second: what waits in the gateway's lanes and the forwarder's readings batch (diagnosis, GRIDWATCH_LINK_TRACE=1).
+  const trace: (string | number)[][] = [];
+  let t0 = Date.now();
+  const tracer = setInterval(() => {
+    const s = edge.gateway.forwarder.status();
+    trace.push([((Date.now() - t0) / 1000).toFixed(0), edge.gateway.store.waitingIn('control'), edge.gateway.store.waitingIn('readings'), edge.gateway.forwarder.readingsLimit(), s.forwarded, s.errors]);
+  }, 1000);
   try {
     await reader.start();
     await flood.start();
     await sleep(3000);
-    const faultStart = Date.now();
+    const faultStart = (t0 = Date.now());
     await o.fault.apply();
     await sleep(o.faultMs);
     await o.fault.clear();
@@ -64,15 +96,25 @@ export async function runLinkFault(k: ProxiedKafka, o: { label: string; fault: L
     };
     while (missing() > 0 && Date.now() < deadline) await sleep(200);
     await sleep(1000); // late re-sends
-    return figures(flood, reader.of(topics.readings), reader.of(topics.anomalies), reader.of(topics.status), faultStart, faultEnd);
+    const f = figures(flood, reader, topics, faultStart, faultEnd);
+    console.log(`[link ${o.label}] ${describeSplits(f)}; forwarder ${JSON.stringify(edge.gateway.forwarder.status())}`);
+    if (process.env.GRIDWATCH_LINK_TRACE) console.log(`[link ${o.label}] trace (s since fault, control waiting, readings waiting, readings limit, forwarded, errors): ${trace.map((x) => x.join(' ')).join(' | ')}`);
+    return f;
   } finally {
+    clearInterval(tracer);
     await flood.stop().catch(() => undefined);
     await reader.stop().catch(() => undefined);
     await edge.stop().catch(() => undefined);
   }
 }
 
-function figures(flood: Flood, readings: Arrival[], anomalies: Arrival[], status: Arrival[], faultStart: number, faultEnd: number): LinkFigures {
+function figures(flood: Flood, reader: KafkaReader, topics: { readings: string; anomalies: string; status: string }, faultStart: number, faultEnd: number): LinkFigures {
+  // When a record was in Kafka: the first high-water-mark poll past it (the reader's own arrival
+  // when no poll saw it), so a stalled test consumer does not count as a slow edge.
+  const inKafka = (a: Arrival): number => reader.atBroker(a) ?? a.at;
+  const readings = reader.of(topics.readings);
+  const anomalies = reader.of(topics.anomalies);
+  const status = reader.of(topics.status);
   const first = new Map<string, Arrival>();
   const idsOf = new Map<string, Set<string>>();
   const lastSeq = new Map<string, number>();
@@ -104,12 +146,15 @@ function figures(flood: Flood, readings: Arrival[], anomalies: Arrival[], status
       continue;
     }
     // Drained: what was PUBACKed before the link came back is in Kafka (the flood goes on after).
-    if (ackedAt <= faultEnd) lastNeeded = Math.max(lastNeeded, a.at);
-    readingMax = Math.max(readingMax, a.at - ackedAt);
+    if (ackedAt <= faultEnd) lastNeeded = Math.max(lastNeeded, inKafka(a));
+    readingMax = Math.max(readingMax, inKafka(a) - ackedAt);
   }
-  const opened = new Map<string, number>();
-  for (const a of anomalies) if (a.value.state === 'open' && !opened.has(String(a.value.meterId))) opened.set(String(a.value.meterId), a.at);
+  const openedBy = new Map<string, Arrival>();
+  for (const a of anomalies) if (a.value.state === 'open' && !openedBy.has(String(a.value.meterId))) openedBy.set(String(a.value.meterId), a);
+  const opened = new Map([...openedBy].map(([m, a]) => [m, inKafka(a)]));
+  const firstAt = new Map([...first].map(([id, a]) => [id, inKafka(a)]));
   let anomalyMax = 0;
+  let anomalyWorst: Split | null = null;
   let probesLost = 0;
   let probesAhead = 0;
   for (const p of flood.probes) {
@@ -119,17 +164,24 @@ function figures(flood: Flood, readings: Arrival[], anomalies: Arrival[], status
       continue;
     }
     if (p.ackedAt <= faultEnd) lastNeeded = Math.max(lastNeeded, at);
+    if (at - p.ackedAt >= anomalyMax) anomalyWorst = split(p.ackedAt, openedBy.get(p.meterId)!, reader);
     anomalyMax = Math.max(anomalyMax, at - p.ackedAt);
     // Went first: some reading PUBACKed before this last gasp reached Kafka after its anomaly.
     for (const [id, ackedAt] of flood.acked) {
-      if (ackedAt < p.ackedAt && (first.get(id)?.at ?? Infinity) > at) {
+      if (ackedAt < p.ackedAt && (firstAt.get(id) ?? Infinity) > at) {
         probesAhead++;
         break;
       }
     }
   }
-  const during = [...first.values()].filter((a) => a.at >= faultStart && a.at <= faultEnd).length;
+  const during = [...firstAt.values()].filter((t) => t >= faultStart && t <= faultEnd).length;
   const beats = status.filter((a) => Number(a.value.ts) >= faultStart - 5000);
+  const worstBeat = beats.reduce<Arrival | null>((w, a) => (w === null || inKafka(a) - Number(a.value.ts) > inKafka(w) - Number(w.value.ts) ? a : w), null);
+  let readerLagMax = 0;
+  for (const a of reader.arrivals) {
+    const b = reader.atBroker(a);
+    if (b !== null) readerLagMax = Math.max(readerLagMax, a.at - b);
+  }
   return {
     acked: flood.acked.size,
     lost,
@@ -141,10 +193,14 @@ function figures(flood: Flood, readings: Arrival[], anomalies: Arrival[], status
     probes: flood.probes.length,
     probesLost,
     anomalyMaxSeconds: anomalyMax / 1000,
-    heartbeatMaxSeconds: Math.max(0, ...beats.map((a) => a.at - Number(a.value.ts))) / 1000,
+    heartbeatMaxSeconds: Math.max(0, ...beats.map((a) => inKafka(a) - Number(a.value.ts))) / 1000,
     heartbeats: beats.length,
     probesAhead,
     readingMaxSeconds: readingMax / 1000,
+    anomalyWorst,
+    heartbeatWorst: worstBeat === null ? null : split(Number(worstBeat.value.ts), worstBeat, reader),
+    readerLagMaxSeconds: readerLagMax / 1000,
+    readerJoins: reader.joins,
     ackedDuringFault: [...flood.acked.values()].filter((t) => t >= faultStart && t <= faultEnd).length,
   };
 }
@@ -153,6 +209,9 @@ export const describeFigures = (f: LinkFigures): string =>
   `${f.acked} PUBACKed (${f.ackedDuringFault} during the fault); drain ${f.drainSeconds.toFixed(1)} s; carried ${Math.round(f.carriedPerSecond)} readings/s during the fault; ` +
   `anomaly max ${f.anomalyMaxSeconds.toFixed(1)} s (${f.probesAhead}/${f.probes} ahead of older readings), heartbeat max ${f.heartbeatMaxSeconds.toFixed(1)} s, reading max ${f.readingMaxSeconds.toFixed(1)} s; ` +
   `${f.outOfOrder} out of order; ${f.resends} re-sends dropped by readingId`;
+
+/** The worst anomaly's and heartbeat's delay, cut where it was spent (for the long rows' notes). */
+export const describeSplits = (f: LinkFigures): string => `worst anomaly ${showSplit(f.anomalyWorst)}, worst heartbeat ${showSplit(f.heartbeatWorst)}; reader lag max ${f.readerLagMaxSeconds.toFixed(1)} s, ${f.readerJoins} group join(s)`;
 
 /** The faults of issue 14 item 1, as toxiproxy toxics on the edge's proxy. */
 export function linkFaults(k: ProxiedKafka): Record<'latency' | 'bandwidth64k' | 'cutReset' | 'cutTimeout' | 'halfOpen', LinkFault & { fault: string }> {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock, silentLogger } from '../../../shared/index.ts';
 import { EdgeStore, GroupCommitter } from '../../../edge/store/index.ts';
+import { ADAPTIVE_DELAY_CAP_MS } from '../../../edge/store/group-committer.ts';
 import { openStore, reading, tempDir } from './helpers.ts';
 
 afterEach(() => {
@@ -24,6 +25,57 @@ describe('GroupCommitter', () => {
     vi.advanceTimersByTime(5);
     expect(done).toHaveBeenCalledTimes(2);
     expect(commits).toEqual([3]);
+    s.close();
+  });
+
+  it('after a slow commit the next group gathers as long as that commit took (capped); a quick one brings maxDelayMs back', async () => {
+    const s = openStore(tempDir());
+    let slowMs = 0;
+    // The real store, with a commit that takes slowMs longer (a slow fsync).
+    const slow = new Proxy(s, {
+      get(target, key, receiver) {
+        if (key !== 'commitMany') return Reflect.get(target, key, receiver) as unknown;
+        return (units: Parameters<EdgeStore['commitMany']>[0]) => {
+          const end = performance.now() + slowMs;
+          while (performance.now() < end);
+          return target.commitMany(units);
+        };
+      },
+    });
+    const commits: number[] = [];
+    let lastMs = 0;
+    const g = new GroupCommitter(slow, {
+      maxDelayMs: 2,
+      maxRecords: 1000,
+      onCommitted: (ms, n) => {
+        commits.push(n);
+        lastMs = ms;
+      },
+    });
+    expect(g.delayMs()).toBe(2);
+    const commit = (seq: number) => new Promise<void>((res, rej) => g.submit({ records: [reading('m1', seq)] }, (e) => (e ? rej(e) : res())));
+    slowMs = 8;
+    await commit(1);
+    expect(g.delayMs()).toBeGreaterThanOrEqual(8);
+    expect(g.delayMs()).toBeLessThanOrEqual(ADAPTIVE_DELAY_CAP_MS);
+    slowMs = 50;
+    await commit(2);
+    expect(g.delayMs()).toBe(ADAPTIVE_DELAY_CAP_MS);
+    // The stretched wait is what the timer uses: nothing commits at maxDelayMs, all at the cap.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    slowMs = 0;
+    const done = vi.fn();
+    g.submit({ records: [reading('m1', 3)] }, done);
+    g.submit({ records: [reading('m1', 4)] }, done);
+    vi.advanceTimersByTime(2);
+    expect(done).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(ADAPTIVE_DELAY_CAP_MS - 2);
+    expect(done).toHaveBeenCalledTimes(2);
+    expect(commits).toEqual([1, 1, 2]);
+    // A quick commit (no added time; its own fsync may take a few ms on a busy machine).
+    expect(lastMs).toBeLessThan(50);
+    expect(g.delayMs()).toBe(Math.max(2, Math.min(ADAPTIVE_DELAY_CAP_MS, Math.round(lastMs))));
+    expect(s.stats().depth).toBe(4);
     s.close();
   });
 
