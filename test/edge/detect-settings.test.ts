@@ -6,6 +6,7 @@ import { Metrics, silentLogger } from '../../shared/index.ts';
 import { loadEdgeConfig } from '../../edge/config.ts';
 import { DEFAULT_DETECT_CONFIG } from '../../edge/detect/config.ts';
 import { EdgeGateway } from '../../edge/gateway.ts';
+import { offlineEdgeEnv } from './offline-env.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-detect-settings-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -41,19 +42,10 @@ describe('detector thresholds as edge settings', () => {
   it('reach the gateway\'s detector', async () => {
     const p = new EdgeGateway({
       config: loadEdgeConfig({
-        env: {
-          GRIDWATCH_DATA_DIR: join(dir, 'data'),
-          GRIDWATCH_KAFKA_BROKERS: '127.0.0.1:1',
-          GRIDWATCH_ENSURE_TOPICS: 'false',
-          GRIDWATCH_MQTT_HOST: '127.0.0.1',
-          GRIDWATCH_MQTT_PORT: '0',
-          GRIDWATCH_HTTP_HOST: '127.0.0.1',
-          GRIDWATCH_HTTP_PORT: '0',
-          GRIDWATCH_MQTT_ALLOW_ANONYMOUS: 'true',
-          GRIDWATCH_DRAIN_TIMEOUT_MS: '0',
+        env: offlineEdgeEnv(join(dir, 'data'), {
           GRIDWATCH_DETECT_SIGMA_ENTER: '4.5',
           GRIDWATCH_DETECT_WINDOW_SIZE: '96',
-        },
+        }),
       }),
       logger: silentLogger(),
       metrics: new Metrics('edge', { defaultMetrics: false }),

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock, Metrics, silentLogger } from '../../shared/index.ts';
 import { loadEdgeConfig } from '../../edge/config.ts';
 import { EdgeGateway } from '../../edge/gateway.ts';
+import { offlineEdgeEnv } from './offline-env.ts';
 
 // The pipeline's restore path with the dropout rule of edge/detect/README.md: readings committed,
 // the gateway stopped for an hour, started again from the same data directory. No Kafka is needed
@@ -15,19 +16,10 @@ const INTERVAL = 5_000;
 
 function config(dataDir: string) {
   return loadEdgeConfig({
-    env: {
-      GRIDWATCH_DATA_DIR: dataDir,
-      GRIDWATCH_KAFKA_BROKERS: '127.0.0.1:1',
-      GRIDWATCH_ENSURE_TOPICS: 'false',
-      GRIDWATCH_MQTT_HOST: '127.0.0.1',
-      GRIDWATCH_MQTT_PORT: '0',
-      GRIDWATCH_HTTP_HOST: '127.0.0.1',
-      GRIDWATCH_HTTP_PORT: '0',
-      GRIDWATCH_MQTT_ALLOW_ANONYMOUS: 'true',
+    env: offlineEdgeEnv(dataDir, {
       GRIDWATCH_DEFAULT_READING_INTERVAL_MS: String(INTERVAL),
-      GRIDWATCH_DRAIN_TIMEOUT_MS: '0',
       GRIDWATCH_DETECT_TICK_MS: '3600000', // the test ticks the detector itself
-    },
+    }),
   });
 }
 

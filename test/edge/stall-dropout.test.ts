@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { Metrics, silentLogger } from '../../shared/index.ts';
 import { loadEdgeConfig } from '../../edge/config.ts';
 import { EdgeGateway } from '../../edge/gateway.ts';
+import { offlineEdgeEnv } from './offline-env.ts';
 
 const ANON = { kind: 'anonymous' as const, id: 'anonymous' };
 const INTERVAL = 300; // dropout after 3 intervals: 900 ms
@@ -25,19 +26,10 @@ describe('edge gateway: a stall of its own event loop', () => {
     const metrics = new Metrics('edge', { defaultMetrics: false });
     const gateway = new EdgeGateway({
       config: loadEdgeConfig({
-        env: {
-          GRIDWATCH_DATA_DIR: mkdtempSync(join(tmpdir(), 'gridwatch-edge-stall-')),
-          GRIDWATCH_KAFKA_BROKERS: '127.0.0.1:1',
-          GRIDWATCH_ENSURE_TOPICS: 'false',
-          GRIDWATCH_MQTT_HOST: '127.0.0.1',
-          GRIDWATCH_MQTT_PORT: '0',
-          GRIDWATCH_HTTP_HOST: '127.0.0.1',
-          GRIDWATCH_HTTP_PORT: '0',
-          GRIDWATCH_MQTT_ALLOW_ANONYMOUS: 'true',
+        env: offlineEdgeEnv(mkdtempSync(join(tmpdir(), 'gridwatch-edge-stall-')), {
           GRIDWATCH_DEFAULT_READING_INTERVAL_MS: String(INTERVAL),
           GRIDWATCH_DETECT_TICK_MS: '100',
-          GRIDWATCH_DRAIN_TIMEOUT_MS: '0',
-        },
+        }),
       }),
       logger: silentLogger(),
       metrics,
