@@ -81,8 +81,7 @@ export class S3Sink implements ArchiveSink {
     try {
       return await readAll(await this.client.getObject(this.opts.bucket, key));
     } catch (err) {
-      // A bucket nobody has written to yet holds no object (gridwatch models list before the first upload).
-      if (err instanceof S3Error && (err.code === 'NoSuchKey' || err.code === 'NotFound' || err.code === 'NoSuchBucket')) return null;
+      if (err instanceof S3Error && (err.code === 'NoSuchKey' || err.code === 'NotFound')) return null;
       throw failed('get', key, err);
     }
   }
@@ -95,7 +94,6 @@ export class S3Sink implements ArchiveSink {
         if (name) out.push(name);
       }
     } catch (err) {
-      if (err instanceof S3Error && err.code === 'NoSuchBucket') return [];
       throw failed('list', prefix, err);
     }
     return out.sort();

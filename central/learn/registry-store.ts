@@ -61,7 +61,13 @@ export class ModelStore {
 
   /** Manifests of every stored version (unchecked: listing shows what is there). */
   async list(): Promise<ModelManifest[]> {
-    const keys = await this.bucket.list('');
+    const keys = await this.bucket.list('').catch((err: unknown) => {
+      // No model uploaded yet: the registry's bucket is made by the first upload, and until then
+      // holds nothing (gridwatch models list on a fresh system). An archive reader, by contrast,
+      // takes a missing bucket as the error it is.
+      if ((err as { details?: { s3Code?: string } }).details?.s3Code === 'NoSuchBucket') return [] as string[];
+      throw err;
+    });
     const out: ModelManifest[] = [];
     for (const k of keys.filter((k) => /^[0-9a-f]{64}\/manifest\.json$/.test(k))) {
       const b = await this.bucket.get(k);

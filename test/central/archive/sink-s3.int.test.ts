@@ -28,10 +28,8 @@ describe('S3Sink', () => {
     await expect(sink.put('k', Buffer.from('x'))).rejects.toMatchObject({ code: 'ARCHIVE_FAILED', retryable: false });
   });
 
-  it('reads a bucket that does not exist yet as empty: list is [], get is null (a put still fails, above)', async () => {
+  it('fails a listing of a bucket that does not exist, naming it (an archive reader must not take a wrong bucket for an empty one)', async () => {
     const sink = new S3Sink(opts(uniqueName('archive-absent')));
-    expect(await sink.list('')).toEqual([]);
-    expect(await sink.list('some/prefix/')).toEqual([]);
-    expect(await sink.get('some/key')).toBeNull();
+    await expect(sink.list('')).rejects.toMatchObject({ code: 'ARCHIVE_FAILED', details: { s3Code: 'NoSuchBucket' } });
   });
 });
