@@ -145,10 +145,22 @@ function clusterId(dir: string): string {
   const file = join(dir, 'cluster-id');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   mkdirSync(dir, { recursive: true });
-  // Kafka's Uuid is 16 random bytes in URL-safe base64 without padding (22 characters).
-  const id = randomBytes(16).toString('base64url');
+  const id = newClusterId();
   writeFileSync(file, `${id}\n`);
   return id;
+}
+
+/**
+ * A Kafka cluster id: 16 random bytes in URL-safe base64 without padding (22 characters), never
+ * starting with '-' (Kafka's own Uuid.randomUuid draws again for the same reason). One in 64 ids
+ * did, and `kafka-storage format -t -cLaY...` then took the id for an option ("argument
+ * --cluster-id/-t: expected one argument"): a whole-suite run failed on it.
+ */
+export function newClusterId(random: () => Buffer = () => randomBytes(16)): string {
+  for (;;) {
+    const id = random().toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function javaArgs(node: KafkaNode, heap: string, mainClass: string, rest: string[]): string[] {
@@ -171,7 +183,7 @@ async function launchNode(node: KafkaNode, pki: KafkaPki, heap: string, log: Log
   writeFileSync(join(etc, 'log4j2.properties'), renderKafkaLog4j2());
   if (!existsSync(join(node.config.logDir, 'meta.properties'))) {
     log(`[services] ${node.name}: formatting KRaft storage in ${node.config.logDir}`);
-    await runCommand('java', javaArgs(node, '256m', 'kafka.tools.StorageTool', ['format', '-t', clusterId(node.clusterDir), '-c', props]), {
+    await runCommand('java', javaArgs(node, '256m', 'kafka.tools.StorageTool', ['format', `--cluster-id=${clusterId(node.clusterDir)}`, '-c', props]), {
       logFile: paths.log(node.name),
       what: `${node.name}: formatting storage`,
     });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderKafkaLog4j2, renderKafkaPom, renderKafkaProperties, type KafkaNodeSecurity } from '../../../deploy/services/kafka-config.ts';
+import { newClusterId } from '../../../deploy/services/kafka.ts';
 
 const security = (over: Partial<KafkaNodeSecurity> = {}): KafkaNodeSecurity => ({
   saslSslPort: 19094,
@@ -85,5 +86,16 @@ describe('renderKafkaLog4j2 and renderKafkaPom', () => {
     const pom = renderKafkaPom({ kafka: '4.4.0', slf4j: '2.0.17', log4j: '2.25.5' });
     expect(pom).toContain('<artifactId>kafka_2.13</artifactId><version>4.4.0</version>');
     expect(pom).toContain('<artifactId>log4j-slf4j2-impl</artifactId><version>2.25.5</version>');
+  });
+});
+
+describe('newClusterId', () => {
+  it('is 22 characters of URL-safe base64 and never starts with "-" (kafka-storage would take it for an option)', () => {
+    const draws = [Buffer.alloc(16, 0xf8), Buffer.alloc(16, 0x01)]; // the first encodes to "-PgY...", the second to "AQEB..."
+    expect(draws[0]!.toString('base64url').startsWith('-')).toBe(true);
+    const id = newClusterId(() => draws.shift()!);
+    expect(id).toBe(Buffer.alloc(16, 0x01).toString('base64url'));
+    expect(draws).toEqual([]);
+    for (let i = 0; i < 2000; i++) expect(newClusterId()).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
   });
 });
