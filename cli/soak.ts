@@ -31,6 +31,11 @@ const USAGE = `usage: gridwatch soak [options]
   --warmup DUR       not judged for flatness, counted from when the flood first reaches 90 % of its
                      rate (the meters connect first; default a fifth of the duration, at least 30s)
   --tolerance PCT    flat means RSS and handles grow at most this much after the warm-up (default 5)
+  --drain-timeout DUR  after the flood, how long the edges' outboxes may take to empty and central
+                     to catch up before anything is judged lost (default 3m)
+  --readings-per-record N  readings in one grid.readings record, the soak's edges'
+                     GRIDWATCH_READINGS_PER_RECORD (default 100: every consumer here is
+                     gridwatch's own; 1 is the product default, one reading per record)
   --dir DIR          where the run keeps its files and soak.json (default <cache>/soak/<run id>)
   --keep-services    leave the servers this run started running`;
 
@@ -73,6 +78,8 @@ export async function run(argv: string[]): Promise<number> {
       sample: { type: 'string', default: '5s' },
       warmup: { type: 'string' },
       tolerance: { type: 'string', default: '5' },
+      'drain-timeout': { type: 'string', default: '3m' },
+      'readings-per-record': { type: 'string', default: '100' },
       dir: { type: 'string' },
       'keep-services': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -92,6 +99,9 @@ export async function run(argv: string[]): Promise<number> {
   const sampleMs = parseDuration(v.sample, '--sample');
   const warmupMs = v.warmup ? parseDuration(v.warmup, '--warmup') : Math.max(30_000, durationMs / 5);
   const tolerancePct = Number(v.tolerance);
+  const drainTimeoutMs = parseDuration(v['drain-timeout'], '--drain-timeout');
+  const perRecord = Number(v['readings-per-record']);
+  if (!Number.isInteger(perRecord) || perRecord < 1 || perRecord > 1000) throw new GridwatchError('CONFIG_INVALID', `--readings-per-record: expected an integer in [1, 1000], got ${JSON.stringify(v['readings-per-record'])}`);
   if (!(tolerancePct > 0)) throw new GridwatchError('CONFIG_INVALID', `--tolerance: expected a percentage above 0, got ${JSON.stringify(v.tolerance)}`);
   const say = (line: string) => process.stderr.write(`[soak] ${line}\n`);
 
@@ -156,7 +166,7 @@ export async function run(argv: string[]): Promise<number> {
     say(`t+${Math.round(s.elapsedMs / 1000)}s  ${Math.round(s.readingsPerSec).toLocaleString('en')} readings/s  lag ${s.lag}  ${s.processes.map((p) => `${p.name} ${Math.round(rss(p.pid) / 1048576)} MiB/${handles(p.pid)} fds`).join('  ')}${cm && cm.t === s.elapsedMs ? `  (central heap ${cm.heapUsedMiB} MiB, external ${cm.externalMiB} MiB, archive holds ${cm.archiveHeldMiB} MiB, ${cm.pauses} pauses, recent readings ${cm.recentReadingsMiB} MiB)` : ''}  outbox ${Object.entries(s.outboxDepths).map(([n, d]) => `${n.replace('edge-', '')} ${d}`).join(' ')}`);
   };
   try {
-    say(`${meters} meters every ${intervalMs} ms (${Math.round((meters * 1000) / intervalMs).toLocaleString('en')} readings/s asked) for ${Math.round(durationMs / 1000)} s; samples every ${sampleMs / 1000} s, warm-up ${Math.round(warmupMs / 1000)} s`);
+    say(`${meters} meters every ${intervalMs} ms (${Math.round((meters * 1000) / intervalMs).toLocaleString('en')} readings/s asked) for ${Math.round(durationMs / 1000)} s; samples every ${sampleMs / 1000} s, warm-up ${Math.round(warmupMs / 1000)} s; edges send ${perRecord} reading${perRecord === 1 ? '' : 's'} per grid.readings record; drain bound ${Math.round(drainTimeoutMs / 1000)} s`);
     const result = await runDemo({
       endpoints: { kafka: endpoints.kafkaSecure!, s3: endpoints.s3, influx: endpoints.influx },
       meters,
@@ -172,10 +182,12 @@ export async function run(argv: string[]): Promise<number> {
       log: say,
       onStatus,
       statusEveryMs: Math.min(2000, sampleMs),
+      drainTimeoutMs,
+      edgeEnv: { GRIDWATCH_READINGS_PER_RECORD: String(perRecord) },
     });
     const census = await archiveCensus(result.archive, endpoints.s3);
     const flood = result.flood;
-    // Lost: readings an edge acknowledged (PUBACK, QoS 1) that the archive does not hold.
+    // Lost: readings an edge acknowledged (PUBACK, QoS 1) that the archive does not hold after the drain.
     const acked = flood?.distinctReadingsAcked ?? NaN;
     const lost = Math.max(0, acked - census.readings.distinct);
     // The servers are sampled and reported but not judged: they may be shared with other work, and their
@@ -194,12 +206,16 @@ export async function run(argv: string[]): Promise<number> {
       reachedPerSec: flood ? Math.round(flood.readingsPerSec) : null,
       readingsSent: flood?.distinctReadings ?? null,
       readingsAcked: acked,
-      readingsInKafka: result.readingsInKafka,
+      readingsPerRecord: perRecord,
+      // Records (end offsets) in grid.readings: readings only with one reading per record.
+      recordsInKafka: result.readingsInKafka,
+      // After the flood: until the outboxes were empty and central's lag 0 (or the bound), before the edges stopped.
+      drain: result.drain,
       readingsArchived: census.readings.distinct,
       archiveDuplicates: census.readings.duplicates,
       lost,
-      // Records the edges still held when they stopped (on disk, forwarded at their next start): part of
-      // `lost` here, because the soak's promise is delivery within the run, but not gone.
+      // Records the edges still held when they stopped, after the drain (on disk, forwarded at their
+      // next start): part of `lost` here, because the soak's promise is delivery within the run.
       leftInOutboxes: result.leftInOutboxes,
       lagMax: lag.length > 0 ? Math.max(...lag.map((l) => l.records)) : null,
       lagEnd: lag.at(-1)?.records ?? null,
@@ -224,8 +240,9 @@ export async function run(argv: string[]): Promise<number> {
       [
         '',
         `gridwatch soak ${runId}: ${Math.round(durationMs / 1000)} s, asked ${report.askedPerSec.toLocaleString('en')} readings/s, reached ${String(report.reachedPerSec)}/s (load average ${report.loadAverage})`,
-        `readings: ${String(report.readingsSent)} sent, ${acked} acknowledged, ${report.readingsInKafka} in Kafka, ${report.readingsArchived} archived (${report.archiveDuplicates} duplicates): lost ${lost}${result.leftInOutboxes > 0 ? ` (the edges still held ${result.leftInOutboxes} records in their outboxes when they stopped: on disk, not delivered within the run)` : ''}`,
+        `readings: ${String(report.readingsSent)} sent, ${acked} acknowledged, ${report.recordsInKafka} records in Kafka (${perRecord} per record at most), ${report.readingsArchived} archived (${report.archiveDuplicates} duplicates): lost ${lost}${result.leftInOutboxes > 0 ? ` (the edges still held ${result.leftInOutboxes} records in their outboxes when they stopped: on disk, not delivered within the run)` : ''}`,
         `consumer lag: max ${String(report.lagMax)}, at the end of the flood ${String(report.lagEnd)}`,
+        result.drain === null ? 'drain: none' : result.drain.drained ? `drain: the outboxes empty and central caught up ${(result.drain.ms / 1000).toFixed(1)} s after the flood` : `drain: NOT done within ${Math.round(drainTimeoutMs / 1000)} s (${String(result.drain.outboxes)} records in the outboxes, central lag ${result.drain.lag})`,
         `CPU (cores used from t+${Math.round((fullRateAtMs ?? 0) / 1000)} s; the machine has ${availableParallelism()}): ${cpu.map((c) => `${c.name} ${c.cores}`).join(', ')}`,
         fullRateAtMs === null
           ? `the flood never reached 90 % of ${asked.toLocaleString('en')} readings/s: nothing judged, not flat`
