@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import kafkajs from 'kafkajs';
 import { silentLogger, TOPICS } from '../shared/index.ts';
 import { createKafkaClient, ensureTopicsOn, topicSpecs } from '../shared/kafka/index.ts';
+import { registerZstdCodec } from '../shared/kafka/zstd.ts';
 import { kafkaSecurityFromEnv, type KafkaSecurity } from '../shared/kafka/security.ts';
 import { Forwarder, type ForwardCompression } from '../edge/forward/index.ts';
 import { EdgeStore, GroupCommitter, type StoredRecord } from '../edge/store/index.ts';
@@ -66,7 +67,7 @@ export async function drainPhase(store: EdgeStore, o: { brokers: string[]; batch
     const sample: StoredRecord[] = store.peek('readings', Math.min(100_000, store.waitingIn('readings')));
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await producer.connect();
-    const codec = o.compression === 'gzip' ? kafkajs.CompressionTypes.GZIP : kafkajs.CompressionTypes.None;
+    const codec = { gzip: kafkajs.CompressionTypes.GZIP, zstd: kafkajs.CompressionTypes.ZSTD, none: kafkajs.CompressionTypes.None }[o.compression];
     const cb = process.cpuUsage();
     const tb = performance.now();
     for (let i = 0; i < sample.length; i += o.batchMax) {
@@ -154,7 +155,7 @@ export async function drainPhase(store: EdgeStore, o: { brokers: string[]; batch
       batchMax: o.batchMax,
       compression: o.compression,
     };
-    o.log(`forwarder drain, ${perRecord} per record${Number.isFinite(backlogRecords) ? `, live tail past ${backlogRecords}` : ''}: ${r.drainPerSec} readings/s, ${r.cpuUsPerReading} µs CPU each (bare ${r.bareCpuUsPerRecord}) (${backlog} backlog records in ${s.toFixed(1)} s with ${liveSent} live at ${o.liveRate}/s, ${errors} errors), ${Math.round((rate / bareRate) * 100)}% of the bare producer; live delay p50 ${r.liveDelayP50Ms} p99 ${r.liveDelayP99Ms} ms (${delays.length}/${liveSent} seen, ${fw.tailBatches} tail batches)`);
+    o.log(`forwarder drain, ${o.compression}, ${perRecord} per record${Number.isFinite(backlogRecords) ? `, live tail past ${backlogRecords}` : ''}: ${r.drainPerSec} readings/s, ${r.cpuUsPerReading} µs CPU each (bare ${r.bareCpuUsPerRecord}) (${backlog} backlog records in ${s.toFixed(1)} s with ${liveSent} live at ${o.liveRate}/s, ${errors} errors), ${Math.round((rate / bareRate) * 100)}% of the bare producer; live delay p50 ${r.liveDelayP50Ms} p99 ${r.liveDelayP99Ms} ms (${delays.length}/${liveSent} seen, ${fw.tailBatches} tail batches)`);
     return r;
   } finally {
     await deleteTopicsWithPrefix(o.brokers, prefix).catch((err: Error) => o.log(`could not delete the bench topics ${prefix}*: ${err.message}`));
@@ -186,6 +187,10 @@ export async function benchEdgeDrain(opts: { log?: (line: string) => void; readi
   for (const [name, value] of Object.entries(k.env)) process.env[name] ??= value;
   const n = opts.readings ?? 100_000;
   const perRecord = Number(process.env.BENCH_EDGE_DRAIN_PER_RECORD ?? 100);
+  // The batched drain's codec (BENCH_EDGE_DRAIN_COMPRESSION: gzip, the gateway's default, zstd or none).
+  const batchedCodec = (process.env.BENCH_EDGE_DRAIN_COMPRESSION ?? 'gzip') as ForwardCompression;
+  // zstd's level for this process (BENCH_EDGE_DRAIN_ZSTD_LEVEL, default the gateway's 9).
+  if (process.env.BENCH_EDGE_DRAIN_ZSTD_LEVEL) registerZstdCodec(Number(process.env.BENCH_EDGE_DRAIN_ZSTD_LEVEL));
   const batchMax = 5000;
   const dir = mkdtempSync(join(tmpdir(), 'gridwatch-bench-drain-'));
   const gw = await startGateway(dir, {}, 'FULL');
@@ -198,11 +203,11 @@ export async function benchEdgeDrain(opts: { log?: (line: string) => void; readi
     let batched: DrainResult | null = null;
     if (perRecord > 1) {
       await phase(gw, results, { ...common, name: 'intakeQos1SingleAgainPerSec' });
-      batched = await drainPhase(gw.store, { brokers, security, batchMax, liveRate: 2000, compression: 'gzip', log, readingsPerRecord: perRecord, backlogRecords: 4 * batchMax });
+      batched = await drainPhase(gw.store, { brokers, security, batchMax, liveRate: 2000, compression: batchedCodec, log, readingsPerRecord: perRecord, backlogRecords: 4 * batchMax });
     }
     const r2 = (x: number) => Math.round(x * 100) / 100;
     const figures: BenchFigure[] = [];
-    for (const [d, tag, what] of [[single, 'single', 'one reading per record, FIFO (the default)'], [batched, 'batched', `${perRecord} readings per record, live tail on`]] as const) {
+    for (const [d, tag, what] of [[single, 'single', 'one reading per record, FIFO (the default)'], [batched, 'batched', `${perRecord} readings per record, live tail on${batchedCodec === 'gzip' ? '' : `, ${batchedCodec}`}`]] as const) {
       if (d === null) continue;
       const id = tag === 'single' ? '' : '_batched';
       figures.push(

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureServices, serviceEndpoints, stopServices, type ServiceName } from '../deploy/services/index.ts';
 import { cacheDir } from '../deploy/services/layout.ts';
+import { topicNames } from '../shared/kafka/index.ts';
 import { runningRecord } from '../deploy/services/process.ts';
 import { GridwatchError } from '../shared/errors.ts';
 import { parseDuration } from '../shared/duration.ts';
@@ -111,7 +112,10 @@ export async function run(argv: string[]): Promise<number> {
   const runId = `soak-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15).toLowerCase()}`;
   const runDir = v.dir ?? join(cacheDir(), 'soak', runId);
   const samples: ProcessSample[] = [];
-  const lag: { t: number; records: number }[] = [];
+  // Central's lag in records (every topic), and of it the readings topic's records (several readings each
+  // with --readings-per-record above 1; `readings` below turns them into readings for the judgement).
+  const lag: { t: number; records: number; readingsRecords: number; readings?: number }[] = [];
+  const readingsTopic = topicNames({ kafkaTopicPrefix: `demo-${runId}.` }).readings;
   const rate: { t: number; perSec: number }[] = [];
   // Where central's memory is, beside its RSS: V8's heap, memory outside it (Buffers), and what the
   // archive holds against its byte budget; and how often the archive paused the consumer.
@@ -145,7 +149,7 @@ export async function run(argv: string[]): Promise<number> {
     if (s.elapsedMs - lastSample < sampleMs) return;
     lastSample = s.elapsedMs;
     for (const p of [...s.processes, ...servers]) samples.push({ t: s.elapsedMs, name: p.name, pid: p.pid, rssBytes: rss(p.pid), handles: handles(p.pid), cpuSeconds: cpuSeconds(p.pid) });
-    if (Number.isFinite(s.lag)) lag.push({ t: s.elapsedMs, records: s.lag });
+    if (Number.isFinite(s.lag)) lag.push({ t: s.elapsedMs, records: s.lag, readingsRecords: s.centralMetrics ? sumSamples(s.centralMetrics, 'gridwatch_central_consumer_lag_records', { topic: readingsTopic }) : 0 });
     rate.push({ t: s.elapsedMs, perSec: Math.round(s.readingsPerSec) });
     const m = s.centralMetrics;
     const mibOf = (name: string) => (m ? Math.round((sumSamples(m, name) / 1048576) * 10) / 10 : NaN);
@@ -190,6 +194,10 @@ export async function run(argv: string[]): Promise<number> {
     // Lost: readings an edge acknowledged (PUBACK, QoS 1) that the archive does not hold after the drain.
     const acked = flood?.distinctReadingsAcked ?? NaN;
     const lost = Math.max(0, acked - census.readings.distinct);
+    // Lag in readings: the readings topic's lagging records at the run's mean readings per record (the
+    // archive's readings over the topic's records), plus the other topics' records (one each).
+    const perRecordMean = result.readingsInKafka > 0 ? census.readings.distinct / result.readingsInKafka : 1;
+    for (const l of lag) l.readings = Math.round(l.records - l.readingsRecords + l.readingsRecords * perRecordMean);
     // The servers are sampled and reported but not judged: they may be shared with other work, and their
     // caches (Kafka's page cache is outside its RSS; InfluxDB's and MinIO's are inside) are not gridwatch's.
     // Never at 90 % of the rate: nothing is judged and the soak fails (it did not soak at its rate).
@@ -217,8 +225,10 @@ export async function run(argv: string[]): Promise<number> {
       // Records the edges still held when they stopped, after the drain (on disk, forwarded at their
       // next start): part of `lost` here, because the soak's promise is delivery within the run.
       leftInOutboxes: result.leftInOutboxes,
-      lagMax: lag.length > 0 ? Math.max(...lag.map((l) => l.records)) : null,
-      lagEnd: lag.at(-1)?.records ?? null,
+      // In readings (above); the records are in `lag`.
+      lagMax: lag.length > 0 ? Math.max(...lag.map((l) => l.readings ?? l.records)) : null,
+      lagEnd: lag.at(-1)?.readings ?? null,
+      readingsPerRecordMean: Math.round(perRecordMean * 10) / 10,
       fullRateAtMs,
       storeFullAtMs,
       judgedFromMs: Number.isFinite(judgedFrom) ? judgedFrom : null,
@@ -241,7 +251,7 @@ export async function run(argv: string[]): Promise<number> {
         '',
         `gridwatch soak ${runId}: ${Math.round(durationMs / 1000)} s, asked ${report.askedPerSec.toLocaleString('en')} readings/s, reached ${String(report.reachedPerSec)}/s (load average ${report.loadAverage})`,
         `readings: ${String(report.readingsSent)} sent, ${acked} acknowledged, ${report.recordsInKafka} records in Kafka (${perRecord} per record at most), ${report.readingsArchived} archived (${report.archiveDuplicates} duplicates): lost ${lost}${result.leftInOutboxes > 0 ? ` (the edges still held ${result.leftInOutboxes} records in their outboxes when they stopped: on disk, not delivered within the run)` : ''}`,
-        `consumer lag: max ${String(report.lagMax)}, at the end of the flood ${String(report.lagEnd)}`,
+        `consumer lag (readings; records of grid.readings counted at ${report.readingsPerRecordMean} readings each): max ${String(report.lagMax)}, at the end of the flood ${String(report.lagEnd)}`,
         result.drain === null ? 'drain: none' : result.drain.drained ? `drain: the outboxes empty and central caught up ${(result.drain.ms / 1000).toFixed(1)} s after the flood` : `drain: NOT done within ${Math.round(drainTimeoutMs / 1000)} s (${String(result.drain.outboxes)} records in the outboxes, central lag ${result.drain.lag})`,
         `CPU (cores used from t+${Math.round((fullRateAtMs ?? 0) / 1000)} s; the machine has ${availableParallelism()}): ${cpu.map((c) => `${c.name} ${c.cores}`).join(', ')}`,
         fullRateAtMs === null

@@ -19,7 +19,7 @@ export interface SoakCase {
   duration: string;
   warmup: string;
   sample: string;
-  /** Central's consumer lag (records) must stay under this after the warm-up: about 3 s of the flood. */
+  /** Central's consumer lag (readings) must stay under this after the warm-up: about 3 s of the flood. */
   maxLag: number;
   /** Simulated meters, one reading a second each (default 10,000: `gridwatch soak`'s rate). */
   meters?: number;
@@ -34,7 +34,7 @@ interface SoakJson {
   reachedPerSec: number;
   askedPerSec: number;
   lagMax: number | null;
-  lag: { t: number; records: number }[];
+  lag: { t: number; records: number; readings: number }[];
   warmupMs: number;
   fullRateAtMs: number | null;
   storeFullAtMs: number | null;
@@ -53,7 +53,8 @@ export async function soakCase(c: SoakCase): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'gw-soak-'));
   const code = await run(['--duration', c.duration, '--warmup', c.warmup, '--sample', c.sample, '--dir', dir, ...(c.meters ? ['--meters', String(c.meters)] : []), ...(c.drainTimeout ? ['--drain-timeout', c.drainTimeout] : [])]);
   const r = JSON.parse(readFileSync(join(dir, 'soak.json'), 'utf8')) as SoakJson;
-  const lagAfterWarmup = Math.max(0, ...r.lag.filter((l) => l.t >= (r.judgedFromMs ?? 0)).map((l) => l.records));
+  // In readings (cli/soak.ts: the readings topic's records at the run's mean readings per record).
+  const lagAfterWarmup = Math.max(0, ...r.lag.filter((l) => l.t >= (r.judgedFromMs ?? 0)).map((l) => l.readings));
   const worst = [...r.trends].sort((a, b) => Math.max(b.rssChangePct, b.handlesChangePct) - Math.max(a.rssChangePct, a.handlesChangePct))[0];
   recordReliability({
     id: c.id,
@@ -64,7 +65,7 @@ export async function soakCase(c: SoakCase): Promise<void> {
     duplicates: r.archiveDuplicates,
     // The drain after the flood: until the outboxes were empty and central's lag 0.
     recoverySeconds: r.drain?.drained ? Math.round(r.drain.ms / 100) / 10 : null,
-    note: `${r.trends.length} processes, largest change after warm-up ${worst ? `${worst.name} RSS ${worst.rssChangePct} %, handles ${worst.handlesChangePct} %` : '–'}; lag max after warm-up ${lagAfterWarmup} (bound ${c.maxLag}); ${r.readingsPerRecord} readings per record; ${r.drain === null ? 'no drain' : r.drain.drained ? `drained ${(r.drain.ms / 1000).toFixed(1)} s after the flood` : `not drained within the bound (${String(r.drain.outboxes)} in the outboxes, lag ${r.drain.lag})`}; cores ${r.cpu.map((x) => `${x.name} ${x.cores}`).join(', ')}`,
+    note: `${r.trends.length} processes, largest change after warm-up ${worst ? `${worst.name} RSS ${worst.rssChangePct} %, handles ${worst.handlesChangePct} %` : '–'}; lag max after warm-up ${lagAfterWarmup} readings (bound ${c.maxLag}); ${r.readingsPerRecord} readings per record; ${r.drain === null ? 'no drain' : r.drain.drained ? `drained ${(r.drain.ms / 1000).toFixed(1)} s after the flood` : `not drained within the bound (${String(r.drain.outboxes)} in the outboxes, lag ${r.drain.lag})`}; cores ${r.cpu.map((x) => `${x.name} ${x.cores}`).join(', ')}`,
     suite: c.suite,
   });
   expect(r.readingsAcked).toBeGreaterThan(0);
