@@ -74,6 +74,8 @@ export interface DemoOptions {
   drainTimeoutMs?: number;
   /** Extra settings for every edge (`gridwatch soak`: several readings per record). */
   edgeEnv?: Record<string, string>;
+  /** Extra settings for central (`gridwatch soak`: a shorter archive age, so the committed lag says how far behind central is). */
+  centralEnv?: Record<string, string>;
 }
 
 /** The pipeline's drain after the flood (DemoOptions.drainTimeoutMs). */
@@ -228,6 +230,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         ...(o.endpoints.influx && influxBucket
           ? { GRIDWATCH_INFLUX_URL: o.endpoints.influx.url, GRIDWATCH_INFLUX_TOKEN: o.endpoints.influx.token, GRIDWATCH_INFLUX_ORG: o.endpoints.influx.org, GRIDWATCH_INFLUX_BUCKET: influxBucket }
           : {}),
+        ...o.centralEnv,
       },
       join(logs, 'central.log'),
     );

@@ -55,7 +55,7 @@ export async function soakCase(c: SoakCase): Promise<void> {
   const r = JSON.parse(readFileSync(join(dir, 'soak.json'), 'utf8')) as SoakJson;
   // In readings (cli/soak.ts: the readings topic's records at the run's mean readings per record).
   const lagAfterWarmup = Math.max(0, ...r.lag.filter((l) => l.t >= (r.judgedFromMs ?? 0)).map((l) => l.readings));
-  const worst = [...r.trends].sort((a, b) => Math.max(b.rssChangePct, b.handlesChangePct) - Math.max(a.rssChangePct, a.handlesChangePct))[0];
+  const worst = r.trends.filter((t) => t.judged).sort((a, b) => Math.max(b.rssChangePct, b.handlesChangePct) - Math.max(a.rssChangePct, a.handlesChangePct))[0];
   recordReliability({
     id: c.id,
     test: c.test,
