@@ -167,6 +167,7 @@ export function renderReliability(rows: ReliabilityRow[] = readReliabilityRows()
 const SOAK_LATER_RUNS: string[] = [
   '| 02:35 (5,000/s, 150 s; archive age 2 s from here on) | 5,000 / 4,983 | 4.5-5.4 | 0 | 13.0 s | 18,094 (bound 30,000) | 0.41, 3 x 0.11-0.12, 0.14, 0.09 | edge-sub-01 RSS +14.1 %, edge-sub-03 +16.8 % |',
   '| 02:39 (120 s) | 10,000 / 9,863 | 3.6-7.3 | 0 | 22.0 s | 271,704 (bound 30,000) | 0.65, 3 x 0.21, 0.23, 0.07 | simulator RSS +11.9 % (edges -19 to -33 %) |',
+  '| 02:50 (5,000/s, 150 s) | 5,000 / 4,957 | 8.3-10.5 | 0 | 74.9 s | 249,208 (bound 30,000) | 0.17, 3 x 0.12, 0.12, 0.05 | central RSS +7.1 %, simulator +10.6 % |',
 ];
 
 /** The runs after the drain and the batched records (soak8, 2026-12-02). */
@@ -205,7 +206,8 @@ const SOAK_2026_12_02 = [
   'run). So, on this machine: **lost is 0 in every run after the drain** (drain 13-49 s); the edges',
   'keep up at 10,000/s when each gets about 0.2 of a core; at 10,000/s central needs 0.8 of a core',
   'with the learned model and lags 2-27 s behind when other work leaves it less; at 5,000/s central',
-  'keeps its lag within 3-4 s (18,094 readings) and stays flat. Not in `npm test`: the 5,000/s run,',
+  'keeps its lag within 3-4 s (18,094 readings) and stays flat at load 5, and falls 50 s behind at',
+  'load 10, where it got 0.17 of a core (02:50). Not in `npm test`: the 5,000/s run,',
   'the candidate (`soak-5k.long.test.ts`, ~3.7 minutes), failed on the edges\' heap breathing, and',
   'no rate has been seen green twice on the shared machine. What would make it reliable: judging',
   'memory across major collections (a flood spanning several, or the heap after a mark-compact from',
