@@ -66,6 +66,12 @@ export interface ForwarderOptions {
    * its large batches. README "Slow links".
    */
   priorityWaitMs?: number;
+  /**
+   * A send not acknowledged for this long (default 20,000 ms) makes status() say not connected:
+   * a half-open link (packets black-holed, no reset) keeps the connection "up" while kafkajs waits
+   * out its request timeouts and retries, minutes before a send fails.
+   */
+  stallMs?: number;
 }
 
 /**
@@ -111,6 +117,9 @@ export class Forwarder {
   /** Per topic: the partition of each meter's key at the partition count it was computed for. */
   private readonly meterPartition = new Map<string, { count: number; of: Map<string, number> }>();
   private readonly m;
+  /** performance.now() when the send now in flight began; null between sends. */
+  private sendingSince: number | null = null;
+  private stallLogged = false;
   /** Whether a send has gone with several readings per record (the readings topic's partition count is known). */
   private batchedReadingsSent = false;
 
@@ -167,8 +176,21 @@ export class Forwarder {
     return { drained: remaining === 0, remaining };
   }
 
-  status(): { connected: boolean; lastError: string | null; forwarded: number; errors: number; ratePerSec: number } {
-    return { connected: this.connected, lastError: this.lastError, forwarded: this.forwarded, errors: this.errors, ratePerSec: this.rate() };
+  status(): { connected: boolean; lastError: string | null; forwarded: number; errors: number; ratePerSec: number; stalledMs: number } {
+    const stalledMs = this.stalledMs();
+    return { connected: this.connected && stalledMs === 0, lastError: this.lastError, forwarded: this.forwarded, errors: this.errors, ratePerSec: this.rate(), stalledMs };
+  }
+
+  /** How long the send in flight has waited, once that is past stallMs (0: no send, or a younger one). */
+  private stalledMs(): number {
+    if (this.sendingSince === null) return 0;
+    const waited = performance.now() - this.sendingSince;
+    if (waited < (this.opts.stallMs ?? 20_000)) return 0;
+    if (!this.stallLogged) {
+      this.stallLogged = true;
+      this.opts.logger.warn({ client: this.opts.clientId, waitedMs: Math.round(waited), backlog: this.opts.store.isOpen() ? this.opts.store.stats().depth : null }, 'forwarder: a send has not been acknowledged; reporting Kafka as not connected until it is');
+    }
+    return Math.round(waited);
   }
 
   private async run(): Promise<void> {
@@ -258,13 +280,19 @@ export class Forwarder {
     // Not producer.sendBatch alone: kafkajs can resolve it with partitions unsent after a leader
     // change (shared/kafka/send.ts), and the rows are deleted below.
     const batch = { topicMessages: this.toTopicMessages(rows), acks: -1, compression: COMPRESSION[this.opts.compression ?? 'gzip'] };
-    await sendBatchAcknowledged(producer, this.partitions, batch, {
-      onUnsent: (u) => {
-        this.unsentRecords += u.messages;
-        this.m?.unsent.inc(u.messages);
-        this.opts.logger.warn({ lane, messages: u.messages, partitions: u.partitions, resend: u.resend }, 'forwarder: Kafka acknowledged a send without some partitions, sending them again');
-      },
-    });
+    this.sendingSince = t0;
+    try {
+      await sendBatchAcknowledged(producer, this.partitions, batch, {
+        onUnsent: (u) => {
+          this.unsentRecords += u.messages;
+          this.m?.unsent.inc(u.messages);
+          this.opts.logger.warn({ lane, messages: u.messages, partitions: u.partitions, resend: u.resend }, 'forwarder: Kafka acknowledged a send without some partitions, sending them again');
+        },
+      });
+    } finally {
+      this.sendingSince = null;
+      this.stallLogged = false;
+    }
     const ms = performance.now() - t0;
     this.m?.latency.observe(ms / 1000);
     this.measured(lane, rows.length, ms);

@@ -42,6 +42,9 @@ describe('link faults between edge and Kafka (toxiproxy, short)', () => {
       recordReliability({ id: c.id, test: c.test, fault: `${fault.fault}, ${c.faultMs / 1000} s, SASL_SSL`, load: LOAD(c.rate), lost: f.lost, duplicates: f.duplicatesAfterDedup, recoverySeconds: f.drainSeconds, note: describeFigures(f), suite: 'short' });
       expectSafe(f);
       expect(f.ackedDuringFault).toBeGreaterThan(c.rate * (c.faultMs / 1000) * 0.5); // the intake never stalled on the link
+      // A black hole keeps the TCP connection open: the unacknowledged send must still show as not connected.
+      if (c.key === 'halfOpen') expect(f.notConnectedAfterSeconds).not.toBeNull();
+      if (c.key === 'halfOpen') expect(f.notConnectedAfterSeconds!).toBeLessThan(12);
     });
   }
 

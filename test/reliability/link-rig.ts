@@ -74,6 +74,8 @@ export async function startLinkEdge(k: ProxiedKafka, name: string, env: Record<s
       GRIDWATCH_MQTT_ALLOW_ANONYMOUS: 'true',
       GRIDWATCH_HEARTBEAT_CRON: '*/2 * * * * *',
       GRIDWATCH_DRAIN_TIMEOUT_MS: '2000',
+      // A send unacknowledged for 5 s reports Kafka not connected (the half-open case checks it; default 20 s).
+      GRIDWATCH_FORWARD_STALL_MS: '5000',
       ...env,
     },
   });

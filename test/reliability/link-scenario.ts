@@ -40,6 +40,8 @@ export interface LinkFigures {
   readerLagMaxSeconds: number;
   /** Times the test's reader joined its group (more than 1: it rebalanced and stalled meanwhile). */
   readerJoins: number;
+  /** Seconds from the fault's start until the gateway's readiness first said Kafka not connected (null: it never did during the fault). */
+  notConnectedAfterSeconds: number | null;
 }
 
 /**
@@ -69,7 +71,10 @@ export async function runLinkFault(k: ProxiedKafka, o: { label: string; fault: L
   // Once a second: what waits in the gateway's lanes and the forwarder's readings batch (diagnosis, GRIDWATCH_LINK_TRACE=1).
   const trace: (string | number)[][] = [];
   let t0 = Date.now();
+  let faultOn = false;
+  let notConnectedAfterSeconds: number | null = null;
   const tracer = setInterval(() => {
+    if (faultOn && notConnectedAfterSeconds === null && !edge.gateway.readiness().checks.kafkaConnected) notConnectedAfterSeconds = (Date.now() - t0) / 1000;
     const s = edge.gateway.forwarder.status();
     trace.push([((Date.now() - t0) / 1000).toFixed(0), edge.gateway.store.waitingIn('control'), edge.gateway.store.waitingIn('readings'), edge.gateway.forwarder.readingsLimit(), s.forwarded, s.errors]);
   }, 1000);
@@ -79,7 +84,9 @@ export async function runLinkFault(k: ProxiedKafka, o: { label: string; fault: L
     await sleep(3000);
     const faultStart = (t0 = Date.now());
     await o.fault.apply();
+    faultOn = true;
     await sleep(o.faultMs);
+    faultOn = false;
     await o.fault.clear();
     const faultEnd = Date.now();
     await sleep(2000);
@@ -96,7 +103,7 @@ export async function runLinkFault(k: ProxiedKafka, o: { label: string; fault: L
     };
     while (missing() > 0 && Date.now() < deadline) await sleep(200);
     await sleep(1000); // late re-sends
-    const f = figures(flood, reader, topics, faultStart, faultEnd);
+    const f = { ...figures(flood, reader, topics, faultStart, faultEnd), notConnectedAfterSeconds };
     console.log(`[link ${o.label}] ${describeSplits(f)}; forwarder ${JSON.stringify(edge.gateway.forwarder.status())}`);
     if (process.env.GRIDWATCH_LINK_TRACE) console.log(`[link ${o.label}] trace (s since fault, control waiting, readings waiting, readings limit, forwarded, errors): ${trace.map((x) => x.join(' ')).join(' | ')}`);
     return f;
@@ -108,7 +115,7 @@ export async function runLinkFault(k: ProxiedKafka, o: { label: string; fault: L
   }
 }
 
-function figures(flood: Flood, reader: KafkaReader, topics: { readings: string; anomalies: string; status: string }, faultStart: number, faultEnd: number): LinkFigures {
+function figures(flood: Flood, reader: KafkaReader, topics: { readings: string; anomalies: string; status: string }, faultStart: number, faultEnd: number): Omit<LinkFigures, 'notConnectedAfterSeconds'> {
   // When a record was in Kafka: the first high-water-mark poll past it (the reader's own arrival
   // when no poll saw it), so a stalled test consumer does not count as a slow edge.
   const inKafka = (a: Arrival): number => reader.atBroker(a) ?? a.at;
@@ -208,7 +215,8 @@ function figures(flood: Flood, reader: KafkaReader, topics: { readings: string; 
 export const describeFigures = (f: LinkFigures): string =>
   `${f.acked} PUBACKed (${f.ackedDuringFault} during the fault); drain ${f.drainSeconds.toFixed(1)} s; carried ${Math.round(f.carriedPerSecond)} readings/s during the fault; ` +
   `anomaly max ${f.anomalyMaxSeconds.toFixed(1)} s (${f.probesAhead}/${f.probes} ahead of older readings), heartbeat max ${f.heartbeatMaxSeconds.toFixed(1)} s, reading max ${f.readingMaxSeconds.toFixed(1)} s; ` +
-  `${f.outOfOrder} out of order; ${f.resends} re-sends dropped by readingId`;
+  `${f.outOfOrder} out of order; ${f.resends} re-sends dropped by readingId` +
+  (f.notConnectedAfterSeconds === null ? '' : `; readiness said Kafka not connected ${f.notConnectedAfterSeconds.toFixed(0)} s into the fault`);
 
 /** The worst anomaly's and heartbeat's delay, cut where it was spent (for the long rows' notes). */
 export const describeSplits = (f: LinkFigures): string => `worst anomaly ${showSplit(f.anomalyWorst)}, worst heartbeat ${showSplit(f.heartbeatWorst)}; reader lag max ${f.readerLagMaxSeconds.toFixed(1)} s, ${f.readerJoins} group join(s)`;
