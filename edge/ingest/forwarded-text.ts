@@ -43,9 +43,8 @@ export function spliceAt(text: string, obj: Record<string, unknown>): number {
   return members === keys && keys > 0 ? close : -1;
 }
 
-/** `text` up to `close` (exclusive) plus the gateway's fields, as JSON.stringify would order them. */
-export function spliceForwarded(text: string, close: number, f: { readingId: string; edgeIdJson: string; substationId: string | null; feederId: string | null; transformerId: string | null; receivedAt: number; flags: readonly string[] | null }): string {
-  let s = `${text.slice(0, close)},"readingId":${JSON.stringify(f.readingId)},"edgeId":${f.edgeIdJson},"substationId":${JSON.stringify(f.substationId)},"feederId":${JSON.stringify(f.feederId)},"transformerId":${JSON.stringify(f.transformerId)},"receivedAt":${JSON.stringify(f.receivedAt)}`;
-  if (f.flags !== null) s += `,"flags":${JSON.stringify(f.flags)}`;
-  return `${s}}`;
+/** `text` up to `close` (exclusive) plus the gateway's fields, as JSON.stringify would order them; `idsJson` is the meter's topology ids (MeterView.idsJson). */
+export function spliceForwarded(text: string, close: number, f: { readingId: string; edgeIdJson: string; idsJson: string; receivedAt: number; flags: readonly string[] | null }): string {
+  const s = `${text.slice(0, close)},"readingId":${JSON.stringify(f.readingId)},"edgeId":${f.edgeIdJson}${f.idsJson},"receivedAt":${JSON.stringify(f.receivedAt)}`;
+  return f.flags === null ? `${s}}` : `${s},"flags":${JSON.stringify(f.flags)}}`;
 }

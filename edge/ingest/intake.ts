@@ -181,7 +181,7 @@ export class Intake {
     const readingId = r.seq === undefined ? `${r.meterId}:h:${contentHash(r)}` : `${r.meterId}:${r.seq}`;
     const close = tsAsSent ? spliceAt(text, out) : -1;
     if (close >= 0) {
-      const forwarded = spliceForwarded(text!, close, { readingId, edgeIdJson: this.edgeIdJson, substationId: ctx.substationId, feederId: ctx.feederId, transformerId: ctx.transformerId, receivedAt, flags });
+      const forwarded = spliceForwarded(text!, close, { readingId, edgeIdJson: this.edgeIdJson, idsJson: ctx.idsJson, receivedAt, flags });
       unit.records.push({ topic: this.topics.readings, key: r.meterId, value: forwarded, lane: 'readings', ts: r.ts, meterId: r.meterId, seq: r.seq ?? null });
       return 1;
     }
