@@ -11,8 +11,10 @@
  * - holds a control character (a line break between tokens would split a JSON-lines batch record);
  * - already carries a field the gateway writes (readingId, edgeId, topology ids, receivedAt, flags:
  *   the sender's are overwritten or dropped, which only stringify does in place);
- * - had its ts normalised (an ISO string turned into epoch ms by the check).
- * Numbers keep the sender's spelling (1.50 stays 1.50): the same number to every reader.
+ * - had its ts normalised (an ISO string turned into epoch ms by the check);
+ * - writes a number with an exponent (1e400 parses to Infinity, which stringify writes as null).
+ * Other numbers keep the sender's spelling (1.50 stays 1.50, -0 stays -0, digits past 2^53 stay):
+ * the same number to a JSON.parse reader.
  */
 const GATEWAY_FIELDS = ['readingId', 'edgeId', 'substationId', 'feederId', 'transformerId', 'receivedAt', 'flags'] as const;
 
@@ -39,9 +41,13 @@ export function spliceAt(text: string, obj: Record<string, unknown>): number {
       depth--;
       if (depth === 0) close = i;
     } else if (c === 0x3a && depth === 1) members++;
+    // An exponent (1e400 is Infinity, which stringify writes as null): rare in readings, stringified.
+    else if ((c === 0x65 || c === 0x45) && i > 0 && isNumberChar(text.charCodeAt(i - 1))) return -1;
   }
   return members === keys && keys > 0 ? close : -1;
 }
+
+const isNumberChar = (c: number): boolean => (c >= 0x30 && c <= 0x39) || c === 0x2e;
 
 /** `text` up to `close` (exclusive) plus the gateway's fields, as JSON.stringify would order them; `idsJson` is the meter's topology ids (MeterView.idsJson). */
 export function spliceForwarded(text: string, close: number, f: { readingId: string; edgeIdJson: string; idsJson: string; receivedAt: number; flags: readonly string[] | null }): string {

@@ -24,9 +24,19 @@ describe('the forwarded text of a single reading', () => {
   });
 
   it('means what the stringified object means when the sender spaces or spells numbers its own way', async () => {
-    const { value } = await forwarded('{ "meterId" : "m-1", "seq": 8, "ts": NOW, "voltage": 2.3125e2 } ');
-    expect(JSON.parse(value)).toMatchObject({ meterId: 'm-1', seq: 8, voltage: 231.25, readingId: 'm-1:8' });
+    const { value } = await forwarded('{ "meterId" : "m-1", "seq": 8, "ts": NOW, "voltage": 231.250, "note": "e1" } ');
+    expect(value.startsWith('{ "meterId" : "m-1"')).toBe(true); // the sender's text, kept
+    expect(JSON.parse(value)).toMatchObject({ meterId: 'm-1', seq: 8, voltage: 231.25, note: 'e1', readingId: 'm-1:8' });
     expect(value.includes('\n')).toBe(false);
+  });
+
+  it('is stringified when a number has an exponent (an unknown 1e400 is Infinity, written null by stringify)', async () => {
+    for (const c of ['{"meterId":"m-1","seq":8,"ts":NOW,"voltage":2.3125e2}', '{"meterId":"m-1","seq":8,"ts":NOW,"voltage":231.25,"x":1E400}']) {
+      const { value } = await forwarded(c);
+      const obj = JSON.parse(value) as Record<string, unknown>;
+      expect(value).toBe(JSON.stringify(obj));
+      expect(obj.voltage).toBe(231.25);
+    }
   });
 
   it('is stringified instead when the text repeats a name, breaks lines, carries gateway fields or an ISO ts', async () => {
