@@ -58,6 +58,9 @@ export interface FleetResult {
   pubackP50Ms: number | null;
   pubackP99Ms: number | null;
   drainAfterMs: number;
+  /** Group commits (SQLite transactions) over the window, and the records each held on average. */
+  commits: number;
+  recordsPerCommit: number;
   /** Bytes of the readings topic's log segments per forwarded reading; null when the log directory is not readable. */
   logBytesPerReading: number | null;
   logDir: string | null;
@@ -195,6 +198,8 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
     const rssReadyMb = Math.round(procRssMb(pid).rss);
     const accepted0 = await metric(httpPort, 'gridwatch_edge_readings_accepted_total');
     const forwarded0 = await metric(httpPort, 'gridwatch_forwarded_records_total');
+    const commits0 = await metric(httpPort, 'gridwatch_commit_latency_seconds_count');
+    const committed0 = await metric(httpPort, 'gridwatch_committed_records_total');
     const rssTimer = setInterval(() => {
       try {
         rssPeak = Math.max(rssPeak, procRssMb(pid).rss);
@@ -233,6 +238,8 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
     rssPeak = Math.max(rssPeak, mem.rss);
     const accepted = (await metric(httpPort, 'gridwatch_edge_readings_accepted_total')) - accepted0;
     const forwarded = (await metric(httpPort, 'gridwatch_forwarded_records_total')) - forwarded0;
+    const commits = (await metric(httpPort, 'gridwatch_commit_latency_seconds_count')) - commits0;
+    const committed = (await metric(httpPort, 'gridwatch_committed_records_total')) - committed0;
     const logDir = kafkaLogDir();
     // Segment files are written as the broker appends: the sizes are final once the producer was acked.
     const logBytes = logDir === null ? null : topicLogBytes(logDir, `${prefix}grid.readings`);
@@ -246,10 +253,11 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
       pubackP50Ms: pub.ackP50Ms === null ? null : Math.round(pub.ackP50Ms * 100) / 100,
       pubackP99Ms: pub.ackP99Ms === null ? null : Math.round(pub.ackP99Ms * 100) / 100,
       drainAfterMs: Math.round(performance.now() - tPub),
+      commits, recordsPerCommit: Math.round((committed / Math.max(1, commits)) * 10) / 10,
       logBytesPerReading: logBytes === null || accepted === 0 ? null : Math.round((logBytes / accepted) * 10) / 10,
       logDir, settings,
     };
-    o.log(`fleet ${meters} meters / ${connections} connections at ${rate}/s for ${seconds} s: ${accepted} accepted of ${pub.sent}, ${r.cpuUsPerReading} µs CPU per reading (${r.cores} cores), RSS ready ${r.rssReadyMb} peak ${r.rssPeakMb} MB (heap used peak ${r.heapUsedPeakMb}, external ${r.externalPeakMb}), PUBACK p50 ${r.pubackP50Ms} p99 ${r.pubackP99Ms} ms, ${r.logBytesPerReading ?? '?'} bytes/reading on the log ${JSON.stringify(settings)}`);
+    o.log(`fleet ${meters} meters / ${connections} connections at ${rate}/s for ${seconds} s: ${accepted} accepted of ${pub.sent}, ${r.cpuUsPerReading} µs CPU per reading (${r.cores} cores), RSS ready ${r.rssReadyMb} peak ${r.rssPeakMb} MB (heap used peak ${r.heapUsedPeakMb}, external ${r.externalPeakMb}), PUBACK p50 ${r.pubackP50Ms} p99 ${r.pubackP99Ms} ms, ${r.logBytesPerReading ?? '?'} bytes/reading on the log, ${commits} commits of ${r.recordsPerCommit} records ${JSON.stringify(settings)}`);
     return r;
   } finally {
     gw.kill('SIGTERM');
@@ -283,6 +291,7 @@ export async function benchEdgeFleet(opts: { log: (line: string) => void }): Pro
   const probe = loadProbe();
   const brokers = benchKafka().brokers;
   const seconds = Number(process.env.BENCH_EDGE_FLEET_SECONDS ?? 30);
+  if (process.env.BENCH_EDGE_FLEET_VARIANTS) return fleetVariants(JSON.parse(process.env.BENCH_EDGE_FLEET_VARIANTS) as FleetVariant[], { brokers, seconds, log: opts.log, probe });
   const extra = process.env.BENCH_EDGE_FLEET_ENV ? (JSON.parse(process.env.BENCH_EDGE_FLEET_ENV) as Record<string, string>) : {};
   const prof = process.env.BENCH_EDGE_FLEET_PROF;
   // BENCH_EDGE_FLEET_NODE_ARGS='--trace-gc': node flags for the gateways (V8's GC trace goes to BENCH_GATEWAY_LOG).
@@ -331,4 +340,47 @@ export function fleetFigures(fleet: FleetResult, avro: FleetResult | null): impo
     );
   }
   return f;
+}
+
+/** One gateway configuration of BENCH_EDGE_FLEET_VARIANTS: settings, node flags, command. */
+export interface FleetVariant {
+  name: string;
+  env?: Record<string, string>;
+  nodeArgs?: string[];
+  command?: string[];
+}
+
+/**
+ * BENCH_EDGE_FLEET_VARIANTS='[{"name":"now"},{"name":"delay 5","env":{"GRIDWATCH_COMMIT_MAX_DELAY_MS":"5"}}]':
+ * the paced fleet once per variant, in turn, repeated BENCH_EDGE_FLEET_ROUNDS times (default 1),
+ * so a change and its yardstick (the first variant) are measured in the same run and at the same load.
+ */
+async function fleetVariants(variants: FleetVariant[], o: { brokers: string[]; seconds: number; log: (line: string) => void; probe: { end(): unknown } }): Promise<Record<string, unknown>> {
+  const rounds = Number(process.env.BENCH_EDGE_FLEET_ROUNDS ?? 1);
+  const prof = process.env.BENCH_EDGE_FLEET_PROF;
+  const results: { name: string; round: number; r: FleetResult }[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const v of variants) {
+      const r = await fleetPhase({ brokers: o.brokers, seconds: o.seconds, log: (l) => o.log(`[${v.name}] ${l}`), env: v.env ?? {}, nodeArgs: v.nodeArgs ?? [], ...(v.command ? { command: v.command } : {}), ...(prof ? { cpuProfDir: `${prof}/${v.name.replace(/[^A-Za-z0-9._-]/g, '_')}` } : {}) });
+      results.push({ name: v.name, round, r });
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  const of = (name: string, f: (r: FleetResult) => number) => median(results.filter((x) => x.name === name).map((x) => f(x.r)));
+  const base = variants[0]!.name;
+  const r2 = (n: number) => Math.round(n * 100) / 100;
+  const figures: import('./figures.ts').BenchFigure[] = [];
+  for (const v of variants) {
+    const cpu = of(v.name, (r) => r.cpuUsPerReading);
+    const rss = of(v.name, (r) => r.rssPeakMb);
+    const p99 = of(v.name, (r) => r.pubackP99Ms ?? Infinity);
+    const yard = v.name === base ? {} : { yardstick: { name: base, value: of(base, (r) => r.cpuUsPerReading) }, ratio: r2(cpu / of(base, (r) => r.cpuUsPerReading)) };
+    figures.push(
+      { id: `edge.fleet.variant.${v.name}.cpu_per_reading`, figure: `edge CPU per durable reading, ${v.name} (median of ${rounds})`, value: cpu, unit: 'µs/reading', higherIsBetter: false, ...yard, goal: { text: '<= 25 µs', on: 'value', max: 25 } },
+      { id: `edge.fleet.variant.${v.name}.rss_ready`, figure: `edge RSS ready, ${v.name}`, value: of(v.name, (r) => r.rssReadyMb), unit: 'MB', higherIsBetter: false, goal: { text: '<= 150 MB', on: 'value', max: 150 } },
+      { id: `edge.fleet.variant.${v.name}.rss`, figure: `edge RSS peak, ${v.name}`, value: rss, unit: 'MB', higherIsBetter: false, goal: { text: '<= 150 MB', on: 'value', max: 150 } },
+      { id: `edge.fleet.variant.${v.name}.puback_p99`, figure: `edge PUBACK p99, ${v.name}`, value: p99, unit: 'ms', higherIsBetter: false, goal: { text: '<= 20 ms', on: 'value', max: 20 } },
+    );
+  }
+  return { figures, load: o.probe.end(), runs: results };
 }

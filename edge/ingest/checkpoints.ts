@@ -46,24 +46,27 @@ export class RollingCheckpoints {
     this.newMeters.push(id);
   }
 
-  /** Adds the snapshots due to `unit` (plus those of `alsoMeters`). */
+  /** Adds the snapshots due to `unit` (plus those of `alsoMeters`). Runs per unit: no closure, no array unless a snapshot is due. */
   attach(unit: CommitUnit, alsoMeters: string[] | null): void {
     let out: [string, unknown][] | null = null;
-    const add = (id: string) => {
-      const s = this.detector.exportMeter(id);
-      if (s !== undefined) (out ??= []).push([id, s]);
-    };
-    for (const id of this.newMeters) add(id);
+    for (const id of this.newMeters) out = this.add(out, id);
     this.newMeters.length = 0;
-    if (alsoMeters !== null) for (const id of alsoMeters) add(id);
+    if (alsoMeters !== null) for (const id of alsoMeters) out = this.add(out, id);
     this.sinceRolling += unit.records.length;
     if (this.sinceRolling >= this.policy.everyRecords && this.known.length > 0) {
       this.sinceRolling = 0;
       for (let i = 0; i < Math.min(this.policy.perCheckpoint, this.known.length); i++) {
         this.rollAt = (this.rollAt + 1) % this.known.length;
-        add(this.known[this.rollAt]!);
+        out = this.add(out, this.known[this.rollAt]!);
       }
     }
     if (out !== null) unit.checkpoint = out;
+  }
+
+  private add(out: [string, unknown][] | null, id: string): [string, unknown][] | null {
+    const s = this.detector.exportMeter(id);
+    if (s === undefined) return out;
+    (out ??= []).push([id, s]);
+    return out;
   }
 }

@@ -6,6 +6,7 @@ import type { RollingCheckpoints } from './checkpoints.ts';
 import type { MeterDirectory } from './meters.ts';
 import type { Authorizer, Principal } from './auth.ts';
 import type { CommitUnit, Committer, DeadLetter } from './ports.ts';
+import { spliceAt, spliceForwarded } from './forwarded-text.ts';
 import { checkEvent, checkReading, contractRejection, parseJson, PARSE_FAILED, REJECT_REASONS, routeTopic, type ClockBounds, type RejectReason, type Rejection } from './validate.ts';
 
 /** The detector as the intake uses it (edge/detect's Detector satisfies it). */
@@ -74,6 +75,7 @@ export class IntakeCounts {
 export class Intake {
   readonly counts = new IntakeCounts();
   private readonly topics: typeof TOPICS;
+  private readonly edgeIdJson: string;
   /** Median of recent receivedAt - ts, or null before any reading. */
   medianSkewMs(): number | null {
     const n = Math.min(this.skewCount, this.skew.length);
@@ -89,6 +91,7 @@ export class Intake {
 
   constructor(private readonly o: IntakeOptions) {
     this.topics = { ...TOPICS, ...o.topics };
+    this.edgeIdJson = JSON.stringify(o.edgeId);
   }
 
   /**
@@ -104,12 +107,14 @@ export class Intake {
     if (!this.o.authorizer.mayPublish(principal, route)) return this.deny('unauthorized', `${principal.kind} ${principal.id} may not publish on ${topic}`, done);
 
     const unit: CommitUnit = { records: [] };
-    const value = parseJson(payload);
+    // The text is kept for a single reading: its forwarded value is this text plus the gateway's fields (./forwarded-text.ts).
+    const text = payload.toString('utf8');
+    const value = parseJson(text);
     let accepted = 0;
     if (value === PARSE_FAILED) {
       this.reject(unit, receivedAt, topic, clientId, { ok: false, reason: 'invalid_json', detail: 'payload is not valid JSON' }, payload);
     } else if (route.kind === 'reading') {
-      accepted += this.reading(unit, value, route.meterId, receivedAt, topic, clientId, payload);
+      accepted += this.reading(unit, value, route.meterId, receivedAt, topic, clientId, payload, text);
     } else if (route.kind === 'readings') {
       if (!Array.isArray(value)) {
         this.reject(unit, receivedAt, topic, clientId, contractRejection(value, { ok: false, problems: [{ path: '', message: 'Expected array' }] }), payload);
@@ -124,7 +129,7 @@ export class Intake {
               continue;
             }
           }
-          accepted += this.reading(unit, el, null, receivedAt, topic, clientId, el);
+          accepted += this.reading(unit, el, null, receivedAt, topic, clientId, el, null);
         }
       }
     } else {
@@ -141,7 +146,10 @@ export class Intake {
     });
   }
 
-  private reading(unit: CommitUnit, value: unknown, topicMeterId: string | null, receivedAt: number, topic: string, clientId: string | null, raw: unknown): number {
+  /** `text`: the JSON text `value` was parsed from (a single reading), or null (an element of an array). */
+  private reading(unit: CommitUnit, value: unknown, topicMeterId: string | null, receivedAt: number, topic: string, clientId: string | null, raw: unknown, text: string | null): number {
+    // The check turns an ISO ts into epoch ms: then the text no longer says what is forwarded.
+    const tsAsSent = text !== null && value !== null && typeof value === 'object' && typeof (value as { ts?: unknown }).ts === 'number';
     const v = checkReading(value, topicMeterId, receivedAt, this.o.bounds);
     if (!v.ok) {
       this.reject(unit, receivedAt, topic, clientId, v, raw);
@@ -170,7 +178,14 @@ export class Intake {
     }
     if (!ctx.assigned) flags = flags === null ? ['unassigned'] : [...flags, 'unassigned'];
     const out = r as Record<string, unknown>;
-    out.readingId = r.seq === undefined ? `${r.meterId}:h:${contentHash(r)}` : `${r.meterId}:${r.seq}`;
+    const readingId = r.seq === undefined ? `${r.meterId}:h:${contentHash(r)}` : `${r.meterId}:${r.seq}`;
+    const close = tsAsSent ? spliceAt(text, out) : -1;
+    if (close >= 0) {
+      const forwarded = spliceForwarded(text!, close, { readingId, edgeIdJson: this.edgeIdJson, idsJson: ctx.idsJson, receivedAt, flags });
+      unit.records.push({ topic: this.topics.readings, key: r.meterId, value: forwarded, lane: 'readings', ts: r.ts, meterId: r.meterId, seq: r.seq ?? null });
+      return 1;
+    }
+    out.readingId = readingId;
     out.edgeId = this.o.edgeId;
     out.substationId = ctx.substationId;
     out.feederId = ctx.feederId;

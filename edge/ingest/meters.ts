@@ -10,6 +10,12 @@ export interface MeterDefaults {
 export interface MeterView extends MeterContext {
   /** In the loaded topology (false: unassigned, null topology ids, default nominal values). */
   assigned: boolean;
+  /** `,"substationId":..,"feederId":..,"transformerId":..` as JSON.stringify writes them: the forwarded text's per-meter part, built once. */
+  idsJson: string;
+}
+
+function idsJson(v: { substationId: string | null; feederId: string | null; transformerId: string | null }): string {
+  return `,"substationId":${JSON.stringify(v.substationId)},"feederId":${JSON.stringify(v.feederId)},"transformerId":${JSON.stringify(v.transformerId)}`;
 }
 
 /**
@@ -35,7 +41,7 @@ export class MeterDirectory {
     if (c !== undefined) return c;
     const e = this.topology?.meter(meterId);
     const d = this.defaults;
-    c = e
+    const v: Omit<MeterView, 'idsJson'> = e
       ? {
           edgeId: this.edgeId,
           substationId: e.substationId,
@@ -57,6 +63,7 @@ export class MeterDirectory {
           expectedIntervalMs: d.readingIntervalMs,
           assigned: false,
         };
+    c = { ...v, idsJson: idsJson(v) };
     // Bound: a flood of invented meter ids cannot grow the cache without limit.
     if (this.cache.size >= 1_000_000) this.cache.clear();
     this.cache.set(meterId, c);

@@ -132,10 +132,13 @@ export class EdgeStore {
 
   /** Several units in ONE transaction (the group committer's path). */
   commitMany(units: readonly CommitUnit[]): void {
-    const delta: Delta = { control: 0, readings: 0, bytes: 0, lastId: this.lastId, dead: 0, checkpointId: this.checkpointId, journalFreed: 0, rows: [] };
+    const delta: Delta = { control: 0, readings: 0, bytes: 0, lastId: this.lastId, dead: 0, checkpointId: this.checkpointId, journalFreed: 0, checkpointed: false, rows: [] };
     try {
       this.st.tx(() => {
         for (const u of units) this.writeUnit(u, delta);
+        // Once per group, not per unit: the horizon (the oldest covers_id) is read after every
+        // snapshot of the group is upserted, so it is the same as after the last unit's advance.
+        if (delta.checkpointed) this.advanceHorizon(delta);
       });
     } catch (err) {
       throw storageError(err, 'committing to the outbox');
@@ -177,7 +180,7 @@ export class EdgeStore {
         this.st.upsertCheckpoint.run(id, JSON.stringify(s), d.lastId);
         n++;
       }
-      if (n > 0) this.advanceHorizon(d);
+      if (n > 0) d.checkpointed = true;
     }
   }
 
@@ -565,6 +568,8 @@ interface Delta {
   dead: number;
   checkpointId: number;
   journalFreed: number;
+  /** A unit of the group carried checkpoints: the replay horizon is advanced once, at the group's end. */
+  checkpointed: boolean;
   /** The committed outbox rows with their ids, for the forwarder's memory once the transaction committed. */
   rows: StoredRecord[];
 }
