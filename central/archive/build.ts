@@ -43,19 +43,20 @@ export function buildFlush(req: BuildRequest): BuildResult {
   const buf = Buffer.from(req.values.buffer, req.values.byteOffset, req.values.byteLength);
   const records: ReturnType<typeof parseMessage>[] = [];
   const fast = kind === 'readings' && req.influx !== 'values';
-  const one = (v: { offset: string; timestamp: string; value: string }): ReturnType<typeof parseMessage> => (fast ? parseCanonicalReading(v) : null) ?? parseMessage(topic, v, kind);
+  const one = (v: { offset: string; timestamp: string; value: string }, raw?: Uint8Array): ReturnType<typeof parseMessage> => (fast ? parseCanonicalReading(v, raw) : null) ?? parseMessage(topic, v, kind);
   let at = 0;
   for (let i = 0; i < req.offsets.length; i++) {
     const len = req.lengths[i] as number;
     const value = buf.toString('utf8', at, at + len);
-    at += len;
     const m = { offset: req.offsets[i] as string, timestamp: req.timestamps[i] as string, value };
     // A grid.readings record of several readings (forwarded-reading-batch/v1) comes as JSON lines
     // (central/flows/records.ts): one archive line per reading, each with the record's offset.
-    // A canonical reading skips the parse and the re-serialisation (scan.ts); the values of a
-    // writer that takes whole readings (influx 'values') need the parse.
+    // A canonical reading skips the parse and the re-serialisation (scan.ts), and its line is
+    // written from its bytes (layout.ts jsonl); the values of a writer that takes whole readings
+    // (influx 'values') need the parse.
     if (kind === 'readings' && value.includes('\n')) for (const line of value.split('\n')) records.push(one({ ...m, value: line }));
-    else records.push(one(m));
+    else records.push(one(m, buf.subarray(at, at + len)));
+    at += len;
   }
   const seen = SeenIndex.fromJson(req.seen);
   // Repeats are dropped within the flush and against what earlier flushes archived (the index).
