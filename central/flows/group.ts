@@ -111,7 +111,12 @@ export class GroupFlow {
     const k = `${topic}\u0000${partition}`;
     const epoch = this.epoch.get(k) ?? 0;
     const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
-    const published = this.o.outbox.publish(ctx.events, 'anomalies');
+    // Only a batch of anomalies changes what is published (its events, and snapshots whose
+    // nextOffset is an anomalies offset): the records of the other topics (readings, gaps, events,
+    // the operators' topics) reach the gate without a publish, so a produce round trip of the one
+    // in-flight producer never holds the readings' fetch loop (at MAX_TAILS it did, whenever the
+    // batch took the snapshots another batch had changed).
+    const published = topic === this.o.topics.anomalies ? this.o.outbox.publish(ctx.events, 'anomalies') : undefined;
     const before = this.tails.get(k);
     const tail = Promise.all([published, before?.done]).then(() => {
       if ((this.epoch.get(k) ?? 0) === epoch) this.archive(topic, partition, archived, nextOffset);
