@@ -13,13 +13,23 @@ import { performance } from 'node:perf_hooks';
 import kafkajs from 'kafkajs';
 import { silentLogger, TOPICS } from '../shared/index.ts';
 import { createKafkaClient, ensureTopicsOn, topicSpecs } from '../shared/kafka/index.ts';
-import { kafkaSecurityFromEnv } from '../shared/kafka/security.ts';
+import { registerZstdCodec } from '../shared/kafka/zstd.ts';
+import { kafkaSecurityFromEnv, type KafkaSecurity } from '../shared/kafka/security.ts';
 import { Forwarder, type ForwardCompression } from '../edge/forward/index.ts';
 import { EdgeStore, GroupCommitter, type StoredRecord } from '../edge/store/index.ts';
 import { deleteTopicsWithPrefix } from './edge-fleet.ts';
+import type { BenchFigure } from './figures.ts';
 
 export interface DrainResult {
   bareProducerPerSec: number;
+  /** CPU of this process per record the bare producer sent (kafkajs' encoding, zlib on the pool). */
+  bareCpuUsPerRecord: number;
+  /** Readings per grid.readings record in the drain (1: the v1 form, the gateway's default). */
+  readingsPerRecord: number;
+  /** The forwarder's live tail (backlogRecords; Infinity: off, FIFO as the gateway's default). */
+  backlogRecords: number;
+  /** CPU of this process per backlog reading drained (the live committer's share included). */
+  cpuUsPerReading: number;
   drainPerSec: number;
   drained: number;
   errors: number;
@@ -37,9 +47,11 @@ const LIVE_TOPIC = 'bench.live-readings';
 
 const q = (sorted: number[], p: number) => (sorted.length === 0 ? null : Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! * 10) / 10);
 
-export async function drainPhase(store: EdgeStore, o: { brokers: string[]; batchMax: number; liveRate: number; compression: ForwardCompression; log: (l: string) => void }): Promise<DrainResult> {
+export async function drainPhase(store: EdgeStore, o: { brokers: string[]; batchMax: number; liveRate: number; compression: ForwardCompression; log: (l: string) => void; readingsPerRecord?: number; backlogRecords?: number; security?: KafkaSecurity }): Promise<DrainResult> {
+  const perRecord = o.readingsPerRecord ?? 1;
+  const backlogRecords = o.backlogRecords ?? Number.POSITIVE_INFINITY;
   const prefix = `bench-edge-${Date.now().toString(36)}-${process.pid}.`;
-  const security = kafkaSecurityFromEnv();
+  const security = o.security ?? kafkaSecurityFromEnv();
   const kafka = createKafkaClient({ clientId: 'bench-edge-bare', brokers: o.brokers, security });
   const bareTopic = `${prefix}bare`;
   const liveTopic = `${prefix}live`;
@@ -55,20 +67,23 @@ export async function drainPhase(store: EdgeStore, o: { brokers: string[]; batch
     const sample: StoredRecord[] = store.peek('readings', Math.min(100_000, store.waitingIn('readings')));
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await producer.connect();
-    const codec = o.compression === 'gzip' ? kafkajs.CompressionTypes.GZIP : kafkajs.CompressionTypes.None;
+    const codec = { gzip: kafkajs.CompressionTypes.GZIP, zstd: kafkajs.CompressionTypes.ZSTD, none: kafkajs.CompressionTypes.None }[o.compression];
+    const cb = process.cpuUsage();
     const tb = performance.now();
     for (let i = 0; i < sample.length; i += o.batchMax) {
       const rows = sample.slice(i, i + o.batchMax);
       await producer.sendBatch({ topicMessages: [{ topic: bareTopic, messages: rows.map((r) => ({ key: r.key, value: r.value, headers: { 'gridwatch-contract': 'forwarded-reading/v1', 'gridwatch-record-id': `bench:${r.id}` } })) }], acks: -1, compression: codec });
     }
     const bareRate = (sample.length / (performance.now() - tb)) * 1000;
+    const bareCpu = process.cpuUsage(cb);
     await producer.disconnect();
     o.log(`bare kafkajs producer (same settings, from memory): ${Math.round(bareRate)} records/s over ${sample.length}`);
 
     // The drain, with live readings committed at a paced rate meanwhile.
     const backlog = store.stats().depth;
     const committer = new GroupCommitter(store, { maxDelayMs: 2, maxRecords: 2000 });
-    const fw = new Forwarder({ store, kafka: createKafkaClient({ brokers: o.brokers, clientId: 'bench-edge', kafkajsLogs: 'debug', retries: 3, security }), clientId: 'bench-edge', logger: silentLogger(), batchMax: o.batchMax, topicMap, compression: o.compression });
+    const fw = new Forwarder({ store, kafka: createKafkaClient({ brokers: o.brokers, clientId: 'bench-edge', kafkajsLogs: 'debug', retries: 3, security }), clientId: 'bench-edge', logger: silentLogger(), batchMax: o.batchMax, topicMap, compression: o.compression, readingsPerRecord: perRecord, backlogRecords });
+    const c0 = process.cpuUsage();
     let liveSent = 0;
     let seq = 0;
     const t0 = performance.now();
@@ -95,6 +110,7 @@ export async function drainPhase(store: EdgeStore, o: { brokers: string[]; batch
       else if (performance.now() - last.at > 30_000) throw new Error(`forwarder made no progress for 30 s (${d} left): ${fw.status().lastError ?? 'no error reported'}`);
     }
     const s = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(c0);
     clearInterval(live);
     await committer.close();
     await fw.stop({ drainTimeoutMs: 20_000 });
@@ -110,8 +126,8 @@ export async function drainPhase(store: EdgeStore, o: { brokers: string[]; batch
       const timer = setTimeout(() => resolve(), 30_000);
       consumer.run({
         eachMessage: async ({ message }) => {
-          const v = JSON.parse(message.value!.toString()) as { committedAt: number };
-          delays.push(Number(message.timestamp) - v.committedAt);
+          // One reading per record, or JSON lines of several (forwarded-reading-batch/v1).
+          for (const line of message.value!.toString().split('\n')) delays.push(Number(message.timestamp) - (JSON.parse(line) as { committedAt: number }).committedAt);
           if (delays.length >= liveSent) {
             clearTimeout(timer);
             resolve();
@@ -123,6 +139,10 @@ export async function drainPhase(store: EdgeStore, o: { brokers: string[]; batch
     delays.sort((a, b) => a - b);
     const r: DrainResult = {
       bareProducerPerSec: Math.round(bareRate),
+      bareCpuUsPerRecord: Math.round(((bareCpu.user + bareCpu.system) / Math.max(1, sample.length)) * 10) / 10,
+      readingsPerRecord: perRecord,
+      backlogRecords,
+      cpuUsPerReading: Math.round(((cpu.user + cpu.system) / Math.max(1, backlog)) * 10) / 10,
       drainPerSec: Math.round(rate),
       drained: backlog,
       errors,
@@ -135,9 +155,73 @@ export async function drainPhase(store: EdgeStore, o: { brokers: string[]; batch
       batchMax: o.batchMax,
       compression: o.compression,
     };
-    o.log(`forwarder drain: ${r.drainPerSec} records/s (${backlog} backlog records in ${s.toFixed(1)} s with ${liveSent} live at ${o.liveRate}/s, ${errors} errors), ${Math.round((rate / bareRate) * 100)}% of the bare producer; live delay p50 ${r.liveDelayP50Ms} p99 ${r.liveDelayP99Ms} ms (${delays.length}/${liveSent} seen, ${fw.tailBatches} tail batches)`);
+    o.log(`forwarder drain, ${o.compression}, ${perRecord} per record${Number.isFinite(backlogRecords) ? `, live tail past ${backlogRecords}` : ''}: ${r.drainPerSec} readings/s, ${r.cpuUsPerReading} µs CPU each (bare ${r.bareCpuUsPerRecord}) (${backlog} backlog records in ${s.toFixed(1)} s with ${liveSent} live at ${o.liveRate}/s, ${errors} errors), ${Math.round((rate / bareRate) * 100)}% of the bare producer; live delay p50 ${r.liveDelayP50Ms} p99 ${r.liveDelayP99Ms} ms (${delays.length}/${liveSent} seen, ${fw.tailBatches} tail batches)`);
     return r;
   } finally {
     await deleteTopicsWithPrefix(o.brokers, prefix).catch((err: Error) => o.log(`could not delete the bench topics ${prefix}*: ${err.message}`));
+  }
+}
+
+/**
+ * `gridwatch bench --only edge-drain`: goals 2 and 3 alone. One gateway intake path (bench/edge.ts
+ * `startGateway`, SQLite FULL, retainForReplay) takes `readings` single QoS 1 readings from one
+ * MQTT publisher (the intake rate, the 2 x yardstick); the backlog it left is drained by the real
+ * Forwarder with the gateway's defaults (one reading per record, FIFO) while live readings are
+ * committed at 2,000/s; then the intake fills the outbox again and it is drained with several
+ * readings per record (BENCH_EDGE_DRAIN_PER_RECORD, default 100; 0 skips) and the live tail on
+ * (backlogRecords 4 x batchMax), the form the soak and the demo's own edges use. Each drain has
+ * its bare kafkajs producer (same records, from memory) measured just before it.
+ */
+export async function benchEdgeDrain(opts: { log?: (line: string) => void; readings?: number } = {}): Promise<Record<string, unknown>> {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { startGateway, phase } = await import('./edge.ts');
+  const { loadProbe } = await import('./report.ts');
+  const { benchKafka } = await import('./kafka-env.ts');
+  const log = opts.log ?? (() => undefined);
+  const probe = loadProbe();
+  const k = benchKafka();
+  const { brokers, security } = k;
+  // The topics' cleanup reads the GRIDWATCH_KAFKA_* variables: the harness's listener when none were set.
+  for (const [name, value] of Object.entries(k.env)) process.env[name] ??= value;
+  const n = opts.readings ?? 100_000;
+  const perRecord = Number(process.env.BENCH_EDGE_DRAIN_PER_RECORD ?? 100);
+  // The batched drain's codec (BENCH_EDGE_DRAIN_COMPRESSION: gzip, the gateway's default, zstd or none).
+  const batchedCodec = (process.env.BENCH_EDGE_DRAIN_COMPRESSION ?? 'gzip') as ForwardCompression;
+  // zstd's level for this process (BENCH_EDGE_DRAIN_ZSTD_LEVEL, default the gateway's 9).
+  if (process.env.BENCH_EDGE_DRAIN_ZSTD_LEVEL) registerZstdCodec(Number(process.env.BENCH_EDGE_DRAIN_ZSTD_LEVEL));
+  const batchMax = 5000;
+  const dir = mkdtempSync(join(tmpdir(), 'gridwatch-bench-drain-'));
+  const gw = await startGateway(dir, {}, 'FULL');
+  const results: Record<string, unknown> = {};
+  try {
+    const common = { n, meters: 2000, window: 1000, log, qos: 1 as const, size: 1 };
+    await phase(gw, results, { ...common, name: 'intakeQos1SinglePerSec' });
+    const intake = results.intakeQos1SinglePerSec as number;
+    const single = await drainPhase(gw.store, { brokers, security, batchMax, liveRate: 2000, compression: 'gzip', log });
+    let batched: DrainResult | null = null;
+    if (perRecord > 1) {
+      await phase(gw, results, { ...common, name: 'intakeQos1SingleAgainPerSec' });
+      batched = await drainPhase(gw.store, { brokers, security, batchMax, liveRate: 2000, compression: batchedCodec, log, readingsPerRecord: perRecord, backlogRecords: 4 * batchMax });
+    }
+    const r2 = (x: number) => Math.round(x * 100) / 100;
+    const figures: BenchFigure[] = [];
+    for (const [d, tag, what] of [[single, 'single', 'one reading per record, FIFO (the default)'], [batched, 'batched', `${perRecord} readings per record, live tail on${batchedCodec === 'gzip' ? '' : `, ${batchedCodec}`}`]] as const) {
+      if (d === null) continue;
+      const id = tag === 'single' ? '' : '_batched';
+      figures.push(
+        { id: `edge.drain.vs_bare_producer${id}`, figure: `edge forwarder drain of a backlog, ${what}, live load on`, value: d.drainPerSec, unit: 'readings/s', higherIsBetter: true, yardstick: { name: 'bare kafkajs producer, one reading per record', value: d.bareProducerPerSec }, ratio: r2(d.drainPerSec / d.bareProducerPerSec), goal: { text: '>= 1.0 x bare kafkajs producer', on: 'ratio', min: 1 } },
+        { id: `edge.drain.vs_intake${id}`, figure: `edge forwarder drain against its own single-reading intake, ${what}`, value: d.drainPerSec, unit: 'readings/s', higherIsBetter: true, yardstick: { name: 'single QoS 1 intake', value: intake }, ratio: r2(d.drainPerSec / intake), goal: { text: '>= 2 x single QoS 1 intake', on: 'ratio', min: 2 } },
+        { id: `edge.drain.live_p99${id}`, figure: `edge live readings (${d.liveRatePerSec}/s) to Kafka during the drain, p99, ${what}`, value: d.liveDelayP99Ms ?? Infinity, unit: 'ms', higherIsBetter: false, goal: { text: '< 2000 ms', on: 'value', max: 1999.9 } },
+        { id: `edge.drain.cpu_per_reading${id}`, figure: `edge CPU per reading drained, ${what}`, value: d.cpuUsPerReading, unit: 'µs/reading', higherIsBetter: false, yardstick: { name: 'bare kafkajs producer, per record', value: d.bareCpuUsPerRecord }, ratio: r2(d.cpuUsPerReading / d.bareCpuUsPerRecord) },
+      );
+    }
+    return { figures, load: probe.end(), intakePerSec: intake, intakeAgainPerSec: results.intakeQos1SingleAgainPerSec ?? null, single, batched };
+  } finally {
+    // Also after a failure: the broker's listener would keep the process (and the measure lock) alive.
+    await gw.close();
+    gw.store.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureServices, serviceEndpoints, stopServices, type ServiceName } from '../deploy/services/index.ts';
 import { cacheDir } from '../deploy/services/layout.ts';
+import { topicNames } from '../shared/kafka/index.ts';
 import { runningRecord } from '../deploy/services/process.ts';
 import { GridwatchError } from '../shared/errors.ts';
 import { parseDuration } from '../shared/duration.ts';
@@ -31,6 +32,11 @@ const USAGE = `usage: gridwatch soak [options]
   --warmup DUR       not judged for flatness, counted from when the flood first reaches 90 % of its
                      rate (the meters connect first; default a fifth of the duration, at least 30s)
   --tolerance PCT    flat means RSS and handles grow at most this much after the warm-up (default 5)
+  --drain-timeout DUR  after the flood, how long the edges' outboxes may take to empty and central
+                     to catch up before anything is judged lost (default 3m)
+  --readings-per-record N  readings in one grid.readings record, the soak's edges'
+                     GRIDWATCH_READINGS_PER_RECORD (default 100: every consumer here is
+                     gridwatch's own; 1 is the product default, one reading per record)
   --dir DIR          where the run keeps its files and soak.json (default <cache>/soak/<run id>)
   --keep-services    leave the servers this run started running`;
 
@@ -73,6 +79,8 @@ export async function run(argv: string[]): Promise<number> {
       sample: { type: 'string', default: '5s' },
       warmup: { type: 'string' },
       tolerance: { type: 'string', default: '5' },
+      'drain-timeout': { type: 'string', default: '3m' },
+      'readings-per-record': { type: 'string', default: '100' },
       dir: { type: 'string' },
       'keep-services': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -92,6 +100,9 @@ export async function run(argv: string[]): Promise<number> {
   const sampleMs = parseDuration(v.sample, '--sample');
   const warmupMs = v.warmup ? parseDuration(v.warmup, '--warmup') : Math.max(30_000, durationMs / 5);
   const tolerancePct = Number(v.tolerance);
+  const drainTimeoutMs = parseDuration(v['drain-timeout'], '--drain-timeout');
+  const perRecord = Number(v['readings-per-record']);
+  if (!Number.isInteger(perRecord) || perRecord < 1 || perRecord > 1000) throw new GridwatchError('CONFIG_INVALID', `--readings-per-record: expected an integer in [1, 1000], got ${JSON.stringify(v['readings-per-record'])}`);
   if (!(tolerancePct > 0)) throw new GridwatchError('CONFIG_INVALID', `--tolerance: expected a percentage above 0, got ${JSON.stringify(v.tolerance)}`);
   const say = (line: string) => process.stderr.write(`[soak] ${line}\n`);
 
@@ -101,7 +112,10 @@ export async function run(argv: string[]): Promise<number> {
   const runId = `soak-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15).toLowerCase()}`;
   const runDir = v.dir ?? join(cacheDir(), 'soak', runId);
   const samples: ProcessSample[] = [];
-  const lag: { t: number; records: number }[] = [];
+  // Central's lag in records (every topic), and of it the readings topic's records (several readings each
+  // with --readings-per-record above 1; `readings` below turns them into readings for the judgement).
+  const lag: { t: number; records: number; readingsRecords: number; readings?: number }[] = [];
+  const readingsTopic = topicNames({ kafkaTopicPrefix: `demo-${runId}.` }).readings;
   const rate: { t: number; perSec: number }[] = [];
   // Where central's memory is, beside its RSS: V8's heap, memory outside it (Buffers), and what the
   // archive holds against its byte budget; and how often the archive paused the consumer.
@@ -135,7 +149,7 @@ export async function run(argv: string[]): Promise<number> {
     if (s.elapsedMs - lastSample < sampleMs) return;
     lastSample = s.elapsedMs;
     for (const p of [...s.processes, ...servers]) samples.push({ t: s.elapsedMs, name: p.name, pid: p.pid, rssBytes: rss(p.pid), handles: handles(p.pid), cpuSeconds: cpuSeconds(p.pid) });
-    if (Number.isFinite(s.lag)) lag.push({ t: s.elapsedMs, records: s.lag });
+    if (Number.isFinite(s.lag)) lag.push({ t: s.elapsedMs, records: s.lag, readingsRecords: s.centralMetrics ? sumSamples(s.centralMetrics, 'gridwatch_central_consumer_lag_records', { topic: readingsTopic }) : 0 });
     rate.push({ t: s.elapsedMs, perSec: Math.round(s.readingsPerSec) });
     const m = s.centralMetrics;
     const mibOf = (name: string) => (m ? Math.round((sumSamples(m, name) / 1048576) * 10) / 10 : NaN);
@@ -156,7 +170,7 @@ export async function run(argv: string[]): Promise<number> {
     say(`t+${Math.round(s.elapsedMs / 1000)}s  ${Math.round(s.readingsPerSec).toLocaleString('en')} readings/s  lag ${s.lag}  ${s.processes.map((p) => `${p.name} ${Math.round(rss(p.pid) / 1048576)} MiB/${handles(p.pid)} fds`).join('  ')}${cm && cm.t === s.elapsedMs ? `  (central heap ${cm.heapUsedMiB} MiB, external ${cm.externalMiB} MiB, archive holds ${cm.archiveHeldMiB} MiB, ${cm.pauses} pauses, recent readings ${cm.recentReadingsMiB} MiB)` : ''}  outbox ${Object.entries(s.outboxDepths).map(([n, d]) => `${n.replace('edge-', '')} ${d}`).join(' ')}`);
   };
   try {
-    say(`${meters} meters every ${intervalMs} ms (${Math.round((meters * 1000) / intervalMs).toLocaleString('en')} readings/s asked) for ${Math.round(durationMs / 1000)} s; samples every ${sampleMs / 1000} s, warm-up ${Math.round(warmupMs / 1000)} s`);
+    say(`${meters} meters every ${intervalMs} ms (${Math.round((meters * 1000) / intervalMs).toLocaleString('en')} readings/s asked) for ${Math.round(durationMs / 1000)} s; samples every ${sampleMs / 1000} s, warm-up ${Math.round(warmupMs / 1000)} s; edges send ${perRecord} reading${perRecord === 1 ? '' : 's'} per grid.readings record; drain bound ${Math.round(drainTimeoutMs / 1000)} s`);
     const result = await runDemo({
       endpoints: { kafka: endpoints.kafkaSecure!, s3: endpoints.s3, influx: endpoints.influx },
       meters,
@@ -172,12 +186,23 @@ export async function run(argv: string[]): Promise<number> {
       log: say,
       onStatus,
       statusEveryMs: Math.min(2000, sampleMs),
+      drainTimeoutMs,
+      edgeEnv: { GRIDWATCH_READINGS_PER_RECORD: String(perRecord) },
+      // Central commits a partition's offsets after its archive flush, which goes at 50,000 Kafka
+      // records or at this age: with several readings per record always at the age, so the
+      // committed lag holds up to this much of the flood by design (the demo's 5 s would be 50,000
+      // readings at 10,000/s, beyond the lag bound of 3 s; 2 s is 20,000).
+      centralEnv: { GRIDWATCH_ARCHIVE_MAX_AGE_MS: '2000' },
     });
     const census = await archiveCensus(result.archive, endpoints.s3);
     const flood = result.flood;
-    // Lost: readings an edge acknowledged (PUBACK, QoS 1) that the archive does not hold.
+    // Lost: readings an edge acknowledged (PUBACK, QoS 1) that the archive does not hold after the drain.
     const acked = flood?.distinctReadingsAcked ?? NaN;
     const lost = Math.max(0, acked - census.readings.distinct);
+    // Lag in readings: the readings topic's lagging records at the run's mean readings per record (the
+    // archive's readings over the topic's records), plus the other topics' records (one each).
+    const perRecordMean = result.readingsInKafka > 0 ? census.readings.distinct / result.readingsInKafka : 1;
+    for (const l of lag) l.readings = Math.round(l.records - l.readingsRecords + l.readingsRecords * perRecordMean);
     // The servers are sampled and reported but not judged: they may be shared with other work, and their
     // caches (Kafka's page cache is outside its RSS; InfluxDB's and MinIO's are inside) are not gridwatch's.
     // Never at 90 % of the rate: nothing is judged and the soak fails (it did not soak at its rate).
@@ -194,15 +219,21 @@ export async function run(argv: string[]): Promise<number> {
       reachedPerSec: flood ? Math.round(flood.readingsPerSec) : null,
       readingsSent: flood?.distinctReadings ?? null,
       readingsAcked: acked,
-      readingsInKafka: result.readingsInKafka,
+      readingsPerRecord: perRecord,
+      // Records (end offsets) in grid.readings: readings only with one reading per record.
+      recordsInKafka: result.readingsInKafka,
+      // After the flood: until the outboxes were empty and central's lag 0 (or the bound), before the edges stopped.
+      drain: result.drain,
       readingsArchived: census.readings.distinct,
       archiveDuplicates: census.readings.duplicates,
       lost,
-      // Records the edges still held when they stopped (on disk, forwarded at their next start): part of
-      // `lost` here, because the soak's promise is delivery within the run, but not gone.
+      // Records the edges still held when they stopped, after the drain (on disk, forwarded at their
+      // next start): part of `lost` here, because the soak's promise is delivery within the run.
       leftInOutboxes: result.leftInOutboxes,
-      lagMax: lag.length > 0 ? Math.max(...lag.map((l) => l.records)) : null,
-      lagEnd: lag.at(-1)?.records ?? null,
+      // In readings (above); the records are in `lag`.
+      lagMax: lag.length > 0 ? Math.max(...lag.map((l) => l.readings ?? l.records)) : null,
+      lagEnd: lag.at(-1)?.readings ?? null,
+      readingsPerRecordMean: Math.round(perRecordMean * 10) / 10,
       fullRateAtMs,
       storeFullAtMs,
       judgedFromMs: Number.isFinite(judgedFrom) ? judgedFrom : null,
@@ -224,8 +255,9 @@ export async function run(argv: string[]): Promise<number> {
       [
         '',
         `gridwatch soak ${runId}: ${Math.round(durationMs / 1000)} s, asked ${report.askedPerSec.toLocaleString('en')} readings/s, reached ${String(report.reachedPerSec)}/s (load average ${report.loadAverage})`,
-        `readings: ${String(report.readingsSent)} sent, ${acked} acknowledged, ${report.readingsInKafka} in Kafka, ${report.readingsArchived} archived (${report.archiveDuplicates} duplicates): lost ${lost}${result.leftInOutboxes > 0 ? ` (the edges still held ${result.leftInOutboxes} records in their outboxes when they stopped: on disk, not delivered within the run)` : ''}`,
-        `consumer lag: max ${String(report.lagMax)}, at the end of the flood ${String(report.lagEnd)}`,
+        `readings: ${String(report.readingsSent)} sent, ${acked} acknowledged, ${report.recordsInKafka} records in Kafka (${perRecord} per record at most), ${report.readingsArchived} archived (${report.archiveDuplicates} duplicates): lost ${lost}${result.leftInOutboxes > 0 ? ` (the edges still held ${result.leftInOutboxes} records in their outboxes when they stopped: on disk, not delivered within the run)` : ''}`,
+        `consumer lag (readings; records of grid.readings counted at ${report.readingsPerRecordMean} readings each): max ${String(report.lagMax)}, at the end of the flood ${String(report.lagEnd)}`,
+        result.drain === null ? 'drain: none' : result.drain.drained ? `drain: the outboxes empty and central caught up ${(result.drain.ms / 1000).toFixed(1)} s after the flood` : `drain: NOT done within ${Math.round(drainTimeoutMs / 1000)} s (${String(result.drain.outboxes)} records in the outboxes, central lag ${result.drain.lag})`,
         `CPU (cores used from t+${Math.round((fullRateAtMs ?? 0) / 1000)} s; the machine has ${availableParallelism()}): ${cpu.map((c) => `${c.name} ${c.cores}`).join(', ')}`,
         fullRateAtMs === null
           ? `the flood never reached 90 % of ${asked.toLocaleString('en')} readings/s: nothing judged, not flat`

@@ -65,6 +65,27 @@ export interface DemoOptions {
    * and data directory: what was acknowledged must still arrive once.
    */
   killEdge?: { index: number; atMs: number };
+  /**
+   * After the flood, before the edges stop: wait up to this long for every edge's outbox to be
+   * empty and central's lag to be 0, with progress in the log (`gridwatch soak`: what is judged
+   * lost is then what was PUBACKed and not archived after the drain, not what was still queued).
+   * Unset: the edges stop at once (the demo and the end-to-end test).
+   */
+  drainTimeoutMs?: number;
+  /** Extra settings for every edge (`gridwatch soak`: several readings per record). */
+  edgeEnv?: Record<string, string>;
+  /** Extra settings for central (`gridwatch soak`: a shorter archive age, so the committed lag says how far behind central is). */
+  centralEnv?: Record<string, string>;
+}
+
+/** The pipeline's drain after the flood (DemoOptions.drainTimeoutMs). */
+export interface DemoDrain {
+  /** From the simulator's end until the outboxes were empty and central's lag 0 (or the bound passed). */
+  ms: number;
+  drained: boolean;
+  /** At the end of the drain: records in the edges' outboxes (null: an edge did not answer) and central's lag. */
+  outboxes: number | null;
+  lag: number;
 }
 
 export interface EdgeKill {
@@ -117,6 +138,8 @@ export interface DemoResult {
   kafka: string;
   /** The edge killed mid-run (DemoOptions.killEdge), null if none. */
   killed: EdgeKill | null;
+  /** The drain after the flood (DemoOptions.drainTimeoutMs), null when the edges stopped at once. */
+  drain: DemoDrain | null;
   /** File holding the viewer token to sign in to the console with (mode 0600). */
   consoleTokenFile: string;
   exits: Record<string, number | string>;
@@ -207,6 +230,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         ...(o.endpoints.influx && influxBucket
           ? { GRIDWATCH_INFLUX_URL: o.endpoints.influx.url, GRIDWATCH_INFLUX_TOKEN: o.endpoints.influx.token, GRIDWATCH_INFLUX_ORG: o.endpoints.influx.org, GRIDWATCH_INFLUX_BUCKET: influxBucket }
           : {}),
+        ...o.centralEnv,
       },
       join(logs, 'central.log'),
     );
@@ -234,6 +258,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
             GRIDWATCH_MQTT_CREDENTIALS: devices.credentialsFile.get(substationId)!,
             GRIDWATCH_HTTP_HOST: '127.0.0.1',
             GRIDWATCH_HTTP_PORT: String(httpPort),
+            ...o.edgeEnv,
           },
           join(logs, `${id}.log`),
         );
@@ -332,7 +357,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     }
 
     // Edges stop at once (before their dropout timers see the silence that follows the last
-    // reading); SIGTERM commits and forwards what they hold.
+    // reading); SIGTERM commits and forwards what they hold. The soak drains first (its dropouts
+    // after the flood's last reading are then forwarded and correlated too: it scores nothing).
+    const drain = o.drainTimeoutMs !== undefined ? await drainPipeline(edges, consoleUrl, demoToken.token, o.drainTimeoutMs, o.log) : null;
     const finalScrapes = await Promise.all(edges.map((e) => text(`${e.httpUrl}/metrics`)));
     readingsAccepted = Math.max(readingsAccepted, finalScrapes.reduce((s, t) => s + (t ? sumSamples(t, 'gridwatch_edge_readings_accepted_total') : 0), 0));
     o.log('edges: stopping (draining their outboxes to Kafka)');
@@ -352,7 +379,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const detections = await readDetectionsFromKafka({ brokers: kafka.brokers, security: kafka.admin, topics: { anomalies: topics.anomalies, events: topics.events }, timeoutMs: 60_000 });
     const report = score(truth, detections.anomalies, detections.events, { toleranceMs: o.toleranceMs });
     exits.central = await central.stop();
-    return { runId: o.runId, runDir: o.runDir, topics, truth, detections, report, flood, readingsInKafka, readingsAccepted, leftInOutboxes, archive, influxBucket, consoleUrl, kafka: kafka.describe, killed, consoleTokenFile, exits };
+    return { runId: o.runId, runDir: o.runDir, topics, truth, detections, report, flood, readingsInKafka, readingsAccepted, leftInOutboxes, archive, influxBucket, consoleUrl, kafka: kafka.describe, killed, drain, consoleTokenFile, exits };
   } finally {
     await stopAll();
   }
@@ -383,6 +410,37 @@ export async function endOffsetsSum(brokers: string[], topic: string, security: 
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * Until every edge's outbox is empty and central's consumer lag is 0 (both twice in a row, 1 s
+ * apart) or `timeoutMs` passed; a line of progress every 5 s.
+ */
+async function drainPipeline(edges: Edge[], centralUrl: string, token: string, timeoutMs: number, log: (line: string) => void): Promise<DemoDrain> {
+  const t0 = Date.now();
+  let calm = 0;
+  let lastLog = t0;
+  let outboxes: number | null = null;
+  let lag = NaN;
+  log(`drain: waiting up to ${Math.round(timeoutMs / 1000)} s for the edges' outboxes to empty and central to catch up`);
+  while (Date.now() - t0 < timeoutMs) {
+    const [central, ...scrapes] = await Promise.all([text(`${centralUrl}metrics`, token), ...edges.map((e) => text(`${e.httpUrl}/metrics`))]);
+    const depths = scrapes.map((t) => (t ? sumSamples(t, 'gridwatch_outbox_depth') : null));
+    outboxes = depths.some((d) => d === null) ? null : depths.reduce<number>((s, d) => s + (d as number), 0);
+    const lagLines = central ? central.split('\n').filter((l) => l.startsWith('gridwatch_central_consumer_lag_records{')) : [];
+    lag = central && lagLines.length > 0 ? sumSamples(central, 'gridwatch_central_consumer_lag_records') : NaN;
+    calm = outboxes === 0 && lag === 0 ? calm + 1 : 0;
+    if (calm >= 2) break;
+    if (Date.now() - lastLog >= 5000) {
+      lastLog = Date.now();
+      log(`drain: t+${Math.round((Date.now() - t0) / 1000)}s  outboxes ${edges.map((e, i) => `${e.id.replace('edge-', '')} ${depths[i] ?? '?'}`).join(' ')}  central lag ${lag}`);
+    }
+    await sleep(1000);
+  }
+  const ms = Date.now() - t0;
+  const drained = calm >= 2;
+  log(drained ? `drain: done in ${(ms / 1000).toFixed(1)} s (outboxes empty, central's lag 0)` : `drain: not done within ${Math.round(timeoutMs / 1000)} s: ${outboxes ?? '?'} records in the outboxes, central lag ${lag}`);
+  return { ms, drained, outboxes, lag };
 }
 
 /** Waits until central reports consumer lag 0 on every partition twice in a row. */

@@ -111,6 +111,8 @@ export class Forwarder {
   /** Per topic: the partition of each meter's key at the partition count it was computed for. */
   private readonly meterPartition = new Map<string, { count: number; of: Map<string, number> }>();
   private readonly m;
+  /** Whether a send has gone with several readings per record (the readings topic's partition count is known). */
+  private batchedReadingsSent = false;
 
   constructor(private readonly opts: ForwarderOptions) {
     this.batch = opts.batchMax ?? 5000;
@@ -226,7 +228,11 @@ export class Forwarder {
     this.partialSince = null;
     if (this.tailAfter === null && waiting > this.backlogRecords) this.tailAfter = store.newestId();
     let sent = 0;
-    const limit = this.readingsLimit();
+    let limit = this.readingsLimit();
+    // Several readings per record need the topic's partition count, which the producer knows after
+    // the topic's first send: until then a whole batchMax would go one reading per record (a Kafka
+    // record each, the slow form) and hold the live tail back behind it, so the first send is small.
+    if ((this.opts.readingsPerRecord ?? 1) > 1 && !this.batchedReadingsSent) limit = Math.min(limit, FIRST_BATCHED_SEND);
     if (this.tailAfter !== null) {
       const tail = store.peekAfter('readings', this.tailAfter, limit);
       if (tail.length > 0) {
@@ -267,7 +273,12 @@ export class Forwarder {
     this.opts.store.removeRange(lane, rows[0]!.id, rows[rows.length - 1]!.id);
     this.forwarded += rows.length;
     this.samples.push({ t: Date.now(), n: rows.length });
-    if (this.m !== null) for (const r of rows) this.m.forwarded.inc({ topic: r.topic });
+    if (this.m !== null) {
+      // One increment per topic and send, not per row (a label lookup each).
+      const byTopic = new Map<string, number>();
+      for (const r of rows) byTopic.set(r.topic, (byTopic.get(r.topic) ?? 0) + 1);
+      for (const [topic, n] of byTopic) this.m.forwarded.inc({ topic }, n);
+    }
     this.batch = Math.min(this.opts.batchMax ?? 5000, this.batch * 2);
     return rows.length;
   }
@@ -301,6 +312,7 @@ export class Forwarder {
       // Several readings per record once the topic's partition count is known (after its first send).
       if (perRecord > 1 && contract === 'forwarded-reading/v1' && r.key !== null && this.partitions.partitionsOf(topic) !== undefined) {
         readings ??= new Map();
+        this.batchedReadingsSent = true;
         let list = readings.get(topic);
         if (list === undefined) readings.set(topic, (list = []));
         list.push(r);
@@ -407,6 +419,8 @@ export class Forwarder {
 
 /** A slow link's readings batch is never cut below this (a request per few readings would waste the link on overhead). */
 const MIN_READINGS_BATCH = 50;
+/** Readings in the first send with several readings per record wanted, before the partition count is known. */
+const FIRST_BATCHED_SEND = 100;
 /** Sends of at most this many records are timed as a request's fixed cost (their bytes hardly count). */
 const SMALL_SEND = 20;
 
