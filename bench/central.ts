@@ -299,7 +299,10 @@ async function consumeReadings(env: Env, topics: Topics, n: number, learned: 'on
   const consumedS = (performance.now() - t0) / 1000;
   const consumeCpu = cpu();
   // The consumer does not wait for the archive: what it ran ahead by is held in memory.
-  const rssMiBWhenConsumed = Math.round(process.memoryUsage().rss / 1048576);
+  const mem = process.memoryUsage();
+  const rssMiBWhenConsumed = Math.round(mem.rss / 1048576);
+  // Where the RSS is: the JavaScript heap of this thread, and Buffers (external) outside it.
+  const memWhenConsumedMiB = { heapUsed: Math.round(mem.heapUsed / 1048576), heapTotal: Math.round(mem.heapTotal / 1048576), external: Math.round(mem.external / 1048576), arrayBuffers: Math.round(mem.arrayBuffers / 1048576) };
   let archived: Record<string, unknown> = {};
   if (env.archive !== 'off') {
     await waitFor(async () => (await committed(env, config.centralGroup, topics.readings)) >= n, 600_000, 'readings archived and committed');
@@ -323,7 +326,7 @@ async function consumeReadings(env: Env, topics: Topics, n: number, learned: 'on
   await stopProfile();
   await pipeline.stop();
   archived.rssPeakMiB = Math.round(rssPeak / 1048576);
-  return { learnedScoring: learned, consumedPerSec: perSec(n, consumedS), consumeCpu, rssMiBWhenConsumed, ...archived, ...(learnedWork ? { learnedWork } : {}), ...(traced ? { trace: traced } : {}) };
+  return { learnedScoring: learned, consumedPerSec: perSec(n, consumedS), consumeCpu, rssMiBWhenConsumed, memWhenConsumedMiB, ...archived, ...(learnedWork ? { learnedWork } : {}), ...(traced ? { trace: traced } : {}) };
 }
 
 async function readingsPhase(env: Env, n: number): Promise<Record<string, unknown>> {

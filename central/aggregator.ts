@@ -169,7 +169,7 @@ export class Aggregator {
       pause: (topic: string, partition: number) => this.group.consumer.pause([{ topic, partitions: [partition] }]),
       resume: (topic: string, partition: number) => this.group.consumer.resume([{ topic, partitions: [partition] }]),
     };
-    const groupFlow = (this.groupFlow = new GroupFlow({ topics: t, metrics: m, clock, readings: this.readings, ownership, local, outbox, gate, flow, archiveOnly: [wt.actions, wt.maintenance], ...(learned ? { onReading: (v: string) => learned.onReading(v) } : {}) }));
+    const groupFlow = (this.groupFlow = new GroupFlow({ topics: t, metrics: m, clock, readings: this.readings, ownership, local, outbox, gate, flow, archiveOnly: [wt.actions, wt.maintenance], ...(learned ? { onReading: (v: string | Buffer) => learned.onReading(typeof v === 'string' ? v : v.toString()) } : {}) }));
     // One group per instance: every instance reads every partition of these topics. Nothing is
     // committed, so the group leaves no offsets behind.
     const broadcast = (this.broadcast = new ConsumerRunner({ name: 'broadcast consumer', kafka, groupId: `${c.centralGroup}.instance.${this.instanceId}`, logger, subscriptions: broadcastFlow.subscriptions, onBatch: (b) => broadcastFlow.onBatch(b), partitionsConsumedConcurrently: 3 }));

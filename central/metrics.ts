@@ -5,7 +5,7 @@ import type { EdgeStatusStore, EventStore, ReadingStore } from './api/index.ts';
 
 export function centralMetrics(m: Metrics) {
   return {
-    consumed: m.counter('central_records_consumed_total', 'Records consumed, by topic and consumer (group: shared work; broadcast: every instance)', ['topic', 'consumer']),
+    consumed: m.counter('central_records_consumed_total', 'Records consumed, by topic and consumer (group: shared work; broadcast: every instance); for grid.readings the readings, each reading of a record of several counted', ['topic', 'consumer']),
     invalid: m.counter('central_records_invalid_total', 'Records that are not valid v1 contract values (counted, archived, not correlated)', ['topic']),
     events: m.counter('central_grid_events_total', 'Grid event publications, by type, scope and state', ['type', 'scope', 'state']),
     duplicates: m.counter('central_duplicates_total', 'Re-delivered records recognised and not counted twice, by kind', ['kind']),

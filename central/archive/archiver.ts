@@ -167,6 +167,7 @@ export class Archiver {
   add(batch: ArchiveBatch): void {
     const s = this.state(batch.topic, batch.partition);
     const archived = s.progress?.archivedThrough ?? null;
+    let added = 0;
     for (const m of batch.messages) {
       const offset = BigInt(m.offset);
       if (s.lastSeen !== null && offset <= s.lastSeen) continue;
@@ -180,8 +181,10 @@ export class Archiver {
       const value = typeof m.value === 'string' ? Buffer.from(m.value) : m.value;
       s.buffer.push({ offset, timestamp: m.timestamp, value });
       s.bytes += value.length;
-      this.hold(value.length);
+      added += value.length;
     }
+    // Once per batch: the gauge's set was a label lookup per record on the consumer thread.
+    if (added > 0) this.hold(added);
   }
 
   /** Writes the buffers that are over size or age; returns the offsets now safe to commit. */

@@ -27,7 +27,7 @@ class WorkerBuilder implements FlushBuilder {
       this.pending.set(id, { resolve, reject });
       if (this.pending.size === 1) w.ref();
       // The packed values move to the worker (no copy); the request is not used again here.
-      w.postMessage({ id, req }, [req.values.buffer as ArrayBuffer, req.lengths.buffer as ArrayBuffer]);
+      w.postMessage({ id, req }, [req.values.buffer as ArrayBuffer, req.lengths.buffer as ArrayBuffer, req.offsets.buffer as ArrayBuffer, req.timestamps.buffer as ArrayBuffer]);
     }).finally(() => {
       if (this.pending.size === 0) this.worker?.unref();
     });

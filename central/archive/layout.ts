@@ -19,8 +19,15 @@ export interface ArchiveRecord {
    * feederId, voltage, power).
    */
   value: Record<string, unknown> | null;
-  /** The JSONL line (no newline). */
+  /** The JSONL line (no newline); '' when `raw` holds it. */
   line: string;
+  /**
+   * A canonical reading's value bytes (ASCII, so they are its text's UTF-8): the line is these
+   * bytes without their closing `}`, then `,"_offset":"<rawOffset>"}`, written straight into the
+   * object's body (no line string, no joined text encoded again: the build thread's hot path).
+   */
+  raw?: Uint8Array;
+  rawOffset?: string;
 }
 
 export interface ArchiveObject {
@@ -138,18 +145,20 @@ export function parseMessage(topic: string, m: { offset: string; timestamp: stri
  * again: the same record as parseMessage gives, its line the text with the offset appended; null
  * for any other text (parseMessage then).
  */
-export function parseCanonicalReading(m: { offset: string; timestamp: string; value: string }): ArchiveRecord | null {
+export function parseCanonicalReading(m: { offset: string; timestamp: string; value: string }, raw?: Uint8Array): ArchiveRecord | null {
   const f = scanCanonicalReading(m.value);
   if (f === null || !/^\d+$/.test(m.offset)) return null;
   const kafkaTs = Number(m.timestamp);
   const sub = str(f.substationId);
+  // The bytes stand for the text only when every character is one byte (ASCII).
+  const bytes = raw !== undefined && raw.length === m.value.length ? raw : undefined;
   return {
     offset: BigInt(m.offset),
     identity: str(f.readingId),
     eventTs: num(f.ts) ?? (Number.isFinite(kafkaTs) && kafkaTs >= 0 ? kafkaTs : 0),
     substation: sub === null ? '_none' : safeSegment(sub),
     value: { readingId: f.readingId, ts: f.ts, substationId: f.substationId, feederId: f.feederId, voltage: f.voltage, power: f.power },
-    line: `${m.value.slice(0, -1)},"_offset":"${m.offset}"}`,
+    ...(bytes ? { line: '', raw: bytes, rawOffset: m.offset } : { line: `${m.value.slice(0, -1)},"_offset":"${m.offset}"}` }),
   };
 }
 
@@ -200,10 +209,10 @@ export function objectKey(topic: string, partition: number, ts: number, substati
  * gzip from node:zlib writes mtime 0 and no file name, so equal input gives equal bytes.
  */
 export function buildObjects(topic: string, partition: number, first: bigint, last: bigint, records: ArchiveRecord[]): ArchiveObject[] {
-  const groups = new Map<string, string[]>();
+  const groups = new Map<string, ArchiveRecord[]>();
   // The key is computed once per hour and substation, not per record (the lines of one hour and
   // substation always share a key; two such pairs may share one too, hence the second map).
-  const byHour = new Map<string, string[]>();
+  const byHour = new Map<string, ArchiveRecord[]>();
   for (const r of records) {
     const hour = `${Math.floor(r.eventTs / 3_600_000)}\u0000${r.substation}`;
     let lines = byHour.get(hour);
@@ -216,12 +225,39 @@ export function buildObjects(topic: string, partition: number, first: bigint, la
       }
       byHour.set(hour, lines);
     }
-    lines.push(r.line);
+    lines.push(r);
   }
   return [...groups.keys()].sort().map((key) => {
-    const lines = groups.get(key) as string[];
-    return { key, body: gzipSync(Buffer.from(lines.join('\n') + '\n'), { level: 6 }), records: lines.length };
+    const lines = groups.get(key) as ArchiveRecord[];
+    return { key, body: gzipSync(jsonl(lines), { level: 6 }), records: lines.length };
   });
+}
+
+const OFFSET_MEMBER = Buffer.from(',"_offset":"');
+
+/** The records' lines, each followed by a newline, as one Buffer. */
+function jsonl(records: ArchiveRecord[]): Buffer {
+  let total = 0;
+  for (const r of records) total += (r.raw !== undefined ? r.raw.length - 1 + OFFSET_MEMBER.length + (r.rawOffset as string).length + 2 : Buffer.byteLength(r.line)) + 1;
+  const body = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const r of records) {
+    if (r.raw !== undefined) {
+      // The value without its closing brace, then ,"_offset":"N"} (the offset is digits only).
+      body.set(r.raw, at);
+      at += r.raw.length - 1;
+      body.set(OFFSET_MEMBER, at);
+      at += OFFSET_MEMBER.length;
+      const o = r.rawOffset as string;
+      for (let i = 0; i < o.length; i++) body[at++] = o.charCodeAt(i);
+      body[at++] = 0x22;
+      body[at++] = 0x7d;
+    } else {
+      at += body.write(r.line, at);
+    }
+    body[at++] = 0x0a;
+  }
+  return body;
 }
 
 /** Where the per-partition progress marker lives. */

@@ -84,21 +84,54 @@ function valueAt(start: number, end: number): unknown {
   return Number(S.slice(start, end));
 }
 
+/**
+ * The v1 reading's members (contracts/v1/forwarded-reading.schema.json), by length and text: a
+ * known key is recognised in place (no slice of it per reading) and its repeat found by one bit.
+ * `out` names the member of ScannedFields it fills, if any.
+ */
+const KNOWN: { key: string; out: keyof ScannedFields | null }[] = [
+  { key: 'meterId', out: null }, { key: 'ts', out: 'ts' }, { key: 'seq', out: null }, { key: 'voltage', out: 'voltage' },
+  { key: 'current', out: null }, { key: 'power', out: 'power' }, { key: 'reactivePower', out: null }, { key: 'powerFactor', out: null },
+  { key: 'frequency', out: null }, { key: 'energy', out: null }, { key: 'readingId', out: 'readingId' }, { key: 'edgeId', out: null },
+  { key: 'substationId', out: 'substationId' }, { key: 'feederId', out: 'feederId' }, { key: 'transformerId', out: null },
+  { key: 'receivedAt', out: null }, { key: 'flags', out: null },
+];
+const BY_LENGTH: number[][] = [];
+KNOWN.forEach((k, i) => (BY_LENGTH[k.key.length] ??= []).push(i));
+
+/** Which known member the key at S[at, at + len) is, or -1. */
+function knownKey(at: number, len: number): number {
+  const candidates = BY_LENGTH[len];
+  if (candidates === undefined) return -1;
+  for (const i of candidates) if (S.startsWith((KNOWN[i] as { key: string }).key, at)) return i;
+  return -1;
+}
+
 /** The fields of a canonical flat reading text, or null when the text is not surely canonical. */
 export function scanCanonicalReading(text: string): ScannedFields | null {
   S = text;
   const n = text.length;
   if (n < 3 || text.charCodeAt(0) !== 0x7b || text.charCodeAt(n - 1) !== 0x7d) return null;
   const out: ScannedFields = { readingId: undefined, ts: undefined, substationId: undefined, feederId: undefined, voltage: undefined, power: undefined };
-  const keys: string[] = [];
+  // Keys seen: one bit per known member, the text of the others (a repeat is not canonical).
+  let seenKnown = 0;
+  let others: string[] | null = null;
   I = 1;
   for (;;) {
     if (text.charCodeAt(I) !== 0x22) return null;
     const keyEnd = plainString();
     if (keyEnd < 0 || text.charCodeAt(keyEnd) !== 0x3a) return null;
-    const key = text.slice(I + 1, keyEnd - 1);
-    if (key === '_offset' || (key !== '' && digit(key.charCodeAt(0))) || keys.includes(key)) return null;
-    keys.push(key);
+    const known = knownKey(I + 1, keyEnd - I - 2);
+    let field: keyof ScannedFields | null = null;
+    if (known >= 0) {
+      if ((seenKnown & (1 << known)) !== 0) return null;
+      seenKnown |= 1 << known;
+      field = (KNOWN[known] as { out: keyof ScannedFields | null }).out;
+    } else {
+      const key = text.slice(I + 1, keyEnd - 1);
+      if (key === '_offset' || (key !== '' && digit(key.charCodeAt(0))) || others?.includes(key)) return null;
+      (others ??= []).push(key);
+    }
     I = keyEnd + 1;
     const start = I;
     let end: number;
@@ -122,7 +155,7 @@ export function scanCanonicalReading(text: string): ScannedFields | null {
       if (end < 0) return null;
       value = undefined;
     }
-    if (Object.hasOwn(out, key)) (out as unknown as Record<string, unknown>)[key] = value === ARRAY ? ARRAY : valueAt(start, end);
+    if (field !== null) out[field] = value === ARRAY ? ARRAY : valueAt(start, end);
     I = end;
     const c = text.charCodeAt(I);
     if (c === 0x2c) {

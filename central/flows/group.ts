@@ -13,7 +13,7 @@ import type { ConsumedBatch, OffsetGate } from '../consume/offsets.ts';
 import type { SubstationOwnership } from '../consume/ownership.ts';
 import type { CentralMetrics } from '../metrics.ts';
 import type { GridEventOutbox } from '../publish/outbox.ts';
-import { dispatch, onContract, onRaw, type InRecord, type TopicHandler } from './records.ts';
+import { dispatch, dispatchReadings, onContract, onRaw, type EachRecord, type InRecord, type TopicHandler } from './records.ts';
 
 export interface GroupFlowOptions {
   topics: TopicNames;
@@ -24,8 +24,8 @@ export interface GroupFlowOptions {
   local: CorrelatorPort;
   outbox: GridEventOutbox;
   gate: OffsetGate;
-  /** Every reading value of this instance's partitions (the learned scorer, when on). */
-  onReading?: (value: string) => void;
+  /** Every reading value of this instance's partitions, as JSON text or bytes (the learned scorer, when on). */
+  onReading?: (value: string | Buffer) => void;
   /** Stop and restart fetching partitions (the group consumer's pause/resume): backpressure. */
   flow?: { pause(topic: string, partition: number): void; resume(topic: string, partition: number): void };
   /** Topics only archived (their records are used through the broadcast consumer). */
@@ -55,7 +55,8 @@ export class GroupFlow {
     const archivedOnly = onRaw<Ctx>(() => undefined);
     this.handlers = new Map<string, TopicHandler<Ctx>>([
       [t.anomalies, onContract(validators.anomaly, (r, ctx) => this.onAnomaly(r, ctx))],
-      [t.readings, onRaw((r, ctx) => this.onReading(r, ctx))],
+      // Readings take dispatchReadings (onBatch); the table only says that the group reads them.
+      [t.readings, onRaw(() => undefined)],
       [t.gaps, archivedOnly],
       [t.events, archivedOnly],
       ...(o.archiveOnly ?? []).map((topic) => [topic, archivedOnly] as const),
@@ -72,7 +73,8 @@ export class GroupFlow {
     const handler = this.handlers.get(topic);
     if (!handler || batch.messages.length === 0) return;
     const { metrics, gate, ownership } = this.o;
-    metrics.consumed.inc({ topic, consumer: 'group' }, batch.messages.length);
+    const readings = topic === this.o.topics.readings;
+    if (!readings) metrics.consumed.inc({ topic, consumer: 'group' }, batch.messages.length);
     metrics.fetchLag.set({ topic, partition: String(partition) }, Number(batch.offsetLag()));
     // No anomaly of a partition is correlated before its substations' state is imported.
     if (topic === this.o.topics.anomalies) await ownership.adopt(partition);
@@ -80,7 +82,7 @@ export class GroupFlow {
     const archived: ConsumedBatch['messages'] = [];
     const keep = gate.keepsRecords;
     const ctx: Ctx = { now: this.o.clock.now(), events: [] };
-    dispatch(batch, handler, ctx, metrics.invalid, (m, key, text, decoded) => {
+    const each: EachRecord = (m, key, text, decoded) => {
       if (!keep) return;
       // A tombstone (a cancelled maintenance window) is archived as what it says: its key is gone.
       if (m.value === null) {
@@ -91,7 +93,14 @@ export class GroupFlow {
       // by dispatch); a record of several readings as JSON lines (split again by the archive's build).
       const value = text !== null && decoded ? Buffer.from(text) : m.value;
       archived.push({ offset: m.offset, timestamp: m.timestamp, key, value });
-    });
+    };
+    if (readings) {
+      const now = ctx.now;
+      const n = dispatchReadings(batch, metrics.invalid, (key, value) => this.onReading(key, value, now), each);
+      metrics.consumed.inc({ topic, consumer: 'group' }, n);
+    } else {
+      dispatch(batch, handler, ctx, metrics.invalid, each);
+    }
     // Events and snapshots go to Kafka before this batch can be archived and committed (README:
     // hand-over); a failed publish keeps them and the committer holds the offsets until they are out.
     // The batch does not wait for the publish's acknowledgement, so the consumer fetches again
@@ -102,7 +111,12 @@ export class GroupFlow {
     const k = `${topic}\u0000${partition}`;
     const epoch = this.epoch.get(k) ?? 0;
     const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
-    const published = this.o.outbox.publish(ctx.events, 'anomalies');
+    // Only a batch of anomalies changes what is published (its events, and snapshots whose
+    // nextOffset is an anomalies offset): the records of the other topics (readings, gaps, events,
+    // the operators' topics) reach the gate without a publish, so a produce round trip of the one
+    // in-flight producer never holds the readings' fetch loop (at MAX_TAILS it did, whenever the
+    // batch took the snapshots another batch had changed).
+    const published = topic === this.o.topics.anomalies ? this.o.outbox.publish(ctx.events, 'anomalies') : undefined;
     const before = this.tails.get(k);
     const tail = Promise.all([published, before?.done]).then(() => {
       if ((this.epoch.get(k) ?? 0) === epoch) this.archive(topic, partition, archived, nextOffset);
@@ -164,12 +178,11 @@ export class GroupFlow {
     this.lastAssignment = assignment;
   }
 
-  private onReading(r: InRecord<string | null>, ctx: Ctx): void {
-    if (r.value === null) return;
+  private onReading(key: string | null, value: Buffer | string, now: number): void {
     const { metrics } = this.o;
-    if (r.key === null) metrics.invalid.inc({ topic: this.o.topics.readings });
-    else if (!this.o.readings.add(r.key, r.value, ctx.now)) metrics.duplicates.inc({ kind: 'reading' });
-    else this.o.onReading?.(r.value);
+    if (key === null) metrics.invalid.inc({ topic: this.o.topics.readings });
+    else if (!this.o.readings.add(key, value, now)) metrics.duplicates.inc({ kind: 'reading' });
+    else this.o.onReading?.(value);
   }
 
   private onAnomaly(r: InRecord<Anomaly>, ctx: Ctx): void {

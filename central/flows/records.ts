@@ -107,13 +107,56 @@ export function meterIdOf(text: string): string | null {
   return id.includes('\\') ? null : id;
 }
 
+/** What `each` hears of a record: its message, key and value as JSON text (null: the record's own bytes, or a tombstone), and whether that text was decoded here. */
+export type EachRecord = (m: Batch['messages'][number], key: string | null, value: string | null, decoded: boolean) => void;
+
+/**
+ * grid.readings' dispatch (the hot path): as `dispatch`, but a record of one JSON reading (the v1
+ * form) is handed on as its bytes, not decoded to text, and without an InRecord per reading: the
+ * recent-readings store copies the bytes and the archive keeps the record's own, so nothing on the
+ * consumer thread needs the text (the learned scorer decodes it when on). Avro values and records
+ * of several readings are decoded as dispatch does. `each` hears of every record once (value null:
+ * its own bytes). Returns the readings handed on, counting each of a record of several (the
+ * consumed metric counts readings, not records).
+ */
+export function dispatchReadings(batch: Batch, invalid: CentralMetrics['invalid'], handle: (key: string | null, value: Buffer | string) => void, each?: EachRecord): number {
+  const { topic } = batch;
+  let readings = 0;
+  for (const m of batch.messages) {
+    const key = m.key === null ? null : m.key.toString();
+    const v = m.value;
+    readings++;
+    if (v === null) {
+      each?.(m, key, null, false);
+      continue;
+    }
+    if (!isAvroSingleObject(v) && !isBatchContract(m.headers)) {
+      each?.(m, key, null, false);
+      handle(key, v);
+      continue;
+    }
+    const several = batchTexts(v, m.headers);
+    if (several !== null) {
+      each?.(m, key, several.joined, several.decoded);
+      readings += several.texts.length - 1;
+      for (const text of several.texts) handle(meterIdOf(text), text);
+      continue;
+    }
+    const text = valueText(v);
+    each?.(m, key, text.text, true);
+    if (text.undecodable !== undefined) invalid.inc({ topic });
+    else handle(key, text.text);
+  }
+  return readings;
+}
+
 /**
  * Runs every record of a batch through its topic's handler (synchronously: the hot path of
  * readings). A record of several readings goes to the handler once per reading (key: the
  * reading's meterId), in their order; `each` hears of every record once, with its value as JSON
  * text (`decoded`: the text is not the record's bytes, an Avro value decoded here).
  */
-export function dispatch<Ctx>(batch: Batch, handler: TopicHandler<Ctx>, ctx: Ctx, invalid: CentralMetrics['invalid'], each?: (m: Batch['messages'][number], key: string | null, value: string | null, decoded: boolean) => void): void {
+export function dispatch<Ctx>(batch: Batch, handler: TopicHandler<Ctx>, ctx: Ctx, invalid: CentralMetrics['invalid'], each?: EachRecord): void {
   const { topic, partition } = batch;
   for (const m of batch.messages) {
     const key = m.key === null ? null : m.key.toString();

@@ -60,6 +60,9 @@ describe('central reads several readings per grid.readings record (real Kafka)',
     expect(await readingsOf('M9')).toEqual([]);
     const metrics = await (await fetch(`${base}/metrics`, { headers: apiTokens.headers() })).text();
     expect(metrics).toMatch(/gridwatch_central_duplicates_total\{kind="reading"[^}]*\} 1/);
+    // Consumed counts readings, not records: 3 + 1 + 3 in the three readable records, and the unknown one.
+    const consumed = metrics.split('\n').find((l) => l.startsWith('gridwatch_central_records_consumed_total{') && l.includes(`topic="${topic}"`) && l.includes('consumer="group"'));
+    expect(consumed?.split(' ').pop()).toBe('8');
     expect(metrics).toMatch(new RegExp(`gridwatch_central_records_invalid_total\\{topic="${topic.replace(/\./g, '\\.')}"[^}]*\\} 1`));
 
     // The archive: one line per reading with its record's offset, the repeat dropped, the unknown one kept.

@@ -78,6 +78,7 @@ describe('canonical readings', () => {
     const values = Array.from({ length: 300 }, (_, i) => JSON.stringify(i % 10 === 0 ? { ...reading(i), note: 'spaced value' } : reading(i)));
     values[5] = JSON.stringify(reading(5), null, 1); // not canonical: parsed
     values[6] = values[4] as string; // a repeat: de-duplicated either way
+    values[7] = JSON.stringify({ ...reading(7), note: 'Ré\u2028' }); // canonical but not ASCII: its line is written from its text, not its bytes
     const records = values.map((v, i) => ({ offset: BigInt(100 + i), timestamp: '0', value: Buffer.from(v) }));
     const base = { topic: TOPICS.readings, partition: 1, kind: 'readings' as const, seen: { meters: {}, others: [] } };
     const fast = buildFlush(packRequest({ ...base, influx: 'fold' }, records));
