@@ -213,6 +213,19 @@ const SOAK_2026_12_02 = [
   'memory across major collections (a flood spanning several, or the heap after a mark-compact from',
   'the programs\' own gauges) rather than medians of two short windows, and a measurement on an idle',
   'machine. `gridwatch soak` keeps 10,000 readings/s as its default.',
+  '',
+  '**Green at 10,000 readings/s on the merged main, quiet machine** (lead, 2026-12-02 03:43 and',
+  '03:47 UTC, after edge8\'s and central8\'s changes were merged, nothing else running, load average',
+  '2-4): `npx vitest run --project reliability test/reliability/soak-ci.long.test.ts` passed twice in',
+  'a row. 9,960/s reached; lost 0, duplicates 0; drained 12.2 and 12.4 s after the flood; central\'s',
+  'lag after the warm-up at most 23,458 and 20,080 readings (bound 30,000, of which up to 20,000 is',
+  'the 2 s archive age by design); cores: central 0.60-0.62, each edge 0.20-0.21, simulator 0.21,',
+  'Kafka 0.09, MinIO 0.08-0.10, so the pipeline used 1.6 of the 2 cores; largest growth after the',
+  'warm-up central RSS -2.3 % and simulator RSS +4.6 % (the edges\' RSS fell 8-32 % as their heaps',
+  'collected). The first run is the recorded `soak-ci` row. Still not in `npm test` nor in CI: two',
+  'green runs with a margin of 0.4 points on the simulator\'s RSS and a third of the lag bound are',
+  'too thin for a step whose failure would fail every submission (in `npm test` it would also share',
+  'the machine with the unit project, which vitest runs beside the integration files).',
 ];
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
