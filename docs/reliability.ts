@@ -226,6 +226,14 @@ const SOAK_2026_12_02 = [
   'green runs with a margin of 0.4 points on the simulator\'s RSS and a third of the lag bound are',
   'too thin for a step whose failure would fail every submission (in `npm test` it would also share',
   'the machine with the unit project, which vitest runs beside the integration files).',
+  'The 10-minute soak right after (03:51-04:03 UTC, `soak.long.test.ts`, recorded as `soak-long`)',
+  'failed on two counts with lost 0, duplicates 0 and a 13.7 s drain: edge-sub-01\'s RSS ended',
+  '8.1 % above its post-warm-up median (277 -> 300 MiB, swinging up to 354 MiB; the other two',
+  'edges -1.5 % and -11.8 %, central +0.3 %, every handle count flat), and central\'s lag after the',
+  'warm-up peaked once at 50,419 readings (bound 30,000) while it stayed at a few hundred between',
+  'flushes; cores: central 0.58, each edge 0.18-0.19, simulator 0.21. The edge\'s swing is the same',
+  'old-space breathing as above (the medians of two windows judge a heap cycle, not a leak); the',
+  'lag peak was not traced.',
 ];
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
