@@ -370,17 +370,6 @@ export class ReadingStore {
   }
 }
 
-/** The readingId of a grid.readings value without parsing all of it (the hot path runs this per record). */
-export function readingIdOf(value: string): string | null {
-  const at = value.indexOf('"readingId":"');
-  if (at < 0) return null;
-  const start = at + 13;
-  const end = value.indexOf('"', start);
-  if (end < 0) return null;
-  const id = value.slice(start, end);
-  return id.includes('\\') ? null : id;
-}
-
 export type CommsState = 'ok' | 'late' | 'lost';
 
 export interface EdgeView {

@@ -427,8 +427,7 @@ async function drainPipeline(edges: Edge[], centralUrl: string, token: string, t
     const [central, ...scrapes] = await Promise.all([text(`${centralUrl}metrics`, token), ...edges.map((e) => text(`${e.httpUrl}/metrics`))]);
     const depths = scrapes.map((t) => (t ? sumSamples(t, 'gridwatch_outbox_depth') : null));
     outboxes = depths.some((d) => d === null) ? null : depths.reduce<number>((s, d) => s + (d as number), 0);
-    const lagLines = central ? central.split('\n').filter((l) => l.startsWith('gridwatch_central_consumer_lag_records{')) : [];
-    lag = central && lagLines.length > 0 ? sumSamples(central, 'gridwatch_central_consumer_lag_records') : NaN;
+    lag = centralLag(central);
     calm = outboxes === 0 && lag === 0 ? calm + 1 : 0;
     if (calm >= 2) break;
     if (Date.now() - lastLog >= 5000) {
@@ -443,15 +442,18 @@ async function drainPipeline(edges: Edge[], centralUrl: string, token: string, t
   return { ms, drained, outboxes, lag };
 }
 
+/** Central's consumer lag summed over its partitions, from a /metrics text; NaN without one (no scrape, or no partition reported yet). */
+function centralLag(metrics: string | null): number {
+  if (!metrics || !metrics.includes('\ngridwatch_central_consumer_lag_records{')) return NaN;
+  return sumSamples(metrics, 'gridwatch_central_consumer_lag_records');
+}
+
 /** Waits until central reports consumer lag 0 on every partition twice in a row. */
 async function waitForLagZero(centralUrl: string, token: string, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   let zeroes = 0;
   while (Date.now() < end) {
-    const t = await text(`${centralUrl}metrics`, token);
-    const lagLines = t ? t.split('\n').filter((l) => l.startsWith('gridwatch_central_consumer_lag_records{')) : [];
-    const lag = t ? sumSamples(t, 'gridwatch_central_consumer_lag_records') : NaN;
-    if (lagLines.length > 0 && lag === 0) {
+    if (centralLag(await text(`${centralUrl}metrics`, token)) === 0) {
       if (++zeroes >= 2) return;
     } else zeroes = 0;
     await sleep(1000);
