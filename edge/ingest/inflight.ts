@@ -255,7 +255,10 @@ export class InflightGate {
         this.held.set(client, { calls: 1, since: performance.now() });
         return;
       }
+      const before = conn.readableLength;
       next();
+      // A destroyed socket reads nothing and may still report bytes: never spin on it.
+      if (conn.readableLength >= before) return;
     }
   }
 
