@@ -30,6 +30,39 @@ describe('soak trends', () => {
   });
 });
 
+describe('soak trends through the heap\'s breathing', () => {
+  // A sawtooth like an edge's RSS between major collections: 250 -> 420 MiB over 60 s, then back.
+  const breathing = (t: number) => 250 + ((t % 60_000) / 60_000) * 170;
+  const long = (name: string, rss: (t: number) => number, minutes: number): ProcessSample[] =>
+    Array.from({ length: minutes * 12 + 1 }, (_, i) => ({ t: i * 5000, name, pid: 1, rssBytes: rss(i * 5000) * MiB, handles: 40 }));
+  it('does not decide RSS from windows shorter than the GC cycle, and judges handles and the budget', () => {
+    // One judged minute, windows of 12 s: the phases differ (+50 % here) though nothing leaks.
+    const short = Array.from({ length: 30 }, (_, i) => ({ t: 60_000 + i * 2000, name: 'edge-sub-01', pid: 1, rssBytes: breathing(i * 2000) * MiB, handles: 100 }));
+    const [e] = trends(short, { warmupMs: 60_000, windowMs: 12_000, tolerancePct: 5, minRssWindowMs: 120_000, budgetMiB: () => 512 });
+    expect(e?.rssChangePct).toBeGreaterThan(5);
+    expect(e).toMatchObject({ rssDecided: false, flat: true, withinBudget: true, passed: true });
+    expect(trendTable([e!], 5)).toContain('RSS not decided');
+    const [over] = trends(short, { warmupMs: 60_000, windowMs: 12_000, tolerancePct: 5, minRssWindowMs: 120_000, budgetMiB: () => 400 });
+    expect(over).toMatchObject({ withinBudget: false, passed: false, rssBudgetMiB: 400 });
+    expect(trendTable([over!], 5)).toContain('OVER');
+  });
+  it('decides RSS over windows of several cycles: breathing alone is flat, a slow leak is not', () => {
+    const o = { warmupMs: 120_000, windowMs: 660_000, tolerancePct: 5, minRssWindowMs: 120_000 };
+    const [flat] = trends(long('edge-sub-01', breathing, 60), o);
+    expect(flat).toMatchObject({ rssDecided: true, flat: true, passed: true });
+    expect(Math.abs(flat!.rssChangePct)).toBeLessThan(5);
+    // 3 MiB a minute under the same breathing: +15 % of the median over the hour's judged time.
+    const [leak] = trends(long('edge-sub-02', (t) => breathing(t) + (t / 60_000) * 3, 60), o);
+    expect(leak).toMatchObject({ rssDecided: true, flat: false, passed: false });
+    expect(leak!.rssChangePct).toBeGreaterThan(5);
+  });
+  it('counts the warm-up in the peak held against the budget', () => {
+    const s = long('central', (t) => (t < 60_000 ? 1100 : 700), 10);
+    const [c] = trends(s, { warmupMs: 120_000, windowMs: 60_000, tolerancePct: 5, budgetMiB: (n) => (n === 'central' ? 1024 : undefined) });
+    expect(c).toMatchObject({ rssPeakMiB: 1100, withinBudget: false, passed: false });
+  });
+});
+
 describe('soak CPU', () => {
   it('gives the cores each process used after a time, busiest first', () => {
     const at = (t: number, name: string, cpuSeconds: number): ProcessSample => ({ t, name, pid: 1, rssBytes: 1, handles: 1, cpuSeconds });

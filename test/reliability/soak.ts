@@ -1,9 +1,12 @@
-// The soak of issue 14 item 7 as a test, shared by the CI length (soak-ci.long.test.ts; meant for
-// `npm test` as soak.int.test.ts once seen flat) and the long one (soak.long.test.ts, `npm run test:reliability`): `gridwatch soak` (cli/soak.ts)
+// The soak of issue 14 item 7 as a test, shared by the CI length (soak-ci.soak.test.ts, in
+// `npm test`), the 5,000/s one (soak-5k.long.test.ts) and the hour (soak.long.test.ts, both in
+// `npm run test:reliability`): `gridwatch soak` (cli/soak.ts)
 // runs the whole pipeline (simulator through MQTT into three real edges, Kafka, a real central,
-// MinIO, InfluxDB) at 10,000 readings/s; every process's RSS and open handles after the warm-up
-// must stay within 5 %, central's consumer lag must stay bounded, and no acknowledged reading may
-// be missing from the archive. The row goes to docs/reliability.md like the other tests'.
+// MinIO, InfluxDB) at 10,000 readings/s; every process's open handles after the warm-up, and its
+// RSS where the run is long enough to tell a leak from the heap's breathing (cli/soak-report.ts),
+// must stay within 5 %, no RSS past its budget, central's consumer lag under one archive flush plus
+// 5 s of the flood, and no acknowledged reading may be missing from the archive. The row goes to
+// docs/reliability.md like the other tests'.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +22,6 @@ export interface SoakCase {
   duration: string;
   warmup: string;
   sample: string;
-  /** Central's consumer lag (readings) must stay under this after the warm-up: about 3 s of the flood. */
-  maxLag: number;
   /** Simulated meters, one reading a second each (default 10,000: `gridwatch soak`'s rate). */
   meters?: number;
   /** After the flood, how long the pipeline may take to drain before anything is judged lost. */
@@ -34,6 +35,9 @@ interface SoakJson {
   reachedPerSec: number;
   askedPerSec: number;
   lagMax: number | null;
+  lagBound: number;
+  lagAfterWarmup: number | null;
+  windowMs: number;
   lag: { t: number; records: number; readings: number }[];
   warmupMs: number;
   fullRateAtMs: number | null;
@@ -54,7 +58,9 @@ export async function soakCase(c: SoakCase): Promise<void> {
   const code = await run(['--duration', c.duration, '--warmup', c.warmup, '--sample', c.sample, '--dir', dir, ...(c.meters ? ['--meters', String(c.meters)] : []), ...(c.drainTimeout ? ['--drain-timeout', c.drainTimeout] : [])]);
   const r = JSON.parse(readFileSync(join(dir, 'soak.json'), 'utf8')) as SoakJson;
   // In readings (cli/soak.ts: the readings topic's records at the run's mean readings per record).
-  const lagAfterWarmup = Math.max(0, ...r.lag.filter((l) => l.t >= (r.judgedFromMs ?? 0)).map((l) => l.readings));
+  const lagAfterWarmup = r.lagAfterWarmup ?? Math.max(0, ...r.lag.map((l) => l.readings));
+  const decided = r.trends.some((t) => t.judged && t.rssDecided);
+  const peak = r.trends.filter((t) => t.judged && t.rssBudgetMiB !== null).sort((a, b) => b.rssPeakMiB / (b.rssBudgetMiB as number) - a.rssPeakMiB / (a.rssBudgetMiB as number))[0];
   const worst = r.trends.filter((t) => t.judged).sort((a, b) => Math.max(b.rssChangePct, b.handlesChangePct) - Math.max(a.rssChangePct, a.handlesChangePct))[0];
   recordReliability({
     id: c.id,
@@ -65,7 +71,7 @@ export async function soakCase(c: SoakCase): Promise<void> {
     duplicates: r.archiveDuplicates,
     // The drain after the flood: until the outboxes were empty and central's lag 0.
     recoverySeconds: r.drain?.drained ? Math.round(r.drain.ms / 100) / 10 : null,
-    note: `${r.trends.length} processes, largest change after warm-up ${worst ? `${worst.name} RSS ${worst.rssChangePct} %, handles ${worst.handlesChangePct} %` : '–'}; lag max after warm-up ${lagAfterWarmup} readings (bound ${c.maxLag}); ${r.readingsPerRecord} readings per record; ${r.drain === null ? 'no drain' : r.drain.drained ? `drained ${(r.drain.ms / 1000).toFixed(1)} s after the flood` : `not drained within the bound (${String(r.drain.outboxes)} in the outboxes, lag ${r.drain.lag})`}; cores ${r.cpu.map((x) => `${x.name} ${x.cores}`).join(', ')}`,
+    note: `${r.trends.length} processes, largest change after warm-up ${worst ? `${worst.name} RSS ${worst.rssChangePct} %, handles ${worst.handlesChangePct} %` : '–'} (windows of ${Math.round(r.windowMs / 1000)} s: RSS ${decided ? 'decided' : 'not decided, shorter than a GC cycle; handles and the budget judged'}); highest RSS for its budget ${peak ? `${peak.name} ${peak.rssPeakMiB} of ${peak.rssBudgetMiB} MiB` : '–'}; lag max after warm-up ${lagAfterWarmup} readings (bound ${r.lagBound}); ${r.readingsPerRecord} readings per record; ${r.drain === null ? 'no drain' : r.drain.drained ? `drained ${(r.drain.ms / 1000).toFixed(1)} s after the flood` : `not drained within the bound (${String(r.drain.outboxes)} in the outboxes, lag ${r.drain.lag})`}; cores ${r.cpu.map((x) => `${x.name} ${x.cores}`).join(', ')}`,
     suite: c.suite,
   });
   expect(r.readingsAcked).toBeGreaterThan(0);
@@ -76,7 +82,7 @@ export async function soakCase(c: SoakCase): Promise<void> {
   expect(r.archiveDuplicates).toBe(0);
   for (const name of ['central', 'simulator']) expect(r.trends.map((t) => t.name)).toContain(name);
   expect(r.trends.filter((t) => t.name.startsWith('edge-'))).toHaveLength(3);
-  expect(r.trends.filter((t) => t.judged && !t.flat)).toEqual([]);
-  expect(lagAfterWarmup).toBeLessThanOrEqual(c.maxLag);
+  expect(r.trends.filter((t) => t.judged && !t.passed)).toEqual([]);
+  expect(lagAfterWarmup).toBeLessThanOrEqual(r.lagBound);
   expect(code).toBe(0);
 }
