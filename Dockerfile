@@ -17,6 +17,9 @@ COPY contracts ./contracts
 # The shipped default model of central's learned scorer (central/learn).
 COPY models ./models
 COPY tsconfig.json ./
+# The edge gateway prebuilt for plain node (dist/edge.mjs, edge/entry.ts): the compose edges run it.
+COPY scripts/build-edge.mjs ./scripts/
+RUN node scripts/build-edge.mjs
 
 FROM node:20-bookworm-slim
 WORKDIR /app

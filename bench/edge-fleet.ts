@@ -55,6 +55,8 @@ export interface FleetResult {
   /** Peaks of the V8 heap in use and of memory outside it (Buffers, ArrayBuffers) from the gateway's /metrics: what holds the RSS. */
   heapUsedPeakMb: number | null;
   externalPeakMb: number | null;
+  /** Most MQTT publishes the gateway held at once (parsed, not yet acked): the in-flight bound at work. */
+  heldPeak: number | null;
   pubackP50Ms: number | null;
   pubackP99Ms: number | null;
   drainAfterMs: number;
@@ -240,6 +242,7 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
     const forwarded = (await metric(httpPort, 'gridwatch_forwarded_records_total')) - forwarded0;
     const commits = (await metric(httpPort, 'gridwatch_commit_latency_seconds_count')) - commits0;
     const committed = (await metric(httpPort, 'gridwatch_committed_records_total')) - committed0;
+    const heldPeak = await metric(httpPort, 'gridwatch_edge_mqtt_publishes_held_peak').catch(() => null);
     const logDir = kafkaLogDir();
     // Segment files are written as the broker appends: the sizes are final once the producer was acked.
     const logBytes = logDir === null ? null : topicLogBytes(logDir, `${prefix}grid.readings`);
@@ -250,6 +253,7 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
       rssReadyMb, rssPeakMb: Math.round(rssPeak), rssEndMb: Math.round(mem.rss),
       heapUsedPeakMb: heapPeak > 0 ? Math.round(heapPeak / 1048576) : null,
       externalPeakMb: externalPeak > 0 ? Math.round(externalPeak / 1048576) : null,
+      heldPeak,
       pubackP50Ms: pub.ackP50Ms === null ? null : Math.round(pub.ackP50Ms * 100) / 100,
       pubackP99Ms: pub.ackP99Ms === null ? null : Math.round(pub.ackP99Ms * 100) / 100,
       drainAfterMs: Math.round(performance.now() - tPub),
@@ -257,7 +261,7 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
       logBytesPerReading: logBytes === null || accepted === 0 ? null : Math.round((logBytes / accepted) * 10) / 10,
       logDir, settings,
     };
-    o.log(`fleet ${meters} meters / ${connections} connections at ${rate}/s for ${seconds} s: ${accepted} accepted of ${pub.sent}, ${r.cpuUsPerReading} µs CPU per reading (${r.cores} cores), RSS ready ${r.rssReadyMb} peak ${r.rssPeakMb} MB (heap used peak ${r.heapUsedPeakMb}, external ${r.externalPeakMb}), PUBACK p50 ${r.pubackP50Ms} p99 ${r.pubackP99Ms} ms, ${r.logBytesPerReading ?? '?'} bytes/reading on the log, ${commits} commits of ${r.recordsPerCommit} records ${JSON.stringify(settings)}`);
+    o.log(`fleet ${meters} meters / ${connections} connections at ${rate}/s for ${seconds} s: ${accepted} accepted of ${pub.sent}, ${r.cpuUsPerReading} µs CPU per reading (${r.cores} cores), RSS ready ${r.rssReadyMb} peak ${r.rssPeakMb} MB (heap used peak ${r.heapUsedPeakMb}, external ${r.externalPeakMb}, publishes held peak ${r.heldPeak}), PUBACK p50 ${r.pubackP50Ms} p99 ${r.pubackP99Ms} ms, ${r.logBytesPerReading ?? '?'} bytes/reading on the log, ${commits} commits of ${r.recordsPerCommit} records ${JSON.stringify(settings)}`);
     return r;
   } finally {
     gw.kill('SIGTERM');

@@ -44,11 +44,16 @@ export async function main(argv: string[]): Promise<number> {
     const mod = (await import(entry.module)) as CommandModule;
     return await mod.run(rest);
   } catch (err) {
-    if (err instanceof GridwatchError) {
-      console.error(`gridwatch ${command}: ${err.code}: ${err.message}`);
-      return err.code === 'CONFIG_INVALID' ? 78 : 1; // 78 = EX_CONFIG
-    }
-    console.error(`gridwatch ${command}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return 1;
+    return failed(command, err);
   }
+}
+
+/** Prints why a command failed and returns its exit code (also the prebuilt gateway's, edge/entry.ts). */
+export function failed(command: string, err: unknown): number {
+  if (err instanceof GridwatchError) {
+    console.error(`gridwatch ${command}: ${err.code}: ${err.message}`);
+    return err.code === 'CONFIG_INVALID' ? 78 : 1; // 78 = EX_CONFIG
+  }
+  console.error(`gridwatch ${command}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  return 1;
 }

@@ -52,7 +52,7 @@ export const EdgeConfigSchema = Type.Object({
   mqttMaxPacketBytes: Type.Integer({ minimum: 256, maximum: 268_435_455, default: 262_144, description: 'Largest MQTT packet accepted (a 500-reading array is ~100 KB)' }),
   mqttMaxTopicLength: Type.Integer({ minimum: 16, maximum: 65535, default: 256, description: 'Longest topic accepted' }),
   mqttMaxClientIdLength: Type.Integer({ minimum: 8, maximum: 65535, default: 128, description: 'Longest MQTT client id accepted' }),
-  mqttMaxInflight: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 5000, description: 'Publishes held at once (parsed, not yet acked) across all MQTT connections; past it no connection is read until half are acked: bounds memory when the gateway falls behind (edge/ingest/inflight.ts)' }),
+  mqttMaxInflight: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 5000, description: 'Publishes held at once (parsed, not yet acked) across all MQTT connections; a read takes only what fits under it (at least 4 KiB), and past it no connection is read until half are acked: bounds memory when the gateway falls behind (edge/ingest/inflight.ts)' }),
   mqttSocketBufferBytes: Type.Integer({ minimum: 16_384, maximum: 16_777_216, default: 262_144, description: 'Read buffer per MQTT connection: larger means bigger commit groups from fast publishers, more memory per busy connection' }),
   maxArrayReadings: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000, description: 'Readings per concentrator message; a longer array is rejected whole' }),
 

@@ -33,6 +33,8 @@ export interface BrokerLimits {
   socketBufferBytes: number;
   /** Publishes held at once across all connections; past it no client reads more (./inflight.ts). Default 5,000. */
   maxInflight?: number;
+  /** Smallest read of a connection while the held publishes are at the bound (./inflight.ts). Default 4 KiB. */
+  minReadBytes?: number;
 }
 
 /**
@@ -141,7 +143,13 @@ export class EmbeddedBroker {
       refusals[reason]++;
       counter?.inc({ reason });
     };
-    const gate = new InflightGate(o.limits.maxInflight ?? 5000);
+    const gate = new InflightGate(o.limits.maxInflight ?? 5000, 1000, o.limits.minReadBytes ?? 4096);
+    o.metrics?.gauge('edge_mqtt_publishes_held', 'MQTT publishes parsed and not yet done (committed, acked, routed), across connections (edge/ingest/inflight.ts)', [], function () {
+      this.set(gate.holding);
+    });
+    o.metrics?.gauge('edge_mqtt_publishes_held_peak', 'Most MQTT publishes held at once since start: GRIDWATCH_MQTT_MAX_INFLIGHT plus a few per connection', [], function () {
+      this.set(gate.peak);
+    });
     const aedes = await Aedes.createBroker(brokerPolicy(o, refused, gate));
     const b = new EmbeddedBroker(aedes, o, refused, refusals, gate);
     // One refusal per connection: mqtt-packet may report several errors for one broken packet.

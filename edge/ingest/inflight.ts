@@ -43,6 +43,20 @@
  * read); deferring calls instead keeps aedes' count exact. An error completion always goes to
  * aedes at once (it closes the connection), and a publish of a client the gate no longer tracks is
  * not counted (nothing would ever take it off).
+ *
+ * A read is sized too (session 9): aedes reads with `conn.read(null)`, i.e. everything the socket
+ * buffered (up to its highWaterMark, 256 KiB: ~800 fleet readings), so the count bound alone was
+ * exceeded by one whole chunk per reading connection; every release and every age release read
+ * ~800 publishes, and with 100 connections the gateway still held up to 100 x 800 (RSS peaks of
+ * 450-650 MB in the fleet, edge/README.md). Now a read takes at most what fits in the room left
+ * under `max` (the room times the bytes a publish has taken on average), and never less than
+ * `minReadBytes`, so one fast publisher with the gate open still reads its whole buffer (big commit
+ * groups), while a gateway at its bound reads a few publishes a connection. What stays unread
+ * waits in the socket's buffer and then in the kernel: TCP pushes back on the device. A capped
+ * read may end inside a packet: then nothing was parsed, aedes' count is 0 and no 'readable'
+ * event will come for bytes already buffered, so the gate reads on until a packet is parsed or
+ * the buffer is empty (`readOn`). Held at once, at most: `max` plus, per connection that read
+ * at the bound, the publishes of `minReadBytes` (12 fleet readings of ~330 bytes at 4 KiB).
  */
 export interface AedesClientInternals {
   _parsingBatch: number;
@@ -51,6 +65,18 @@ export interface AedesClientInternals {
   conn?: { removeListener(ev: 'readable', fn: () => void): unknown; on(ev: 'readable', fn: () => void): unknown };
   _keepaliveTimer?: { refresh(): unknown } | null;
 }
+
+/** The socket as the read cap needs it (net.Socket, TLSSocket, ws' Duplex: all byte streams). */
+interface ByteStream {
+  read(size?: number | null): Buffer | null;
+  readonly readableLength: number;
+}
+
+/**
+ * Bytes a publish is assumed to take until 64 were seen: low on purpose (a low guess reads less, never
+ * past the bound); a single reading with every channel is ~330, a bare voltage reading ~100.
+ */
+const FIRST_GUESS_BYTES = 96;
 
 /** While the gate is closed, held clients are looked at this often (age, keep-alive). */
 const TICK_MS = 250;
@@ -75,12 +101,30 @@ export class InflightGate {
   closings = 0;
   /** Times a client held for maxHoldMs was read while the gate was closed. */
   ageReleases = 0;
+  /** Most publishes held at once since start (the bound's proof in the fleet benchmark). */
+  peak = 0;
+  /** Reads cut to the room under the bound (the rest left in the socket). */
+  cappedReads = 0;
+  /** Bytes read and publishes entered, for the bytes a publish takes on average (halved now and then: recent traffic counts most). */
+  private bytesRead = 0;
+  private entered = 0;
 
-  /** max: publishes held at once; maxHoldMs: longest a client with nothing in flight is held. */
+  /**
+   * max: publishes held at once; maxHoldMs: longest a client with nothing in flight is held;
+   * minReadBytes: the smallest read of a connection at the bound (a few publishes, so the gate's
+   * overshoot is a few publishes a connection, and a packet always completes in a few reads).
+   */
   constructor(
     readonly max: number,
     readonly maxHoldMs = 1000,
+    readonly minReadBytes = 4096,
   ) {}
+
+  /** The most a connection's next read may take: what the room under the bound holds, at least minReadBytes. */
+  readCap(): number {
+    const perPublish = this.entered >= 64 ? this.bytesRead / this.entered : FIRST_GUESS_BYTES;
+    return Math.max(this.minReadBytes, Math.floor((this.max - this.inflight) * perPublish));
+  }
 
   /** Publishes entered and not yet completed. */
   get holding(): number {
@@ -104,7 +148,11 @@ export class InflightGate {
     this.next.set(client, next);
     // Every completion of a client's packet comes here: a publish is held until aedes is done with
     // it (PUBACK written, routed to subscribers), not only until the commit: that queue grows too.
-    client._nextBatch = (err?: Error) => {
+    // aedes completes a publish with `null` for no error (runSeries, write): normalised, or every
+    // publish completion would bypass the gate (it did until session 9: only 'readable' events
+    // and PINGREQs were ever deferred).
+    client._nextBatch = (failure?: Error | null) => {
+      const err = failure ?? undefined;
       const mine = this.pending.get(client) ?? 0;
       if (mine > 0) {
         this.pending.set(client, mine - 1);
@@ -120,6 +168,31 @@ export class InflightGate {
     if (client.conn !== undefined) {
       client.conn.removeListener('readable', next);
       client.conn.on('readable', () => this.call(client, next, undefined));
+      this.capReads(client.conn as unknown as ByteStream);
+    }
+  }
+
+  /** aedes reads with read(null), everything buffered: cut that to readCap(), leaving the rest in the socket. */
+  private capReads(conn: ByteStream): void {
+    if (typeof conn.read !== 'function') return;
+    const read = conn.read.bind(conn);
+    conn.read = (size?: number | null) => {
+      // Only aedes' read(null): node's own read() and read(0) (flowing mode, read-ahead) pass through.
+      if (size !== null) return read(size);
+      const cap = this.readCap();
+      const capped = conn.readableLength > cap;
+      if (capped) this.cappedReads++;
+      const buf = read(capped ? cap : null);
+      if (buf !== null) this.countRead(buf.length);
+      return buf;
+    };
+  }
+
+  private countRead(bytes: number): void {
+    this.bytesRead += bytes;
+    if (this.bytesRead > 1 << 30 || this.entered > 1 << 20) {
+      this.bytesRead /= 2;
+      this.entered /= 2;
     }
   }
 
@@ -138,7 +211,9 @@ export class InflightGate {
     // A client already gone (a will fired at close) has no completion to come through the gate.
     if (mine === undefined) return;
     this.pending.set(client, mine + 1);
-    if (++this.inflight < this.max || this.isClosed) return;
+    this.entered++;
+    if (++this.inflight > this.peak) this.peak = this.inflight;
+    if (this.inflight < this.max || this.isClosed) return;
     this.isClosed = true;
     this.closings++;
     if (this.ticker === null) {
@@ -165,6 +240,26 @@ export class InflightGate {
       return;
     }
     next(err);
+    if (err === undefined) this.readOn(client, next);
+  }
+
+  /**
+   * After a capped read that ended inside a packet nothing is in flight (count 0), bytes are still
+   * buffered and no 'readable' event will come for them: read on (each read takes at least
+   * minReadBytes) until a packet is parsed, the buffer is empty, or the gate holds the client.
+   */
+  private readOn(client: AedesClientInternals, next: (err?: Error) => void): void {
+    const conn = client.conn as unknown as ByteStream | undefined;
+    while (conn !== undefined && client._parsingBatch === 0 && !client._paused && conn.readableLength > 0 && this.clients.has(client) && !this.held.has(client)) {
+      if (this.isClosed) {
+        this.held.set(client, { calls: 1, since: performance.now() });
+        return;
+      }
+      const before = conn.readableLength;
+      next();
+      // A destroyed socket reads nothing and may still report bytes: never spin on it.
+      if (conn.readableLength >= before) return;
+    }
   }
 
   /** While closed: keep every client's aedes keep-alive fresh (none is read now); read a client held past maxHoldMs. */
@@ -190,7 +285,9 @@ export class InflightGate {
     this.held.delete(c);
     c._keepaliveTimer?.refresh();
     const next = this.next.get(c);
-    for (let i = 0; i < h.calls; i++) next?.();
+    if (next === undefined) return;
+    for (let i = 0; i < h.calls; i++) next();
+    this.readOn(c, next);
   }
 
   private maybeOpen(): void {

@@ -64,13 +64,13 @@ export function makeIntake(opts: { credentials?: CredentialsFile; allowAnonymous
   return { intake, committer, clock, authorizer, detector };
 }
 
-export async function startBroker(opts: Parameters<typeof makeIntake>[0] & { maxInflight?: number } = {}) {
+export async function startBroker(opts: Parameters<typeof makeIntake>[0] & { maxInflight?: number; minReadBytes?: number } = {}) {
   const parts = makeIntake({ clock: systemClock, ...opts });
   const broker = await EmbeddedBroker.start({
     intake: parts.intake,
     authorizer: parts.authorizer,
     logger: silentLogger(),
-    limits: { maxConnections: 5, maxPacketBytes: 64 * 1024, maxTopicLength: 128, maxClientIdLength: 64, socketBufferBytes: 65_536, ...(opts.maxInflight !== undefined ? { maxInflight: opts.maxInflight } : {}) },
+    limits: { maxConnections: 5, maxPacketBytes: 64 * 1024, maxTopicLength: 128, maxClientIdLength: 64, socketBufferBytes: 65_536, ...(opts.maxInflight !== undefined ? { maxInflight: opts.maxInflight } : {}), ...(opts.minReadBytes !== undefined ? { minReadBytes: opts.minReadBytes } : {}) },
     listeners: { host: '127.0.0.1', port: 0 },
   });
   return { ...parts, broker, url: `mqtt://127.0.0.1:${broker.addresses.tcp}` };

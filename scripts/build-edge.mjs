@@ -1,0 +1,26 @@
+// Builds dist/edge.mjs, the gateway as one file that plain `node` runs (edge/entry.ts says why).
+// Run by `npm run build:edge`; the shipped systemd unit and the image's edge services start it.
+// `node scripts/build-edge.mjs OUTFILE` builds elsewhere (under the repository, so that node_modules
+// resolves: test/edge/entry.test.ts).
+// Packages stay outside the bundle (`packages: 'external'`): better-sqlite3 is a native addon, and
+// node_modules keeps the versions `npm ci` installed, resolved from dist/ up to the repository.
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outfile = process.argv[2] ?? 'dist/edge.mjs';
+await build({
+  absWorkingDir: root,
+  entryPoints: ['edge/entry.ts'],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  // Stack traces name the functions as in the source (tsx keeps names the same way).
+  keepNames: true,
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+console.log(`built ${outfile}`);
