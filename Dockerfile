@@ -17,7 +17,8 @@ COPY contracts ./contracts
 # The shipped default model of central's learned scorer (central/learn).
 COPY models ./models
 COPY tsconfig.json ./
-# The edge gateway prebuilt for plain node (dist/edge.mjs, edge/entry.ts): the compose edges run it.
+# The edge gateway prebuilt for plain node (dist/edge.mjs, edge/entry.ts), as deploy/systemd runs it; the
+# compose edges still run `gridwatch edge` (docker-compose.yml says why).
 COPY scripts/build-edge.mjs ./scripts/
 RUN node scripts/build-edge.mjs
 

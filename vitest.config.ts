@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 // Four projects: `unit` (pure code, no servers, fast), `integration` (real Kafka, MinIO,
 // InfluxDB, Mosquitto started by the project's own harness; a missing server fails the run),
 // `soak` (the CI-length soak, `*.soak.test.ts`: the whole pipeline at 10,000 readings/s, which
-// needs the machine to itself, so it runs after the other two, groupOrder 1) and `reliability`
+// needs the machine to itself: groupOrder 1 runs it after the unit files, alone, and vitest runs
+// the one-at-a-time integration files (fileParallelism false, groupOrder 0) as its last group) and `reliability`
 // (the long fault and soak tests, `npm run test:reliability`; not in `npm test`).
 // Integration files end in `.int.test.ts`, long reliability files in `.long.test.ts`, the soak in `.soak.test.ts`. The machine has two cores, so integration files run
 // one at a time: they share one set of servers and are timing-sensitive.

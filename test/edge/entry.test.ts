@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 
 /**
  * The prebuilt gateway (scripts/build-edge.mjs -> dist/edge.mjs, edge/entry.ts), which the shipped
- * systemd unit and the compose edges run, is the same command as `gridwatch edge` from source:
+ * systemd unit runs, is the same command as `gridwatch edge` from source:
  * same settings, same output, same exit codes.
  */
 const run = promisify(execFile);
