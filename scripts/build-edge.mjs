@@ -1,5 +1,6 @@
 // Builds dist/edge.mjs, the gateway as one file that plain `node` runs (edge/entry.ts says why).
-// Run by `npm run build:edge`; the shipped systemd unit and the image's edge services start it.
+// Run by `npm run build:edge` and the Dockerfile's build stage; the shipped systemd unit starts it
+// (the compose edges still run `gridwatch edge`, docker-compose.yml says why).
 // `node scripts/build-edge.mjs OUTFILE` builds elsewhere (under the repository, so that node_modules
 // resolves: test/edge/entry.test.ts).
 // Packages stay outside the bundle (`packages: 'external'`): better-sqlite3 is a native addon, and
