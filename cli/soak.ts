@@ -221,7 +221,14 @@ export async function run(argv: string[]): Promise<number> {
       // ARCHIVE_MAX_AGE_MS (above): the lag bound counts from it.
       centralEnv: { GRIDWATCH_ARCHIVE_MAX_AGE_MS: String(ARCHIVE_MAX_AGE_MS) },
     });
-    const census = await archiveCensus(result.archive, endpoints.s3);
+    // The samples first: a census that throws (the hour of 2026-12-01 did, at 36 million readings)
+    // must not lose an hour of them. soak.json, written after the census, holds them too.
+    const samplesFile = join(runDir, 'soak-samples.json');
+    writeFileSync(samplesFile, `${JSON.stringify({ runId, durationMs, meters, flood: result.flood ?? null, drain: result.drain, samples, lag, rate, centralMemory, edgeMemory })}\n`);
+    say(`samples of the run: ${samplesFile}; counting the archive`);
+    const census = await archiveCensus(result.archive, endpoints.s3).catch((err: unknown) => {
+      throw new Error(`the archive census failed (the run's samples are in ${samplesFile}): ${(err as Error).message}`, { cause: err });
+    });
     const flood = result.flood;
     // Lost: readings an edge acknowledged (PUBACK, QoS 1) that the archive does not hold after the drain.
     const acked = flood?.distinctReadingsAcked ?? NaN;
