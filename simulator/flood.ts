@@ -78,7 +78,8 @@ export interface FloodReport {
   errors: number;
   /**
    * Errors by broker URL. `connection`: the client's error events (a connect that failed, a
-   * connection reset, a refused reconnect while a gateway is down); `publish`: publishes that
+   * connection reset, a refused reconnect while a gateway is down) and each connection the broker
+   * closed (mqtt.js 'offline', one per drop); `publish`: publishes that
    * failed or were still unacknowledged at the end. A gateway restarted mid-flood shows as
    * connection errors on its URL only: QoS 1 publishes in flight are sent again on reconnect.
    */
@@ -171,6 +172,10 @@ export async function flood(opts: FloodOptions): Promise<FloodReport> {
         .then((client) => {
           opened.push(client);
           client.on('error', (err) => fail('connection', b, `${opts.brokers[b]}: ${err.message}`));
+          // A connection the broker closed (a gateway killed or restarted): mqtt.js emits 'offline'
+          // once per drop, not for our own end(), and raises no 'error' for a plain FIN, so a drop
+          // whose reconnect lands after the gateway is back would otherwise go uncounted.
+          client.on('offline', () => fail('connection', b, `${opts.brokers[b]}: connection lost`));
           return { client, broker: b };
         })
         .catch((err: Error) => {
