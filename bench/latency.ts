@@ -4,8 +4,11 @@
  * meters, default 10,000, every meter one reading a second over 100 MQTT connections) and
  * `gridwatch central` (the same topology, its own topics, a directory archive), on loopback ports
  * 20410-20412 (helper wan's range). After a warm-up, every 4 s the meters of one transformer (each
- * fault on another feeder) read 0.8 pu for 6 s: a sag, which the edge opens on the first reading
- * below sagPu and the correlator raises as a transformer event after openHoldMs.
+ * fault on another feeder) read 0.8 pu for 6 s past the correlator's hold: a sag, which the edge
+ * opens on the first reading below sagPu and the correlator raises as a transformer event after
+ * openHoldMs (a sag that clears inside the hold is discarded by design). A fault's anomaly and
+ * event are the first records naming its meters that started at or after its first abnormal
+ * reading (earlier records of the same meters, a start-up's, are not its own).
  *
  * Per fault: t0 = when the publisher sent the fault's first abnormal reading; the anomaly's record
  * timestamp on grid.anomalies (the edge's part: intake, detection, commit, forward) and the first
@@ -116,12 +119,16 @@ async function run(o: { meters: number; seconds: number; holdsZero: boolean; log
   });
   const feedersUsed = new Set<string>();
   const warmupMs = 15_000;
+  // A sag that clears inside the correlator's hold is discarded by design (central/correlate/
+  // publisher.ts flushPending), so with the default holds each fault lasts the hold plus 6 s: the
+  // event is published while the sag is on. With the holds at 0, 6 s.
+  const durationMs = (o.holdsZero ? 0 : DEFAULT_CORRELATE_CONFIG.openHoldMs) + 6000;
   const faults: { transformerId: string; meters: number[]; startMs: number; durationMs: number }[] = [];
   for (const [transformerId, t] of byTransformer) {
     if (t.meters.length < 4 || feedersUsed.has(t.feeder)) continue;
+    if (warmupMs + faults.length * 4000 + durationMs + 4000 > o.seconds * 1000) break;
     feedersUsed.add(t.feeder);
-    faults.push({ transformerId, meters: t.meters, startMs: warmupMs + faults.length * 4000, durationMs: 6000 });
-    if (warmupMs + faults.length * 4000 + 10_000 > o.seconds * 1000) break;
+    faults.push({ transformerId, meters: t.meters, startMs: warmupMs + faults.length * 4000, durationMs });
   }
   const holds = o.holdsZero ? { GRIDWATCH_CORRELATE_OPEN_HOLD_MS: '0', GRIDWATCH_CORRELATE_METER_HOLD_MS: '0', GRIDWATCH_CORRELATE_GROWTH_PUBLISH_MS: '0', GRIDWATCH_CORRELATE_DEVIATION_HOLD_MS: '0', GRIDWATCH_CORRELATE_MOMENTARY_HOLD_MS: '0' } : {};
   // No S3 and no InfluxDB for this part (a directory archive): the services' variables are dropped.
@@ -142,22 +149,28 @@ async function run(o: { meters: number; seconds: number; holdsZero: boolean; log
     await waitReady(`http://127.0.0.1:${PORTS.centralHttp}/readyz`, central, 'central');
     const faultOfMeter = new Map<string, number>();
     faults.forEach((f, k) => f.meters.forEach((m) => faultOfMeter.set(ids[m]!, k)));
-    const anomalyAt: (number | null)[] = faults.map(() => null);
-    const eventAt: (number | null)[] = faults.map(() => null);
+    // Every open anomaly and every event record naming a fault's meters, kept with the start its
+    // record states: the fault's own are those that started at or after its first abnormal
+    // reading (the reading's ts is the publisher's send time), known only when the publisher ends.
+    const anomalies: { ts: number; startTs: number }[][] = faults.map(() => []);
+    const events: { ts: number; startTs: number }[][] = faults.map(() => []);
     await reader.connect();
     await reader.subscribe({ topics: [`${prefix}grid.anomalies`, `${prefix}grid.events`], fromBeginning: true });
     await reader.run({
       eachMessage: async ({ topic, message }) => {
-        const v = JSON.parse(String(message.value)) as { meterId?: string; affectedMeters?: string[] };
+        const v = JSON.parse(String(message.value)) as { meterId?: string; affectedMeters?: string[]; state?: string; startTs?: number };
         const ts = Number(message.timestamp);
+        const startTs = Number(v.startTs ?? 0);
         if (topic.endsWith('grid.anomalies')) {
           const k = faultOfMeter.get(v.meterId ?? '');
-          if (k !== undefined && anomalyAt[k] === null) anomalyAt[k] = ts;
+          if (k !== undefined && v.state === 'open') anomalies[k]!.push({ ts, startTs });
         } else {
+          const named = new Set<number>();
           for (const m of v.affectedMeters ?? []) {
             const k = faultOfMeter.get(m);
-            if (k !== undefined && eventAt[k] === null) eventAt[k] = ts;
+            if (k !== undefined) named.add(k);
           }
+          for (const k of named) events[k]!.push({ ts, startTs });
         }
       },
     });
@@ -167,17 +180,27 @@ async function run(o: { meters: number; seconds: number; holdsZero: boolean; log
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`latency publisher exited ${code}`))));
     });
+    const own = (list: { ts: number; startTs: number }[], t0: number | null | undefined): number | null => {
+      if (t0 == null) return null;
+      let first: number | null = null;
+      for (const r of list) if (r.startTs >= t0 && (first === null || r.ts < first)) first = r.ts;
+      return first;
+    };
+    const eventAt = () => faults.map((_, k) => own(events[k]!, pub.firstAbnormal[k]));
     // The last fault's event comes after its hold: wait for it (bounded).
-    for (const end = performance.now() + 60_000; eventAt.some((e) => e === null) && performance.now() < end; ) await new Promise((r) => setTimeout(r, 250));
+    for (const end = performance.now() + 60_000; eventAt().some((e) => e === null) && performance.now() < end; ) await new Promise((r) => setTimeout(r, 250));
+    const anomalyAt = faults.map((_, k) => own(anomalies[k]!, pub.firstAbnormal[k]));
+    const eventAtK = eventAt();
     const toAnomaly: number[] = [];
     const toEvent: number[] = [];
     const central_: number[] = [];
     faults.forEach((_, k) => {
       const t0 = pub.firstAbnormal[k];
       if (t0 == null) return;
-      if (anomalyAt[k] !== null) toAnomaly.push(anomalyAt[k]! - t0);
-      if (eventAt[k] !== null) toEvent.push(eventAt[k]! - t0);
-      if (eventAt[k] !== null && anomalyAt[k] !== null) central_.push(eventAt[k]! - anomalyAt[k]!);
+      const a = anomalyAt[k]!, e = eventAtK[k]!;
+      if (a !== null) toAnomaly.push(a - t0);
+      if (e !== null) toEvent.push(e - t0);
+      if (e !== null && a !== null) central_.push(e - a);
     });
     const r: RunResult = {
       holds: o.holdsZero ? 'all 0' : `defaults (openHoldMs ${DEFAULT_CORRELATE_CONFIG.openHoldMs})`,
