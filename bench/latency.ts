@@ -186,18 +186,18 @@ async function run(o: { meters: number; seconds: number; holdsZero: boolean; log
       for (const r of list) if (r.startTs >= t0 && (first === null || r.ts < first)) first = r.ts;
       return first;
     };
-    const eventAt = () => faults.map((_, k) => own(events[k]!, pub.firstAbnormal[k]));
+    const eventsAt = () => faults.map((_, k) => own(events[k]!, pub.firstAbnormal[k]));
     // The last fault's event comes after its hold: wait for it (bounded).
-    for (const end = performance.now() + 60_000; eventAt().some((e) => e === null) && performance.now() < end; ) await new Promise((r) => setTimeout(r, 250));
+    for (const end = performance.now() + 60_000; eventsAt().some((e) => e === null) && performance.now() < end; ) await new Promise((r) => setTimeout(r, 250));
     const anomalyAt = faults.map((_, k) => own(anomalies[k]!, pub.firstAbnormal[k]));
-    const eventAtK = eventAt();
+    const eventAt = eventsAt();
     const toAnomaly: number[] = [];
     const toEvent: number[] = [];
     const central_: number[] = [];
     faults.forEach((_, k) => {
       const t0 = pub.firstAbnormal[k];
       if (t0 == null) return;
-      const a = anomalyAt[k]!, e = eventAtK[k]!;
+      const a = anomalyAt[k] ?? null, e = eventAt[k] ?? null;
       if (a !== null) toAnomaly.push(a - t0);
       if (e !== null) toEvent.push(e - t0);
       if (e !== null && a !== null) central_.push(e - a);

@@ -114,7 +114,6 @@ describe('Forwarder against the real Kafka', () => {
     // Rounds: 50 + 200 + the waiting loop's (10 at a time, as many as it took) + 50.
     const rounds = seq;
     console.log(`forwarder outage: ${rounds} rounds of ${meters} readings (${rounds - 300} produced while waiting for the forwarder to report Kafka gone)`);
-    expect(rounds).toBeGreaterThanOrEqual(300);
     expect(acked).toBe(rounds * meters);
     await waitFor(() => store.stats().depth === 0, 120_000, 'backlog to drain after Kafka returned');
     const got = await consume(own.brokers, [topics.names.readings], (all) => new Set(all.map((m) => `${String(m.value.meterId)}/${String(m.value.seq)}`)).size >= rounds * meters, 120_000, own.security);
