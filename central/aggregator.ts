@@ -13,8 +13,11 @@
 //   broadcast consumer .. every partition of topology, state, events, anomalies, edge-status, gaps,
 //                         event-actions, maintenance
 //                         (central/flows/broadcast.ts), read to the end before the group joins
-//   group consumer ...... this instance's share of anomalies, readings, gaps, events
-//                         (central/flows/group.ts); substation ownership follows its assignment
+//   anomalies consumer .. this instance's share of anomalies (group <centralGroup>.anomalies):
+//                         substation ownership follows its assignment; a consumer of its own so an
+//                         anomaly never waits behind a fetch of readings (issue 12, goal 6)
+//   group consumer ...... this instance's share of readings, gaps, events, actions, maintenance
+//                         (both: central/flows/group.ts)
 //   hand-over ........... on stop: drain, final commit, snapshots of every owned substation
 //   timers .............. correlator tick, commits, lag, snapshot refresh
 //
@@ -36,6 +39,7 @@ import { createInfluxReader } from './archive/index.ts';
 import { topicPrefix } from './archive/layout.ts';
 import { SubstationOwnership } from './consume/ownership.ts';
 import { ConsumerRunner } from './consume/runner.ts';
+import { anomaliesGroupId, seedOffsetsFrom } from './consume/groups.ts';
 import { BroadcastFlow } from './flows/broadcast.ts';
 import { GroupFlow } from './flows/group.ts';
 import { centralMetrics, viewMetrics } from './metrics.ts';
@@ -89,6 +93,7 @@ export class Aggregator {
   readonly committer: OffsetCommitter;
   private readonly local: CorrelatorPort;
   private readonly group: ConsumerRunner;
+  private readonly anomalyGroup: ConsumerRunner;
   private readonly broadcast: ConsumerRunner;
   private readonly gate: OffsetGate;
   private readonly groupFlow: GroupFlow;
@@ -141,7 +146,7 @@ export class Aggregator {
     this.events.decorateWith((e) => workflow.decorate(e));
     const ownership = (this.ownership = new SubstationOwnership({ instanceId: this.instanceId, local, catchUp, stateTopic: t.state, handoverWaitMs: wait, clock, logger }));
     // The zombie fence: no archive write once the group membership may have lapsed.
-    const gate = (this.gate = createOffsetGate(c, t, { logger, metrics, clock, fence: () => this.group.membershipLapsed() }));
+    const gate = (this.gate = createOffsetGate(c, t, { logger, metrics, clock, fence: () => this.anomalyGroup.membershipLapsed() ?? this.group.membershipLapsed() }));
     const outbox = (this.outbox = new GridEventOutbox({
       producer: kafkaProducer(kafka),
       topics: t,
@@ -165,35 +170,51 @@ export class Aggregator {
     const modelRegistry = (this.modelRegistry = learned && c.learnedRegistry === 'on'
       ? new ModelRegistry({ kafka, topic: modelsTopic(c), centralGroup: c.centralGroup, instanceId: this.instanceId, ensureTopic: c.ensureTopics, store: c.s3Endpoint ? ModelStore.fromSettings({ ...c, s3Endpoint: c.s3Endpoint }, logger) : null, scorer: () => learned.scorer, defaultDir: c.learnedModelDir ?? DEFAULT_MODEL_DIR, logger, metrics })
       : null);
+    const consumerOf = (topic: string) => (topic === t.anomalies ? this.anomalyGroup : this.group).consumer;
     const flow = {
-      pause: (topic: string, partition: number) => this.group.consumer.pause([{ topic, partitions: [partition] }]),
-      resume: (topic: string, partition: number) => this.group.consumer.resume([{ topic, partitions: [partition] }]),
+      pause: (topic: string, partition: number) => consumerOf(topic).pause([{ topic, partitions: [partition] }]),
+      resume: (topic: string, partition: number) => consumerOf(topic).resume([{ topic, partitions: [partition] }]),
     };
     const groupFlow = (this.groupFlow = new GroupFlow({ topics: t, metrics: m, clock, readings: this.readings, ownership, local, outbox, gate, flow, archiveOnly: [wt.actions, wt.maintenance], ...(learned ? { onReading: (v: string | Buffer) => learned.onReading(typeof v === 'string' ? v : v.toString()) } : {}) }));
     // One group per instance: every instance reads every partition of these topics. Nothing is
     // committed, so the group leaves no offsets behind.
     const broadcast = (this.broadcast = new ConsumerRunner({ name: 'broadcast consumer', kafka, groupId: `${c.centralGroup}.instance.${this.instanceId}`, logger, subscriptions: broadcastFlow.subscriptions, onBatch: (b) => broadcastFlow.onBatch(b), partitionsConsumedConcurrently: 3 }));
+    // Ownership (and so the correlator's tick) follows the anomalies group's assignment.
     let rebalancing = false;
+    const anomalyGroupId = anomaliesGroupId(c.centralGroup);
+    const anomalyGroup = (this.anomalyGroup = new ConsumerRunner({
+      name: 'anomalies consumer',
+      kafka,
+      groupId: anomalyGroupId,
+      logger,
+      subscriptions: [{ topics: [t.anomalies], fromBeginning: true }],
+      onBatch: (b) => groupFlow.onBatch(b),
+      onAssignment: (a) => {
+        rebalancing = false;
+        groupFlow.onAssignment(a, [t.anomalies]);
+      },
+      onRebalancing: () => (rebalancing = true),
+      partitionsConsumedConcurrently: 3,
+    }));
     const group = (this.group = new ConsumerRunner({
       name: 'group consumer',
       kafka,
       groupId: c.centralGroup,
       logger,
-      subscriptions: [{ topics: groupFlow.topics, fromBeginning: true }],
+      subscriptions: [{ topics: groupFlow.dataTopics, fromBeginning: true }],
       onBatch: (b) => groupFlow.onBatch(b),
-      onAssignment: (a) => {
-        rebalancing = false;
-        groupFlow.onAssignment(a);
-      },
-      onRebalancing: () => (rebalancing = true),
+      onAssignment: (a) => groupFlow.onAssignment(a, groupFlow.dataTopics),
       partitionsConsumedConcurrently: 4,
-      // kafkajs fetches again only once every batch of the last fetch is handled, so an anomaly
-      // (a last gasp) waits behind one fetch of readings: 4 MiB per partition of gzip'd readings
-      // was ~100,000 readings per partition, tens of seconds of work while behind. 512 KiB keeps
-      // that wait to about a second per partition; Kafka still returns at least one whole batch.
+      // kafkajs fetches again only once every batch of the last fetch is handled, so a last gasp's
+      // gap record waits behind one fetch of readings: 4 MiB per partition of gzip'd readings was
+      // ~100,000 readings per partition, tens of seconds of work while behind. 512 KiB keeps that
+      // wait to about a second per partition; Kafka still returns at least one whole batch.
       maxBytesPerPartition: GROUP_FETCH_BYTES_PER_PARTITION,
     }));
-    const committer = (this.committer = new OffsetCommitter({ gate, outbox, commit: (o) => group.commit(o), metrics: m, logger, afterFlush: () => groupFlow.relieve() }));
+    const commit = async (o: { topic: string; partition: number; offset: string }[]): Promise<void> => {
+      await Promise.all([anomalyGroup.commit(o.filter((x) => x.topic === t.anomalies)), group.commit(o.filter((x) => x.topic !== t.anomalies))]);
+    };
+    const committer = (this.committer = new OffsetCommitter({ gate, outbox, commit, metrics: m, logger, afterFlush: () => groupFlow.relieve() }));
 
     const tick = (): void => {
       if (rebalancing) return;
@@ -227,6 +248,7 @@ export class Aggregator {
             if (created.length > 0) logger.info({ created }, 'topics created');
           }
           ownership.setPartitionCount(await partitionCount(admin, t.anomalies));
+          await seedOffsetsFrom(admin, t.anomalies, c.centralGroup, anomalyGroupId, logger);
           readingsPartitions = await partitionCount(admin, t.readings);
         } catch (err) {
           // A refused login, an untrusted certificate or a denied ACL stops central at start (exit 78).
@@ -256,14 +278,16 @@ export class Aggregator {
         if (!topo || !state || !actions || !windows) logger.warn({ topology: topo, state, actions, windows }, 'topology, state, event-actions or maintenance topic not read to its end in time; continuing');
         logger.info({ topology: this.registry.summary().meters, snapshots: ownership.handover.snapshots }, 'topology and state topics read');
       }),
+      anomalyGroup,
       group,
       // SIGTERM: stop consuming, let the batches in flight finish, archive everything buffered,
       // commit, write the state of every owned substation (the next owner imports it).
       part('hand-over', () => undefined, async () => {
         if (this.state === 'crashing') return;
+        anomalyGroup.pauseAll();
         group.pauseAll();
         broadcast.pauseAll();
-        await Promise.all([group.drain(), broadcast.drain()]);
+        await Promise.all([anomalyGroup.drain(), group.drain(), broadcast.drain()]);
         await groupFlow.settled(); // batches whose publish was still in flight reach the gate
         await committer.settled();
         await committer.commitDue(true);
@@ -272,7 +296,7 @@ export class Aggregator {
       }),
       intervalPart('correlator tick', c.tickMs, running(tick)),
       intervalPart('commit', c.commitIntervalMs, running(() => void committer.commitDue(false))),
-      intervalPart('lag', c.lagIntervalMs, running(() => void measureLag(admin, c.centralGroup, groupFlow.topics, m.lag, logger))),
+      intervalPart('lag', c.lagIntervalMs, running(() => void Promise.all([measureLag(admin, anomalyGroupId, [t.anomalies], m.lag, logger), measureLag(admin, c.centralGroup, groupFlow.dataTopics, m.lag, logger)]))),
       intervalPart('snapshot refresh', 30_000, running(() => ownership.markAllOwnedDirty())),
     ];
   }
@@ -318,15 +342,17 @@ export class Aggregator {
   }
 
   health(): Health {
-    const crashed = this.group.crashed ?? this.broadcast.crashed;
-    const ready = this.state === 'running' && this.caughtUp && this.group.joined && !crashed;
+    const crashed = this.anomalyGroup.crashed ?? this.group.crashed ?? this.broadcast.crashed;
+    const joined = this.anomalyGroup.joined && this.group.joined;
+    const ready = this.state === 'running' && this.caughtUp && joined && !crashed;
     return {
       live: !crashed,
       ready,
       details: {
         instance: this.instanceId,
         crashed: crashed?.message ?? null,
-        groupJoined: this.group.joined,
+        groupJoined: joined,
+        groupsJoined: { anomalies: this.anomalyGroup.joined, data: this.group.joined },
         ownedAnomalyPartitions: this.ownership.adopted,
         gridOwner: this.isGridOwner(),
         topologyMeters: this.registry.topology.size,

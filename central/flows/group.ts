@@ -1,6 +1,7 @@
 // The group consumer's flow: the records of the partitions the group assigns this instance.
 //   anomalies -> local correlator (owned substations; replays of an imported state skipped)
 //   readings  -> recent readings (API); the learned scorer (its anomalies come back through grid.anomalies)
+//   (anomalies come from a consumer of their own, so they never wait behind a fetch of readings)
 //   all four  -> offset gate (archive); grid events and snapshots -> outbox before the batch returns
 //   archiveOnly (the operators' actions and maintenance windows) -> offset gate only: the audit
 //             trail archived with the rest, once (one instance per partition)
@@ -63,9 +64,14 @@ export class GroupFlow {
     ]);
   }
 
-  /** The topics of the shared group. */
+  /** Every topic this flow reads (both consumers: the anomalies and the rest). */
   get topics(): string[] {
     return [...this.handlers.keys()];
+  }
+
+  /** The topics of the shared group's consumer of data: all but the anomalies. */
+  get dataTopics(): string[] {
+    return this.topics.filter((t) => t !== this.o.topics.anomalies);
   }
 
   async onBatch(batch: Batch): Promise<void> {
@@ -163,10 +169,18 @@ export class GroupFlow {
     return this.paused.size;
   }
 
-  /** After every join: the ownership follows the anomalies partitions, the gate forgets revoked ones. */
-  onAssignment(assignment: Map<string, number[]>): void {
-    this.o.ownership.assign(new Set(assignment.get(this.o.topics.anomalies) ?? []));
+  /**
+   * After every join of one of the consumers: the ownership follows the anomalies partitions, the
+   * gate forgets revoked ones. `scope` names the topics that consumer reads (the anomalies have a
+   * group of their own, central/README.md), so a join of one leaves the other's partitions alone.
+   */
+  onAssignment(assignment: Map<string, number[]>, scope: readonly string[] = this.topics): void {
+    const inScope = new Set(scope);
+    if (inScope.has(this.o.topics.anomalies)) this.o.ownership.assign(new Set(assignment.get(this.o.topics.anomalies) ?? []));
+    const next = new Map([...this.lastAssignment].filter(([topic]) => !inScope.has(topic)));
+    for (const [topic, partitions] of assignment) if (inScope.has(topic)) next.set(topic, partitions);
     for (const [topic, partitions] of this.lastAssignment) {
+      if (!inScope.has(topic)) continue;
       const now = new Set(assignment.get(topic) ?? []);
       for (const p of partitions) {
         if (now.has(p)) continue;
@@ -175,7 +189,7 @@ export class GroupFlow {
         void this.o.gate.revoke(topic, p);
       }
     }
-    this.lastAssignment = assignment;
+    this.lastAssignment = next;
   }
 
   private onReading(key: string | null, value: Buffer | string, now: number): void {

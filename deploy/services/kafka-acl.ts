@@ -47,7 +47,7 @@ const allow = (principal: string, resourceType: number, resourceName: string, op
  * The ACLs of the edge and central principals for one deployment. `topicPrefix` is what
  * GRIDWATCH_KAFKA_TOPIC_PREFIX puts before each name ('' for the plain names); `centralGroup` is
  * central's consumer group id, granted as a PREFIXED group because each central instance also runs
- * `<group>.instance.<id>`. Writing implies describing; in Kafka 4 it also implies the idempotent
+ * `<group>.anomalies` and `<group>.instance.<id>`. Writing implies describing; in Kafka 4 it also implies the idempotent
  * producer (IdempotentWrite on the cluster is no longer needed).
  */
 export function kafkaAcls(opts: { topicPrefix?: string; centralGroup?: string; edgeUser?: string; centralUser?: string } = {}): AclEntry[] {

@@ -3,6 +3,7 @@
 import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Aggregator } from '../../central/aggregator.ts';
+import { anomaliesGroupId } from '../../central/consume/groups.ts';
 import { topicNames } from '../../shared/kafka/index.ts';
 import { silentLogger, Metrics } from '../../shared/index.ts';
 import { FakeCorrelator } from './consume/fake-correlator.ts';
@@ -57,9 +58,38 @@ describe('central consumption (real Kafka)', () => {
     await admin.connect();
     cleanup.push(() => admin.disconnect());
     await waitFor(async () => {
-      const [t] = await admin.fetchOffsets({ groupId: config.centralGroup, topics: [topicNames(config).anomalies] });
+      const [t] = await admin.fetchOffsets({ groupId: anomaliesGroupId(config.centralGroup), topics: [topicNames(config).anomalies] });
       return (t?.partitions ?? []).reduce((n, x) => n + Math.max(0, Number(x.offset)), 0) === 5;
     }, 20_000, 'committed anomalies offsets');
     expect(listFiles(config.archiveDir as string).some((f) => f.endsWith('.jsonl.gz'))).toBe(true);
+  });
+  it('an installation from before the anomalies group: their committed offsets are copied from the shared group, so the anomalies already handled are not read again', async () => {
+    const config = testConfig('central-anomalies-group');
+    const t = topicNames(config);
+    const k = kafka();
+    const admin = k.admin();
+    await admin.connect();
+    cleanup.push(() => admin.disconnect());
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: t.anomalies, numPartitions: 3 }] });
+    const p = await producer(k);
+    cleanup.push(() => p.disconnect());
+    // Handled by the earlier version: three sags of T1, committed by the shared group.
+    await sendAnomalies(p, t.anomalies, ['M1', 'M2', 'M3'].map((m) => sagAnomaly(m, 'T1', 'S01')));
+    const ends = await admin.fetchTopicOffsets(t.anomalies);
+    await admin.setOffsets({ groupId: config.centralGroup, topic: t.anomalies, partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })) });
+
+    const aggregator = new Aggregator({ config, logger: silentLogger(), metrics: new Metrics('central', { defaultMetrics: false }), correlator: (o) => new FakeCorrelator(o), topicPartitions: 3 });
+    cleanup.push(() => aggregator.stop());
+    await aggregator.start();
+    const reader = await eventReader(k, t.events);
+    cleanup.push(reader.stop);
+    const [seeded] = await admin.fetchOffsets({ groupId: anomaliesGroupId(config.centralGroup), topics: [t.anomalies] });
+    expect(new Map(seeded!.partitions.map((x) => [x.partition, x.offset]))).toEqual(new Map(ends.map((e) => [e.partition, e.high])));
+
+    // New ones, behind them in the same partition (key S01): only they make an event.
+    await sendAnomalies(p, t.anomalies, ['M4', 'M5', 'M6'].map((m) => sagAnomaly(m, 'T2', 'S01')));
+    await waitFor(() => reader.events.length >= 1, 30_000, 'the grid event of T2');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(reader.events.map((e) => e.rootId)).toEqual(['T2']);
   });
 });
