@@ -14,7 +14,11 @@
  * timestamp on grid.anomalies (the edge's part: intake, detection, commit, forward) and the first
  * grid.events record naming a fault meter (central's part: consume, correlate, the hold, publish).
  * Two runs in one part: the correlator's default holds (a sag is held openHoldMs, 10 s, by design),
- * then every hold at 0; the difference of their p95 is the hold, the rest is transport.
+ * then every hold at 0; the difference of their p95 is the hold, the rest is transport. Central's
+ * own delay (goal 6's anomaly to event) is from the anomaly record that completed the fault's first
+ * event (the last one of the meters it names) to that event record; from the fault's first anomaly
+ * is reported beside it. BENCH_LATENCY_SECONDS (default 75: 11 faults held, 13 at holds 0) makes
+ * the runs longer, BENCH_LATENCY_RUNS=zero runs the holds-0 run alone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -246,12 +250,14 @@ export async function benchLatency(opts: { log: (line: string) => void }): Promi
   const probe = loadProbe();
   const meters = Number(process.env.BENCH_LATENCY_METERS ?? 10_000);
   const seconds = Number(process.env.BENCH_LATENCY_SECONDS ?? 75);
-  const held = await run({ meters, seconds, holdsZero: false, log: opts.log });
+  // BENCH_LATENCY_RUNS=zero: the holds-0 run alone (longer runs give more faults for its p99).
+  const zeroOnly = process.env.BENCH_LATENCY_RUNS === 'zero';
+  const held = zeroOnly ? null : await run({ meters, seconds, holdsZero: false, log: opts.log });
   const zero = await run({ meters, seconds, holdsZero: true, log: opts.log });
   const hold = DEFAULT_CORRELATE_CONFIG.openHoldMs;
   const intervals2 = 2000;
   const figures: BenchFigure[] = [
-    { id: 'latency.fault_to_event_p95', figure: `fault's first abnormal reading to its grid event record, p95 (${meters} meters, 1 s interval, sag held openHoldMs ${hold} ms)`, value: held.readingToEventMs.p95 ?? Infinity, unit: 'ms', higherIsBetter: false, goal: { text: `<= hold + 2 intervals = ${hold + intervals2} ms`, on: 'value', max: hold + intervals2 } },
+    ...(held ? [{ id: 'latency.fault_to_event_p95', figure: `fault's first abnormal reading to its grid event record, p95 (${meters} meters, 1 s interval, sag held openHoldMs ${hold} ms)`, value: held.readingToEventMs.p95 ?? Infinity, unit: 'ms', higherIsBetter: false, goal: { text: `<= hold + 2 intervals = ${hold + intervals2} ms`, on: 'value', max: hold + intervals2 } } satisfies BenchFigure] : []),
     { id: 'latency.fault_to_event_p95_hold0', figure: 'the same with every hold at 0 (transport: edge + Kafka + central), p95', value: zero.readingToEventMs.p95 ?? Infinity, unit: 'ms', higherIsBetter: false, goal: { text: '<= 2 intervals', on: 'value', max: intervals2 } },
     { id: 'latency.reading_to_anomaly_p95', figure: "fault's first abnormal reading to its anomaly record (the edge's part), p95", value: zero.readingToAnomalyMs.p95 ?? Infinity, unit: 'ms', higherIsBetter: false },
     { id: 'latency.anomaly_to_event_p99_hold0', figure: "the fault's first anomaly record to its grid event record, holds at 0, p99", value: zero.anomalyToEventMs.p99 ?? Infinity, unit: 'ms', higherIsBetter: false },
