@@ -17,7 +17,9 @@
  * then every hold at 0; the difference of their p95 is the hold, the rest is transport. Central's
  * own delay (goal 6's anomaly to event) is from the anomaly record that completed the fault's first
  * event (the last one of the meters it names) to that event record; from the fault's first anomaly
- * is reported beside it. BENCH_LATENCY_SECONDS (default 75: 11 faults held, 13 at holds 0) makes
+ * is reported beside it, and cut in two where this bench's own reader of grid.anomalies received
+ * the anomaly (before: the edge's produce and Kafka; after: central's fetch, correlation and
+ * publish), with the five worst faults. BENCH_LATENCY_SECONDS (default 75: 11 faults held, 13 at holds 0) makes
  * the runs longer, BENCH_LATENCY_RUNS=zero runs the holds-0 run alone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -82,8 +84,63 @@ interface RunResult {
   anomalyToEventMs: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
   /** From the last anomaly record of the meters the fault's first event names (the one that completed it) to that event record. */
   completingAnomalyToEventMs: { p50: number | null; p95: number | null; p99: number | null; max: number | null; samples: number };
+  /**
+   * The completing anomaly's delay cut where this bench's own reader of grid.anomalies (a consumer
+   * in another process, fetch wait 20 ms) received it: before that, the edge's produce and Kafka;
+   * after it, central's fetch, correlation and publish. Same clock (one machine).
+   */
+  completingSplitMs: { toReader: { p50: number | null; p99: number | null }; readerToEvent: { p50: number | null; p99: number | null }; worst: { total: number; toReader: number; readerToEvent: number }[] };
+  /** Central's own view at the end of the run (its /metrics): where its part of the tail went. */
+  central: CentralView | null;
   sent: number;
   acked: number;
+}
+
+/** A histogram of central's /metrics: samples, sum, and how many were over each named bound. */
+interface HistogramView { count: number; sumS: number; over: Record<string, number> }
+interface CentralView {
+  /** Event loop delay since the start (prom-client's monitorEventLoopDelay, 10 ms resolution). */
+  eventLoopLagMs: { p99: number | null; max: number | null };
+  /** Garbage collections by kind (major: mark-sweep-compact). */
+  gc: Record<string, HistogramView>;
+  /** Producing events and snapshots (one outbox.publish). */
+  publish: HistogramView | null;
+  /** From the anomaly's record timestamp to the start of its batch's handling at central (its fetch). */
+  recordToHandled: HistogramView | null;
+}
+
+const OVER_S = [0.05, 0.1, 0.25, 0.5, 1];
+
+/** Parses the few series of central's Prometheus text this bench reports (any labels, any order). */
+export function centralView(text: string): CentralView {
+  const lines = text.split('\n');
+  const series = (name: string, ...labels: string[]): string[] =>
+    lines.filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && labels.every((x) => l.includes(x)));
+  const valueOf = (line: string | undefined): number | null => (line === undefined ? null : Number(line.slice(line.lastIndexOf(' ') + 1)));
+  const ms = (v: number | null): number | null => (v === null ? null : Math.round(v * 1000));
+  const hist = (name: string, label = ''): HistogramView | null => {
+    const count = valueOf(series(`${name}_count`, label)[0]);
+    const sum = valueOf(series(`${name}_sum`, label)[0]);
+    if (count === null || sum === null) return null;
+    const buckets = series(`${name}_bucket`, label);
+    const over: Record<string, number> = {};
+    for (const b of OVER_S) {
+      const at = valueOf(buckets.find((l) => l.includes(`le="${b}"`)));
+      if (at !== null) over[`${b * 1000}ms`] = count - at;
+    }
+    return { count, sumS: Math.round(sum * 1000) / 1000, over };
+  };
+  const gc: Record<string, HistogramView> = {};
+  for (const kind of ['minor', 'major', 'incremental', 'weakcb']) {
+    const h = hist('gridwatch_nodejs_gc_duration_seconds', `kind="${kind}"`);
+    if (h) gc[kind] = h;
+  }
+  return {
+    eventLoopLagMs: { p99: ms(valueOf(series('gridwatch_nodejs_eventloop_lag_p99_seconds')[0])), max: ms(valueOf(series('gridwatch_nodejs_eventloop_lag_max_seconds')[0])) },
+    gc,
+    publish: hist('gridwatch_central_publish_seconds'),
+    recordToHandled: hist('gridwatch_central_anomaly_to_event_seconds'),
+  };
 }
 
 const pct = (xs: number[], p: number): number | null => {
@@ -158,18 +215,19 @@ async function run(o: { meters: number; seconds: number; holdsZero: boolean; log
     // Every open anomaly and every event record naming a fault's meters, kept with the start its
     // record states: the fault's own are those that started at or after its first abnormal
     // reading (the reading's ts is the publisher's send time), known only when the publisher ends.
-    const anomalies: { ts: number; startTs: number; meterId: string }[][] = faults.map(() => []);
+    const anomalies: { ts: number; startTs: number; meterId: string; seen: number }[][] = faults.map(() => []);
     const events: { ts: number; startTs: number; meters: string[] }[][] = faults.map(() => []);
     await reader.connect();
     await reader.subscribe({ topics: [`${prefix}grid.anomalies`, `${prefix}grid.events`], fromBeginning: true });
     await reader.run({
       eachMessage: async ({ topic, message }) => {
+        const seen = Date.now();
         const v = JSON.parse(String(message.value)) as { meterId?: string; affectedMeters?: string[]; state?: string; startTs?: number };
         const ts = Number(message.timestamp);
         const startTs = Number(v.startTs ?? 0);
         if (topic.endsWith('grid.anomalies')) {
           const k = faultOfMeter.get(v.meterId ?? '');
-          if (k !== undefined && v.state === 'open') anomalies[k]!.push({ ts, startTs, meterId: v.meterId ?? '' });
+          if (k !== undefined && v.state === 'open') anomalies[k]!.push({ ts, startTs, meterId: v.meterId ?? '', seen });
         } else {
           const named = new Map<number, string[]>();
           for (const m of v.affectedMeters ?? []) {
@@ -206,17 +264,21 @@ async function run(o: { meters: number; seconds: number; holdsZero: boolean; log
     // (from the fault's first anomaly it also holds how the fault's readings and anomalies spread
     // over the reading interval at the edge).
     const completing: number[] = [];
+    const split: { total: number; toReader: number; readerToEvent: number }[] = [];
     faults.forEach((_, k) => {
       const ev = firstOwn(events[k]!, pub.firstAbnormal[k]);
       if (!ev) return;
-      const firstOf = new Map<string, number>();
+      const firstOf = new Map<string, { ts: number; seen: number }>();
       for (const a of anomalies[k]!) {
         if (a.startTs < (pub.firstAbnormal[k] ?? Infinity) || a.ts > ev.ts) continue;
         const prev = firstOf.get(a.meterId);
-        if (prev === undefined || a.ts < prev) firstOf.set(a.meterId, a.ts);
+        if (prev === undefined || a.ts < prev.ts) firstOf.set(a.meterId, a);
       }
-      const named = ev.meters.map((m) => firstOf.get(m)).filter((x): x is number => x !== undefined);
-      if (named.length > 0) completing.push(ev.ts - Math.max(...named));
+      const named = ev.meters.map((m) => firstOf.get(m)).filter((x): x is { ts: number; seen: number } => x !== undefined);
+      if (named.length === 0) return;
+      const last = named.reduce((a, b) => (b.ts > a.ts ? b : a));
+      completing.push(ev.ts - last.ts);
+      split.push({ total: ev.ts - last.ts, toReader: last.seen - last.ts, readerToEvent: ev.ts - last.seen });
     });
     faults.forEach((_, k) => {
       const t0 = pub.firstAbnormal[k];
@@ -226,6 +288,7 @@ async function run(o: { meters: number; seconds: number; holdsZero: boolean; log
       if (e !== null) toEvent.push(e - t0);
       if (e !== null && a !== null) central_.push(e - a);
     });
+    const central_view = await fetch(`http://127.0.0.1:${PORTS.centralHttp}/metrics`).then(async (res) => (res.ok ? centralView(await res.text()) : null), () => null);
     const r: RunResult = {
       holds: o.holdsZero ? 'all 0' : `defaults (openHoldMs ${DEFAULT_CORRELATE_CONFIG.openHoldMs})`,
       faults: faults.length, seen: toEvent.length, sent: pub.sent, acked: pub.acked,
@@ -233,8 +296,14 @@ async function run(o: { meters: number; seconds: number; holdsZero: boolean; log
       readingToEventMs: { p50: pct(toEvent, 50), p95: pct(toEvent, 95), p99: pct(toEvent, 99), max: pct(toEvent, 100) },
       anomalyToEventMs: { p50: pct(central_, 50), p95: pct(central_, 95), p99: pct(central_, 99), max: pct(central_, 100) },
       completingAnomalyToEventMs: { p50: pct(completing, 50), p95: pct(completing, 95), p99: pct(completing, 99), max: pct(completing, 100), samples: completing.length },
+      completingSplitMs: {
+        toReader: { p50: pct(split.map((x) => x.toReader), 50), p99: pct(split.map((x) => x.toReader), 99) },
+        readerToEvent: { p50: pct(split.map((x) => x.readerToEvent), 50), p99: pct(split.map((x) => x.readerToEvent), 99) },
+        worst: [...split].sort((a, b) => b.total - a.total).slice(0, 5),
+      },
+      central: central_view,
     };
-    o.log(`${o.meters} meters at 1 s, holds ${r.holds}: ${r.seen} of ${r.faults} faults seen; reading -> anomaly record ${JSON.stringify(r.readingToAnomalyMs)}, reading -> event record ${JSON.stringify(r.readingToEventMs)}, first anomaly -> event ${JSON.stringify(r.anomalyToEventMs)}, completing anomaly -> event ${JSON.stringify(r.completingAnomalyToEventMs)}`);
+    o.log(`${o.meters} meters at 1 s, holds ${r.holds}: ${r.seen} of ${r.faults} faults seen; reading -> anomaly record ${JSON.stringify(r.readingToAnomalyMs)}, reading -> event record ${JSON.stringify(r.readingToEventMs)}, first anomaly -> event ${JSON.stringify(r.anomalyToEventMs)}, completing anomaly -> event ${JSON.stringify(r.completingAnomalyToEventMs)}, its split at this bench's reader ${JSON.stringify(r.completingSplitMs)}; central's own view ${JSON.stringify(r.central)}`);
     return r;
   } finally {
     await reader.disconnect().catch(() => undefined);
