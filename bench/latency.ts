@@ -20,7 +20,8 @@
  * is reported beside it, and cut in two where this bench's own reader of grid.anomalies received
  * the anomaly (before: the edge's produce and Kafka; after: central's fetch, correlation and
  * publish), with the five worst faults. BENCH_LATENCY_SECONDS (default 75: 11 faults held, 13 at holds 0) makes
- * the runs longer, BENCH_LATENCY_RUNS=zero runs the holds-0 run alone.
+ * the runs longer, BENCH_LATENCY_RUNS=zero runs the holds-0 run alone, BENCH_LATENCY_CENTRAL_PROF=DIR
+ * has central write a CPU profile (.cpuprofile) into DIR when it stops.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -197,7 +198,9 @@ async function run(o: { meters: number; seconds: number; holdsZero: boolean; log
   // No S3 and no InfluxDB for this part (a directory archive): the services' variables are dropped.
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^GRIDWATCH_(S3|INFLUX)_/.test(k)));
   const common = { ...base, GRIDWATCH_TOPOLOGY: topologyFile, GRIDWATCH_KAFKA_TOPIC_PREFIX: prefix, GRIDWATCH_LOG_LEVEL: 'warn' };
-  const central = spawn(process.execPath, ['bin/gridwatch.js', 'central'], {
+  // BENCH_LATENCY_CENTRAL_PROF=DIR: central writes a CPU profile there when it stops (--cpu-prof).
+  const prof = process.env.BENCH_LATENCY_CENTRAL_PROF;
+  const central = spawn(process.execPath, [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), 'bin/gridwatch.js', 'central'], {
     cwd: process.cwd(), stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...common, ...holds, GRIDWATCH_CENTRAL_GROUP: `${prefix}central`, GRIDWATCH_INSTANCE_ID: 'bench-lat', GRIDWATCH_HTTP_HOST: '127.0.0.1', GRIDWATCH_HTTP_PORT: String(PORTS.centralHttp), GRIDWATCH_API_AUTH: 'none', GRIDWATCH_ARCHIVE_DIR: join(dir, 'archive'), GRIDWATCH_LEARNED_REGISTRY: 'off' },
   });

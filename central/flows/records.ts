@@ -120,9 +120,29 @@ export type EachRecord = (m: Batch['messages'][number], key: string | null, valu
  * consumed metric counts readings, not records).
  */
 export function dispatchReadings(batch: Batch, invalid: CentralMetrics['invalid'], handle: (key: string | null, value: Buffer | string) => void, each?: EachRecord): number {
+  return dispatchReadingsSlice(batch, invalid, handle, each, 0, Infinity).readings;
+}
+
+/** Readings between two looks at the clock in a slice (performance.now() is not free per reading). */
+const SLICE_CHECK_EVERY = 64;
+
+/**
+ * dispatchReadings over the records from index `from`, stopping at the first look at the clock
+ * past `until` (performance.now() ms): `next` is the index of the first record not handled
+ * (batch.messages.length when all were). A slice ends between records, never inside one.
+ */
+export function dispatchReadingsSlice(batch: Batch, invalid: CentralMetrics['invalid'], handle: (key: string | null, value: Buffer | string) => void, each: EachRecord | undefined, from: number, until: number): { readings: number; next: number } {
   const { topic } = batch;
+  const messages = batch.messages;
   let readings = 0;
-  for (const m of batch.messages) {
+  let checked = 0;
+  let i = from;
+  for (; i < messages.length; i++) {
+    if (readings - checked >= SLICE_CHECK_EVERY) {
+      checked = readings;
+      if (performance.now() > until) break;
+    }
+    const m = messages[i]!;
     const key = m.key === null ? null : m.key.toString();
     const v = m.value;
     readings++;
@@ -147,7 +167,7 @@ export function dispatchReadings(batch: Batch, invalid: CentralMetrics['invalid'
     if (text.undecodable !== undefined) invalid.inc({ topic });
     else handle(key, text.text);
   }
-  return readings;
+  return { readings, next: i };
 }
 
 /**

@@ -3,7 +3,7 @@
 // archive's callback once; the count is of readings, not records.
 import type { Batch } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { dispatchReadings } from '../../../central/flows/records.ts';
+import { dispatchReadings, dispatchReadingsSlice } from '../../../central/flows/records.ts';
 import { encodeForwardedReading, encodeForwardedReadingBatch, READINGS_BATCH_CONTRACT } from '../../../shared/contracts/forwarded-reading-avro.ts';
 
 const reading = (meterId: string, seq: number) => ({ meterId, readingId: `${meterId}:${seq}`, seq, ts: 1_700_000_000_000 + seq * 1000, voltage: 231, edgeId: 'e1', substationId: 'S1', feederId: 'F1', transformerId: 'T1', receivedAt: 1_700_000_000_003 + seq * 1000 });
@@ -43,5 +43,33 @@ describe('dispatchReadings', () => {
     // Each record once: its own bytes (null text) or the text decoded here.
     expect(each.map(([o, text, decoded]) => [o, text === null ? null : 'text', decoded])).toEqual([['0', null, false], ['1', 'text', false], ['2', 'text', true], ['3', 'text', true], ['4', null, false], ['5', 'text', true]]);
     expect(JSON.parse(each[5]![1] as string)._undecodable).toMatch(/./);
+  });
+
+  it('in slices: each stops between records once its time is up and the next goes on from there, every reading once and in order', () => {
+    const header = { 'gridwatch-contract': READINGS_BATCH_CONTRACT };
+    const messages = [
+      ...Array.from({ length: 150 }, (_, i) => ({ key: `M${i}`, value: Buffer.from(JSON.stringify(reading(`M${i}`, 1))) })),
+      // A record of 100 readings is one record: a slice never ends inside it.
+      { key: null, value: Buffer.from(Array.from({ length: 100 }, (_, i) => JSON.stringify(reading(`B${i}`, 1))).join('\n')), headers: header },
+      ...Array.from({ length: 30 }, (_, i) => ({ key: `N${i}`, value: Buffer.from(JSON.stringify(reading(`N${i}`, 1))) })),
+    ];
+    const batch = batchOf(messages);
+    const keys: (string | null)[] = [];
+    const records: string[] = [];
+    const slices: { readings: number; next: number }[] = [];
+    // A time already past: every slice stops at its first look at the clock (after 64 readings).
+    for (let at = 0; at < messages.length; ) {
+      const r = dispatchReadingsSlice(batch, { inc: () => undefined } as never, (key) => keys.push(key), (m) => records.push(m.offset), at, -Infinity);
+      expect(r.next).toBeGreaterThan(at);
+      slices.push(r);
+      at = r.next;
+    }
+    // The third slice takes the record of 100 whole (its look at the clock comes after it).
+    expect(slices.map((s) => s.next)).toEqual([64, 128, 151, 181]);
+    expect(slices.map((s) => s.readings)).toEqual([64, 64, 122, 30]);
+    expect(keys).toEqual([...messages.slice(0, 150).map((m) => m.key), ...Array.from({ length: 100 }, (_, i) => `B${i}`), ...messages.slice(151).map((m) => m.key)]);
+    expect(records).toEqual(messages.map((_, i) => String(i)));
+    // With time to spare, one slice takes the whole batch (dispatchReadings is that).
+    expect(dispatchReadingsSlice(batch, { inc: () => undefined } as never, () => undefined, undefined, 0, Infinity)).toEqual({ readings: 280, next: 181 });
   });
 });
