@@ -69,7 +69,9 @@ interface Env {
   cleanup: (() => Promise<unknown>)[];
 }
 
-type Topics = Record<'readings' | 'anomalies' | 'events' | 'edgeStatus' | 'gaps' | 'topology' | 'state', string>;
+// Every topic central reads or writes, the workflow's and the model registry's too: ensureTopics is
+// off, and on a Kafka that never ran central (a new machine) the default names do not exist.
+type Topics = Record<'readings' | 'anomalies' | 'events' | 'edgeStatus' | 'gaps' | 'topology' | 'state' | 'eventActions' | 'maintenance' | 'models', string>;
 
 const T0 = Date.UTC(2026, 10, 23, 6, 0, 0);
 // As central's group consumer (central/aggregator.ts, consume/runner.ts), so the yardstick fetches alike.
@@ -156,8 +158,8 @@ async function produceAll(p: Producer, topic: string, n: number, make: (i: numbe
 
 async function createTopics(env: Env, tag: string): Promise<Topics> {
   const u = name(`bench-central-${tag}`);
-  const topics: Topics = { readings: `${u}.readings`, anomalies: `${u}.anomalies`, events: `${u}.events`, edgeStatus: `${u}.edge-status`, gaps: `${u}.gaps`, topology: `${u}.topology`, state: `${u}.state` };
-  const compacted = (k: string): boolean => k === 'topology' || k === 'state';
+  const topics: Topics = { readings: `${u}.readings`, anomalies: `${u}.anomalies`, events: `${u}.events`, edgeStatus: `${u}.edge-status`, gaps: `${u}.gaps`, topology: `${u}.topology`, state: `${u}.state`, eventActions: `${u}.event-actions`, maintenance: `${u}.maintenance`, models: `${u}.models` };
+  const compacted = (k: string): boolean => k === 'topology' || k === 'state' || k === 'maintenance' || k === 'models';
   await env.admin.createTopics({
     waitForLeaders: true,
     topics: Object.entries(topics).map(([k, topic]) => ({ topic, numPartitions: compacted(k) ? 1 : env.partitions, configEntries: compacted(k) ? [{ name: 'cleanup.policy', value: 'compact' }] : [] })),
@@ -206,6 +208,9 @@ async function startPipeline(env: Env, topics: Topics, tag: string, correlate?: 
       topicGaps: topics.gaps,
       topicTopology: topics.topology,
       topicState: topics.state,
+      topicEventActions: topics.eventActions,
+      topicMaintenance: topics.maintenance,
+      topicModels: topics.models,
       archiveMaxAgeMs: 1000,
       commitIntervalMs: 200,
       logLevel: 'warn',
