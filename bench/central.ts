@@ -25,6 +25,7 @@ import kafkajs, { type Admin, type Consumer, type Kafka, type Producer } from 'k
 import { Client as MinioClient } from 'minio';
 import { CentralConfigSchema, type CentralConfig } from '../central/config.ts';
 import { Aggregator, GROUP_FETCH_BYTES_PER_PARTITION } from '../central/aggregator.ts';
+import { anomaliesGroupId } from '../central/consume/groups.ts';
 import { createKafkaClient } from '../shared/kafka/index.ts';
 import { writeTopologyFile } from '../shared/topology/load.ts';
 import { TopologyRegistry } from '../central/registry/index.ts';
@@ -407,7 +408,7 @@ async function anomaliesPhase(env: Env, n: number): Promise<Record<string, unkno
   const eventsPublished = await metricSum(metrics, 'gridwatch_central_grid_events_total');
   let archived: Record<string, unknown> = {};
   if (env.archive !== 'off') {
-    await waitFor(async () => (await committed(env, config.centralGroup, topics.anomalies)) >= n, 600_000, 'anomalies archived and committed');
+    await waitFor(async () => (await committed(env, anomaliesGroupId(config.centralGroup), topics.anomalies)) >= n, 600_000, 'anomalies archived and committed');
     archived = { archivedAndCommittedPerSec: perSec(n, (performance.now() - t0) / 1000) };
   }
   await stopProfile();
