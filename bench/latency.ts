@@ -266,7 +266,6 @@ async function run(o: { meters: number; seconds: number; holdsZero: boolean; log
     // consumed, so the delay that is central's is from that anomaly's record to the event's record
     // (from the fault's first anomaly it also holds how the fault's readings and anomalies spread
     // over the reading interval at the edge).
-    const completing: number[] = [];
     const split: { total: number; toReader: number; readerToEvent: number }[] = [];
     faults.forEach((_, k) => {
       const ev = firstOwn(events[k]!, pub.firstAbnormal[k]);
@@ -280,7 +279,6 @@ async function run(o: { meters: number; seconds: number; holdsZero: boolean; log
       const named = ev.meters.map((m) => firstOf.get(m)).filter((x): x is { ts: number; seen: number } => x !== undefined);
       if (named.length === 0) return;
       const last = named.reduce((a, b) => (b.ts > a.ts ? b : a));
-      completing.push(ev.ts - last.ts);
       split.push({ total: ev.ts - last.ts, toReader: last.seen - last.ts, readerToEvent: ev.ts - last.seen });
     });
     faults.forEach((_, k) => {
@@ -291,7 +289,8 @@ async function run(o: { meters: number; seconds: number; holdsZero: boolean; log
       if (e !== null) toEvent.push(e - t0);
       if (e !== null && a !== null) central_.push(e - a);
     });
-    const central_view = await fetch(`http://127.0.0.1:${PORTS.centralHttp}/metrics`).then(async (res) => (res.ok ? centralView(await res.text()) : null), () => null);
+    const completing = split.map((x) => x.total);
+    const view = await fetch(`http://127.0.0.1:${PORTS.centralHttp}/metrics`).then(async (res) => (res.ok ? centralView(await res.text()) : null), () => null);
     const r: RunResult = {
       holds: o.holdsZero ? 'all 0' : `defaults (openHoldMs ${DEFAULT_CORRELATE_CONFIG.openHoldMs})`,
       faults: faults.length, seen: toEvent.length, sent: pub.sent, acked: pub.acked,
@@ -304,7 +303,7 @@ async function run(o: { meters: number; seconds: number; holdsZero: boolean; log
         readerToEvent: { p50: pct(split.map((x) => x.readerToEvent), 50), p99: pct(split.map((x) => x.readerToEvent), 99) },
         worst: [...split].sort((a, b) => b.total - a.total).slice(0, 5),
       },
-      central: central_view,
+      central: view,
     };
     o.log(`${o.meters} meters at 1 s, holds ${r.holds}: ${r.seen} of ${r.faults} faults seen; reading -> anomaly record ${JSON.stringify(r.readingToAnomalyMs)}, reading -> event record ${JSON.stringify(r.readingToEventMs)}, first anomaly -> event ${JSON.stringify(r.anomalyToEventMs)}, completing anomaly -> event ${JSON.stringify(r.completingAnomalyToEventMs)}, its split at this bench's reader ${JSON.stringify(r.completingSplitMs)}; central's own view ${JSON.stringify(r.central)}`);
     return r;
