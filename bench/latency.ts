@@ -48,6 +48,8 @@ const conns = await Promise.all(Array.from({ length: o.connections }, (_, i) => 
 const n = o.ids.length, seq = new Uint32Array(n), faultOf = new Int32Array(n).fill(-1);
 o.faults.forEach((f, k) => f.meters.forEach((m) => (faultOf[m] = k)));
 const firstAbnormal = o.faults.map(() => null);
+// When each fault reading's PUBACK came back ('meterId:ts' -> ms): where the edge's part is cut.
+const faultAcks = {};
 const rate = n / (o.intervalMs / 1000), total = Math.floor(rate * o.seconds);
 let sent = 0, acked = 0, m = 0;
 const t0 = Date.now();
@@ -64,15 +66,22 @@ await new Promise((resolve) => {
       const inFault = f !== null && at - t0 >= f.startMs && at - t0 < f.startMs + f.durationMs;
       if (inFault && firstAbnormal[k] === null) firstAbnormal[k] = at;
       const v = inFault ? 184 : 229 + (id % 29) * 0.11 + (s % 5) * 0.03;
-      const p = '{"meterId":"' + o.ids[id] + '","ts":' + at + ',"seq":' + s + ',"voltage":' + v.toFixed(2) + ',"current":1.2,"power":0.27,"frequency":50.01,"energy":' + (1000 + s * 0.003).toFixed(3) + '}';
+      // Every channel moves a little, as a live meter's do: constant current and power would make
+      // every meter "stuck" (stuckReadings, 30) at once half a minute in, a storm of 20,000
+      // anomalies in the control lane that is not this bench's scenario.
+      const c = 1.2 + (id % 13) * 0.01 + (s % 7) * 0.011;
+      const p = '{"meterId":"' + o.ids[id] + '","ts":' + at + ',"seq":' + s + ',"voltage":' + v.toFixed(2) + ',"current":' + c.toFixed(3) + ',"power":' + (c * v / 1000).toFixed(3) + ',"frequency":' + (49.98 + (s % 40) / 1000).toFixed(3) + ',"energy":' + (1000 + s * 0.003).toFixed(3) + '}';
       sent++;
-      conns[id % o.connections].publish('meters/' + o.ids[id] + '/reading', p, { qos: 1 }, (err) => { if (!err) acked++; if (sent === total && acked + 0 >= total) resolve(); });
+      conns[id % o.connections].publish('meters/' + o.ids[id] + '/reading', p, { qos: 1 }, (err) => {
+        if (!err) { acked++; if (inFault) faultAcks[o.ids[id] + ':' + at] = Date.now(); }
+        if (sent === total && acked + 0 >= total) resolve();
+      });
     }
     if (sent < total) setTimeout(tick, 5); else setTimeout(resolve, 30000).unref();
   };
   tick();
 });
-process.stdout.write(JSON.stringify({ sent, acked, firstAbnormal }));
+process.stdout.write(JSON.stringify({ sent, acked, firstAbnormal, faultAcks }));
 await Promise.all(conns.map((c) => c.endAsync()));
 `;
 
@@ -81,6 +90,15 @@ interface RunResult {
   faults: number;
   seen: number;
   readingToAnomalyMs: { p50: number | null; p95: number | null; max: number | null };
+  /**
+   * The edge's part cut in two at the reading that opened the fault's first anomaly (its startTs):
+   * `opening` = that reading's ts - the first abnormal reading's (0 when the first abnormal reading
+   * opened it, about an interval when a later one did); `transport` = the anomaly record's Kafka
+   * timestamp - that reading's ts, itself cut at the reading's PUBACK at the publisher: `toPuback`
+   * (the publisher's queue, MQTT, intake, the commit) and `pubackToRecord` (the forwarder's wait
+   * and its send until kafkajs stamps the record). With the five worst faults.
+   */
+  readingToAnomalySplitMs: { opening: { p50: number | null; p95: number | null }; transport: { p50: number | null; p95: number | null }; toPuback: { p50: number | null; p95: number | null }; pubackToRecord: { p50: number | null; p95: number | null }; worst: EdgeSplit[] };
   readingToEventMs: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
   anomalyToEventMs: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
   /** From the last anomaly record of the meters the fault's first event names (the one that completed it) to that event record. */
@@ -93,9 +111,13 @@ interface RunResult {
   completingSplitMs: { toReader: { p50: number | null; p99: number | null }; readerToEvent: { p50: number | null; p99: number | null }; worst: { total: number; toReader: number; readerToEvent: number }[] };
   /** Central's own view at the end of the run (its /metrics): where its part of the tail went. */
   central: CentralView | null;
+  /** The edge's own view at the end of the run (its /metrics). */
+  edge: EdgeView | null;
   sent: number;
   acked: number;
 }
+
+interface EdgeSplit { fault: number; total: number; opening: number; transport: number; toPuback: number | null; pubackToRecord: number | null }
 
 /** A histogram of central's /metrics: samples, sum, and how many were over each named bound. */
 interface HistogramView { count: number; sumS: number; over: Record<string, number> }
@@ -110,10 +132,21 @@ interface CentralView {
   recordToHandled: HistogramView | null;
 }
 
+interface EdgeView {
+  eventLoopLagMs: { p99: number | null; max: number | null };
+  gc: Record<string, HistogramView>;
+  /** Records Kafka acknowledged, per topic (prefix left off). */
+  forwarded: Record<string, number>;
+  publishToCommit: HistogramView | null;
+  commit: HistogramView | null;
+  /** One sendBatch until acknowledged, per lane (each lane its own producer). */
+  forwardSend: { control: HistogramView | null; readings: HistogramView | null };
+}
+
 const OVER_S = [0.05, 0.1, 0.25, 0.5, 1];
 
-/** Parses the few series of central's Prometheus text this bench reports (any labels, any order). */
-export function centralView(text: string): CentralView {
+/** The series of a Prometheus text this bench reads: by name and labels (any order). */
+function seriesOf(text: string) {
   const lines = text.split('\n');
   const series = (name: string, ...labels: string[]): string[] =>
     lines.filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && labels.every((x) => l.includes(x)));
@@ -131,16 +164,41 @@ export function centralView(text: string): CentralView {
     }
     return { count, sumS: Math.round(sum * 1000) / 1000, over };
   };
+  const eventLoopLagMs = { p99: ms(valueOf(series('gridwatch_nodejs_eventloop_lag_p99_seconds')[0])), max: ms(valueOf(series('gridwatch_nodejs_eventloop_lag_max_seconds')[0])) };
   const gc: Record<string, HistogramView> = {};
   for (const kind of ['minor', 'major', 'incremental', 'weakcb']) {
     const h = hist('gridwatch_nodejs_gc_duration_seconds', `kind="${kind}"`);
     if (h) gc[kind] = h;
   }
+  return { hist, eventLoopLagMs, gc, series, valueOf };
+}
+
+/** Parses the few series of central's Prometheus text this bench reports (any labels, any order). */
+export function centralView(text: string): CentralView {
+  const { hist, eventLoopLagMs, gc } = seriesOf(text);
   return {
-    eventLoopLagMs: { p99: ms(valueOf(series('gridwatch_nodejs_eventloop_lag_p99_seconds')[0])), max: ms(valueOf(series('gridwatch_nodejs_eventloop_lag_max_seconds')[0])) },
+    eventLoopLagMs,
     gc,
     publish: hist('gridwatch_central_publish_seconds'),
     recordToHandled: hist('gridwatch_central_anomaly_to_event_seconds'),
+  };
+}
+
+/** The same for the edge: its event loop, GC, publish-to-commit (then the PUBACK), commits and sends to Kafka. */
+export function edgeView(text: string): EdgeView {
+  const { hist, eventLoopLagMs, gc, series, valueOf } = seriesOf(text);
+  const forwarded: Record<string, number> = {};
+  for (const l of series('gridwatch_forwarded_records_total')) {
+    const topic = /topic="([^"]*)"/.exec(l)?.[1];
+    if (topic !== undefined) forwarded[topic.slice(topic.indexOf('grid.'))] = valueOf(l) ?? 0;
+  }
+  return {
+    eventLoopLagMs,
+    gc,
+    forwarded,
+    publishToCommit: hist('gridwatch_edge_publish_to_commit_seconds'),
+    commit: hist('gridwatch_commit_latency_seconds'),
+    forwardSend: { control: hist('gridwatch_forward_send_seconds', 'lane="control"'), readings: hist('gridwatch_forward_send_seconds', 'lane="readings"') },
   };
 }
 
@@ -149,6 +207,8 @@ const pct = (xs: number[], p: number): number | null => {
   const s = [...xs].sort((a, b) => a - b);
   return Math.round(s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!);
 };
+
+const known = (xs: EdgeSplit[], k: 'toPuback' | 'pubackToRecord'): number[] => xs.map((x) => x[k]).filter((v): v is number => v !== null);
 
 async function waitReady(url: string, child: ChildProcess, what: string, ms = 120_000): Promise<void> {
   const end = performance.now() + ms;
@@ -241,7 +301,7 @@ async function run(o: { meters: number; seconds: number; holdsZero: boolean; log
         }
       },
     });
-    const pub = await new Promise<{ sent: number; acked: number; firstAbnormal: (number | null)[] }>((resolve, reject) => {
+    const pub = await new Promise<{ sent: number; acked: number; firstAbnormal: (number | null)[]; faultAcks: Record<string, number> }>((resolve, reject) => {
       const child = spawn(process.execPath, ['--input-type=module', '-e', PUBLISHER], { cwd: process.cwd(), env: { ...process.env, BENCH_OPTS: JSON.stringify({ url: `mqtt://127.0.0.1:${PORTS.mqtt}`, connections: 100, ids, intervalMs: 1000, seconds: o.seconds, faults }) }, stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -260,6 +320,7 @@ async function run(o: { meters: number; seconds: number; holdsZero: boolean; log
     const anomalyAt = faults.map((_, k) => own(anomalies[k]!, pub.firstAbnormal[k]));
     const eventAt = eventsAt();
     const toAnomaly: number[] = [];
+    const edgeSplit: EdgeSplit[] = [];
     const toEvent: number[] = [];
     const central_: number[] = [];
     // Central's own part: the first event can be made only once the last anomaly it names is
@@ -286,15 +347,28 @@ async function run(o: { meters: number; seconds: number; holdsZero: boolean; log
       if (t0 == null) return;
       const a = anomalyAt[k] ?? null, e = eventAt[k] ?? null;
       if (a !== null) toAnomaly.push(a - t0);
+      const first = firstOwn(anomalies[k]!, t0);
+      if (first) {
+        const ack = pub.faultAcks[`${first.meterId}:${first.startTs}`];
+        edgeSplit.push({ fault: k, total: first.ts - t0, opening: first.startTs - t0, transport: first.ts - first.startTs, toPuback: ack === undefined ? null : ack - first.startTs, pubackToRecord: ack === undefined ? null : first.ts - ack });
+      }
       if (e !== null) toEvent.push(e - t0);
       if (e !== null && a !== null) central_.push(e - a);
     });
     const completing = split.map((x) => x.total);
     const view = await fetch(`http://127.0.0.1:${PORTS.centralHttp}/metrics`).then(async (res) => (res.ok ? centralView(await res.text()) : null), () => null);
+    const edgeView_ = await fetch(`http://127.0.0.1:${PORTS.edgeHttp}/metrics`).then(async (res) => (res.ok ? edgeView(await res.text()) : null), () => null);
     const r: RunResult = {
       holds: o.holdsZero ? 'all 0' : `defaults (openHoldMs ${DEFAULT_CORRELATE_CONFIG.openHoldMs})`,
       faults: faults.length, seen: toEvent.length, sent: pub.sent, acked: pub.acked,
       readingToAnomalyMs: { p50: pct(toAnomaly, 50), p95: pct(toAnomaly, 95), max: pct(toAnomaly, 100) },
+      readingToAnomalySplitMs: {
+        opening: { p50: pct(edgeSplit.map((x) => x.opening), 50), p95: pct(edgeSplit.map((x) => x.opening), 95) },
+        transport: { p50: pct(edgeSplit.map((x) => x.transport), 50), p95: pct(edgeSplit.map((x) => x.transport), 95) },
+        toPuback: { p50: pct(known(edgeSplit, 'toPuback'), 50), p95: pct(known(edgeSplit, 'toPuback'), 95) },
+        pubackToRecord: { p50: pct(known(edgeSplit, 'pubackToRecord'), 50), p95: pct(known(edgeSplit, 'pubackToRecord'), 95) },
+        worst: [...edgeSplit].sort((a, b) => b.total - a.total).slice(0, 5),
+      },
       readingToEventMs: { p50: pct(toEvent, 50), p95: pct(toEvent, 95), p99: pct(toEvent, 99), max: pct(toEvent, 100) },
       anomalyToEventMs: { p50: pct(central_, 50), p95: pct(central_, 95), p99: pct(central_, 99), max: pct(central_, 100) },
       completingAnomalyToEventMs: { p50: pct(completing, 50), p95: pct(completing, 95), p99: pct(completing, 99), max: pct(completing, 100), samples: completing.length },
@@ -304,8 +378,9 @@ async function run(o: { meters: number; seconds: number; holdsZero: boolean; log
         worst: [...split].sort((a, b) => b.total - a.total).slice(0, 5),
       },
       central: view,
+      edge: edgeView_,
     };
-    o.log(`${o.meters} meters at 1 s, holds ${r.holds}: ${r.seen} of ${r.faults} faults seen; reading -> anomaly record ${JSON.stringify(r.readingToAnomalyMs)}, reading -> event record ${JSON.stringify(r.readingToEventMs)}, first anomaly -> event ${JSON.stringify(r.anomalyToEventMs)}, completing anomaly -> event ${JSON.stringify(r.completingAnomalyToEventMs)}, its split at this bench's reader ${JSON.stringify(r.completingSplitMs)}; central's own view ${JSON.stringify(r.central)}`);
+    o.log(`${o.meters} meters at 1 s, holds ${r.holds}: ${r.seen} of ${r.faults} faults seen; reading -> anomaly record ${JSON.stringify(r.readingToAnomalyMs)} (cut at the opening reading ${JSON.stringify(r.readingToAnomalySplitMs)}), reading -> event record ${JSON.stringify(r.readingToEventMs)}, first anomaly -> event ${JSON.stringify(r.anomalyToEventMs)}, completing anomaly -> event ${JSON.stringify(r.completingAnomalyToEventMs)}, its split at this bench's reader ${JSON.stringify(r.completingSplitMs)}; central's own view ${JSON.stringify(r.central)}; the edge's ${JSON.stringify(r.edge)}`);
     return r;
   } finally {
     await reader.disconnect().catch(() => undefined);
