@@ -66,6 +66,8 @@ export interface ForwarderOptions {
    * its large batches. README "Slow links".
    */
   priorityWaitMs?: number;
+  /** Control batches of at most this many records go uncompressed (default 16; 0: every batch compressed). */
+  controlPlainMax?: number;
   /**
    * A send not acknowledged for this long (default 20,000 ms) makes status() say not connected:
    * a half-open link (packets black-holed, no reset) keeps the connection "up" while kafkajs waits
@@ -300,7 +302,11 @@ export class Forwarder {
     const t0 = performance.now();
     // Not producer.sendBatch alone: kafkajs can resolve it with partitions unsent after a leader
     // change (shared/kafka/send.ts), and the rows are deleted below.
-    const batch = { topicMessages: this.toTopicMessages(rows), acks: -1, compression: COMPRESSION[this.opts.compression ?? 'gzip'] };
+    // A small control batch (an anomaly, a heartbeat) goes uncompressed: its bytes hardly count,
+    // and kafkajs' gzip runs in libuv's thread pool, where it queues behind the readings' batches
+    // (README "Fairness": 53 -> 4 ms at p50 from record to a reader).
+    const plain = lane === 'control' && rows.length <= (this.opts.controlPlainMax ?? CONTROL_PLAIN_MAX);
+    const batch = { topicMessages: this.toTopicMessages(rows), acks: -1, compression: plain ? CompressionTypes.None : COMPRESSION[this.opts.compression ?? 'gzip'] };
     l.sendingSince = t0;
     try {
       await sendBatchAcknowledged(producer, this.partitions, batch, {
@@ -467,6 +473,11 @@ export class Forwarder {
   }
 }
 
+/**
+ * Control batches of at most this many records are sent uncompressed (~6 KB of anomalies at most:
+ * under a second at 64 kbit/s); larger ones, a storm of last gasps, are compressed like readings.
+ */
+const CONTROL_PLAIN_MAX = 16;
 /** A slow link's readings batch is never cut below this (a request per few readings would waste the link on overhead). */
 const MIN_READINGS_BATCH = 50;
 /** Readings in the first send with several readings per record wanted, before the partition count is known. */

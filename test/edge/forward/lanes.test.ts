@@ -4,13 +4,15 @@
 // the real SQLite store; Kafka is a fake whose readings sends are held until released, which only
 // a fake can do on purpose (the real-Kafka behaviour of the same loops: forwarder.int.test.ts,
 // live-tail, batched, zstd, and the 64 kbit/s link of test/reliability/link-faults.int.test.ts).
-import type { Kafka, ProducerBatch, ProducerConfig, RecordMetadata } from 'kafkajs';
+import kafkajs, { type Kafka, type ProducerBatch, type ProducerConfig, type RecordMetadata } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Forwarder } from '../../../edge/forward/index.ts';
 import { silentLogger } from '../../../shared/index.ts';
 import { anomaly, openStore, reading, tempDir } from '../store/helpers.ts';
 
-interface Sent { producer: number; topic: string; values: string[]; at: number }
+const { CompressionTypes } = kafkajs;
+
+interface Sent { producer: number; topic: string; values: string[]; at: number; compression: number | undefined }
 
 /** A Kafka of one partition per topic; sends to `held` topics wait for release(). */
 function fakeKafka(held: Set<string>) {
@@ -35,7 +37,7 @@ function fakeKafka(held: Set<string>) {
           const acks: RecordMetadata[] = [];
           for (const t of b.topicMessages ?? []) {
             for (const m of t.messages) partitioner({ topic: t.topic, partitionMetadata: [{ partitionId: 0, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }], message: m });
-            sent.push({ producer: id, topic: t.topic, values: t.messages.map((m) => String(m.value)), at: performance.now() });
+            sent.push({ producer: id, topic: t.topic, values: t.messages.map((m) => String(m.value)), at: performance.now(), compression: b.compression });
             acks.push({ topicName: t.topic, partition: 0, errorCode: 0 });
           }
           return acks;
@@ -119,5 +121,25 @@ describe('forwarder lanes', () => {
     k.release();
     await waitFor(() => store.stats().depth === 0, 'the outbox to drain');
     expect(k.producers()).toBe(2);
+  });
+
+  it('sends a small control batch uncompressed (no queue behind the readings in the zlib pool), a storm of them and readings with the codec', async () => {
+    const store = openStore(tempDir());
+    const k = fakeKafka(new Set());
+    const f = new Forwarder({ store, kafka: k.kafka, clientId: 'lanes', logger: silentLogger(), lingerMs: 0 });
+    stops.push(async () => {
+      await f.stop({ drainTimeoutMs: 0 });
+      store.close();
+    });
+    await f.start();
+    store.commit({ records: [anomaly('m1', 1), reading('m1', 1)] });
+    f.wake();
+    await waitFor(() => store.stats().depth === 0, 'the first two');
+    store.commit({ records: Array.from({ length: 17 }, (_, i) => anomaly(`m${i}`, 2)) });
+    f.wake();
+    await waitFor(() => store.stats().depth === 0, 'the storm');
+    const by = (topic: string) => k.sent.filter((s) => s.topic === topic).map((s) => [s.values.length, s.compression]);
+    expect(by('grid.anomalies')).toEqual([[1, CompressionTypes.None], [17, CompressionTypes.GZIP]]);
+    expect(by('grid.readings')).toEqual([[1, CompressionTypes.GZIP]]);
   });
 });
