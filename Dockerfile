@@ -6,6 +6,8 @@ WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 # .npmrc: onnxruntime-node-install=skip keeps the CPU binaries the package ships (no GPU download).
 COPY package.json package-lock.json .npmrc ./
+# postinstall: kafkajs' grouping of a send by partition made linear (the script says why).
+COPY scripts/patch-kafkajs.mjs ./scripts/
 RUN npm ci --omit=dev
 COPY bin ./bin
 COPY cli ./cli
