@@ -45,12 +45,20 @@ export class PartitionTracker {
  * message the partitioner never saw counts as not sent.
  */
 export function unacknowledged(topicMessages: TopicMessages[], acks: RecordMetadata[], partitionOf: (m: Message) => number | undefined): TopicMessages[] {
-  const done = new Set(acks.filter((a) => a.errorCode === 0).map((a) => `${a.partition}\u0000${a.topicName}`));
+  // Per topic, the acknowledged partitions as numbers: one Set lookup per message, no string each.
+  const done = new Map<string, Set<number>>();
+  for (const a of acks) {
+    if (a.errorCode !== 0) continue;
+    let set = done.get(a.topicName);
+    if (set === undefined) done.set(a.topicName, (set = new Set()));
+    set.add(a.partition);
+  }
   const out: TopicMessages[] = [];
   for (const { topic, messages } of topicMessages) {
-    const missing = messages.filter((m) => {
+    const acked = done.get(topic);
+    const missing = acked === undefined ? messages : messages.filter((m) => {
       const p = partitionOf(m);
-      return p === undefined || !done.has(`${p}\u0000${topic}`);
+      return p === undefined || !acked.has(p);
     });
     if (missing.length > 0) out.push({ topic, messages: missing });
   }
