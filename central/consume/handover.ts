@@ -33,12 +33,42 @@ export function decodeSnapshot(value: string): Snapshot | null {
   }
 }
 
+/** What `apply` needs of a snapshot: its version, substation and partition. */
+export interface SnapshotHead {
+  substationId: string;
+  partition: number;
+}
+
+// encodeSnapshot's JSON begins with these three fields in this order.
+const HEAD = /^\{"v":(\d+),"substationId":("(?:[^"\\]|\\.)*"),"partition":(\d+),/;
+
+/**
+ * The head of a snapshot without parsing its state: from the start of the text when it is in
+ * encodeSnapshot's form, else from a whole decode. Null: another version, or not a snapshot.
+ */
+export function snapshotHead(value: string): SnapshotHead | null {
+  const m = HEAD.exec(value.length > 512 ? value.slice(0, 512) : value);
+  if (m === null) {
+    const s = decodeSnapshot(value);
+    return s === null ? null : { substationId: s.substationId, partition: s.partition };
+  }
+  if (Number(m[1]) !== SNAPSHOT_VERSION) return null;
+  try {
+    return { substationId: JSON.parse(m[2]!) as string, partition: Number(m[3]) };
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The latest snapshot per substation, as read from the state topic by every instance (bounded by
  * the number of substations), plus where each owned substation is in its anomalies partition.
+ * Snapshots are kept as the text read and decoded whole only when their partition is adopted:
+ * every instance reads every snapshot, and adopts a few at a rebalance (a CPU profile of central
+ * had the decoding of snapshots it read back among its longest runs; central/README.md).
  */
 export class HandoverState {
-  private readonly latest = new Map<string, Snapshot>();
+  private readonly latest = new Map<string, { partition: number; text: string }>();
   /** substation -> next anomalies offset the local correlator has taken in. */
   private readonly position = new Map<string, bigint>();
   /** substation -> replayed anomalies below this offset are already in the imported state. */
@@ -54,21 +84,35 @@ export class HandoverState {
       this.latest.delete(key);
       return;
     }
-    const s = decodeSnapshot(value);
-    if (!s || s.substationId !== key) {
+    const head = snapshotHead(value);
+    if (!head || head.substationId !== key) {
       this.invalid++;
       return;
     }
-    this.latest.set(key, s);
+    this.latest.set(key, { partition: head.partition, text: value });
   }
 
   get snapshots(): number {
     return this.latest.size;
   }
 
-  /** Snapshots of the substations on one anomalies partition, to import when it is assigned. */
+  /**
+   * Snapshots of the substations on one anomalies partition, to import when it is assigned, decoded
+   * now: one whose whole text does not decode (its head did) is counted invalid and forgotten.
+   */
   forPartition(partition: number): Snapshot[] {
-    return [...this.latest.values()].filter((s) => s.partition === partition);
+    const out: Snapshot[] = [];
+    for (const [key, held] of this.latest) {
+      if (held.partition !== partition) continue;
+      const s = decodeSnapshot(held.text);
+      if (s === null || s.substationId !== key || s.partition !== partition) {
+        this.invalid++;
+        this.latest.delete(key);
+        continue;
+      }
+      out.push(s);
+    }
+    return out;
   }
 
   /** Records an imported snapshot: replayed anomalies below its offset are skipped. */

@@ -1,7 +1,7 @@
 // The hand-over state without Kafka: snapshots decoded (and refused), the latest per substation,
 // replays of an imported state recognised, and the ownership that imports, tracks and drops.
 import { describe, expect, it } from 'vitest';
-import { HandoverState, SNAPSHOT_VERSION, decodeSnapshot, encodeSnapshot, type Snapshot } from '../../../central/consume/handover.ts';
+import { HandoverState, SNAPSHOT_VERSION, decodeSnapshot, encodeSnapshot, snapshotHead, type Snapshot } from '../../../central/consume/handover.ts';
 import { SubstationOwnership } from '../../../central/consume/ownership.ts';
 import { partitionOf } from '../../../shared/kafka/index.ts';
 import { ManualClock, silentLogger, Topology } from '../../../shared/index.ts';
@@ -40,6 +40,26 @@ describe('hand-over snapshots', () => {
     expect(h.forPartition(0).map((s) => s.nextOffset)).toEqual(['9']);
     h.apply('S02', null);
     expect(h.forPartition(1)).toEqual([]);
+  });
+
+  it('reads a snapshot\'s head without its state, and the whole snapshot only when its partition is adopted', () => {
+    const s = snap('S "quoted" \\ 7', 3, '12', { big: 'x'.repeat(2000) });
+    expect(snapshotHead(encodeSnapshot(s))).toEqual({ substationId: 'S "quoted" \\ 7', partition: 3 });
+    // Another field order (another writer): decoded whole.
+    expect(snapshotHead(JSON.stringify({ partition: 3, substationId: 'S9', v: SNAPSHOT_VERSION, state: {}, nextOffset: null }))).toEqual({ substationId: 'S9', partition: 3 });
+    expect(snapshotHead(encodeSnapshot({ ...s, v: SNAPSHOT_VERSION + 1 }))).toBeNull();
+    const h = new HandoverState();
+    const good = encodeSnapshot(snap('S01', 0, '4'));
+    // A head that reads, a body that does not: taken at apply, refused (and counted) at adoption.
+    const broken = encodeSnapshot(snap('S02', 1, '8')).slice(0, -10);
+    h.apply('S01', good);
+    h.apply('S02', broken);
+    expect([h.snapshots, h.invalid]).toEqual([2, 0]);
+    expect(h.forPartition(0).map((x) => x.substationId)).toEqual(['S01']);
+    expect(h.invalid).toBe(0); // partition 1 not decoded yet
+    expect(h.forPartition(1)).toEqual([]);
+    expect([h.snapshots, h.invalid]).toEqual([1, 1]);
+    expect(h.forPartition(0)).toEqual([snap('S01', 0, '4')]);
   });
 
   it('skips replayed anomalies below an imported snapshot\'s offset, and moves on past it', () => {
