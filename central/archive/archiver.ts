@@ -3,7 +3,7 @@
 // sinks stay simple. The exactly-once argument is in docs/archive.md.
 import { GridwatchError, systemClock, toGridwatchError, type Anomaly, type Clock, type ForwardedReading, type GridEvent, type Logger, type Metrics } from '../../shared/index.ts';
 import type { FeederMinute } from './aggregate.ts';
-import { packRequest, type BuildResult } from './build.ts';
+import { packRequestSliced, type BuildResult } from './build.ts';
 import { workerBuilder, type FlushBuilder } from './builder.ts';
 import { DEFAULT_TOPIC_KINDS, type ArchiveKind, type ArchiveObject } from './layout.ts';
 import { archiveMetrics, type ArchiveMetrics } from './metrics.ts';
@@ -379,8 +379,8 @@ export class Archiver {
   private async build(s: PartitionState, taken: Held[]): Promise<Flush> {
     const bytes = taken.reduce((n, r) => n + r.value.length, 0);
     const kind = this.kinds[s.topic] ?? null;
-    const req = packRequest({ topic: s.topic, partition: s.partition, kind, seen: s.seen, influx: !this.influx ? 'none' : this.influx.writeFeederMinutes ? 'fold' : 'values' }, taken);
     try {
+      const req = await packRequestSliced({ topic: s.topic, partition: s.partition, kind, seen: s.seen, influx: !this.influx ? 'none' : this.influx.writeFeederMinutes ? 'fold' : 'values' }, taken);
       const r = await this.builder.build(req);
       return { first: BigInt(r.first), last: BigInt(r.last), objects: r.objects, kept: r.kept, duplicates: r.duplicates, seenAfter: r.seenAfter, feederMinutes: r.feederMinutes, values: r.values, bytes };
     } catch (err) {

@@ -86,6 +86,41 @@ export function buildFlush(req: BuildRequest): BuildResult {
   };
 }
 
+/**
+ * packRequest in slices of `slice` records with the event loop free between them: a flush is up
+ * to 50,000 records (~12 MB copied), and one pass on the consumer's thread held an anomaly's batch
+ * behind it (central/README.md, "Where the rest of central's tail goes"). Same result.
+ */
+export async function packRequestSliced(base: Omit<BuildRequest, 'offsets' | 'timestamps' | 'lengths' | 'values'>, records: { offset: bigint; timestamp: string; value: Buffer }[], slice = PACK_SLICE): Promise<BuildRequest> {
+  if (records.length <= slice) return packRequest(base, records);
+  const n = records.length;
+  const lengths = new Uint32Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    lengths[i] = records[i]!.value.length;
+    total += lengths[i]!;
+  }
+  const values = new Uint8Array(total);
+  const offsets = new BigInt64Array(n);
+  const timestamps = new Float64Array(n);
+  let at = 0;
+  for (let from = 0; from < n; from += slice) {
+    if (from > 0) await new Promise<void>((r) => setImmediate(r));
+    const to = Math.min(n, from + slice);
+    for (let i = from; i < to; i++) {
+      const r = records[i]!;
+      values.set(r.value, at);
+      at += r.value.length;
+      offsets[i] = r.offset;
+      timestamps[i] = Number(r.timestamp);
+    }
+  }
+  return { ...base, offsets, timestamps, lengths, values };
+}
+
+/** Records packed per turn of the event loop by packRequestSliced (~1-2 ms of copying each). */
+export const PACK_SLICE = 4096;
+
 /** Packs records (values as Buffers or strings) into a request. */
 export function packRequest(base: Omit<BuildRequest, 'offsets' | 'timestamps' | 'lengths' | 'values'>, records: { offset: bigint; timestamp: string; value: Buffer }[]): BuildRequest {
   const lengths = new Uint32Array(records.length);
