@@ -70,16 +70,22 @@ afterEach(async () => {
   for (const s of stops.splice(0)) await s();
 });
 
+/** A real outbox, the fake Kafka holding sends to `held` topics, a forwarder that never lingers. */
+function setup(held: string[]) {
+  const store = openStore(tempDir());
+  const k = fakeKafka(new Set(held));
+  const f = new Forwarder({ store, kafka: k.kafka, clientId: 'lanes', logger: silentLogger(), lingerMs: 0 });
+  stops.push(async () => {
+    k.release();
+    await f.stop({ drainTimeoutMs: 0 });
+    store.close();
+  });
+  return { store, k, f };
+}
+
 describe('forwarder lanes', () => {
   it('sends an anomaly committed during a readings send before that send is acknowledged', async () => {
-    const store = openStore(tempDir());
-    const k = fakeKafka(new Set(['grid.readings']));
-    const f = new Forwarder({ store, kafka: k.kafka, clientId: 'lanes', logger: silentLogger(), lingerMs: 0 });
-    stops.push(async () => {
-      k.release();
-      await f.stop({ drainTimeoutMs: 0 });
-      store.close();
-    });
+    const { store, k, f } = setup(['grid.readings']);
     store.commit({ records: Array.from({ length: 300 }, (_, i) => reading(`m${i % 30}`, Math.floor(i / 30))) });
     await f.start();
     await waitFor(() => k.inFlight.includes('grid.readings'), 'the readings send to be on the wire');
@@ -103,14 +109,7 @@ describe('forwarder lanes', () => {
   });
 
   it('keeps sending readings while a control send is held', async () => {
-    const store = openStore(tempDir());
-    const k = fakeKafka(new Set(['grid.anomalies']));
-    const f = new Forwarder({ store, kafka: k.kafka, clientId: 'lanes', logger: silentLogger(), lingerMs: 0 });
-    stops.push(async () => {
-      k.release();
-      await f.stop({ drainTimeoutMs: 0 });
-      store.close();
-    });
+    const { store, k, f } = setup(['grid.anomalies']);
     store.commit({ records: [anomaly('m1', 1)] });
     await f.start();
     await waitFor(() => k.inFlight.includes('grid.anomalies'), 'the control send to be on the wire');
@@ -124,13 +123,7 @@ describe('forwarder lanes', () => {
   });
 
   it('sends a small control batch uncompressed (no queue behind the readings in the zlib pool), a storm of them and readings with the codec', async () => {
-    const store = openStore(tempDir());
-    const k = fakeKafka(new Set());
-    const f = new Forwarder({ store, kafka: k.kafka, clientId: 'lanes', logger: silentLogger(), lingerMs: 0 });
-    stops.push(async () => {
-      await f.stop({ drainTimeoutMs: 0 });
-      store.close();
-    });
+    const { store, k, f } = setup([]);
     await f.start();
     store.commit({ records: [anomaly('m1', 1), reading('m1', 1)] });
     f.wake();
