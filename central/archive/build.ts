@@ -86,13 +86,14 @@ export function buildFlush(req: BuildRequest): BuildResult {
   };
 }
 
-/**
- * packRequest in slices of `slice` records with the event loop free between them: a flush is up
- * to 50,000 records (~12 MB copied), and one pass on the consumer's thread held an anomaly's batch
- * behind it (central/README.md, "Where the rest of central's tail goes"). Same result.
- */
-export async function packRequestSliced(base: Omit<BuildRequest, 'offsets' | 'timestamps' | 'lengths' | 'values'>, records: { offset: bigint; timestamp: string; value: Buffer }[], slice = PACK_SLICE): Promise<BuildRequest> {
-  if (records.length <= slice) return packRequest(base, records);
+type PackBase = Omit<BuildRequest, 'offsets' | 'timestamps' | 'lengths' | 'values'>;
+type PackRecord = { offset: bigint; timestamp: string; value: Buffer };
+
+/** Records packed per turn of the event loop by packRequestSliced (~1-2 ms of copying each). */
+export const PACK_SLICE = 4096;
+
+/** The one packing loop: yields after every `slice` records copied, returns the request. */
+function* packSteps(base: PackBase, records: PackRecord[], slice: number): Generator<void, BuildRequest> {
   const n = records.length;
   const lengths = new Uint32Array(n);
   let total = 0;
@@ -105,7 +106,7 @@ export async function packRequestSliced(base: Omit<BuildRequest, 'offsets' | 'ti
   const timestamps = new Float64Array(n);
   let at = 0;
   for (let from = 0; from < n; from += slice) {
-    if (from > 0) await new Promise<void>((r) => setImmediate(r));
+    if (from > 0) yield;
     const to = Math.min(n, from + slice);
     for (let i = from; i < to; i++) {
       const r = records[i]!;
@@ -118,28 +119,25 @@ export async function packRequestSliced(base: Omit<BuildRequest, 'offsets' | 'ti
   return { ...base, offsets, timestamps, lengths, values };
 }
 
-/** Records packed per turn of the event loop by packRequestSliced (~1-2 ms of copying each). */
-export const PACK_SLICE = 4096;
-
-/** Packs records (values as Buffers or strings) into a request. */
-export function packRequest(base: Omit<BuildRequest, 'offsets' | 'timestamps' | 'lengths' | 'values'>, records: { offset: bigint; timestamp: string; value: Buffer }[]): BuildRequest {
-  const lengths = new Uint32Array(records.length);
-  let total = 0;
-  records.forEach((r, i) => {
-    lengths[i] = r.value.length;
-    total += r.value.length;
-  });
-  const values = new Uint8Array(total);
-  let at = 0;
-  for (const r of records) {
-    values.set(r.value, at);
-    at += r.value.length;
+/** Packs records (values as Buffers or strings) into a request, in one pass. */
+export function packRequest(base: PackBase, records: PackRecord[]): BuildRequest {
+  const steps = packSteps(base, records, Math.max(1, records.length));
+  for (;;) {
+    const s = steps.next();
+    if (s.done) return s.value;
   }
-  const offsets = new BigInt64Array(records.length);
-  const timestamps = new Float64Array(records.length);
-  records.forEach((r, i) => {
-    offsets[i] = r.offset;
-    timestamps[i] = Number(r.timestamp);
-  });
-  return { ...base, offsets, timestamps, lengths, values };
+}
+
+/**
+ * packRequest in slices of `slice` records with the event loop free between them: a flush is up
+ * to 50,000 records (~12 MB copied), and one pass on the consumer's thread held an anomaly's batch
+ * behind it (central/README.md, "Where the rest of central's tail goes"). Same result.
+ */
+export async function packRequestSliced(base: PackBase, records: PackRecord[], slice = PACK_SLICE): Promise<BuildRequest> {
+  const steps = packSteps(base, records, slice);
+  for (;;) {
+    const s = steps.next();
+    if (s.done) return s.value;
+    await new Promise<void>((r) => setImmediate(r));
+  }
 }
