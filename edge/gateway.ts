@@ -19,6 +19,7 @@ import { intervalPart, part, startParts, stopParts, type Part } from '../shared/
 import type { EdgeConfig } from './config.ts';
 import { Detector } from './detect/index.ts';
 import { Forwarder } from './forward/index.ts';
+import { platformaticRecordProducer } from '../shared/kafka/platformatic-producer.ts';
 import { Authorizer, loadCredentialsFile, type CredentialsFile } from './ingest/auth.ts';
 import { EmbeddedBroker, checkMqttTls, mqttTlsListeners } from './ingest/broker.ts';
 import { CredentialsWatch } from './ingest/credentials-watch.ts';
@@ -95,7 +96,11 @@ export class EdgeGateway {
       const security = kafkaSecurity(c);
       logger.info({ brokers: c.kafkaBrokers, kafka: security.describe() }, 'Kafka connection');
       const kafka = createKafkaClient({ brokers: c.kafkaBrokers, clientId, logger, kafkajsLogs: 'debug', retries: 3, security, zstdLevel: c.forwardZstdLevel });
-      const forwarder = (this.forwarder = new Forwarder({ store, kafka, clientId, logger, metrics: o.metrics, readingsEncoding: c.readingsEncoding, readingsPerRecord: c.readingsPerRecord, compression: c.forwardCompression, batchMax: c.forwardBatchMax, lingerMs: c.forwardLingerMs, lingerRecords: c.forwardLingerRecords, stallMs: c.forwardStallMs, backlogRecords: c.forwardLiveTailAbove > 0 ? c.forwardLiveTailAbove : undefined, topicMap: Object.fromEntries(Object.entries(TOPICS).map(([k, stored]) => [stored, topics[k as keyof typeof TOPICS]])) }));
+      // The producer client of each lane (shared/kafka/producer.ts): kafkajs on `kafka`, or @platformatic/kafka with the same brokers and security.
+      const createProducer = c.forwardClient === 'platformatic'
+        ? () => platformaticRecordProducer({ brokers: c.kafkaBrokers, clientId, security, retries: 3, zstdLevel: c.forwardZstdLevel })
+        : undefined;
+      const forwarder = (this.forwarder = new Forwarder({ store, kafka, ...(createProducer ? { createProducer } : {}), clientId, logger, metrics: o.metrics, readingsEncoding: c.readingsEncoding, readingsPerRecord: c.readingsPerRecord, compression: c.forwardCompression, batchMax: c.forwardBatchMax, lingerMs: c.forwardLingerMs, lingerRecords: c.forwardLingerRecords, stallMs: c.forwardStallMs, backlogRecords: c.forwardLiveTailAbove > 0 ? c.forwardLiveTailAbove : undefined, topicMap: Object.fromEntries(Object.entries(TOPICS).map(([k, stored]) => [stored, topics[k as keyof typeof TOPICS]])) }));
       // The forwarder sleeps when the outbox is empty; a commit is the moment to look again.
       const committer = (this.committer = new GroupCommitter(store, { maxDelayMs: c.commitMaxDelayMs, maxRecords: c.commitMaxRecords, metrics: o.metrics, onCommitted: () => forwarder.wake(), onError: (err) => logger.error({ err: err.message }, 'commit failed; the readings in it are not acknowledged') }));
       const submit = (unit: CommitUnit): Promise<void> => new Promise((resolve, reject) => committer.submit(unit, (err) => (err ? reject(err) : resolve())));

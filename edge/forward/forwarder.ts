@@ -1,13 +1,13 @@
-import kafkajs, { type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import kafkajs, { type Kafka } from 'kafkajs';
 import { LATENCY_BUCKETS_S, type Logger, type Metrics } from '../../shared/index.ts';
 import type { EdgeStore, Lane, StoredRecord } from '../store/index.ts';
-import { backoffDelay, kafkaError, PartitionTracker, sendBatchAcknowledged } from '../../shared/kafka/index.ts';
+import { backoffDelay, kafkaError } from '../../shared/kafka/index.ts';
+import { kafkajsRecordProducer, type OutRecord, type RecordProducer, type TopicRecords, type UnsentReport } from '../../shared/kafka/producer.ts';
 import { encodeForwardedReading, encodeForwardedReadingBatch, READINGS_BATCH_CONTRACT } from '../../shared/contracts/forwarded-reading-avro.ts';
 import { CONTRACT_OF_TOPIC } from './contracts.ts';
 
-const { CompressionTypes, Partitioners } = kafkajs;
-// zstd: the codec is registered by shared/kafka/client.ts (shared/kafka/zstd.ts).
-const COMPRESSION = { gzip: CompressionTypes.GZIP, zstd: CompressionTypes.ZSTD, none: CompressionTypes.None } as const;
+// The Java client's partitioner (murmur2): a batched readings record goes where its meters' single records would.
+const { Partitioners } = kafkajs;
 
 export type ForwardCompression = 'gzip' | 'zstd' | 'none';
 /** Value encoding of grid.readings: the JSON contract, or Avro single-object (shared/contracts/forwarded-reading-avro.ts). */
@@ -15,8 +15,16 @@ export type ReadingsEncoding = 'json' | 'avro';
 
 export interface ForwarderOptions {
   store: EdgeStore;
-  /** From shared/kafka createKafkaClient (with `kafkajsLogs: 'debug'`: this loop logs its failures itself). */
-  kafka: Kafka;
+  /**
+   * From shared/kafka createKafkaClient (with `kafkajsLogs: 'debug'`: this loop logs its failures
+   * itself): each lane's producer is then a kafkajs one. Unused when createProducer is given.
+   */
+  kafka?: Kafka;
+  /**
+   * A new producer for a lane (the port of shared/kafka/producer.ts): the edge's choice of client
+   * (GRIDWATCH_FORWARD_CLIENT, kafkajs or platformatic). Default: kafkajs on `kafka`.
+   */
+  createProducer?: (lane: Lane) => RecordProducer;
   /** Client id, also in every record's gridwatch-record-id header. */
   clientId: string;
   logger: Logger;
@@ -82,7 +90,7 @@ export interface ForwarderOptions {
  */
 interface LaneLoop {
   readonly lane: Lane;
-  producer: Producer | null;
+  producer: RecordProducer | null;
   loop: Promise<void> | null;
   connected: boolean;
   attempt: number;
@@ -108,7 +116,6 @@ interface LaneLoop {
  * each lane has its own loop. Readings linger up to lingerMs for a batch.
  */
 export class Forwarder {
-  private readonly kafka: Kafka;
   private readonly control: LaneLoop;
   private readonly readings: LaneLoop;
   private stopping = false;
@@ -128,8 +135,9 @@ export class Forwarder {
   private readingsRate: number | null = null;
   /** Durations (ms) of the latest small sends (a heartbeat, an anomaly): their minimum is a request's fixed cost. */
   private readonly smallSends: number[] = [];
-  /** Which partition each message went to, to check a send's acknowledgements (shared/kafka/send.ts). */
-  private readonly partitions = new PartitionTracker();
+  /** Partition count of each topic as a producer's metadata said after a send to it (outlives a rebuilt producer). */
+  private readonly partitionCounts = new Map<string, number>();
+  private readonly createProducer: (lane: Lane) => RecordProducer;
   /** The default partitioner on its own, to hash a meter's key as a single record's would be (batched readings). */
   private readonly keyPartition = Partitioners.DefaultPartitioner();
   /** Per topic: the partition of each meter's key at the partition count it was computed for. */
@@ -142,7 +150,15 @@ export class Forwarder {
     const loop = (lane: Lane): LaneLoop => ({ lane, producer: null, loop: null, connected: false, attempt: 0, batch: opts.batchMax ?? 5000, wakeUp: null, sendingSince: null, stallLogged: false });
     this.control = loop('control');
     this.readings = loop('readings');
-    this.kafka = opts.kafka;
+    const kafka = opts.kafka;
+    const onUnsent = (lane: Lane, u: UnsentReport): void => {
+      this.unsentRecords += u.messages;
+      this.m?.unsent.inc(u.messages);
+      this.opts.logger.warn({ lane, messages: u.messages, partitions: u.partitions, resend: u.resend }, 'forwarder: Kafka acknowledged a send without some partitions, sending them again');
+    };
+    if (opts.createProducer !== undefined) this.createProducer = opts.createProducer;
+    else if (kafka !== undefined) this.createProducer = (lane) => kafkajsRecordProducer(kafka, { onUnsent: (u) => onUnsent(lane, u) });
+    else throw new Error('Forwarder: give kafka or createProducer');
     this.lingerMs = opts.lingerMs ?? 100;
     this.lingerRecords = Math.min(opts.lingerRecords ?? 1000, opts.batchMax ?? 5000);
     this.backlogRecords = opts.backlogRecords ?? Number.POSITIVE_INFINITY;
@@ -230,24 +246,13 @@ export class Forwarder {
     }
   }
 
-  private async connect(l: LaneLoop): Promise<Producer> {
+  private async connect(l: LaneLoop): Promise<RecordProducer> {
     if (l.producer !== null) return l.producer;
-    const producer = this.kafka.producer({
-      idempotent: true,
-      // kafkajs keeps idempotent ordering only with one request in flight.
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: this.partitions.createPartitioner,
-      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2000 },
-    });
-    try {
-      await producer.connect();
-    } catch (err) {
-      await producer.disconnect().catch(() => undefined);
-      throw err;
-    }
+    // Idempotent, acks=all, one request in flight per broker (both adapters keep idempotent order only then).
+    const producer = this.createProducer(l.lane);
+    await producer.connect();
     l.producer = producer;
-    if (!l.connected) this.opts.logger.info({ client: this.opts.clientId, lane: l.lane, backlog: this.opts.store.stats().depth }, 'forwarder connected to Kafka');
+    if (!l.connected) this.opts.logger.info({ client: this.opts.clientId, lane: l.lane, producer: producer.client, backlog: this.opts.store.stats().depth }, 'forwarder connected to Kafka');
     l.connected = true;
     return producer;
   }
@@ -256,7 +261,7 @@ export class Forwarder {
    * One round of the readings lane: nothing while a partial batch lingers; during a backlog drain
    * the live tail first, then one batch of the backlog (oldest first).
    */
-  private async sendReadings(l: LaneLoop, producer: Producer): Promise<number> {
+  private async sendReadings(l: LaneLoop, producer: RecordProducer): Promise<number> {
     const store = this.opts.store;
     const waiting = store.waitingIn('readings');
     if (waiting === 0) {
@@ -291,31 +296,29 @@ export class Forwarder {
     return sent;
   }
 
-  private async sendControl(l: LaneLoop, producer: Producer): Promise<number> {
+  private async sendControl(l: LaneLoop, producer: RecordProducer): Promise<number> {
     const rows = this.opts.store.peek('control', l.batch);
     if (rows.length === 0) return 0;
     return this.sendRows(l, producer, rows);
   }
 
-  private async sendRows(l: LaneLoop, producer: Producer, rows: StoredRecord[]): Promise<number> {
+  private async sendRows(l: LaneLoop, producer: RecordProducer, rows: StoredRecord[]): Promise<number> {
     const lane = l.lane;
     const t0 = performance.now();
-    // Not producer.sendBatch alone: kafkajs can resolve it with partitions unsent after a leader
-    // change (shared/kafka/send.ts), and the rows are deleted below.
+    // send() resolves only once every partition is acknowledged (with kafkajs: checked and
+    // repaired in shared/kafka/send.ts), and the rows are deleted below.
     // A small control batch (an anomaly, a heartbeat) goes uncompressed: its bytes hardly count,
     // and kafkajs' gzip runs in libuv's thread pool, where it queues behind the readings' batches
     // (README "Fairness": 53 -> 4 ms at p50 from record to a reader).
     const plain = lane === 'control' && rows.length <= (this.opts.controlPlainMax ?? CONTROL_PLAIN_MAX);
-    const batch = { topicMessages: this.toTopicMessages(rows), acks: -1, compression: plain ? CompressionTypes.None : COMPRESSION[this.opts.compression ?? 'gzip'] };
+    const batch = this.toTopicRecords(rows);
     l.sendingSince = t0;
     try {
-      await sendBatchAcknowledged(producer, this.partitions, batch, {
-        onUnsent: (u) => {
-          this.unsentRecords += u.messages;
-          this.m?.unsent.inc(u.messages);
-          this.opts.logger.warn({ lane, messages: u.messages, partitions: u.partitions, resend: u.resend }, 'forwarder: Kafka acknowledged a send without some partitions, sending them again');
-        },
-      });
+      await producer.send(batch, plain ? 'none' : (this.opts.compression ?? 'gzip'));
+      for (const { topic } of batch) {
+        const count = producer.partitionsOf(topic);
+        if (count !== undefined) this.partitionCounts.set(topic, count);
+      }
     } finally {
       l.sendingSince = null;
       l.stallLogged = false;
@@ -357,8 +360,8 @@ export class Forwarder {
     this.readingsRate = this.readingsRate === null ? rate : (this.readingsRate + rate) / 2;
   }
 
-  private toTopicMessages(rows: StoredRecord[]): TopicMessages[] {
-    const byTopic = new Map<string, Message[]>();
+  private toTopicRecords(rows: StoredRecord[]): TopicRecords[] {
+    const byTopic = new Map<string, OutRecord[]>();
     const avro = this.opts.readingsEncoding === 'avro';
     const perRecord = this.opts.readingsPerRecord ?? 1;
     let readings: Map<string, StoredRecord[]> | null = null;
@@ -366,7 +369,7 @@ export class Forwarder {
       const topic = this.opts.topicMap?.[r.topic] ?? r.topic;
       const contract = CONTRACT_OF_TOPIC[r.topic] ?? 'unknown/v1';
       // Several readings per record once the topic's partition count is known (after its first send).
-      if (perRecord > 1 && contract === 'forwarded-reading/v1' && r.key !== null && this.partitions.partitionsOf(topic) !== undefined) {
+      if (perRecord > 1 && contract === 'forwarded-reading/v1' && r.key !== null && this.partitionCounts.has(topic)) {
         readings ??= new Map();
         this.batchedReadingsSent = true;
         let list = readings.get(topic);
@@ -388,7 +391,7 @@ export class Forwarder {
         out.push(...this.batchedReadings(topic, list, perRecord, avro));
       }
     }
-    return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    return [...byTopic].map(([topic, records]) => ({ topic, records }));
   }
 
   /**
@@ -398,8 +401,8 @@ export class Forwarder {
    * records would put them. The record's key is null (it holds many meters; each reading names
    * its meterId), its value JSON lines (the stored texts joined by "\n") or the Avro batch.
    */
-  private batchedReadings(topic: string, rows: StoredRecord[], perRecord: number, avro: boolean): Message[] {
-    const count = this.partitions.partitionsOf(topic)!;
+  private batchedReadings(topic: string, rows: StoredRecord[], perRecord: number, avro: boolean): OutRecord[] {
+    const count = this.partitionCounts.get(topic)!;
     let known = this.meterPartition.get(topic);
     // Bounded: an edge has thousands of meters; past 100,000 keys the map starts again.
     if (known === undefined || known.count !== count || known.of.size > 100_000) this.meterPartition.set(topic, (known = { count, of: new Map() }));
@@ -413,7 +416,7 @@ export class Forwarder {
       if (list === undefined) byPartition.set(p, (list = []));
       list.push(r);
     }
-    const out: Message[] = [];
+    const out: OutRecord[] = [];
     const headers = { 'gridwatch-contract': READINGS_BATCH_CONTRACT };
     for (const [partition, list] of byPartition) {
       for (let i = 0; i < list.length; i += perRecord) {

@@ -150,7 +150,7 @@ const ACL_TYPES: Record<string, string> = {
   DELEGATION_TOKEN_AUTHORIZATION_FAILED: 'a delegation token',
 };
 
-/** The error and its causes (kafkajs nests them in `cause`, `originalError` and retry wrappers). */
+/** The error and its causes (kafkajs nests them in `cause`, `originalError` and retry wrappers; @platformatic/kafka in `cause` and `errors`). */
 function chain(err: unknown): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   const seen = new Set<unknown>();
@@ -184,7 +184,7 @@ export function classifyKafkaRefusal(err: unknown, ctx: { brokers: string[]; sec
   const detail = (e: Record<string, unknown>): string => scrub(String(e.message ?? '')).trim().slice(0, 300);
 
   // By name or type, and by message too: kafkajs' retry wrappers copy the message but may drop the cause.
-  const auth = errors.find((e) => e.name === 'KafkaJSSASLAuthenticationError' || e.type === 'SASL_AUTHENTICATION_FAILED' || e.type === 'ILLEGAL_SASL_STATE'
+  const auth = errors.find((e) => e.name === 'KafkaJSSASLAuthenticationError' || e.code === 'PLT_KFK_AUTHENTICATION' || e.type === 'SASL_AUTHENTICATION_FAILED' || e.type === 'ILLEGAL_SASL_STATE'
     || e.type === 'UNSUPPORTED_SASL_MECHANISM' || (typeof e.message === 'string' && AUTH_TEXT.test(e.message)));
   if (auth) {
     const user = ctx.security.sasl && 'username' in ctx.security.sasl ? ctx.security.sasl.username : '(none)';
@@ -206,9 +206,11 @@ export function classifyKafkaRefusal(err: unknown, ctx: { brokers: string[]; sec
       message: `TLS with Kafka broker ${brokerOf()} refused: ${what}; connecting ${how}: ${detail(tls)}`,
     };
   }
-  const acl = errors.find((e) => typeof e.type === 'string' && e.type in ACL_TYPES);
+  // kafkajs names the protocol error `type`, @platformatic/kafka `apiId`.
+  const aclType = (e: Record<string, unknown>): string | undefined => [e.type, e.apiId].find((t): t is string => typeof t === 'string' && t in ACL_TYPES);
+  const acl = errors.find((e) => aclType(e) !== undefined);
   if (acl) {
-    const type = acl.type as string;
+    const type = aclType(acl)!;
     return {
       code: 'KAFKA_ACL_DENIED',
       message: `Kafka broker ${brokerOf()} denied ${ACL_TYPES[type]} (${type}) when connecting ${how}: ${detail(acl)}. The principal's ACLs do not allow it.`,

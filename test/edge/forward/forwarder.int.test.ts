@@ -11,7 +11,8 @@ import { secureKafka, securityOf } from '../../shared/kafka/kafka-helpers.ts';
 import { testEndpoints } from '../../harness/env.ts';
 import { freePorts } from '../../harness/ports.ts';
 import { anomaly, reading, tempDir } from '../store/helpers.ts';
-import { consume, ensureTestTopics, forwarderKafka, seqsByMeter, uniqueTopics } from './kafka-helpers.ts';
+import { PRODUCER_CLIENTS, type ProducerClient } from '../../../shared/kafka/producer.ts';
+import { consume, ensureTestTopics, forwarderClient, seqsByMeter, uniqueTopics } from './kafka-helpers.ts';
 
 const brokers = (): string[] => testEndpoints().kafkaBrokers;
 const cleanups: (() => Promise<void>)[] = [];
@@ -19,10 +20,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function setup(prefix: string, storeOpts: { budgetBytes?: number } = {}, kafka: { brokers: string[]; security?: KafkaSecurity } = { brokers: brokers() }) {
+function setup(client: ProducerClient, prefix: string, storeOpts: { budgetBytes?: number } = {}, kafka: { brokers: string[]; security?: KafkaSecurity } = { brokers: brokers() }) {
   const topics = uniqueTopics(prefix);
   const store = EdgeStore.open({ dir: tempDir(), edgeId: 'edge-it', budgetBytes: storeOpts.budgetBytes ?? 1e10, synchronous: 'NORMAL', clock: new ManualClock(), logger: silentLogger() });
-  const forwarder = new Forwarder({ store, kafka: forwarderKafka(kafka.brokers, `gw-${prefix}`, kafka.security), clientId: `gw-${prefix}`, logger: silentLogger(), topicMap: topics.map, backoff: { initialMs: 100, maxMs: 2000 } });
+  const forwarder = new Forwarder({ store, ...forwarderClient(client, kafka.brokers, `gw-${prefix}`, kafka.security), clientId: `gw-${prefix}`, logger: silentLogger(), topicMap: topics.map, backoff: { initialMs: 100, maxMs: 2000 } });
   cleanups.push(async () => {
     await forwarder.stop({ drainTimeoutMs: 0 });
     store.close();
@@ -44,9 +45,10 @@ function dedupe(seqs: number[]): number[] {
   return seqs.filter((s) => (seen.has(s) ? false : (seen.add(s), true)));
 }
 
-describe('Forwarder against the real Kafka', () => {
+// Every case with each producer client the edge can be configured with (GRIDWATCH_FORWARD_CLIENT).
+describe.each(PRODUCER_CLIENTS)('Forwarder against the real Kafka, producer client %s', (client) => {
   it('10,000 readings from many meters arrive exactly once and in order per meter', async () => {
-    const { topics, store, forwarder } = setup('fw-once');
+    const { topics, store, forwarder } = setup(client, 'fw-once');
     await ensureTestTopics(brokers(), topics.names, 6);
     const meters = 250;
     for (let seq = 0; seq < 40; seq++) store.commit({ records: Array.from({ length: meters }, (_, m) => reading(`m${m}`, seq)) });
@@ -73,7 +75,7 @@ describe('Forwarder against the real Kafka', () => {
     // clone's) once shared fixed ones and broke each other's broker at format time.
     const dir = mkdtempSync(join(tmpdir(), 'gw-fw-outage-kafka-'));
     const [broker_, controller, saslSsl] = await freePorts(3);
-    const name = `kafka-fw-outage-${process.pid}`;
+    const name = `kafka-fw-outage-${client}-${process.pid}`;
     const startOwn = () => startStandaloneKafka({ name, dir, ports: { broker: broker_!, controller: controller!, saslSsl: saslSsl! }, plaintextListener: 'refused' });
     let broker = await startOwn();
     cleanups.push(async () => {
@@ -81,7 +83,7 @@ describe('Forwarder against the real Kafka', () => {
       rmSync(dir, { recursive: true, force: true });
     });
     const own = { brokers: broker.secureBrokers, security: securityOf(secureKafka().principals.admin) };
-    const { topics, store, forwarder } = setup('fw-outage', {}, own);
+    const { topics, store, forwarder } = setup(client, 'fw-outage', {}, own);
     await ensureTestTopics(own.brokers, topics.names, 6, own.security);
     const committer = new GroupCommitter(store, { maxDelayMs: 5, maxRecords: 300 });
     await forwarder.start();
@@ -124,7 +126,7 @@ describe('Forwarder against the real Kafka', () => {
   }, 480_000); // two starts of a broker of its own (KRaft format, SCRAM users, ACLs), each up to a few minutes on a loaded machine
 
   it('(d) disk budget reached: anomalies kept, gaps recorded and forwarded to grid.gaps', async () => {
-    const { topics, store, forwarder } = setup('fw-budget', { budgetBytes: 300_000 });
+    const { topics, store, forwarder } = setup(client, 'fw-budget', { budgetBytes: 300_000 });
     await ensureTestTopics(brokers(), topics.names, 3);
     const committer = new GroupCommitter(store, { maxDelayMs: 1, maxRecords: 200 });
     // Kafka "away": the forwarder is not started yet, the outbox fills past its budget.

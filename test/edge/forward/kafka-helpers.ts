@@ -2,6 +2,8 @@ import type { Kafka } from 'kafkajs';
 import type { KafkaSecurity } from '../../../shared/kafka/security.ts';
 import { TOPICS } from '../../../shared/index.ts';
 import { createKafkaClient, ensureTopicsOn, topicSpecs } from '../../../shared/kafka/index.ts';
+import type { ProducerClient, RecordProducer } from '../../../shared/kafka/producer.ts';
+import { platformaticRecordProducer } from '../../../shared/kafka/platformatic-producer.ts';
 import { testKafkaSecurity, uniqueName } from '../../harness/env.ts';
 
 export interface Consumed {
@@ -26,6 +28,15 @@ export function uniqueTopics(prefix: string): { names: Record<keyof typeof TOPIC
 /** The client the gateway gives its forwarder (edge/gateway.ts). */
 export function forwarderKafka(brokers: string[], clientId: string, security?: KafkaSecurity): Kafka {
   return createKafkaClient({ brokers, clientId, kafkajsLogs: 'debug', retries: 3, security: security ?? testKafkaSecurity() });
+}
+
+/**
+ * The Forwarder options that pick a producer client (shared/kafka/producer.ts): kafkajs on a
+ * client as the edge builds it, or @platformatic/kafka with the same brokers and security.
+ */
+export function forwarderClient(client: ProducerClient, brokers: string[], clientId: string, security?: KafkaSecurity): { kafka: Kafka } | { createProducer: () => RecordProducer } {
+  if (client === 'kafkajs') return { kafka: forwarderKafka(brokers, clientId, security) };
+  return { createProducer: () => platformaticRecordProducer({ brokers, clientId, security: security ?? testKafkaSecurity(), retries: 3 }) };
 }
 
 /** Creates the test's unique topics. */
