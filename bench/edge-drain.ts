@@ -16,6 +16,8 @@ import { createKafkaClient, ensureTopicsOn, topicSpecs } from '../shared/kafka/i
 import { registerZstdCodec } from '../shared/kafka/zstd.ts';
 import { kafkaSecurityFromEnv, type KafkaSecurity } from '../shared/kafka/security.ts';
 import { Forwarder, type ForwardCompression } from '../edge/forward/index.ts';
+import { loadPlatformatic, platformaticRecordProducer } from '../shared/kafka/platformatic-producer.ts';
+import { PRODUCER_CLIENTS, type ProducerClient } from '../shared/kafka/producer.ts';
 import { EdgeStore, GroupCommitter, type StoredRecord } from '../edge/store/index.ts';
 import { deleteTopicsWithPrefix } from './edge-fleet.ts';
 import type { BenchFigure } from './figures.ts';
@@ -41,14 +43,17 @@ export interface DrainResult {
   tailBatches: number;
   batchMax: number;
   compression: ForwardCompression;
+  /** The forwarder's producer client (GRIDWATCH_FORWARD_CLIENT). */
+  client: ProducerClient;
 }
 
 const LIVE_TOPIC = 'bench.live-readings';
 
 const q = (sorted: number[], p: number) => (sorted.length === 0 ? null : Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! * 10) / 10);
 
-export async function drainPhase(store: EdgeStore, o: { brokers: string[]; batchMax: number; liveRate: number; compression: ForwardCompression; log: (l: string) => void; readingsPerRecord?: number; backlogRecords?: number; security?: KafkaSecurity }): Promise<DrainResult> {
+export async function drainPhase(store: EdgeStore, o: { brokers: string[]; batchMax: number; liveRate: number; compression: ForwardCompression; log: (l: string) => void; readingsPerRecord?: number; backlogRecords?: number; security?: KafkaSecurity; client?: ProducerClient }): Promise<DrainResult> {
   const perRecord = o.readingsPerRecord ?? 1;
+  const client = o.client ?? 'kafkajs';
   const backlogRecords = o.backlogRecords ?? Number.POSITIVE_INFINITY;
   const prefix = `bench-edge-${Date.now().toString(36)}-${process.pid}.`;
   const security = o.security ?? kafkaSecurityFromEnv();
@@ -82,7 +87,10 @@ export async function drainPhase(store: EdgeStore, o: { brokers: string[]; batch
     // The drain, with live readings committed at a paced rate meanwhile.
     const backlog = store.stats().depth;
     const committer = new GroupCommitter(store, { maxDelayMs: 2, maxRecords: 2000 });
-    const fw = new Forwarder({ store, kafka: createKafkaClient({ brokers: o.brokers, clientId: 'bench-edge', kafkajsLogs: 'debug', retries: 3, security }), clientId: 'bench-edge', logger: silentLogger(), batchMax: o.batchMax, topicMap, compression: o.compression, readingsPerRecord: perRecord, backlogRecords });
+    // The library is loaded before the clock starts: a gateway loads it once, at its first connect.
+    if (client === 'platformatic') await loadPlatformatic();
+    const producers = client === 'platformatic' ? { createProducer: () => platformaticRecordProducer({ brokers: o.brokers, clientId: 'bench-edge', security, retries: 3 }) } : {};
+    const fw = new Forwarder({ store, kafka: createKafkaClient({ brokers: o.brokers, clientId: 'bench-edge', kafkajsLogs: 'debug', retries: 3, security }), ...producers, clientId: 'bench-edge', logger: silentLogger(), batchMax: o.batchMax, topicMap, compression: o.compression, readingsPerRecord: perRecord, backlogRecords });
     const c0 = process.cpuUsage();
     let liveSent = 0;
     let seq = 0;
@@ -154,8 +162,9 @@ export async function drainPhase(store: EdgeStore, o: { brokers: string[]; batch
       tailBatches: fw.tailBatches,
       batchMax: o.batchMax,
       compression: o.compression,
+      client,
     };
-    o.log(`forwarder drain, ${o.compression}, ${perRecord} per record${Number.isFinite(backlogRecords) ? `, live tail past ${backlogRecords}` : ''}: ${r.drainPerSec} readings/s, ${r.cpuUsPerReading} µs CPU each (bare ${r.bareCpuUsPerRecord}) (${backlog} backlog records in ${s.toFixed(1)} s with ${liveSent} live at ${o.liveRate}/s, ${errors} errors), ${Math.round((rate / bareRate) * 100)}% of the bare producer; live delay p50 ${r.liveDelayP50Ms} p99 ${r.liveDelayP99Ms} ms (${delays.length}/${liveSent} seen, ${fw.tailBatches} tail batches)`);
+    o.log(`forwarder drain (${client}), ${o.compression}, ${perRecord} per record${Number.isFinite(backlogRecords) ? `, live tail past ${backlogRecords}` : ''}: ${r.drainPerSec} readings/s, ${r.cpuUsPerReading} µs CPU each (bare ${r.bareCpuUsPerRecord}) (${backlog} backlog records in ${s.toFixed(1)} s with ${liveSent} live at ${o.liveRate}/s, ${errors} errors), ${Math.round((rate / bareRate) * 100)}% of the bare producer; live delay p50 ${r.liveDelayP50Ms} p99 ${r.liveDelayP99Ms} ms (${delays.length}/${liveSent} seen, ${fw.tailBatches} tail batches)`);
     return r;
   } finally {
     await deleteTopicsWithPrefix(o.brokers, prefix).catch((err: Error) => o.log(`could not delete the bench topics ${prefix}*: ${err.message}`));
@@ -169,8 +178,10 @@ export async function drainPhase(store: EdgeStore, o: { brokers: string[]; batch
  * Forwarder with the gateway's defaults (one reading per record, FIFO) while live readings are
  * committed at 2,000/s; then the intake fills the outbox again and it is drained with several
  * readings per record (BENCH_EDGE_DRAIN_PER_RECORD, default 100; 0 skips) and the live tail on
- * (backlogRecords 4 x batchMax), the form the soak and the demo's own edges use. Each drain has
- * its bare kafkajs producer (same records, from memory) measured just before it.
+ * (backlogRecords 4 x batchMax), the form the soak and the demo's own edges use. The default
+ * drain runs once per producer client (BENCH_EDGE_DRAIN_CLIENTS, default kafkajs,platformatic;
+ * the intake refills the outbox between them). Each drain has its bare kafkajs producer (same
+ * records, from memory) measured just before it.
  */
 export async function benchEdgeDrain(opts: { log?: (line: string) => void; readings?: number } = {}): Promise<Record<string, unknown>> {
   const { mkdtempSync, rmSync } = await import('node:fs');
@@ -197,9 +208,15 @@ export async function benchEdgeDrain(opts: { log?: (line: string) => void; readi
   const results: Record<string, unknown> = {};
   try {
     const common = { n, meters: 2000, window: 1000, log, qos: 1 as const, size: 1 };
+    const clients = (process.env.BENCH_EDGE_DRAIN_CLIENTS ?? PRODUCER_CLIENTS.join(',')).split(',').filter((c): c is ProducerClient => (PRODUCER_CLIENTS as readonly string[]).includes(c));
     await phase(gw, results, { ...common, name: 'intakeQos1SinglePerSec' });
     const intake = results.intakeQos1SinglePerSec as number;
-    const single = await drainPhase(gw.store, { brokers, security, batchMax, liveRate: 2000, compression: 'gzip', log });
+    const singles: DrainResult[] = [];
+    for (const [i, client] of clients.entries()) {
+      if (i > 0) await phase(gw, results, { ...common, name: `intakeQos1Single${client}PerSec` });
+      singles.push(await drainPhase(gw.store, { brokers, security, batchMax, liveRate: 2000, compression: 'gzip', log, client }));
+    }
+    const single = singles[0] ?? null;
     let batched: DrainResult | null = null;
     if (perRecord > 1) {
       await phase(gw, results, { ...common, name: 'intakeQos1SingleAgainPerSec' });
@@ -207,9 +224,12 @@ export async function benchEdgeDrain(opts: { log?: (line: string) => void; readi
     }
     const r2 = (x: number) => Math.round(x * 100) / 100;
     const figures: BenchFigure[] = [];
-    for (const [d, tag, what] of [[single, 'single', 'one reading per record, FIFO (the default)'], [batched, 'batched', `${perRecord} readings per record, live tail on${batchedCodec === 'gzip' ? '' : `, ${batchedCodec}`}`]] as const) {
+    const rows: [DrainResult | null, string, string][] = [
+      ...singles.map((d, i): [DrainResult, string, string] => [d, i === 0 ? '' : `_${d.client}`, `one reading per record, FIFO (the default)${i === 0 ? '' : `, producer client ${d.client}`}`]),
+      [batched, '_batched', `${perRecord} readings per record, live tail on${batchedCodec === 'gzip' ? '' : `, ${batchedCodec}`}`],
+    ];
+    for (const [d, id, what] of rows) {
       if (d === null) continue;
-      const id = tag === 'single' ? '' : '_batched';
       figures.push(
         { id: `edge.drain.vs_bare_producer${id}`, figure: `edge forwarder drain of a backlog, ${what}, live load on`, value: d.drainPerSec, unit: 'readings/s', higherIsBetter: true, yardstick: { name: 'bare kafkajs producer, one reading per record', value: d.bareProducerPerSec }, ratio: r2(d.drainPerSec / d.bareProducerPerSec), goal: { text: '>= 1.0 x bare kafkajs producer', on: 'ratio', min: 1 } },
         { id: `edge.drain.vs_intake${id}`, figure: `edge forwarder drain against its own single-reading intake, ${what}`, value: d.drainPerSec, unit: 'readings/s', higherIsBetter: true, yardstick: { name: 'single QoS 1 intake', value: intake }, ratio: r2(d.drainPerSec / intake), goal: { text: '>= 2 x single QoS 1 intake', on: 'ratio', min: 2 } },
@@ -217,7 +237,7 @@ export async function benchEdgeDrain(opts: { log?: (line: string) => void; readi
         { id: `edge.drain.cpu_per_reading${id}`, figure: `edge CPU per reading drained, ${what}`, value: d.cpuUsPerReading, unit: 'µs/reading', higherIsBetter: false, yardstick: { name: 'bare kafkajs producer, per record', value: d.bareCpuUsPerRecord }, ratio: r2(d.cpuUsPerReading / d.bareCpuUsPerRecord) },
       );
     }
-    return { figures, load: probe.end(), intakePerSec: intake, intakeAgainPerSec: results.intakeQos1SingleAgainPerSec ?? null, single, batched };
+    return { figures, load: probe.end(), intakePerSec: intake, intakeAgainPerSec: results.intakeQos1SingleAgainPerSec ?? null, single, singles, batched };
   } finally {
     // Also after a failure: the broker's listener would keep the process (and the measure lock) alive.
     await gw.close();
