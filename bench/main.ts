@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { PartResult } from './report.ts';
 
 /**
- * `gridwatch bench [--only edge|edge-fleet|edge-drain|wan|mqtt-conns|latency|central|topology|simulator] [--readings N] [--json FILE] [--compare FILE]`:
+ * `gridwatch bench [--only edge|edge-fleet|edge-drain|producer-clients|wan|mqtt-conns|latency|central|topology|simulator] [--readings N] [--json FILE] [--compare FILE]`:
  * runs the benchmarks (each module loaded only when its part runs), prints one JSON line per part
  * on stderr and, at the end, one table on stdout of every part's figures (bench/report.ts); --compare flags
  * any figure 20 % worse than in an earlier --json file (exit 2).
@@ -14,6 +14,8 @@ const PARTS: Part[] = [
   { name: 'edge-fleet', module: './edge-fleet.ts', fn: 'benchEdgeFleet' },
   // Goals 2 and 3 alone: the single-reading intake, then the drain of its backlog with a live load.
   { name: 'edge-drain', module: './edge-drain.ts', fn: 'benchEdgeDrain' },
+  // The edge forwarder's producer clients through the port, kafkajs the yardstick (shared/kafka/producer.ts).
+  { name: 'producer-clients', module: './producer-clients.ts', fn: 'benchProducerClients' },
   // Goal 4: bytes per reading on the broker's log for each encoding x compression x batch size.
   { name: 'wan', module: './wan.ts', fn: 'benchWan' },
   // Goal 7: 20,000 concurrent MQTT connections held by one edge (RSS, intake rate).
@@ -40,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
     strict: true,
   });
   if (values.help) {
-    console.log('usage: gridwatch bench [--only edge|edge-fleet|edge-drain|wan|mqtt-conns|latency|central|topology|simulator|kafka-security|mqtt-tls|learn|history]... [--readings N] [--json FILE] [--compare FILE]');
+    console.log('usage: gridwatch bench [--only edge|edge-fleet|edge-drain|producer-clients|wan|mqtt-conns|latency|central|topology|simulator|kafka-security|mqtt-tls|learn|history]... [--readings N] [--json FILE] [--compare FILE]');
     return 0;
   }
   const only = values.only && values.only.length > 0 ? new Set(values.only) : null;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { testEndpoints } from '../harness/env.ts';
+import { PRODUCER_CLIENTS } from '../../shared/kafka/producer.ts';
 import { freePort } from '../harness/ports.ts';
 import { consumeTopic, testPrefix } from './helpers.ts';
 
@@ -30,9 +31,10 @@ function startGateway(env: Record<string, string>): Promise<ChildProcess> {
   });
 }
 
-describe('edge crash safety (child process, real Kafka)', () => {
+// Once per producer client of the forwarder (GRIDWATCH_FORWARD_CLIENT, shared/kafka/producer.ts).
+describe.each(PRODUCER_CLIENTS)('edge crash safety (child process, real Kafka), producer client %s', (client) => {
   it('forwards every PUBACKed reading after a kill -9 mid-stream and a restart', async () => {
-    const prefix = testPrefix('edge-b');
+    const prefix = testPrefix(`edge-b-${client}`);
     const mqttPort = await freePort();
     const env = {
       GRIDWATCH_EDGE_ID: prefix.slice(0, 60),
@@ -46,6 +48,7 @@ describe('edge crash safety (child process, real Kafka)', () => {
       GRIDWATCH_HTTP_PORT: '0',
       GRIDWATCH_MQTT_ALLOW_ANONYMOUS: 'true',
       GRIDWATCH_LOG_LEVEL: 'info',
+      GRIDWATCH_FORWARD_CLIENT: client,
     };
     const first = await startGateway(env);
 

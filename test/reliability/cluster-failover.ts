@@ -12,6 +12,7 @@ import { runningRecord } from '../../deploy/services/process.ts';
 import { createKafkaClient } from '../../shared/kafka/client.ts';
 import { kafkaSecurityFromEnv, type KafkaSecurity } from '../../shared/kafka/security.ts';
 import { uniqueName } from '../harness/env.ts';
+import type { ProducerClient } from '../../shared/kafka/producer.ts';
 import { freePorts } from '../harness/ports.ts';
 import { createSink, type ArchiveSink } from '../../central/archive/index.ts';
 import { throwawayMinio } from '../../deploy/services/minio.ts';
@@ -31,7 +32,11 @@ const adminSecurity = (): KafkaSecurity => kafkaSecurityFromEnv(kafkaPrincipalEn
  * cluster, the run, its row in docs/reliability.md, and the promises (nothing acknowledged lost,
  * no duplicate after de-duplication, order per meter kept).
  */
-export function failoverSuite(v: { id: string; title: string; suite: 'short' | 'long'; run: FailoverRun; minAcked: number; timeoutMs: number }): void {
+/**
+ * `clients`: the case once per edge producer client (GRIDWATCH_FORWARD_CLIENT, shared/kafka/producer.ts),
+ * on the one cluster; rows after the first get `-<client>` in their id. Default: kafkajs alone.
+ */
+export function failoverSuite(v: { id: string; title: string; suite: 'short' | 'long'; run: FailoverRun; minAcked: number; timeoutMs: number; clients?: ProducerClient[] }): void {
   let cluster: { stop: () => Promise<void> } | undefined;
   beforeAll(async () => {
     cluster = await startCluster();
@@ -40,14 +45,14 @@ export function failoverSuite(v: { id: string; title: string; suite: 'short' | '
     await cluster?.stop();
   });
   describe(`broker failover (3-node cluster, RF 3, min.insync 2, ${v.suite})`, () => {
-    it(`${v.title}: no acknowledged reading lost, no duplicate after de-duplication`, async () => {
-      const f = await runFailover(v.run);
+    for (const [i, client] of (v.clients ?? ['kafkajs']).entries()) it(`${v.title}, producer client ${client}: no acknowledged reading lost, no duplicate after de-duplication`, async () => {
+      const f = await runFailover({ ...v.run, label: `${v.run.label}-${client}`, edgeEnv: { ...v.run.edgeEnv, GRIDWATCH_FORWARD_CLIENT: client } });
       const edges = v.run.edges ?? 2;
       recordReliability({
-        id: v.id,
+        id: i === 0 ? v.id : `${v.id}-${client}`,
         test: 'Broker failover',
         fault: f.faults.join('; '),
-        load: `${edges} edge process${edges > 1 ? 'es' : ''} (SASL_SSL, RF 3, min.insync 2), ${v.run.meters} meters each, ${v.run.rate} readings/s QoS 1 in all`,
+        load: `${edges} edge process${edges > 1 ? 'es' : ''} (SASL_SSL, RF 3, min.insync 2, producer client ${client}), ${v.run.meters} meters each, ${v.run.rate} readings/s QoS 1 in all`,
         lost: f.lost,
         duplicates: f.archive ? f.archive.duplicates : f.duplicatesAfterDedup,
         recoverySeconds: f.drainSeconds,
@@ -119,7 +124,7 @@ export interface ClusterEdge {
 const UNSENT_LINE = 'Kafka acknowledged a send without some partitions';
 
 /** An edge process (bin/gridwatch.js edge) on the cluster over SASL_SSL, topics RF 3. */
-export async function spawnClusterEdge(edgeId: string, prefix: string, mqttPort: number): Promise<ClusterEdge> {
+export async function spawnClusterEdge(edgeId: string, prefix: string, mqttPort: number, extraEnv: Record<string, string> = {}): Promise<ClusterEdge> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gridwatch-relnet-cluster-edge-'));
   const env = {
     ...process.env,
@@ -136,6 +141,7 @@ export async function spawnClusterEdge(edgeId: string, prefix: string, mqttPort:
     GRIDWATCH_MQTT_ALLOW_ANONYMOUS: 'true',
     GRIDWATCH_DRAIN_TIMEOUT_MS: '5000',
     GRIDWATCH_LOG_LEVEL: 'info',
+    ...extraEnv,
   };
   const child = spawn(process.execPath, ['bin/gridwatch.js', 'edge'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
@@ -209,6 +215,8 @@ export interface FailoverRun {
   meters: number;
   /** Edge processes (default 2). */
   edges?: number;
+  /** Settings added to each edge process's environment. */
+  edgeEnv?: Record<string, string>;
   faults: BrokerFault[];
   /** Flood on after the last fault before the drain (default 2 s). */
   tailMs?: number;
@@ -299,7 +307,7 @@ export async function runFailover(o: FailoverRun): Promise<FailoverFigures> {
   let central: Awaited<ReturnType<typeof startClusterCentral>> | undefined;
   try {
     const ports = await freePorts(edgeCount);
-    edges.push(...(await Promise.all(ports.map((port, i) => spawnClusterEdge(`${prefix}${'abcdefgh'[i]}`.slice(0, 60), prefix, port)))));
+    edges.push(...(await Promise.all(ports.map((port, i) => spawnClusterEdge(`${prefix}${'abcdefgh'[i]}`.slice(0, 60), prefix, port, o.edgeEnv)))));
     floods.push(...edges.map((e, i) => new Flood({ url: `mqtt://127.0.0.1:${e.mqttPort}`, label: `${prefix}e${i}`, meters: o.meters, rate: o.rate / edgeCount })));
     await reader.start();
     if (o.central) central = await startClusterCentral(prefix, centralDir);

@@ -60,6 +60,38 @@ describe('link faults between edge and Kafka (toxiproxy, short)', () => {
   });
 });
 
+// The edge's second producer client (GRIDWATCH_FORWARD_CLIENT=platformatic, shared/kafka/producer.ts)
+// through the faults that differ most for a client: a reset, a black hole, a slow link.
+describe('link faults between edge and Kafka, producer client platformatic (toxiproxy, short)', () => {
+  const edgeEnv = { GRIDWATCH_FORWARD_CLIENT: 'platformatic' };
+  const cases = [
+    { id: 'link-cut-reset-platformatic', test: 'Link faults: cut, reset (platformatic client)', key: 'cutReset', rate: 200, faultMs: 15_000 },
+    { id: 'link-half-open-platformatic', test: 'Link faults: half-open (black hole) (platformatic client)', key: 'halfOpen', rate: 200, faultMs: 15_000 },
+  ] as const;
+  for (const c of cases) {
+    it(`${c.test}: nothing PUBACKed lost, order per meter, no duplicates after de-duplication`, async () => {
+      const fault = linkFaults(k)[c.key];
+      const f = await runLinkFault(k, { label: c.id, rate: c.rate, meters: 100, faultMs: c.faultMs, fault, edgeEnv });
+      recordReliability({ id: c.id, test: c.test, fault: `${fault.fault}, ${c.faultMs / 1000} s, SASL_SSL`, load: LOAD(c.rate), lost: f.lost, duplicates: f.duplicatesAfterDedup, recoverySeconds: f.drainSeconds, note: describeFigures(f), suite: 'short' });
+      expectSafe(f);
+      expect(f.ackedDuringFault).toBeGreaterThan(c.rate * (c.faultMs / 1000) * 0.5);
+      if (c.key === 'halfOpen') expect(f.notConnectedAfterSeconds).not.toBeNull();
+      if (c.key === 'halfOpen') expect(f.notConnectedAfterSeconds!).toBeLessThan(12);
+    });
+  }
+
+  it('64 kbit/s (platformatic client): readings queue, anomalies and heartbeats still arrive within 15 s', async () => {
+    const fault = linkFaults(k).bandwidth64k;
+    const rate = 400;
+    const f = await runLinkFault(k, { label: 'link-64k-platformatic', rate, meters: 100, faultMs: 20_000, fault, edgeEnv });
+    recordReliability({ id: 'link-bandwidth-64k-platformatic', test: 'Link faults: 64 kbit/s (platformatic client)', fault: `${fault.fault}, 20 s, SASL_SSL`, load: LOAD(rate), lost: f.lost, duplicates: f.duplicatesAfterDedup, recoverySeconds: f.drainSeconds, note: describeFigures(f), suite: 'short' });
+    expectSafe(f);
+    expect(f.heartbeats).toBeGreaterThan(5);
+    expect(f.anomalyMaxSeconds).toBeLessThan(15);
+    expect(f.heartbeatMaxSeconds).toBeLessThan(15);
+  });
+});
+
 describe('disk budget through MQTT (short)', () => {
   it('link cut, flood on, 1 MiB budget: anomalies never evicted; readings lost to eviction are exactly the grid.gaps ranges', async () => {
     const d = await runDiskBudget(k, { label: 'disk-budget', rate: 500, meters: 100, cutMs: 20_000 });
