@@ -45,8 +45,11 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
   return Math.round(base / 2 + random() * (base / 2));
 }
 
-/** Every node of an error tree (`cause`, AggregateError `errors`). */
-function errorNodes(err: unknown): Record<string, unknown>[] {
+/**
+ * Every node of an error tree, breadth first, at most 50: `cause`, kafkajs' `originalError` and
+ * `retriableError` (its retry wrappers), AggregateError `errors` (@platformatic/kafka's).
+ */
+export function errorTree(err: unknown): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   const queue: unknown[] = [err];
   const seen = new Set<unknown>();
@@ -56,7 +59,7 @@ function errorNodes(err: unknown): Record<string, unknown>[] {
     seen.add(e);
     const r = e as Record<string, unknown>;
     out.push(r);
-    queue.push(r.cause);
+    queue.push(r.cause, r.originalError, r.retriableError);
     if (Array.isArray(r.errors)) queue.push(...(r.errors as unknown[]));
   }
   return out;
@@ -68,7 +71,7 @@ function errorNodes(err: unknown): Record<string, unknown>[] {
  * (authentication, a record Kafka rejects, an ACL): undefined when it is not one of its errors.
  */
 export function platformaticRetryable(err: unknown): boolean | undefined {
-  const all = errorNodes(err);
+  const all = errorTree(err);
   const ours = all.filter((e) => typeof e.code === 'string' && e.code.startsWith('PLT_KFK_'));
   if (ours.length === 0) return undefined;
   const refused = ours.some((e) => e.code === 'PLT_KFK_AUTHENTICATION' || e.code === 'PLT_KFK_USER' || e.code === 'PLT_KFK_UNSUPPORTED_API' || (e.code === 'PLT_KFK_PROTOCOL' && e.canRetry === false));
@@ -79,7 +82,7 @@ export function platformaticRetryable(err: unknown): boolean | undefined {
 
 /** The innermost messages of an @platformatic/kafka error ("produce failed 3 times" says little alone). */
 function causeText(err: unknown): string {
-  const leaves = errorNodes(err).filter((e) => e !== err && typeof e.message === 'string' && !Array.isArray(e.errors)).map((e) => String(e.message));
+  const leaves = errorTree(err).filter((e) => e !== err && typeof e.message === 'string' && !Array.isArray(e.errors)).map((e) => String(e.message));
   const unique = [...new Set(leaves)].slice(0, 3);
   return unique.length > 0 ? ` (${unique.join('; ')})` : '';
 }

@@ -9,6 +9,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import type { SASLOptions } from 'kafkajs';
 import { envName, loadConfig } from '../config.ts';
 import { GridwatchError } from '../errors.ts';
+import { errorTree } from './errors.ts';
 
 /** sysexits EX_CONFIG: a program refused at start by its configuration (or by the broker over it) exits with this. */
 export const EXIT_CONFIG = 78;
@@ -150,22 +151,6 @@ const ACL_TYPES: Record<string, string> = {
   DELEGATION_TOKEN_AUTHORIZATION_FAILED: 'a delegation token',
 };
 
-/** The error and its causes (kafkajs nests them in `cause`, `originalError` and retry wrappers; @platformatic/kafka in `cause` and `errors`). */
-function chain(err: unknown): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  const seen = new Set<unknown>();
-  const queue: unknown[] = [err];
-  while (queue.length > 0 && out.length < 20) {
-    const e = queue.shift();
-    if (e === null || typeof e !== 'object' || seen.has(e)) continue;
-    seen.add(e);
-    const r = e as Record<string, unknown>;
-    out.push(r);
-    queue.push(r.cause, r.originalError, r.retriableError);
-    if (Array.isArray(r.errors)) queue.push(...(r.errors as unknown[]));
-  }
-  return out;
-}
 
 /**
  * Turns a kafkajs error into a clear refusal (bad credentials, untrusted certificate, ACL denied),
@@ -173,7 +158,8 @@ function chain(err: unknown): Record<string, unknown>[] {
  * refused; the password is scrubbed even if a broker were to echo it.
  */
 export function classifyKafkaRefusal(err: unknown, ctx: { brokers: string[]; security: KafkaSecurity }): { code: KafkaRefusalCode; message: string } | undefined {
-  const errors = chain(err);
+  // The error and its causes (kafkajs nests them in `cause`, `originalError` and retry wrappers; @platformatic/kafka in `cause` and `errors`).
+  const errors = errorTree(err);
   const brokerOf = (): string => {
     const named = errors.map((e) => e.broker ?? (e.host !== undefined && e.port !== undefined ? `${String(e.host)}:${String(e.port)}` : undefined)).find((b) => typeof b === 'string' && b !== '');
     return typeof named === 'string' ? named : ctx.brokers.join(',');

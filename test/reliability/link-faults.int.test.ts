@@ -28,68 +28,51 @@ function expectSafe(f: LinkFigures): void {
 
 const LOAD = (rate: number) => `100 meters, ${rate} readings/s QoS 1 over 4 MQTT connections, a last gasp every 2 s, heartbeat every 2 s`;
 
-describe('link faults between edge and Kafka (toxiproxy, short)', () => {
-  const cases = [
-    { id: 'link-latency-800ms', test: 'Link faults: 800 ms latency with jitter', key: 'latency', rate: 200, faultMs: 15_000 },
-    { id: 'link-cut-reset', test: 'Link faults: cut, reset', key: 'cutReset', rate: 200, faultMs: 15_000 },
-    { id: 'link-cut-timeout', test: 'Link faults: cut, timeout', key: 'cutTimeout', rate: 200, faultMs: 15_000 },
-    { id: 'link-half-open', test: 'Link faults: half-open (black hole)', key: 'halfOpen', rate: 200, faultMs: 15_000 },
-  ] as const;
-  for (const c of cases) {
-    it(`${c.test}: nothing PUBACKed lost, order per meter, no duplicates after de-duplication`, async () => {
-      const fault = linkFaults(k)[c.key];
-      const f = await runLinkFault(k, { label: c.id, rate: c.rate, meters: 100, faultMs: c.faultMs, fault });
-      recordReliability({ id: c.id, test: c.test, fault: `${fault.fault}, ${c.faultMs / 1000} s, SASL_SSL`, load: LOAD(c.rate), lost: f.lost, duplicates: f.duplicatesAfterDedup, recoverySeconds: f.drainSeconds, note: describeFigures(f), suite: 'short' });
-      expectSafe(f);
-      expect(f.ackedDuringFault).toBeGreaterThan(c.rate * (c.faultMs / 1000) * 0.5); // the intake never stalled on the link
-      // A black hole keeps the TCP connection open: the unacknowledged send must still show as not connected.
-      if (c.key === 'halfOpen') expect(f.notConnectedAfterSeconds).not.toBeNull();
-      if (c.key === 'halfOpen') expect(f.notConnectedAfterSeconds!).toBeLessThan(12);
-    });
-  }
+interface FaultCase { id: string; test: string; key: 'latency' | 'cutReset' | 'cutTimeout' | 'halfOpen'; rate: number; faultMs: number }
 
-  it('64 kbit/s: readings queue, anomalies and heartbeats still arrive within 15 s', async () => {
+/** One fault under the flood; `edgeEnv` picks the edge's settings (its producer client). */
+function faultCase(c: FaultCase, edgeEnv: Record<string, string> = {}): void {
+  it(`${c.test}: nothing PUBACKed lost, order per meter, no duplicates after de-duplication`, async () => {
+    const fault = linkFaults(k)[c.key];
+    const f = await runLinkFault(k, { label: c.id, rate: c.rate, meters: 100, faultMs: c.faultMs, fault, edgeEnv });
+    recordReliability({ id: c.id, test: c.test, fault: `${fault.fault}, ${c.faultMs / 1000} s, SASL_SSL`, load: LOAD(c.rate), lost: f.lost, duplicates: f.duplicatesAfterDedup, recoverySeconds: f.drainSeconds, note: describeFigures(f), suite: 'short' });
+    expectSafe(f);
+    expect(f.ackedDuringFault).toBeGreaterThan(c.rate * (c.faultMs / 1000) * 0.5); // the intake never stalled on the link
+    // A black hole keeps the TCP connection open: the unacknowledged send must still show as not connected.
+    if (c.key === 'halfOpen') expect(f.notConnectedAfterSeconds).not.toBeNull();
+    if (c.key === 'halfOpen') expect(f.notConnectedAfterSeconds!).toBeLessThan(12);
+  });
+}
+
+/** 64 kbit/s: readings queue while anomalies and heartbeats get through. */
+function slowLinkCase(o: { id: string; label: string; test: string; title: string }, edgeEnv: Record<string, string> = {}): void {
+  it(o.title, async () => {
     const fault = linkFaults(k).bandwidth64k;
     const rate = 400;
-    const f = await runLinkFault(k, { label: 'link-64k', rate, meters: 100, faultMs: 20_000, fault });
-    recordReliability({ id: 'link-bandwidth-64k', test: 'Link faults: 64 kbit/s', fault: `${fault.fault}, 20 s, SASL_SSL`, load: LOAD(rate), lost: f.lost, duplicates: f.duplicatesAfterDedup, recoverySeconds: f.drainSeconds, note: describeFigures(f), suite: 'short' });
+    const f = await runLinkFault(k, { label: o.label, rate, meters: 100, faultMs: 20_000, fault, edgeEnv });
+    recordReliability({ id: o.id, test: o.test, fault: `${fault.fault}, 20 s, SASL_SSL`, load: LOAD(rate), lost: f.lost, duplicates: f.duplicatesAfterDedup, recoverySeconds: f.drainSeconds, note: describeFigures(f), suite: 'short' });
     expectSafe(f);
     expect(f.heartbeats).toBeGreaterThan(5);
     expect(f.anomalyMaxSeconds).toBeLessThan(15);
     expect(f.heartbeatMaxSeconds).toBeLessThan(15);
   });
+}
+
+describe('link faults between edge and Kafka (toxiproxy, short)', () => {
+  faultCase({ id: 'link-latency-800ms', test: 'Link faults: 800 ms latency with jitter', key: 'latency', rate: 200, faultMs: 15_000 });
+  faultCase({ id: 'link-cut-reset', test: 'Link faults: cut, reset', key: 'cutReset', rate: 200, faultMs: 15_000 });
+  faultCase({ id: 'link-cut-timeout', test: 'Link faults: cut, timeout', key: 'cutTimeout', rate: 200, faultMs: 15_000 });
+  faultCase({ id: 'link-half-open', test: 'Link faults: half-open (black hole)', key: 'halfOpen', rate: 200, faultMs: 15_000 });
+  slowLinkCase({ id: 'link-bandwidth-64k', label: 'link-64k', test: 'Link faults: 64 kbit/s', title: '64 kbit/s: readings queue, anomalies and heartbeats still arrive within 15 s' });
 });
 
 // The edge's second producer client (GRIDWATCH_FORWARD_CLIENT=platformatic, shared/kafka/producer.ts)
 // through the faults that differ most for a client: a reset, a black hole, a slow link.
 describe('link faults between edge and Kafka, producer client platformatic (toxiproxy, short)', () => {
   const edgeEnv = { GRIDWATCH_FORWARD_CLIENT: 'platformatic' };
-  const cases = [
-    { id: 'link-cut-reset-platformatic', test: 'Link faults: cut, reset (platformatic client)', key: 'cutReset', rate: 200, faultMs: 15_000 },
-    { id: 'link-half-open-platformatic', test: 'Link faults: half-open (black hole) (platformatic client)', key: 'halfOpen', rate: 200, faultMs: 15_000 },
-  ] as const;
-  for (const c of cases) {
-    it(`${c.test}: nothing PUBACKed lost, order per meter, no duplicates after de-duplication`, async () => {
-      const fault = linkFaults(k)[c.key];
-      const f = await runLinkFault(k, { label: c.id, rate: c.rate, meters: 100, faultMs: c.faultMs, fault, edgeEnv });
-      recordReliability({ id: c.id, test: c.test, fault: `${fault.fault}, ${c.faultMs / 1000} s, SASL_SSL`, load: LOAD(c.rate), lost: f.lost, duplicates: f.duplicatesAfterDedup, recoverySeconds: f.drainSeconds, note: describeFigures(f), suite: 'short' });
-      expectSafe(f);
-      expect(f.ackedDuringFault).toBeGreaterThan(c.rate * (c.faultMs / 1000) * 0.5);
-      if (c.key === 'halfOpen') expect(f.notConnectedAfterSeconds).not.toBeNull();
-      if (c.key === 'halfOpen') expect(f.notConnectedAfterSeconds!).toBeLessThan(12);
-    });
-  }
-
-  it('64 kbit/s (platformatic client): readings queue, anomalies and heartbeats still arrive within 15 s', async () => {
-    const fault = linkFaults(k).bandwidth64k;
-    const rate = 400;
-    const f = await runLinkFault(k, { label: 'link-64k-platformatic', rate, meters: 100, faultMs: 20_000, fault, edgeEnv });
-    recordReliability({ id: 'link-bandwidth-64k-platformatic', test: 'Link faults: 64 kbit/s (platformatic client)', fault: `${fault.fault}, 20 s, SASL_SSL`, load: LOAD(rate), lost: f.lost, duplicates: f.duplicatesAfterDedup, recoverySeconds: f.drainSeconds, note: describeFigures(f), suite: 'short' });
-    expectSafe(f);
-    expect(f.heartbeats).toBeGreaterThan(5);
-    expect(f.anomalyMaxSeconds).toBeLessThan(15);
-    expect(f.heartbeatMaxSeconds).toBeLessThan(15);
-  });
+  faultCase({ id: 'link-cut-reset-platformatic', test: 'Link faults: cut, reset (platformatic client)', key: 'cutReset', rate: 200, faultMs: 15_000 }, edgeEnv);
+  faultCase({ id: 'link-half-open-platformatic', test: 'Link faults: half-open (black hole) (platformatic client)', key: 'halfOpen', rate: 200, faultMs: 15_000 }, edgeEnv);
+  slowLinkCase({ id: 'link-bandwidth-64k-platformatic', label: 'link-64k-platformatic', test: 'Link faults: 64 kbit/s (platformatic client)', title: '64 kbit/s (platformatic client): readings queue, anomalies and heartbeats still arrive within 15 s' }, edgeEnv);
 });
 
 describe('disk budget through MQTT (short)', () => {
