@@ -56,7 +56,7 @@ export function failoverSuite(v: { id: string; title: string; suite: 'short' | '
         lost: f.lost,
         duplicates: f.archive ? f.archive.duplicates : f.duplicatesAfterDedup,
         recoverySeconds: f.drainSeconds,
-        note: `${f.acked} PUBACKed; max delivery delay ${f.maxDelaySeconds.toFixed(1)} s; ${f.outOfOrder} out of order; ${f.resends} re-sends dropped by readingId; ${f.unsentResent} records kafkajs resolved unsent, re-sent by the forwarder; run ${f.seconds.toFixed(0)} s; ${f.archive ? `central's archive (MinIO): ${f.acked - f.archive.missing} of ${f.acked} PUBACKed archived, ${f.archive.duplicates} duplicates, ${f.archive.lines} lines, all in ${f.archive.seconds.toFixed(0)} s after the drain; Kafka reader: ${f.duplicatesAfterDedup} duplicates after de-duplication` : "Kafka reader, not central's archive"}${f.reread ? `; ${f.reread}` : ''}`,
+        note: `${f.acked} PUBACKed; max delivery delay ${f.maxDelaySeconds.toFixed(1)} s; ${f.outOfOrder} out of order; ${f.resends} re-sends dropped by readingId; ${client === 'kafkajs' ? `${f.unsentResent} records kafkajs resolved unsent, re-sent by the forwarder; ` : ''}run ${f.seconds.toFixed(0)} s; ${f.archive ? `central's archive (MinIO): ${f.acked - f.archive.missing} of ${f.acked} PUBACKed archived, ${f.archive.duplicates} duplicates, ${f.archive.lines} lines, all in ${f.archive.seconds.toFixed(0)} s after the drain; Kafka reader: ${f.duplicatesAfterDedup} duplicates after de-duplication` : "Kafka reader, not central's archive"}${f.reread ? `; ${f.reread}` : ''}`,
         suite: v.suite,
       });
       expect(f.acked).toBeGreaterThan(v.minAcked);
