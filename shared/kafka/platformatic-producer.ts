@@ -5,10 +5,9 @@
 // The library is imported at the first connect, not with this module: it costs ~55 MB of RSS and
 // ~0.5 s to load here (kafkajs ~15 MB), which only a gateway that chose it should pay.
 import type { Producer } from '@platformatic/kafka';
-import { Compressor, decompress } from 'zstd-napi';
 import type { KafkaSecurity } from './security.ts';
 import type { OutRecord, RecordProducer, TopicRecords } from './producer.ts';
-import { ZSTD_DEFAULT_LEVEL } from './zstd.ts';
+import { registerZstdCodec, zstdCompressSync, zstdDecompressSync } from './zstd.ts';
 
 export interface PlatformaticProducerOptions {
   brokers: string[];
@@ -32,28 +31,18 @@ export function loadPlatformatic(): Promise<Library> {
   return library;
 }
 
-// zstd through zstd-napi, as kafkajs' codec (shared/kafka/zstd.ts): node:zlib has zstd only from
-// Node 22.15, and at its default level 3, which costs ~5 bytes per reading against level 9.
-let zstdLevel = ZSTD_DEFAULT_LEVEL;
+// zstd through zstd-napi at this process's level, as kafkajs' codec (shared/kafka/zstd.ts): its
+// own is node:zlib's, absent before Node 22.15 and at level 3 (~5 bytes per reading more than 9).
 let zstdInstalled = false;
 function installZstd(compressionsAlgorithms: Library['compressionsAlgorithms'], level: number | undefined): void {
-  if (level !== undefined) zstdLevel = level;
+  registerZstdCodec(level);
   if (zstdInstalled) return;
   zstdInstalled = true;
-  let compressor: Compressor | null = null;
-  let compressorLevel = 0;
   // The library hands a Buffer, or its DynamicBuffer whose `buffer` is the bytes.
   const bytes = (data: unknown): Buffer => (Buffer.isBuffer(data) ? data : (data as { buffer: Buffer }).buffer);
   const zstd = compressionsAlgorithms.zstd as { compressSync: (d: unknown) => Buffer; decompressSync: (d: unknown) => Buffer; available: boolean };
-  zstd.compressSync = (data) => {
-    if (compressor === null || compressorLevel !== zstdLevel) {
-      compressor = new Compressor();
-      compressor.setParameters({ compressionLevel: zstdLevel });
-      compressorLevel = zstdLevel;
-    }
-    return compressor.compress(bytes(data));
-  };
-  zstd.decompressSync = (data) => decompress(bytes(data));
+  zstd.compressSync = (data) => zstdCompressSync(bytes(data));
+  zstd.decompressSync = (data) => zstdDecompressSync(bytes(data));
   zstd.available = true;
 }
 

@@ -27,6 +27,21 @@ function zstdCodec() {
   };
 }
 
+let compressor: { level: number; c: Compressor } | null = null;
+/**
+ * A zstd frame of `data` at this process's level (registerZstdCodec), synchronously: the codec of
+ * the @platformatic/kafka producer (shared/kafka/platformatic-producer.ts), which compresses inline.
+ */
+export function zstdCompressSync(data: Buffer): Buffer {
+  if (compressor === null || compressor.level !== level) {
+    const c = new Compressor();
+    c.setParameters({ compressionLevel: level });
+    compressor = { level, c };
+  }
+  return compressor.c.compress(data);
+}
+export { decompress as zstdDecompressSync };
+
 let registered = false;
 /**
  * Makes kafkajs read and write zstd record batches (idempotent). `compressionLevel` (1-19) applies
