@@ -16,7 +16,7 @@ import { createKafkaClient, ensureTopicsOn, topicSpecs } from '../shared/kafka/i
 import { registerZstdCodec } from '../shared/kafka/zstd.ts';
 import { kafkaSecurityFromEnv, type KafkaSecurity } from '../shared/kafka/security.ts';
 import { Forwarder, type ForwardCompression } from '../edge/forward/index.ts';
-import { loadPlatformatic, platformaticRecordProducer } from '../shared/kafka/platformatic-producer.ts';
+import { createRecordProducer, preloadProducerClient } from '../shared/kafka/record-producers.ts';
 import { PRODUCER_CLIENTS, type ProducerClient } from '../shared/kafka/producer.ts';
 import { EdgeStore, GroupCommitter, type StoredRecord } from '../edge/store/index.ts';
 import { deleteTopicsWithPrefix } from './edge-fleet.ts';
@@ -88,9 +88,10 @@ export async function drainPhase(store: EdgeStore, o: { brokers: string[]; batch
     const backlog = store.stats().depth;
     const committer = new GroupCommitter(store, { maxDelayMs: 2, maxRecords: 2000 });
     // The library is loaded before the clock starts: a gateway loads it once, at its first connect.
-    if (client === 'platformatic') await loadPlatformatic();
-    const producers = client === 'platformatic' ? { createProducer: () => platformaticRecordProducer({ brokers: o.brokers, clientId: 'bench-edge', security, retries: 3 }) } : {};
-    const fw = new Forwarder({ store, kafka: createKafkaClient({ brokers: o.brokers, clientId: 'bench-edge', kafkajsLogs: 'debug', retries: 3, security }), ...producers, clientId: 'bench-edge', logger: silentLogger(), batchMax: o.batchMax, topicMap, compression: o.compression, readingsPerRecord: perRecord, backlogRecords });
+    await preloadProducerClient(client);
+    const fwKafka = createKafkaClient({ brokers: o.brokers, clientId: 'bench-edge', kafkajsLogs: 'debug', retries: 3, security });
+    const producers = client === 'kafkajs' ? {} : { createProducer: () => createRecordProducer({ client, kafka: fwKafka, brokers: o.brokers, clientId: 'bench-edge', security, retries: 3 }) };
+    const fw = new Forwarder({ store, kafka: fwKafka, ...producers, clientId: 'bench-edge', logger: silentLogger(), batchMax: o.batchMax, topicMap, compression: o.compression, readingsPerRecord: perRecord, backlogRecords });
     const c0 = process.cpuUsage();
     let liveSent = 0;
     let seq = 0;

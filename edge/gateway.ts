@@ -19,7 +19,7 @@ import { intervalPart, part, startParts, stopParts, type Part } from '../shared/
 import type { EdgeConfig } from './config.ts';
 import { Detector } from './detect/index.ts';
 import { Forwarder } from './forward/index.ts';
-import { loadPlatformatic, platformaticRecordProducer } from '../shared/kafka/platformatic-producer.ts';
+import { createRecordProducer, preloadProducerClient } from '../shared/kafka/record-producers.ts';
 import { Authorizer, loadCredentialsFile, type CredentialsFile } from './ingest/auth.ts';
 import { EmbeddedBroker, checkMqttTls, mqttTlsListeners } from './ingest/broker.ts';
 import { CredentialsWatch } from './ingest/credentials-watch.ts';
@@ -97,9 +97,9 @@ export class EdgeGateway {
       logger.info({ brokers: c.kafkaBrokers, kafka: security.describe() }, 'Kafka connection');
       const kafka = createKafkaClient({ brokers: c.kafkaBrokers, clientId, logger, kafkajsLogs: 'debug', retries: 3, security, zstdLevel: c.forwardZstdLevel });
       // The producer client of each lane (shared/kafka/producer.ts): kafkajs on `kafka`, or @platformatic/kafka with the same brokers and security.
-      const createProducer = c.forwardClient === 'platformatic'
-        ? () => platformaticRecordProducer({ brokers: c.kafkaBrokers, clientId, security, retries: 3, zstdLevel: c.forwardZstdLevel })
-        : undefined;
+      const createProducer = c.forwardClient === 'kafkajs'
+        ? undefined
+        : () => createRecordProducer({ client: c.forwardClient, kafka, brokers: c.kafkaBrokers, clientId, security, retries: 3, zstdLevel: c.forwardZstdLevel });
       const forwarder = (this.forwarder = new Forwarder({ store, kafka, ...(createProducer ? { createProducer } : {}), clientId, logger, metrics: o.metrics, readingsEncoding: c.readingsEncoding, readingsPerRecord: c.readingsPerRecord, compression: c.forwardCompression, batchMax: c.forwardBatchMax, lingerMs: c.forwardLingerMs, lingerRecords: c.forwardLingerRecords, stallMs: c.forwardStallMs, backlogRecords: c.forwardLiveTailAbove > 0 ? c.forwardLiveTailAbove : undefined, topicMap: Object.fromEntries(Object.entries(TOPICS).map(([k, stored]) => [stored, topics[k as keyof typeof TOPICS]])) }));
       // The forwarder sleeps when the outbox is empty; a commit is the moment to look again.
       const committer = (this.committer = new GroupCommitter(store, { maxDelayMs: c.commitMaxDelayMs, maxRecords: c.commitMaxRecords, metrics: o.metrics, onCommitted: () => forwarder.wake(), onError: (err) => logger.error({ err: err.message }, 'commit failed; the readings in it are not acknowledged') }));
@@ -175,9 +175,9 @@ export class EdgeGateway {
             .catch((err: Error) => logger.warn({ err: err.message }, 'could not ensure Kafka topics; the forwarder retries'));
         }),
         part('forwarder', async () => {
-          // @platformatic/kafka takes ~0.3-0.5 s of the event loop to load: here, before MQTT listens,
+          // @platformatic/kafka takes ~0.3-0.5 s of the loading thread: here, before MQTT listens,
           // not at the first connect, where it held every publish of a running fleet that long.
-          if (c.forwardClient === 'platformatic') await loadPlatformatic();
+          await preloadProducerClient(c.forwardClient);
           void forwarder.start().catch((err: Error) => logger.error({ err: err.message }, 'forwarder stopped with an error'));
         }, async (deadline) => {
           this.drained = await forwarder.stop({ drainTimeoutMs: Math.max(0, Math.min(c.drainTimeoutMs, deadline - Date.now())) });

@@ -6,14 +6,13 @@
 // Packages stay outside the bundle (`packages: 'external'`): better-sqlite3 is a native addon, and
 // node_modules keeps the versions `npm ci` installed, resolved from dist/ up to the repository.
 import { build } from 'esbuild';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outfile = process.argv[2] ?? 'dist/edge.mjs';
-await build({
+const common = {
   absWorkingDir: root,
-  entryPoints: ['edge/entry.ts'],
-  outfile,
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -23,5 +22,11 @@ await build({
   keepNames: true,
   sourcemap: 'linked',
   logLevel: 'warning',
-});
+};
+await build({ ...common, entryPoints: ['edge/entry.ts'], outfile });
+// The producer thread of GRIDWATCH_FORWARD_CLIENT=platformatic-thread (shared/kafka/thread-producer.ts
+// starts `./producer-worker.mjs` beside the code that runs it: here, beside the bundle).
+const worker = join(dirname(outfile), 'producer-worker.mjs');
+await build({ ...common, entryPoints: ['shared/kafka/producer-thread.ts'], outfile: worker });
+console.log(`built ${worker}`);
 console.log(`built ${outfile}`);

@@ -6,13 +6,14 @@
 // ~0.5 s to load here (kafkajs ~15 MB), which only a gateway that chose it should pay.
 import type { Producer } from '@platformatic/kafka';
 import type { KafkaSecurity } from './security.ts';
-import type { OutRecord, RecordProducer, TopicRecords } from './producer.ts';
+import type { OutRecord, RecordCodec, RecordProducer, TopicRecords } from './producer.ts';
 import { registerZstdCodec, zstdCompressSync, zstdDecompressSync } from './zstd.ts';
 
 export interface PlatformaticProducerOptions {
   brokers: string[];
   clientId: string;
-  security?: KafkaSecurity;
+  /** Only its ssl and sasl are read (the producer thread gets them as data). */
+  security?: Pick<KafkaSecurity, 'ssl' | 'sasl'>;
   /** Default 5,000 ms, as kafkajs' connectionTimeout in shared/kafka/client.ts. */
   connectionTimeoutMs?: number;
   /** Per request (and the Produce request's own acks timeout); default 30,000 ms. */
@@ -57,7 +58,7 @@ function cached(text: string): Buffer {
   return b;
 }
 
-interface PlatformaticMessage {
+export interface PlatformaticMessage {
   topic: string;
   key?: Buffer;
   value: Buffer;
@@ -96,13 +97,22 @@ export function guardConnectionErrors(client: { on(event: string, f: (payload: u
   for (const event of ['client:broker:connect', 'client:broker:failed', 'client:broker:disconnect']) client.on(event, guard);
 }
 
+/** The producer as the thread host of thread-producer.ts drives it: records already in the library's shape. */
+export interface PlatformaticCore {
+  connect(): Promise<void>;
+  /** Resolves once every destination broker answered with no partition error, acks=all. */
+  sendMessages(messages: PlatformaticMessage[], codec: RecordCodec): Promise<void>;
+  partitionsOf(topic: string): number | undefined;
+  disconnect(): Promise<void>;
+}
+
 /**
- * @platformatic/kafka's producer behind the port: idempotent (it then keeps one request in flight
- * per broker and acks=all), the Java client's partition for a key (compatibilityPartitioner; its
- * default partitioner hashes differently), a bounded number of retries so a send fails and the
- * caller's backoff and stall report take over (its idempotent default is to retry for ever).
+ * @platformatic/kafka's producer: idempotent (it then keeps one request in flight per broker and
+ * acks=all), the Java client's partition for a key (compatibilityPartitioner; its default
+ * partitioner hashes differently), a bounded number of retries so a send fails and the caller's
+ * backoff and stall report take over (its idempotent default is to retry for ever).
  */
-export function platformaticRecordProducer(o: PlatformaticProducerOptions): RecordProducer {
+export function platformaticCore(o: PlatformaticProducerOptions): PlatformaticCore {
   const sasl = o.security?.sasl as { mechanism: string; username: string; password: string } | undefined;
   let producer: Producer | null = null;
   const make = async (): Promise<Producer> => {
@@ -127,7 +137,6 @@ export function platformaticRecordProducer(o: PlatformaticProducerOptions): Reco
     return p;
   };
   return {
-    client: 'platformatic',
     async connect() {
       producer ??= await make();
       try {
@@ -137,18 +146,31 @@ export function platformaticRecordProducer(o: PlatformaticProducerOptions): Reco
         throw err;
       }
     },
-    async send(batch: TopicRecords[], codec) {
+    async sendMessages(messages, codec) {
       if (producer === null) throw new Error('platformaticRecordProducer: send before connect');
-      const messages: PlatformaticMessage[] = [];
-      for (const { topic, records } of batch) for (const r of records) messages.push(toMessage(topic, r));
       if (messages.length === 0) return;
-      // Resolves once every destination broker answered with no partition error (a partition
-      // error is a ResponseError, a failed broker a rejection), acks=all.
+      // A partition error is a ResponseError, a failed broker a rejection.
       await producer.send({ messages: messages as never, compression: codec });
     },
     partitionsOf: (topic) => (producer?.currentMetadata as { topics?: Map<string, { partitionsCount: number }> } | undefined)?.topics?.get(topic)?.partitionsCount,
     disconnect: async () => {
       await producer?.close();
     },
+  };
+}
+
+/** @platformatic/kafka's producer behind the port, on the caller's thread (platformaticCore). */
+export function platformaticRecordProducer(o: PlatformaticProducerOptions): RecordProducer {
+  const core = platformaticCore(o);
+  return {
+    client: 'platformatic',
+    connect: () => core.connect(),
+    async send(batch: TopicRecords[], codec) {
+      const messages: PlatformaticMessage[] = [];
+      for (const { topic, records } of batch) for (const r of records) messages.push(toMessage(topic, r));
+      await core.sendMessages(messages, codec);
+    },
+    partitionsOf: (topic) => core.partitionsOf(topic),
+    disconnect: () => core.disconnect(),
   };
 }

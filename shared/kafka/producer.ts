@@ -10,7 +10,8 @@ import { PartitionTracker, sendBatchAcknowledged } from './send.ts';
 
 const { CompressionTypes } = kafkajs;
 
-export const PRODUCER_CLIENTS = ['kafkajs', 'platformatic'] as const;
+/** platformatic-thread: @platformatic/kafka on a thread of its own (thread-producer.ts). */
+export const PRODUCER_CLIENTS = ['kafkajs', 'platformatic', 'platformatic-thread'] as const;
 export type ProducerClient = (typeof PRODUCER_CLIENTS)[number];
 /** Record batch compression. zstd goes through zstd-napi in both adapters (shared/kafka/zstd.ts). */
 export type RecordCodec = 'gzip' | 'zstd' | 'none';

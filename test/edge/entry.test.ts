@@ -35,6 +35,19 @@ describe('the prebuilt edge gateway', () => {
     expect(fromBundle.out).toBe(fromSource.out);
   }, 60_000);
 
+  it('bundles the producer thread beside the gateway, and it starts there as plain node runs it (GRIDWATCH_FORWARD_CLIENT=platformatic-thread)', async () => {
+    // The thread the bundle starts: new URL('./producer-worker.mjs', <the bundle>), asked to load its library.
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      const w = new Worker(new URL('./producer-worker.mjs', ${JSON.stringify(`file://${bundle}`)}), { execArgv: [] });
+      w.on('error', (e) => { console.error('worker error', e.message); process.exit(2); });
+      w.on('message', (m) => { console.log(JSON.stringify(m)); w.terminate(); });
+      w.postMessage({ op: 'load', seq: 7, id: 0 });`;
+    const r = await exit(['--input-type=module', '-e', script]);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out.trim())).toEqual({ seq: 7, ok: true });
+  }, 60_000);
+
   it('refuses a bad setting with exit 78 and the variable named, like the CLI', async () => {
     const bad = { GRIDWATCH_MQTT_PORT: 'abc' };
     const fromBundle = await exit([bundle], bad);

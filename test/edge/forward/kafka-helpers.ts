@@ -3,7 +3,7 @@ import type { KafkaSecurity } from '../../../shared/kafka/security.ts';
 import { TOPICS } from '../../../shared/index.ts';
 import { createKafkaClient, ensureTopicsOn, topicSpecs } from '../../../shared/kafka/index.ts';
 import type { ProducerClient, RecordProducer } from '../../../shared/kafka/producer.ts';
-import { platformaticRecordProducer } from '../../../shared/kafka/platformatic-producer.ts';
+import { createRecordProducer } from '../../../shared/kafka/record-producers.ts';
 import { testKafkaSecurity, uniqueName } from '../../harness/env.ts';
 
 export interface Consumed {
@@ -36,7 +36,8 @@ export function forwarderKafka(brokers: string[], clientId: string, security?: K
  */
 export function forwarderClient(client: ProducerClient, brokers: string[], clientId: string, security?: KafkaSecurity): { kafka: Kafka } | { createProducer: () => RecordProducer } {
   if (client === 'kafkajs') return { kafka: forwarderKafka(brokers, clientId, security) };
-  return { createProducer: () => platformaticRecordProducer({ brokers, clientId, security: security ?? testKafkaSecurity(), retries: 3 }) };
+  const kafka = forwarderKafka(brokers, clientId, security);
+  return { createProducer: () => createRecordProducer({ client, kafka, brokers, clientId, security: security ?? testKafkaSecurity(), retries: 3 }) };
 }
 
 /** Creates the test's unique topics. */
