@@ -10,5 +10,5 @@ failoverSuite({
   run: { label: 'failover-short', rate: 200, meters: 100, edges: 1, faults: [killLeader(8_000, { restartInBackground: true })], tailMs: 8_000 },
   minAcked: 2000,
   timeoutMs: 300_000,
-  clients: ['kafkajs', 'platformatic'],
+  clients: ['kafkajs', 'platformatic', 'platformatic-thread'],
 });

@@ -75,6 +75,15 @@ describe('link faults between edge and Kafka, producer client platformatic (toxi
   slowLinkCase({ id: 'link-bandwidth-64k-platformatic', label: 'link-64k-platformatic', test: 'Link faults: 64 kbit/s (platformatic client)', title: '64 kbit/s (platformatic client): readings queue, anomalies and heartbeats still arrive within 15 s' }, edgeEnv);
 });
 
+// The same client on a thread of its own (GRIDWATCH_FORWARD_CLIENT=platformatic-thread,
+// shared/kafka/thread-producer.ts): its errors cross a thread, and its sends wait on another thread's sockets.
+describe('link faults between edge and Kafka, producer client platformatic-thread (toxiproxy, short)', () => {
+  const edgeEnv = { GRIDWATCH_FORWARD_CLIENT: 'platformatic-thread' };
+  faultCase({ id: 'link-cut-reset-platformatic-thread', test: 'Link faults: cut, reset (platformatic-thread client)', key: 'cutReset', rate: 200, faultMs: 15_000 }, edgeEnv);
+  faultCase({ id: 'link-half-open-platformatic-thread', test: 'Link faults: half-open (black hole) (platformatic-thread client)', key: 'halfOpen', rate: 200, faultMs: 15_000 }, edgeEnv);
+  slowLinkCase({ id: 'link-bandwidth-64k-platformatic-thread', label: 'link-64k-platformatic-thread', test: 'Link faults: 64 kbit/s (platformatic-thread client)', title: '64 kbit/s (platformatic-thread client): readings queue, anomalies and heartbeats still arrive within 15 s' }, edgeEnv);
+});
+
 describe('disk budget through MQTT (short)', () => {
   it('link cut, flood on, 1 MiB budget: anomalies never evicted; readings lost to eviction are exactly the grid.gaps ranges', async () => {
     const d = await runDiskBudget(k, { label: 'disk-budget', rate: 500, meters: 100, cutMs: 20_000 });
