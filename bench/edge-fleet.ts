@@ -59,6 +59,12 @@ export interface FleetResult {
   heldPeak: number | null;
   pubackP50Ms: number | null;
   pubackP99Ms: number | null;
+  /** The gateway's event loop delay: the worst 2 s p99 and the longest delay of the window (its /metrics). */
+  gatewayLoopP99WorstMs: number;
+  gatewayLoopMaxMs: number;
+  /** The publisher's own event loop delay over its run (a PUBACK it handles late is counted late). */
+  publisherLoopP99Ms: number;
+  publisherLoopMaxMs: number;
   drainAfterMs: number;
   /** Group commits (SQLite transactions) over the window, and the records each held on average. */
   commits: number;
@@ -73,7 +79,10 @@ export interface FleetResult {
 // values as precise as the simulator writes them (simulator/generate.ts).
 const FLEET_PUBLISHER = `
 import mqtt from 'mqtt';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 const o = JSON.parse(process.env.BENCH_OPTS);
+// The publisher's own event loop: a PUBACK it handles late is counted late.
+const loop = monitorEventLoopDelay({ resolution: 10 });
 const conns = await Promise.all(Array.from({ length: o.connections }, (_, i) => new Promise((res, rej) => {
   const c = mqtt.connect(o.url, { clientId: 'fleet-' + process.pid + '-' + i, clean: true, reconnectPeriod: 0 });
   c.once('connect', () => res(c)); c.once('error', rej);
@@ -83,6 +92,7 @@ const acks = [];
 let sent = 0, done = 0, m = 0;
 const total = o.rate * o.seconds;
 const t0 = performance.now();
+loop.enable();
 const r3 = (x) => Math.round(x * 1000) / 1000;
 await new Promise((resolve) => {
   const tick = () => {
@@ -110,7 +120,8 @@ await new Promise((resolve) => {
 const elapsedMs = performance.now() - t0;
 acks.sort((a, b) => a - b);
 const q = (p) => acks.length ? acks[Math.min(acks.length - 1, Math.floor(p * acks.length))] : null;
-process.stdout.write(JSON.stringify({ elapsedMs, sent, acked: acks.length, ackP50Ms: q(0.5), ackP99Ms: q(0.99) }));
+loop.disable();
+process.stdout.write(JSON.stringify({ elapsedMs, sent, acked: acks.length, ackP50Ms: q(0.5), ackP99Ms: q(0.99), loopP99Ms: loop.percentile(99) / 1e6, loopMaxMs: loop.max / 1e6 }));
 await Promise.all(conns.map((c) => c.endAsync()));
 `;
 
@@ -213,14 +224,20 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
     // Every 2 s (a scrape costs the gateway CPU): heap and external memory, to say what the RSS is.
     let heapPeak = 0;
     let externalPeak = 0;
+    // The gateway's event loop delay: prom-client's histogram starts again at each scrape, so each
+    // value covers the 2 s since the one before; the run's worst of each.
+    let gwLoopMax = 0;
+    let gwLoopP99 = 0;
     const heapTimer = setInterval(() => {
+      void metric(httpPort, 'gridwatch_nodejs_eventloop_lag_max_seconds').then((x) => (gwLoopMax = Math.max(gwLoopMax, x)), () => {});
+      void metric(httpPort, 'gridwatch_nodejs_eventloop_lag_p99_seconds').then((x) => (gwLoopP99 = Math.max(gwLoopP99, x)), () => {});
       void metric(httpPort, 'gridwatch_nodejs_heap_size_used_bytes').then((h) => (heapPeak = Math.max(heapPeak, h)), () => {});
       void metric(httpPort, 'gridwatch_nodejs_external_memory_bytes').then((x) => (externalPeak = Math.max(externalPeak, x)), () => {});
     }, 2000);
     const cpu0 = procCpuUs(pid);
     const t0 = performance.now();
     const ids = topo.recorded.map((e) => e.meterId);
-    const pub = await new Promise<{ elapsedMs: number; sent: number; acked: number; ackP50Ms: number | null; ackP99Ms: number | null }>((resolve, reject) => {
+    const pub = await new Promise<{ elapsedMs: number; sent: number; acked: number; ackP50Ms: number | null; ackP99Ms: number | null; loopP99Ms: number; loopMaxMs: number }>((resolve, reject) => {
       const child = spawn(process.execPath, ['--input-type=module', '-e', FLEET_PUBLISHER], { cwd: process.cwd(), env: { ...process.env, BENCH_OPTS: JSON.stringify({ url: `mqtt://127.0.0.1:${mqttPort}`, connections, meters, rate, seconds, ids }) }, stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -256,12 +273,16 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
       heldPeak,
       pubackP50Ms: pub.ackP50Ms === null ? null : Math.round(pub.ackP50Ms * 100) / 100,
       pubackP99Ms: pub.ackP99Ms === null ? null : Math.round(pub.ackP99Ms * 100) / 100,
+      gatewayLoopP99WorstMs: Math.round(gwLoopP99 * 1000 * 10) / 10,
+      gatewayLoopMaxMs: Math.round(gwLoopMax * 1000 * 10) / 10,
+      publisherLoopP99Ms: Math.round(pub.loopP99Ms * 10) / 10,
+      publisherLoopMaxMs: Math.round(pub.loopMaxMs * 10) / 10,
       drainAfterMs: Math.round(performance.now() - tPub),
       commits, recordsPerCommit: Math.round((committed / Math.max(1, commits)) * 10) / 10,
       logBytesPerReading: logBytes === null || accepted === 0 ? null : Math.round((logBytes / accepted) * 10) / 10,
       logDir, settings,
     };
-    o.log(`fleet ${meters} meters / ${connections} connections at ${rate}/s for ${seconds} s: ${accepted} accepted of ${pub.sent}, ${r.cpuUsPerReading} µs CPU per reading (${r.cores} cores), RSS ready ${r.rssReadyMb} peak ${r.rssPeakMb} MB (heap used peak ${r.heapUsedPeakMb}, external ${r.externalPeakMb}, publishes held peak ${r.heldPeak}), PUBACK p50 ${r.pubackP50Ms} p99 ${r.pubackP99Ms} ms, ${r.logBytesPerReading ?? '?'} bytes/reading on the log, ${commits} commits of ${r.recordsPerCommit} records ${JSON.stringify(settings)}`);
+    o.log(`fleet ${meters} meters / ${connections} connections at ${rate}/s for ${seconds} s: ${accepted} accepted of ${pub.sent}, ${r.cpuUsPerReading} µs CPU per reading (${r.cores} cores), RSS ready ${r.rssReadyMb} peak ${r.rssPeakMb} MB (heap used peak ${r.heapUsedPeakMb}, external ${r.externalPeakMb}, publishes held peak ${r.heldPeak}), PUBACK p50 ${r.pubackP50Ms} p99 ${r.pubackP99Ms} ms (event loop delay, gateway worst 2 s p99 ${r.gatewayLoopP99WorstMs} max ${r.gatewayLoopMaxMs} ms, publisher p99 ${r.publisherLoopP99Ms} max ${r.publisherLoopMaxMs} ms), ${r.logBytesPerReading ?? '?'} bytes/reading on the log, ${commits} commits of ${r.recordsPerCommit} records ${JSON.stringify(settings)}`);
     return r;
   } finally {
     gw.kill('SIGTERM');
