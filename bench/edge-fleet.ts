@@ -62,9 +62,17 @@ export interface FleetResult {
   /** The gateway's event loop delay: the worst 2 s p99 and the longest delay of the window (its /metrics). */
   gatewayLoopP99WorstMs: number;
   gatewayLoopMaxMs: number;
+  /** When the longest delay was seen: seconds into the window (at the scrape that read it, up to 2 s after). */
+  gatewayLoopMaxAtS: number;
+  /** PUBACK p99 of the readings sent after the first 10 s (the meters' first readings are a start-up cost). */
+  pubackSteadyP99Ms: number | null;
   /** The publisher's own event loop delay over its run (a PUBACK it handles late is counted late). */
   publisherLoopP99Ms: number;
   publisherLoopMaxMs: number;
+  /** The gateway's GC pauses over the window: all, those of 100 ms or more, and their time in all. */
+  gcPauses: number;
+  gcPausesOver100ms: number;
+  gcMs: number;
   drainAfterMs: number;
   /** Group commits (SQLite transactions) over the window, and the records each held on average. */
   commits: number;
@@ -89,6 +97,9 @@ const conns = await Promise.all(Array.from({ length: o.connections }, (_, i) => 
 })));
 const seq = new Uint32Array(o.meters), energy = new Float64Array(o.meters).map((_, i) => 1000 + i * 3.7);
 const acks = [];
+// After the first 10 s: the first readings of 10,000 meters new to the gateway (their detector
+// state and first checkpoints) are a start-up cost, the rest is the steady state.
+const steady = [];
 let sent = 0, done = 0, m = 0;
 const total = o.rate * o.seconds;
 const t0 = performance.now();
@@ -109,7 +120,10 @@ await new Promise((resolve) => {
       const at = performance.now();
       sent++;
       conns[id % o.connections].publish('meters/' + o.ids[id] + '/reading', p, { qos: 1 }, (err) => {
-        if (!err) acks.push(performance.now() - at);
+        if (!err) {
+          acks.push(performance.now() - at);
+          if (at - t0 >= 10_000) steady.push(performance.now() - at);
+        }
         if (++done === total) resolve();
       });
     }
@@ -119,9 +133,10 @@ await new Promise((resolve) => {
 });
 const elapsedMs = performance.now() - t0;
 acks.sort((a, b) => a - b);
-const q = (p) => acks.length ? acks[Math.min(acks.length - 1, Math.floor(p * acks.length))] : null;
+steady.sort((a, b) => a - b);
+const q = (p, xs = acks) => xs.length ? xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] : null;
 loop.disable();
-process.stdout.write(JSON.stringify({ elapsedMs, sent, acked: acks.length, ackP50Ms: q(0.5), ackP99Ms: q(0.99), loopP99Ms: loop.percentile(99) / 1e6, loopMaxMs: loop.max / 1e6 }));
+process.stdout.write(JSON.stringify({ elapsedMs, sent, acked: acks.length, ackP50Ms: q(0.5), ackP99Ms: q(0.99), steadyAckP99Ms: q(0.99, steady), loopP99Ms: loop.percentile(99) / 1e6, loopMaxMs: loop.max / 1e6 }));
 await Promise.all(conns.map((c) => c.endAsync()));
 `;
 
@@ -145,11 +160,29 @@ function procRssMb(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
 }
 
-async function metric(httpPort: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+/** The sum of a metric's series in a /metrics text (`labels`: only the series whose labels contain it). */
+function pick(text: string, name: string, labels?: string): number {
   let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
+    if (labels !== undefined && !line.slice(name.length, line.lastIndexOf(' ')).includes(labels)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
   return sum;
+}
+
+async function scrape(httpPort: number): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+}
+
+async function metric(httpPort: number, name: string): Promise<number> {
+  return pick(await scrape(httpPort), name);
+}
+
+/** GC pauses of the gateway so far: how many, how many of 100 ms or more, seconds in all (prom-client's histogram). */
+function gcOf(text: string): { count: number; over100ms: number; seconds: number } {
+  const count = pick(text, 'gridwatch_nodejs_gc_duration_seconds_count');
+  return { count, over100ms: count - pick(text, 'gridwatch_nodejs_gc_duration_seconds_bucket', 'le="0.1"'), seconds: pick(text, 'gridwatch_nodejs_gc_duration_seconds_sum') };
 }
 
 /** Kafka's log directory of the local services (GRIDWATCH_BENCH_KAFKA_LOG_DIR overrides). */
@@ -213,6 +246,7 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
     const forwarded0 = await metric(httpPort, 'gridwatch_forwarded_records_total');
     const commits0 = await metric(httpPort, 'gridwatch_commit_latency_seconds_count');
     const committed0 = await metric(httpPort, 'gridwatch_committed_records_total');
+    const gc0 = gcOf(await scrape(httpPort));
     const rssTimer = setInterval(() => {
       try {
         rssPeak = Math.max(rssPeak, procRssMb(pid).rss);
@@ -224,20 +258,25 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
     // Every 2 s (a scrape costs the gateway CPU): heap and external memory, to say what the RSS is.
     let heapPeak = 0;
     let externalPeak = 0;
-    // The gateway's event loop delay: prom-client's histogram starts again at each scrape, so each
-    // value covers the 2 s since the one before; the run's worst of each.
+    // The gateway's event loop delay: prom-client's histogram starts again at each scrape (one scrape
+    // a tick, so none reads another's empty histogram), so each value covers the 2 s since the one
+    // before; the run's worst of each.
     let gwLoopMax = 0;
     let gwLoopP99 = 0;
+    let gwLoopMaxAt = 0;
     const heapTimer = setInterval(() => {
-      void metric(httpPort, 'gridwatch_nodejs_eventloop_lag_max_seconds').then((x) => (gwLoopMax = Math.max(gwLoopMax, x)), () => {});
-      void metric(httpPort, 'gridwatch_nodejs_eventloop_lag_p99_seconds').then((x) => (gwLoopP99 = Math.max(gwLoopP99, x)), () => {});
-      void metric(httpPort, 'gridwatch_nodejs_heap_size_used_bytes').then((h) => (heapPeak = Math.max(heapPeak, h)), () => {});
-      void metric(httpPort, 'gridwatch_nodejs_external_memory_bytes').then((x) => (externalPeak = Math.max(externalPeak, x)), () => {});
+      void scrape(httpPort).then((text) => {
+        const max = pick(text, 'gridwatch_nodejs_eventloop_lag_max_seconds');
+        if (max > gwLoopMax) [gwLoopMax, gwLoopMaxAt] = [max, (performance.now() - t0) / 1000];
+        gwLoopP99 = Math.max(gwLoopP99, pick(text, 'gridwatch_nodejs_eventloop_lag_p99_seconds'));
+        heapPeak = Math.max(heapPeak, pick(text, 'gridwatch_nodejs_heap_size_used_bytes'));
+        externalPeak = Math.max(externalPeak, pick(text, 'gridwatch_nodejs_external_memory_bytes'));
+      }, () => {});
     }, 2000);
     const cpu0 = procCpuUs(pid);
     const t0 = performance.now();
     const ids = topo.recorded.map((e) => e.meterId);
-    const pub = await new Promise<{ elapsedMs: number; sent: number; acked: number; ackP50Ms: number | null; ackP99Ms: number | null; loopP99Ms: number; loopMaxMs: number }>((resolve, reject) => {
+    const pub = await new Promise<{ elapsedMs: number; sent: number; acked: number; ackP50Ms: number | null; ackP99Ms: number | null; steadyAckP99Ms: number | null; loopP99Ms: number; loopMaxMs: number }>((resolve, reject) => {
       const child = spawn(process.execPath, ['--input-type=module', '-e', FLEET_PUBLISHER], { cwd: process.cwd(), env: { ...process.env, BENCH_OPTS: JSON.stringify({ url: `mqtt://127.0.0.1:${mqttPort}`, connections, meters, rate, seconds, ids }) }, stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -260,6 +299,7 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
     const commits = (await metric(httpPort, 'gridwatch_commit_latency_seconds_count')) - commits0;
     const committed = (await metric(httpPort, 'gridwatch_committed_records_total')) - committed0;
     const heldPeak = await metric(httpPort, 'gridwatch_edge_mqtt_publishes_held_peak').catch(() => null);
+    const gc1 = gcOf(await scrape(httpPort));
     const logDir = kafkaLogDir();
     // Segment files are written as the broker appends: the sizes are final once the producer was acked.
     const logBytes = logDir === null ? null : topicLogBytes(logDir, `${prefix}grid.readings`);
@@ -275,14 +315,19 @@ export async function fleetPhase(o: FleetOptions): Promise<FleetResult> {
       pubackP99Ms: pub.ackP99Ms === null ? null : Math.round(pub.ackP99Ms * 100) / 100,
       gatewayLoopP99WorstMs: Math.round(gwLoopP99 * 1000 * 10) / 10,
       gatewayLoopMaxMs: Math.round(gwLoopMax * 1000 * 10) / 10,
+      gatewayLoopMaxAtS: Math.round(gwLoopMaxAt),
+      pubackSteadyP99Ms: pub.steadyAckP99Ms === null ? null : Math.round(pub.steadyAckP99Ms * 100) / 100,
       publisherLoopP99Ms: Math.round(pub.loopP99Ms * 10) / 10,
       publisherLoopMaxMs: Math.round(pub.loopMaxMs * 10) / 10,
+      gcPauses: gc1.count - gc0.count,
+      gcPausesOver100ms: gc1.over100ms - gc0.over100ms,
+      gcMs: Math.round((gc1.seconds - gc0.seconds) * 1000),
       drainAfterMs: Math.round(performance.now() - tPub),
       commits, recordsPerCommit: Math.round((committed / Math.max(1, commits)) * 10) / 10,
       logBytesPerReading: logBytes === null || accepted === 0 ? null : Math.round((logBytes / accepted) * 10) / 10,
       logDir, settings,
     };
-    o.log(`fleet ${meters} meters / ${connections} connections at ${rate}/s for ${seconds} s: ${accepted} accepted of ${pub.sent}, ${r.cpuUsPerReading} µs CPU per reading (${r.cores} cores), RSS ready ${r.rssReadyMb} peak ${r.rssPeakMb} MB (heap used peak ${r.heapUsedPeakMb}, external ${r.externalPeakMb}, publishes held peak ${r.heldPeak}), PUBACK p50 ${r.pubackP50Ms} p99 ${r.pubackP99Ms} ms (event loop delay, gateway worst 2 s p99 ${r.gatewayLoopP99WorstMs} max ${r.gatewayLoopMaxMs} ms, publisher p99 ${r.publisherLoopP99Ms} max ${r.publisherLoopMaxMs} ms), ${r.logBytesPerReading ?? '?'} bytes/reading on the log, ${commits} commits of ${r.recordsPerCommit} records ${JSON.stringify(settings)}`);
+    o.log(`fleet ${meters} meters / ${connections} connections at ${rate}/s for ${seconds} s: ${accepted} accepted of ${pub.sent}, ${r.cpuUsPerReading} µs CPU per reading (${r.cores} cores), RSS ready ${r.rssReadyMb} peak ${r.rssPeakMb} MB (heap used peak ${r.heapUsedPeakMb}, external ${r.externalPeakMb}, publishes held peak ${r.heldPeak}), PUBACK p50 ${r.pubackP50Ms} p99 ${r.pubackP99Ms} ms, after 10 s p99 ${r.pubackSteadyP99Ms} ms (event loop delay, gateway worst 2 s p99 ${r.gatewayLoopP99WorstMs} max ${r.gatewayLoopMaxMs} ms at ${r.gatewayLoopMaxAtS} s, publisher p99 ${r.publisherLoopP99Ms} max ${r.publisherLoopMaxMs} ms; GC ${r.gcPauses} pauses, ${r.gcPausesOver100ms} of 100 ms or more, ${r.gcMs} ms), ${r.logBytesPerReading ?? '?'} bytes/reading on the log, ${commits} commits of ${r.recordsPerCommit} records ${JSON.stringify(settings)}`);
     return r;
   } finally {
     gw.kill('SIGTERM');
