@@ -39,7 +39,7 @@ import { EdgeStore, GroupCommitter } from '../edge/store/index.ts';
 import type { BenchFigure } from './figures.ts';
 import { loadProbe } from './report.ts';
 import { drainPhase, type DrainResult } from './edge-drain.ts';
-import { fleetPhase, type FleetResult } from './edge-fleet.ts';
+import { fleetPhase, steadyPubackFigure, type FleetResult } from './edge-fleet.ts';
 import { benchKafkaFromEnv } from './kafka-env.ts';
 
 export interface EdgeBenchOptions {
@@ -418,6 +418,7 @@ function edgeFigures(res: Results, bareRate: number, arraySize: number, drain: D
       { id: 'edge.fleet.cpu_per_reading', figure: `edge CPU per durable reading end to end (${fleet.meters} meters, ${fleet.connections} connections, ${fleet.ratePerSec}/s paced)`, value: fleet.cpuUsPerReading, unit: 'µs/reading', higherIsBetter: false, goal: { text: '<= 25 µs', on: 'value', max: 25 } },
       { id: 'edge.fleet.rss', figure: 'edge RSS peak in that run', value: fleet.rssPeakMb, unit: 'MB', higherIsBetter: false, goal: { text: '<= 150 MB', on: 'value', max: 150 } },
       { id: 'edge.fleet.puback_p99', figure: 'edge PUBACK p99 in that run', value: fleet.pubackP99Ms ?? Infinity, unit: 'ms', higherIsBetter: false, goal: { text: '<= 20 ms', on: 'value', max: 20 } },
+      steadyPubackFigure('edge.fleet.puback_p99_after_10s', 'edge PUBACK p99 in that run, readings sent after its first 10 s', fleet.pubackSteadyP99Ms),
     );
     if (fleet.logBytesPerReading !== null) f.push({ id: 'edge.wan.bytes_per_reading_json', figure: "bytes per reading on the broker's log (grid.readings, all channels, JSON, gzip)", value: fleet.logBytesPerReading, unit: 'bytes/reading', higherIsBetter: false, goal: { text: '<= 20 bytes', on: 'value', max: 20 } });
   }
