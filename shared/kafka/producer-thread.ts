@@ -9,13 +9,14 @@ import type { RecordCodec } from './producer.ts';
 
 export type ThreadRequest =
   | { op: 'load'; seq: number; id: number }
+  | { op: 'held'; seq: number; id: number }
   | { op: 'open'; seq: number; id: number; options: PlatformaticProducerOptions }
   | { op: 'connect'; seq: number; id: number }
   | { op: 'send'; seq: number; id: number; codec: RecordCodec; batch: PackedBatch }
   | { op: 'close'; seq: number; id: number };
 
 export type ThreadReply =
-  | { seq: number; ok: true; partitions?: [string, number][] }
+  | { seq: number; ok: true; partitions?: [string, number][]; held?: number }
   | { seq: number; ok: false; error: ReturnType<typeof errorToData>; unknownProducer?: boolean };
 
 const port = parentPort;
@@ -28,6 +29,7 @@ async function handle(r: ThreadRequest): Promise<ThreadReply> {
     await loadPlatformatic();
     return { seq: r.seq, ok: true };
   }
+  if (r.op === 'held') return { seq: r.seq, ok: true, held: producers.size };
   if (r.op === 'open') {
     await loadPlatformatic();
     producers.set(r.id, platformaticCore(r.options));
@@ -39,7 +41,14 @@ async function handle(r: ThreadRequest): Promise<ThreadReply> {
     return { seq: r.seq, ok: false, unknownProducer: true, error: errorToData(new Error(`producer thread: no producer ${r.id}`)) };
   }
   if (r.op === 'connect') {
-    await p.connect();
+    try {
+      await p.connect();
+    } catch (err) {
+      // The caller drops a producer whose connect failed without closing it (the forwarder makes
+      // a new one): kept here, each failed connect of an outage would stay in this map.
+      producers.delete(r.id);
+      throw err;
+    }
     return { seq: r.seq, ok: true };
   }
   if (r.op === 'send') {

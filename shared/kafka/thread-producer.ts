@@ -38,6 +38,11 @@ class ProducerThread {
   private generation = 0;
   private seq = 0;
 
+  /** The running thread's generation, or null. */
+  current(): number | null {
+    return this.running?.generation ?? null;
+  }
+
   /** Whether the thread that `generation` names still runs. */
   alive(generation: number | null): boolean {
     return this.running !== null && generation === this.running.generation;
@@ -108,6 +113,12 @@ export async function preloadProducerThread(): Promise<void> {
   await thread.request({ op: 'load', id: 0 });
 }
 
+/** How many producers the thread holds (none after connects that failed, or after every producer disconnected); 0 when no thread runs. */
+export async function producerThreadHolds(): Promise<number> {
+  if (!thread.alive(thread.current())) return 0;
+  return (await thread.request({ op: 'held', id: 0 })).held ?? 0;
+}
+
 /** Ends the producer thread of this process, if one runs (its producers fail as unavailable). */
 export function stopProducerThread(): Promise<void> {
   return thread.stop();
@@ -135,7 +146,13 @@ export function threadRecordProducer(o: PlatformaticProducerOptions): RecordProd
         generation = thread.ensure();
         await thread.request({ op: 'open', id, options });
       }
-      await thread.request({ op: 'connect', id });
+      try {
+        await thread.request({ op: 'connect', id });
+      } catch (err) {
+        // The thread dropped it (producer-thread.ts): a next connect opens it again.
+        generation = null;
+        throw err;
+      }
     },
     async send(batch, codec) {
       if (!live()) throw unavailable('producer thread: send before connect, or its thread was restarted');

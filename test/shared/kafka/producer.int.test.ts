@@ -11,7 +11,7 @@ import { grantKafkaPrefix, kafkaAcls } from '../../../deploy/services/index.ts';
 import { kafkaError, partitionOf } from '../../../shared/kafka/index.ts';
 import { guardConnectionErrors } from '../../../shared/kafka/platformatic-producer.ts';
 import { createRecordProducer } from '../../../shared/kafka/record-producers.ts';
-import { stopProducerThread } from '../../../shared/kafka/thread-producer.ts';
+import { producerThreadHolds, stopProducerThread } from '../../../shared/kafka/thread-producer.ts';
 import { PRODUCER_CLIENTS, type ProducerClient, type OutRecord, type RecordCodec, type RecordProducer } from '../../../shared/kafka/producer.ts';
 import { classifyKafkaRefusal, type KafkaSecurity } from '../../../shared/kafka/security.ts';
 import { createKafkaClient } from '../../../shared/kafka/client.ts';
@@ -190,6 +190,22 @@ describe('the producer thread (client platformatic-thread)', () => {
       await p.disconnect();
     }
   }, 60_000);
+
+  it('connects refused during an outage leave no producer behind in the thread (the forwarder drops each and makes another)', async () => {
+    const [port] = await freePorts(1);
+    for (let i = 0; i < 3; i++) {
+      const p = producerOf('platformatic-thread', securityOf(edge), [`127.0.0.1:${port!}`]);
+      const e = kafkaError(await failure(() => p.connect()), 'forwarding');
+      expect([e.code, e.retryable]).toEqual(['KAFKA_UNAVAILABLE', true]);
+    }
+    expect(await producerThreadHolds()).toBe(0);
+    // And one that connected and disconnected leaves none either.
+    const ok = producerOf('platformatic-thread', securityOf(edge));
+    await ok.connect();
+    expect(await producerThreadHolds()).toBe(1);
+    await ok.disconnect();
+    expect(await producerThreadHolds()).toBe(0);
+  }, 90_000);
 
   it('a thread that dies under a send: the send fails as Kafka unavailable (retryable), its producer is gone, the next producer starts a thread and delivers every record', async () => {
     const topic = `${threadDeath}grid.readings`;
